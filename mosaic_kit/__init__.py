@@ -1,0 +1,7 @@
+"""mosaic_kit: one frozen ViT for all 18 MedMNIST datasets through a Mixture-of-Specialists adapter (MOSAIC)."""
+__version__ = "0.1.0"
+
+from .config import Config, load_config  # noqa: E402
+from .metrics import compute_metrics  # noqa: E402
+
+__all__ = ["Config", "load_config", "compute_metrics", "__version__"]

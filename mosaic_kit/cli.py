@@ -1,0 +1,169 @@
+"""Command line: ``python -m mosaic_kit {params,train,eval,report,synth,download,keys}``."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from .config import Config, available_presets, load_config, parse_set
+
+# convenience flags of `train` -> configuration keys
+_FLAG_KEYS = {"data_root": "data_root", "datasets": "datasets", "size": "size", "size_3d": "size_3d",
+              "backbone": "backbone", "weights": "weights", "device": "device", "seed": "seed"}
+
+
+def _add_config_args(p: argparse.ArgumentParser, default_preset: Optional[str] = None) -> None:
+    p.add_argument("--preset", default=default_preset, help=f"one of: {', '.join(available_presets())}")
+    p.add_argument("--config", help="YAML file of configuration keys (applied after the preset)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a key (repeatable)")
+    p.add_argument("--out", help="run directory (same as --set out=DIR)")
+
+
+def _config_from(args: argparse.Namespace, extra: Optional[Dict[str, object]] = None) -> Config:
+    overrides = parse_set(args.set)
+    for flag, key in _FLAG_KEYS.items():
+        value = getattr(args, flag, None)
+        if value is not None:
+            overrides.update(parse_set([f"{key}={value}"]))
+    if getattr(args, "out", None):
+        overrides["out"] = args.out
+    overrides.update(extra or {})
+    return load_config(args.preset, args.config, overrides)
+
+
+def _cmd_params(args: argparse.Namespace) -> int:
+    from .models import build_model, parameter_report
+
+    cfg = _config_from(args, {"weights": None})
+    report = parameter_report(build_model(cfg)[0])
+    report = {"preset": args.preset, "backbone": cfg.backbone, **report}
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"{cfg.backbone}, {len(cfg.datasets)} dataset group(s) {cfg.datasets}")
+    print(f"{'component':<14}{'trainable':>14}{'total':>14}")
+    for name, c in report["components"].items():
+        print(f"{name:<14}{c['trainable']:>14,}{c['total']:>14,}")
+    print(f"{'all':<14}{report['trainable']:>14,}{report['total']:>14,}  ({report['trainable_pct']:.2f}% trainable)")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .results import markdown_table, load_results
+    from .train import train
+
+    if args.resume:
+        cfg = load_config(file=str(Path(args.resume) / "config.yaml"), overrides={"out": args.resume})
+        run_dir = train(cfg, resume=True)
+    else:
+        run_dir = train(_config_from(args))
+    print(f"\nrun directory: {run_dir}\n")
+    print(markdown_table(load_results(run_dir)))
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from .results import markdown_table
+    from .train import evaluate_run
+
+    results = evaluate_run(args.run_dir, args.checkpoint, overrides=parse_set(args.set) or None)
+    print(markdown_table(results))
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .plots import save_run_figures
+    from .results import load_results, markdown_table
+
+    for path in save_run_figures(args.run_dir):
+        print(f"figure: {path}")
+    print(markdown_table(load_results(args.run_dir)))
+    return 0
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from .data import write_suite
+    from .registry import resolve_datasets
+
+    root = write_suite(args.out, resolve_datasets(args.datasets), size=args.size, size_3d=args.size_3d,
+                       seed=args.seed)
+    print(f"synthetic MedMNIST written to {root}")
+    return 0
+
+
+def _cmd_download(args: argparse.Namespace) -> int:
+    from .data import download
+    from .registry import get_info, resolve_datasets
+
+    cfg = _config_from(args)
+    if cfg.data_root == "synthetic":
+        raise ValueError("download needs a real folder: --set data_root=PATH")
+    for name in resolve_datasets(cfg.datasets):
+        size = cfg.size_3d if get_info(name).is_3d else cfg.size
+        print(f"{name} ({size}): {download(name, size, cfg.data_root)}")
+    return 0
+
+
+def _cmd_keys(args: argparse.Namespace) -> int:
+    defaults = Config().to_dict()
+    for key, text in Config.help().items():
+        print(f"{key:<20} {str(defaults[key]):<24} {text}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m mosaic_kit", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("params", help="parameter report by component")
+    _add_config_args(p, "paper")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_params)
+
+    p = sub.add_parser("train", help="train MOSAIC (or resume a run)")
+    _add_config_args(p)
+    for flag in _FLAG_KEYS:
+        p.add_argument("--" + flag.replace("_", "-"), dest=flag, help=f"same as --set {flag}=...")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint")
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("eval", help="reload a run's checkpoint and score it on val and test")
+    p.add_argument("run_dir")
+    p.add_argument("--checkpoint", default="best", choices=("best", "last"))
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override keys of the run's config (e.g. data_root, device)")
+    p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser("report", help="figures and the results table of a run")
+    p.add_argument("run_dir")
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("synth", help="write the embedded synthetic suite as npz files")
+    p.add_argument("--out", required=True)
+    p.add_argument("--datasets", default="all")
+    p.add_argument("--size", type=int, default=28)
+    p.add_argument("--size-3d", dest="size_3d", type=int, default=28)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_synth)
+
+    p = sub.add_parser("download", help="download official MedMNIST npz files (needs network)")
+    _add_config_args(p)
+    p.set_defaults(func=_cmd_download)
+
+    p = sub.add_parser("keys", help="list configuration keys, defaults and meaning")
+    p.set_defaults(func=_cmd_keys)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,44 @@
+"""Data: official MedMNIST files (memory-mapped), the embedded synthetic suite, batched transforms."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from ..registry import get_info
+from .files import MissingDataError, Split, default_cache_dir, download, npz_path, open_split
+from .stream import BatchStream, iter_batches, take
+from .synthetic import ensure_suite, make_dataset, write_suite
+from .transforms import Normalization, prepare_2d, prepare_3d
+
+__all__ = [
+    "Split", "MissingDataError", "open_split", "download", "npz_path", "default_cache_dir", "BatchStream",
+    "iter_batches", "take", "ensure_suite", "make_dataset", "write_suite", "Normalization", "prepare_2d",
+    "prepare_3d", "SYNTHETIC", "resolve_root", "open_datasets",
+]
+
+SYNTHETIC = "synthetic"
+
+
+def resolve_root(data_root: str, datasets: List[str], size: int, size_3d: int,
+                 cache_dir: Optional[str] = None) -> Path:
+    """The folder to read from: ``data_root`` itself, or the embedded suite (generated on first use)."""
+    if data_root == SYNTHETIC:
+        return ensure_suite(datasets, size, size_3d, cache_dir)
+    root = Path(data_root).expanduser()
+    if not root.is_dir():
+        raise MissingDataError(f"data_root '{data_root}' is not a folder. Point it at the folder holding the "
+                               f"MedMNIST npz files, or use data_root=synthetic for the embedded suite.")
+    return root
+
+
+def open_datasets(data_root: str, datasets: List[str], size: int = 28, size_3d: int = 28,
+                  splits=("train", "val", "test"), download_missing: bool = False,
+                  cache_dir: Optional[str] = None) -> Dict[str, Dict[str, Split]]:
+    """Open every split of every selected dataset (2D at ``size``, 3D at ``size_3d``)."""
+    root = resolve_root(data_root, datasets, size, size_3d, cache_dir)
+    out: Dict[str, Dict[str, Split]] = {}
+    for name in datasets:
+        s = size_3d if get_info(name).is_3d else size
+        out[name] = {split: open_split(root, name, split, s, download_missing=download_missing,
+                                       cache_dir=cache_dir) for split in splits}
+    return out

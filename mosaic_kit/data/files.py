@@ -1,0 +1,153 @@
+"""Official MedMNIST npz files: locate, download on request, and memory-map.
+
+``np.load(..., mmap_mode=...)`` is ignored for ``.npz`` archives, so a 224-size split would land in RAM
+whole (PathMNIST-224 is ~16 GB). ``open_split`` therefore converts each array once, streaming it out of
+the zip archive chunk by chunk, into a plain ``.npy`` file in a cache folder and memory-maps that.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+from numpy.lib import format as npformat
+
+from ..registry import DatasetInfo, get_info
+
+__all__ = ["Split", "npz_path", "open_split", "download", "default_cache_dir", "MissingDataError"]
+
+SPLITS = ("train", "val", "test")
+_CHUNK = 64 << 20  # bytes per streamed copy
+
+
+class MissingDataError(FileNotFoundError):
+    """A dataset file is not on disk and downloading was not asked for."""
+
+
+@dataclass
+class Split:
+    """One split of one dataset: uint8 images (memory-mapped) and integer labels."""
+
+    info: DatasetInfo
+    split: str
+    images: np.ndarray  # (N, H, W[, C]) for 2D, (N, D, H, W) for 3D, uint8
+    labels: np.ndarray  # (N, L) int64
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+
+def default_cache_dir() -> Path:
+    root = os.environ.get("MOSAIC_KIT_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "mosaic_kit")
+    return Path(root)
+
+
+def npz_path(root: str | Path, name: str, size: int) -> Path:
+    info = get_info(name)
+    return Path(root) / info.file_name(size)
+
+
+def _download_hint(info: DatasetInfo, size: int, root: Path) -> str:
+    return (f"Download it with `python -m mosaic_kit download --set datasets={info.name} "
+            f"--set {'size_3d' if info.is_3d else 'size'}={size} --set data_root={root}` "
+            f"(or train with --set download=true), or fetch {info.url(size)} by hand "
+            f"(md5 {info.md5(size)}) and put it in {root}.")
+
+
+def download(name: str, size: int, root: str | Path, url: Optional[str] = None) -> Path:
+    """Download one official npz (checked against medmnist's MD5) into ``root``; no-op if present."""
+    from torchvision.datasets.utils import check_integrity, download_url
+
+    info = get_info(name)
+    _check_size(info, size)
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    target = root / info.file_name(size)
+    if target.exists():
+        return target
+    md5 = info.md5(size)
+    download_url(url or info.url(size), root=str(root), filename=target.name, md5=md5)
+    if not check_integrity(str(target), md5):
+        raise RuntimeError(f"Downloaded {target} but its md5 does not match {md5}; delete it and retry.")
+    return target
+
+
+def _check_size(info: DatasetInfo, size: int) -> None:
+    if size not in info.sizes:
+        raise ValueError(f"{info.name} is offered at sizes {', '.join(map(str, info.sizes))}, not {size}.")
+
+
+def _stream_member_to_npy(zf: zipfile.ZipFile, member: str, target: Path) -> None:
+    """Copy one array out of an npz into ``target`` (.npy) without holding it in memory."""
+    tmp = target.with_suffix(".npy.tmp")
+    with zf.open(member) as src:
+        version = npformat.read_magic(src)
+        read_header = npformat.read_array_header_1_0 if version == (1, 0) else npformat.read_array_header_2_0
+        shape, fortran, dtype = read_header(src)
+        out = npformat.open_memmap(tmp, mode="w+", dtype=dtype, shape=shape, fortran_order=fortran)
+        flat = out.reshape(-1, order="F" if fortran else "C") if out.size else out
+        done, itemsize = 0, dtype.itemsize
+        while done < out.size:
+            buf = src.read(min(_CHUNK, (out.size - done) * itemsize))
+            if not buf:
+                raise ValueError(f"{member} ends after {done} of {out.size} values: the npz file is truncated.")
+            chunk = np.frombuffer(buf, dtype=dtype)
+            flat[done:done + chunk.size] = chunk
+            done += chunk.size
+        out.flush()
+        del out, flat
+    os.replace(tmp, target)
+
+
+def _cache_folder(path: Path, cache_dir: Optional[str | Path]) -> Path:
+    stat = path.stat()
+    key = hashlib.sha1(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:12]
+    return Path(cache_dir or default_cache_dir()) / "npy" / f"{path.stem}-{key}"
+
+
+def open_split(root: str | Path, name: str, split: str, size: int = 28, *, download_missing: bool = False,
+               cache_dir: Optional[str | Path] = None) -> Split:
+    """Open ``split`` of dataset ``name`` at ``size`` from ``root`` as memory-mapped arrays."""
+    info = get_info(name)
+    _check_size(info, size)
+    if split not in SPLITS:
+        raise ValueError(f"Unknown split '{split}'; use one of {', '.join(SPLITS)}.")
+    root = Path(root)
+    path = root / info.file_name(size)
+    if not path.exists():
+        if download_missing:
+            download(name, size, root)
+        else:
+            raise MissingDataError(f"{path} not found (dataset {info.python_class}, size {size}). "
+                                   + _download_hint(info, size, root))
+    folder = _cache_folder(path, cache_dir)
+    arrays = {}
+    for kind in ("images", "labels"):
+        target = folder / f"{split}_{kind}.npy"
+        if not target.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                with zipfile.ZipFile(path) as zf:
+                    member = f"{split}_{kind}.npy"
+                    if member not in zf.namelist():
+                        keys = ", ".join(n[:-4] for n in zf.namelist())
+                        raise ValueError(f"{path} has no '{split}_{kind}' array (it holds: {keys}); "
+                                         "is it an official MedMNIST file?")
+                    _stream_member_to_npy(zf, member, target)
+            except zipfile.BadZipFile as err:
+                raise ValueError(f"{path} is not a readable npz archive ({err}); it may be truncated: "
+                                 f"delete it and download it again. {_download_hint(info, size, root)}") from None
+        arrays[kind] = np.load(target, mmap_mode="r")
+    images, labels = arrays["images"], np.asarray(arrays["labels"], dtype=np.int64).reshape(len(arrays["labels"]), -1)
+    expected_ndim = 4 if info.is_3d or info.n_channels == 3 else 3
+    if images.ndim != expected_ndim or images.shape[1] != size:
+        raise ValueError(f"{path}: {split}_images has shape {images.shape}, expected {'(N, S, S, S)' if info.is_3d else '(N, S, S' + (', 3)' if info.n_channels == 3 else ')')} "
+                         f"with S={size} for {info.python_class} ({info.modality}).")
+    if len(labels) != len(images):
+        raise ValueError(f"{path}: {len(images)} {split} images but {len(labels)} labels.")
+    return Split(info=info, split=split, images=images, labels=labels)

@@ -1,0 +1,85 @@
+"""Batched input pipeline: uint8 batch -> resized, augmented, normalised float tensor, on any device.
+
+All per-sample work happens on whole batches (on the GPU when training there). Augmentation comes before
+normalisation; its randomness is drawn from a ``torch.Generator`` the caller owns (and checkpoints), so a
+resumed run draws the same augmentations as an uninterrupted one.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["Normalization", "prepare_2d", "prepare_3d"]
+
+
+@dataclass(frozen=True)
+class Normalization:
+    mean: Tuple[float, float, float]
+    std: Tuple[float, float, float]
+
+    @property
+    def mean_3d(self) -> float:  # volumes have one channel: the channel average of the 2D statistics
+        return sum(self.mean) / 3
+
+    @property
+    def std_3d(self) -> float:
+        return sum(self.std) / 3
+
+
+def _uniform(gen: torch.Generator, n: int, low: float, high: float) -> torch.Tensor:
+    return torch.rand(n, generator=gen) * (high - low) + low
+
+
+def _coin(gen: torch.Generator, n: int) -> torch.Tensor:
+    return torch.rand(n, generator=gen) < 0.5
+
+
+def prepare_2d(images: torch.Tensor, img_size: int, norm: Normalization, *, augment: bool = False,
+               rotation_deg: float = 15.0, generator: Optional[torch.Generator] = None,
+               device: Optional[torch.device] = None) -> torch.Tensor:
+    """(B, H, W) or (B, H, W, C) uint8 -> (B, 3, img_size, img_size) float, normalised."""
+    x = images.to(device, non_blocking=True)
+    x = x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2)
+    x = x.float().div_(255.0)
+    if x.shape[-1] != img_size:
+        x = F.interpolate(x, size=(img_size, img_size), mode="bilinear", align_corners=False,
+                          antialias=x.shape[-1] > img_size)
+    if augment:
+        b = x.shape[0]
+        gen = generator if generator is not None else torch.default_generator
+        flip = _coin(gen, b).to(x.device)
+        angle = _uniform(gen, b, -rotation_deg, rotation_deg) * (math.pi / 180.0)
+        x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+        cos, sin = angle.cos(), angle.sin()
+        theta = torch.stack([torch.stack([cos, -sin, torch.zeros_like(cos)], -1),
+                             torch.stack([sin, cos, torch.zeros_like(cos)], -1)], 1).to(x.device)
+        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+        x = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+    if x.shape[1] == 1:
+        x = x.expand(-1, 3, -1, -1)
+    mean = torch.tensor(norm.mean, device=x.device).view(1, 3, 1, 1)
+    std = torch.tensor(norm.std, device=x.device).view(1, 3, 1, 1)
+    return ((x - mean) / std).contiguous()
+
+
+def prepare_3d(volumes: torch.Tensor, vol_size: int, norm: Normalization, *, augment: bool = False,
+               generator: Optional[torch.Generator] = None, device: Optional[torch.device] = None,
+               jitter: Sequence[float] = (0.1, 0.1)) -> torch.Tensor:
+    """(B, D, H, W) uint8 -> (B, 1, vol_size, vol_size, vol_size) float, normalised."""
+    x = volumes.to(device, non_blocking=True).unsqueeze(1).float().div_(255.0)
+    if x.shape[-1] != vol_size:
+        x = F.interpolate(x, size=(vol_size,) * 3, mode="trilinear", align_corners=False)
+    if augment:
+        b = x.shape[0]
+        gen = generator if generator is not None else torch.default_generator
+        for dim in (2, 3, 4):
+            flip = _coin(gen, b).to(x.device)
+            x = torch.where(flip[:, None, None, None, None], x.flip(dim), x)
+        scale = _uniform(gen, b, 1 - jitter[0], 1 + jitter[0]).to(x.device).view(b, 1, 1, 1, 1)
+        shift = _uniform(gen, b, -jitter[1], jitter[1]).to(x.device).view(b, 1, 1, 1, 1)
+        x = (x * scale + shift).clamp_(0.0, 1.0)
+    return ((x - norm.mean_3d) / norm.std_3d).contiguous()

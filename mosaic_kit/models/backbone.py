@@ -1,0 +1,65 @@
+"""Frozen timm ViT backbones: creation, weights from a local file (through timm's loaders), normalisation."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, Optional
+
+import timm
+import torch
+from timm.data import resolve_data_config
+from timm.models import load_checkpoint
+from timm.models.vision_transformer import Block, VisionTransformer, checkpoint_filter_fn
+
+from ..data.transforms import Normalization
+
+__all__ = ["create_backbone", "load_backbone_weights", "resolve_normalization", "WEIGHT_SUFFIXES"]
+
+WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin", ".npz")
+_IMAGENET = Normalization((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+_HALF = Normalization((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+
+
+def _drop_classifier(state_dict: Dict[str, torch.Tensor], model: VisionTransformer) -> Dict[str, torch.Tensor]:
+    """timm's own ViT filter (pos-embed resampling, key upgrades), minus the ImageNet classifier."""
+    state_dict = checkpoint_filter_fn(state_dict, model)
+    return {k: v for k, v in state_dict.items() if not k.startswith("head.")}
+
+
+def load_backbone_weights(model: VisionTransformer, path: str | Path) -> None:
+    """Load ``.safetensors``/``.pth`` (timm layout) or Google ``.npz`` weights into a headless ViT."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"Backbone weights '{path}' not found. Give a local .safetensors/.pth file in "
+                                f"timm's layout or a Google .npz (e.g. ViT-B_16.npz), or weights=None.")
+    if path.suffix.lower() not in WEIGHT_SUFFIXES:
+        raise ValueError(f"Backbone weights '{path}' have an unknown suffix; use one of {', '.join(WEIGHT_SUFFIXES)}.")
+    if path.suffix.lower() == ".npz":
+        load_checkpoint(model, str(path))  # timm dispatches to the ViT's Google-layout loader
+    else:
+        load_checkpoint(model, str(path), strict=True, filter_fn=_drop_classifier)
+
+
+def create_backbone(name: str, weights: Optional[str | Path] = None, img_size: int = 224) -> VisionTransformer:
+    """A headless timm ViT at ``img_size``, frozen, with weights from ``weights`` (or random init)."""
+    try:
+        model = timm.create_model(name, pretrained=False, num_classes=0, img_size=img_size)
+    except RuntimeError as err:
+        raise ValueError(f"timm has no model '{name}' ({err}). Use a ViT name such as "
+                         "vit_base_patch16_224 or deit_tiny_patch16_224.") from None
+    if not isinstance(model, VisionTransformer) or not all(type(b) is Block for b in model.blocks):
+        raise ValueError(f"'{name}' is not a plain timm VisionTransformer with pre-norm blocks; "
+                         "MOSAIC needs one (e.g. vit_base_patch16_224, deit_tiny_patch16_224).")
+    if weights:
+        load_backbone_weights(model, weights)
+    model.requires_grad_(False)
+    return model
+
+
+def resolve_normalization(model: VisionTransformer, norm: str = "auto") -> Normalization:
+    """Input mean/std: from the weights' pretrained config (``auto``), or forced ImageNet / 0.5."""
+    if norm == "imagenet":
+        return _IMAGENET
+    if norm == "half":
+        return _HALF
+    cfg = resolve_data_config({}, model=model)
+    return Normalization(tuple(cfg["mean"]), tuple(cfg["std"]))

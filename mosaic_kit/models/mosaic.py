@@ -1,0 +1,110 @@
+"""MOSAIC: a frozen ViT, a modality-aware tokenizer, MoS adapters in every block, one head per dataset."""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Dict, List, Mapping, Optional
+
+import torch
+import torch.nn as nn
+from timm.models.vision_transformer import VisionTransformer
+
+from ..registry import get_info
+from .adapter import MixtureOfSpecialists
+from .block import MosBlock
+from .tokenizer import VolumeTokenizer
+
+__all__ = ["MosaicModel"]
+
+
+class MosaicModel(nn.Module):
+    """Generalist classifier over many MedMNIST datasets with hard-routed specialists.
+
+    Every batch names its dataset; the routing table binds the dataset to one specialist, and only that
+    specialist's adapters run. 3D volumes go through the trainable ``VolumeTokenizer``, 2D images through
+    the backbone's frozen patch embedding. Trainable: adapters, 3D tokenizer, heads; all else is frozen.
+    """
+
+    def __init__(self, vit: VisionTransformer, routing: Mapping[str, str], bottlenecks: Mapping[str, int],
+                 adapter_scale: float = 0.1, adapter_input: str = "residual", vol_size: int = 64,
+                 patch_3d: int = 8) -> None:
+        """
+        Args:
+            vit: A headless timm ViT (``num_classes=0``); it is frozen and its blocks are wrapped.
+            routing: Dataset name -> specialist name, for every dataset the model serves.
+            bottlenecks: Specialist name -> bottleneck width.
+            adapter_scale: Scale ``s`` of the adapter outputs.
+            adapter_input: What the adapters read: ``"residual"`` or ``"norm"`` (see ``MosBlock``).
+            vol_size: Side of the 3D input volumes.
+            patch_3d: Kernel = stride of the 3D tokenizer.
+        """
+        super().__init__()
+        unknown = sorted(set(routing.values()) - set(bottlenecks))
+        if unknown:
+            raise ValueError(f"Routing names specialists {unknown} that have no bottleneck; "
+                             f"known specialists: {sorted(bottlenecks)}.")
+        self.routing = dict(routing)
+        self.infos = {name: get_info(name) for name in routing}
+        dim = vit.embed_dim
+        vit.requires_grad_(False)
+        used = {s: b for s, b in bottlenecks.items() if s in set(routing.values())}
+        vit.blocks = nn.Sequential(*[MosBlock(blk, MixtureOfSpecialists(dim, used, adapter_scale), adapter_input)
+                                     for blk in vit.blocks])
+        self.vit = vit
+        has_3d = any(info.is_3d for info in self.infos.values())
+        self.tokenizer_3d = VolumeTokenizer(dim, vol_size, patch_3d) if has_3d else None
+        self.heads = nn.ModuleDict({name: nn.Linear(dim, info.n_classes) for name, info in self.infos.items()})
+        for head in self.heads.values():
+            nn.init.trunc_normal_(head.weight, std=0.02)
+            nn.init.zeros_(head.bias)
+        self.embed_dim = dim
+
+    # -- parameters -----------------------------------------------------------------------------------
+    def is_trainable_name(self, name: str) -> bool:
+        return ".mos." in name or name.startswith(("tokenizer_3d.", "heads."))
+
+    def active_parameter_names(self, dataset: str) -> List[str]:
+        """Names of the trainable tensors a batch of ``dataset`` uses (and so may change)."""
+        spec, is_3d = self.routing[dataset], self.infos[dataset].is_3d
+        return [n for n, _ in self.named_parameters()
+                if f".mos.specialists.{spec}." in n or n.startswith(f"heads.{dataset}.")
+                or (is_3d and n.startswith("tokenizer_3d."))]
+
+    # -- forward --------------------------------------------------------------------------------------
+    def tokenize(self, x: torch.Tensor, is_3d: bool) -> torch.Tensor:
+        vit = self.vit
+        if is_3d:
+            if self.tokenizer_3d is None:
+                raise ValueError("This model serves no 3D dataset, so it has no 3D tokenizer.")
+            x = self.tokenizer_3d(x, vit.cls_token)
+        else:
+            x = vit._pos_embed(vit.patch_embed(x))
+        return vit.norm_pre(vit.patch_drop(x))
+
+    def encode(self, x: torch.Tensor, specialist: Optional[str], is_3d: bool) -> torch.Tensor:
+        """Final-norm token sequence with ``specialist``'s adapters active (None = bare backbone)."""
+        x = self.tokenize(x, is_3d)
+        for blk in self.vit.blocks:
+            x = blk(x, specialist)
+        return self.vit.norm(x)
+
+    def forward_features(self, x: torch.Tensor, dataset: str, specialist: Optional[str] = None) -> torch.Tensor:
+        """CLS feature of a single-dataset batch; ``specialist`` overrides the routing (e.g. to probe)."""
+        spec = self.routing[dataset] if specialist is None else specialist
+        return self.encode(x, spec, self.infos[dataset].is_3d)[:, 0]
+
+    def forward(self, x: torch.Tensor, dataset: str) -> torch.Tensor:
+        """Logits of a batch that comes from one dataset."""
+        return self.heads[dataset](self.forward_features(x, dataset))
+
+    def forward_grouped(self, inputs: Mapping[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """Logits for a mixed batch given as {dataset: tensor}: one backbone pass per (specialist, modality,
+        input shape) group, never all specialists on every sample."""
+        groups: Dict[tuple, List[str]] = defaultdict(list)
+        for name, x in inputs.items():
+            groups[(self.routing[name], self.infos[name].is_3d, tuple(x.shape[1:]))].append(name)
+        out: Dict[str, torch.Tensor] = {}
+        for (spec, is_3d, _), names in groups.items():
+            feats = self.encode(torch.cat([inputs[n] for n in names]), spec, is_3d)[:, 0]
+            for name, f in zip(names, feats.split([inputs[n].shape[0] for n in names])):
+                out[name] = self.heads[name](f)
+        return out

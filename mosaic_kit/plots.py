@@ -1,0 +1,71 @@
+"""Figures of a run: training curves and per-dataset test scores (matplotlib, written as PNG)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List
+
+import numpy as np
+
+from .registry import get_info
+from .results import load_results
+
+__all__ = ["save_run_figures", "read_metrics"]
+
+_COLORS = {"A": "#d95f02", "B": "#1b9e77", "C": "#7570b3"}
+
+
+def read_metrics(run_dir: str | Path) -> List[dict]:
+    return [json.loads(line) for line in (Path(run_dir) / "metrics.jsonl").read_text().splitlines() if line]
+
+
+def save_run_figures(run_dir: str | Path) -> List[Path]:
+    """Write ``figures/curves.png`` and ``figures/test_scores.png`` into the run directory."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    run_dir = Path(run_dir)
+    out = run_dir / "figures"
+    out.mkdir(exist_ok=True)
+    rows = read_metrics(run_dir)
+    results = load_results(run_dir)
+    routing = results.get("routing", {})
+    steps = [r for r in rows if r["kind"] == "step"]
+    rounds = [r for r in rows if r["kind"] == "round"]
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
+    for spec, color in _COLORS.items():
+        pts = [(r["step"], r["task_loss"]) for r in steps if routing.get(r["dataset"]) == spec]
+        if pts:
+            x, y = np.array(pts).T
+            ax1.scatter(x, y, s=4, alpha=0.35, color=color, label=f"specialist {spec}")
+    ax1.set(xlabel="step", ylabel="task loss", title="Training loss by specialist", yscale="log")
+    ax1.legend(markerscale=3)
+    if rounds:
+        ax2.plot([r["round"] + 1 for r in rounds], [r["val_acc"] for r in rounds], "k-o", label="mean")
+        for name in rounds[0]["val"]:
+            ax2.plot([r["round"] + 1 for r in rounds], [r["val"][name] for r in rounds], lw=0.8, alpha=0.5,
+                     color=_COLORS.get(routing.get(name), "grey"))
+    ax2.set(xlabel="round", ylabel="val accuracy", title="Validation accuracy (mean in black)")
+    fig.tight_layout()
+    fig.savefig(out / "curves.png", dpi=120)
+    plt.close(fig)
+
+    names = list(results["datasets"])
+    fig, ax = plt.subplots(figsize=(max(6, 0.55 * len(names) + 2), 3.8))
+    xs = np.arange(len(names))
+    student = [results["datasets"][n]["test"]["acc"] for n in names]
+    teacher = [results["teacher"]["datasets"][n]["test"]["acc"] for n in names]
+    chance = [1.0 / get_info(n).n_classes if not get_info(n).is_multilabel else np.nan for n in names]
+    ax.bar(xs - 0.2, student, 0.4, color=[_COLORS.get(routing.get(n), "grey") for n in names], label="student")
+    ax.bar(xs + 0.2, teacher, 0.4, color="lightgrey", edgecolor="k", lw=0.5, label="EMA teacher")
+    ax.scatter(xs, chance, marker="_", s=200, color="k", label="chance", zorder=3)
+    ax.set_xticks(xs, [n.replace("mnist", "") for n in names], rotation=45, ha="right")
+    ax.set(ylabel="test accuracy", ylim=(0, 1), title="Test accuracy per dataset (colour = specialist)")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "test_scores.png", dpi=120)
+    plt.close(fig)
+    return [out / "curves.png", out / "test_scores.png"]

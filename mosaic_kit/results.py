@@ -1,0 +1,45 @@
+"""``results.json`` and its Markdown table."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Dict, Mapping
+
+from .registry import get_info
+from .atomic import atomic_write_bytes
+
+__all__ = ["write_results", "markdown_table", "load_results"]
+
+
+def _fmt(v: Any) -> str:
+    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
+
+
+def markdown_table(results: Mapping[str, Any]) -> str:
+    """Per-dataset test ACC/AUC of student and teacher, val ACC, and the all / 2D / 3D means."""
+    routing = results.get("routing", {})
+    teacher = results.get("teacher", {})
+    lines = ["| dataset | dim | specialist | val ACC | test ACC | test AUC | teacher test ACC | teacher test AUC |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, r in results["datasets"].items():
+        t = teacher.get("datasets", {}).get(name, {}).get("test", {})
+        extra = f" (±1: {_fmt(r['test']['acc_pm1'])})" if "acc_pm1" in r["test"] else ""
+        lines.append(f"| {name} | {get_info(name).modality.upper()} | {routing.get(name, '')} | {_fmt(r['val']['acc'])} "
+                     f"| {_fmt(r['test']['acc'])}{extra} | {_fmt(r['test']['auc'])} | {_fmt(t.get('acc'))} "
+                     f"| {_fmt(t.get('auc'))} |")
+    for group, m in results["mean"].items():
+        t = teacher.get("mean", {}).get(group, {})
+        lines.append(f"| **mean {group}** | | | | **{_fmt(m['acc'])}** | **{_fmt(m['auc'])}** | {_fmt(t.get('acc'))} "
+                     f"| {_fmt(t.get('auc'))} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_results(run_dir: str | Path, results: Dict[str, Any]) -> None:
+    run_dir = Path(run_dir)
+    atomic_write_bytes(run_dir / "results.json", json.dumps(results, indent=2, sort_keys=False).encode())
+    atomic_write_bytes(run_dir / "results.md", markdown_table(results).encode())
+
+
+def load_results(run_dir: str | Path) -> Dict[str, Any]:
+    return json.loads((Path(run_dir) / "results.json").read_text())

@@ -1,0 +1,301 @@
+"""Cyclic multi-task training of MOSAIC with an expert-aware EMA teacher.
+
+One *round* visits every selected dataset once, in a seeded shuffled order, for a fixed number of
+optimiser steps (or one full epoch). Each step: a batch of one dataset, augmented for the student and
+clean for the teacher; task loss + weight * MSE(student CLS on the augmented view, teacher CLS on the clean
+view); AdamW over the trainable tensors; then the teacher's tensors that the step used move by EMA.
+After each round the student is scored on every validation split; the best mean accuracy is kept and
+training stops after ``patience`` rounds without improvement.
+
+Run directory: ``config.yaml``, ``metrics.jsonl`` (one line per step and per round), ``best.safetensors`` and
+``last.safetensors`` (student and teacher trainable tensors), ``last_state.pt`` (optimizer, scheduler, RNG
+and data-stream state for an exact resume), ``results.json`` and ``results.md``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import yaml
+from timm.scheduler import CosineLRScheduler
+from tqdm.auto import tqdm
+
+from ..config import Config
+from ..data import BatchStream, open_datasets
+from ..evaluate import autocast, evaluate, prepare, summarize
+from ..models import build_model, parameter_report
+from ..models.factory import frozen_fingerprint
+from ..models.mosaic import MosaicModel
+from ..registry import get_info, resolve_datasets
+from ..results import write_results
+from .checkpoint import load_state, load_tensors, save_state, save_tensors, trainable_state
+from .ema import ExpertEMA
+
+__all__ = ["train", "resolve_device", "load_run", "evaluate_run", "environment_info"]
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device={name} asked for, but torch sees no CUDA GPU; use device=cpu or auto.")
+    return device
+
+
+def environment_info() -> Dict[str, Any]:
+    import medmnist
+    import timm
+
+    from .. import __version__
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                                cwd=Path(__file__).resolve().parent).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        commit = None
+    return {"mosaic_kit": __version__, "torch": torch.__version__, "timm": timm.__version__,
+            "medmnist": medmnist.__version__, "python": platform.python_version(), "git_commit": commit}
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2 ** 32)
+    torch.manual_seed(seed)
+
+
+def _task_loss(dataset: str, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    if get_info(dataset).is_multilabel:
+        return F.binary_cross_entropy_with_logits(logits, y.float())
+    return F.cross_entropy(logits, y[:, 0])
+
+
+def _round_order(datasets: List[str], seed: int, rnd: int) -> List[str]:
+    perm = torch.randperm(len(datasets), generator=torch.Generator().manual_seed(seed * 7919 + rnd))
+    return [datasets[i] for i in perm.tolist()]
+
+
+def _optimizer(model: MosaicModel, cfg: Config) -> torch.optim.AdamW:
+    decay, no_decay = [], []
+    for p in model.parameters():
+        if p.requires_grad:
+            (decay if p.ndim >= 2 and p is not getattr(model.tokenizer_3d, "pos_embed", None) else no_decay).append(p)
+    return torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                              {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
+
+
+class _Log:
+    """Append-only JSON-lines log, flushed per line."""
+
+    def __init__(self, path: Path) -> None:
+        self.fh = open(path, "a", buffering=1)
+
+    def write(self, **row: Any) -> None:
+        self.fh.write(json.dumps(row) + "\n")
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+def _load_into(model: torch.nn.Module, tensors: Dict[str, torch.Tensor], what: str) -> None:
+    params = dict(model.named_parameters())
+    expected = {n for n, p in params.items() if p.requires_grad} if what == "student" else set(tensors)
+    missing, unexpected = expected - set(tensors), set(tensors) - set(params)
+    if missing or unexpected:
+        raise ValueError(f"{what} checkpoint does not fit this model: missing {sorted(missing)[:5]}, "
+                         f"unexpected {sorted(unexpected)[:5]}; was it written with another method, preset or "
+                         "dataset selection?")
+    with torch.no_grad():
+        for name, t in tensors.items():
+            if params[name].shape != t.shape:
+                raise ValueError(f"{what} tensor {name} has shape {tuple(t.shape)} in the checkpoint but "
+                                 f"{tuple(params[name].shape)} in the model (another preset?).")
+            params[name].copy_(t)
+
+
+def train(cfg: Config, resume: bool = False, progress: bool = True) -> Path:
+    """Train MOSAIC as ``cfg`` says; returns the run directory (``cfg.out``)."""
+    run_dir = Path(cfg.out)
+    if resume and not (run_dir / "last_state.pt").exists():
+        raise FileNotFoundError(f"Cannot resume: {run_dir} has no last_state.pt (no finished round yet?).")
+    if not resume and (run_dir / "last_state.pt").exists():
+        raise FileExistsError(f"{run_dir} already holds a run; resume it with `train --resume {run_dir}` or "
+                              "choose another --out.")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    _seed_everything(cfg.seed)
+    device = resolve_device(cfg.device)
+    datasets = resolve_datasets(cfg.datasets)
+
+    data = open_datasets(cfg.data_root, datasets, cfg.size, cfg.size_3d, download_missing=cfg.download,
+                         cache_dir=cfg.cache_dir)
+    model, norm = build_model(cfg)
+    fingerprint = frozen_fingerprint(model)
+    model.to(device).train()
+    teacher = ExpertEMA(model)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = _optimizer(model, cfg)
+    streams = {n: BatchStream(data[n]["train"], cfg.batch_size, cfg.seed) for n in datasets}
+    steps = {n: streams[n].steps_per_epoch if cfg.full_epoch else cfg.steps_per_dataset for n in datasets}
+    total_steps = cfg.rounds * sum(steps.values())
+    scheduler = CosineLRScheduler(optimizer, t_initial=total_steps, lr_min=cfg.min_lr,
+                                  warmup_t=min(cfg.warmup_steps, total_steps), warmup_lr_init=cfg.lr * 1e-3,
+                                  t_in_epochs=False)
+    aug_gen = torch.Generator().manual_seed(cfg.seed)
+    state = {"round": 0, "step": 0, "best_acc": -1.0, "best_round": -1, "bad_rounds": 0, "wall_time_s": 0.0}
+
+    if resume:
+        ckpt = load_state(run_dir / "last_state.pt")
+        groups, meta = load_tensors(run_dir / "last.safetensors")
+        if int(meta.get("round", -1)) != ckpt["state"]["round"]:
+            raise RuntimeError(f"{run_dir}: last.safetensors (round {meta.get('round')}) and last_state.pt "
+                               f"(round {ckpt['state']['round']}) disagree; the run was interrupted mid-save.")
+        _load_into(model, groups["student"], "student")
+        _load_into(teacher.model, groups["teacher"], "teacher")
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        aug_gen.set_state(ckpt["aug_gen"])
+        torch.set_rng_state(ckpt["torch_rng"])
+        for n, s in ckpt["streams"].items():
+            streams[n].load_state_dict(s)
+        state = ckpt["state"]
+    else:
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+        (run_dir / "environment.json").write_text(json.dumps(environment_info(), indent=2))
+        (run_dir / "metrics.jsonl").unlink(missing_ok=True)
+
+    log = _Log(run_dir / "metrics.jsonl")
+    val_splits = {n: data[n]["val"] for n in datasets}
+    meta = {"method": cfg.method, "backbone": cfg.backbone, "datasets": ",".join(datasets),
+            "frozen_fingerprint": fingerprint}
+    bar = tqdm(total=total_steps, initial=state["step"], desc="train", unit="step", disable=not progress,
+               dynamic_ncols=True)
+    t0 = time.time() - state["wall_time_s"]
+    try:
+        for rnd in range(state["round"], cfg.rounds):
+            for name in _round_order(datasets, cfg.seed, rnd):
+                info, momentum = get_info(name), cfg.ema_momentum_3d if get_info(name).is_3d else cfg.ema_momentum
+                for _ in range(steps[name]):
+                    x_u8, y = streams[name].next_batch()
+                    y = y.to(device)
+                    x_aug = prepare(model, name, x_u8, norm, device, augment=cfg.augment, generator=aug_gen,
+                                    **({} if info.is_3d else {"rotation_deg": cfg.rotation_deg}))
+                    with autocast(device, cfg.amp):
+                        feats = model.forward_features(x_aug, name)
+                        task_loss = _task_loss(name, model.heads[name](feats).float(), y)
+                        loss = task_loss
+                        cons = torch.zeros((), device=device)
+                        if cfg.consistency_weight > 0:
+                            with torch.no_grad():
+                                target = teacher.model.forward_features(prepare(model, name, x_u8, norm, device), name)
+                            cons = F.mse_loss(feats.float(), target.float())
+                            loss = task_loss + cfg.consistency_weight * cons
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    if cfg.grad_clip > 0:
+                        torch.nn.utils.clip_grad_norm_([p for p in params if p.grad is not None], cfg.grad_clip)
+                    optimizer.step()
+                    state["step"] += 1
+                    scheduler.step_update(state["step"])
+                    teacher.update(name, momentum)
+                    row = {"kind": "step", "step": state["step"], "round": rnd, "dataset": name,
+                           "loss": loss.item(), "task_loss": task_loss.item(), "consistency": cons.item(),
+                           "lr": optimizer.param_groups[0]["lr"]}
+                    log.write(**row)
+                    bar.update(1)
+                    if state["step"] % cfg.log_every == 0:
+                        bar.set_postfix(round=rnd, ds=name[:10], loss=f"{row['loss']:.3f}")
+
+            val = evaluate(model, val_splits, norm, device, cfg.eval_batch_size, cfg.eval_max_samples, cfg.amp)
+            mean_acc = summarize(val)["all"]["acc"]
+            improved = mean_acc > state["best_acc"]
+            state.update(round=rnd + 1, wall_time_s=time.time() - t0)
+            if improved:
+                state.update(best_acc=mean_acc, best_round=rnd, bad_rounds=0)
+            else:
+                state["bad_rounds"] += 1
+            log.write(kind="round", round=rnd, step=state["step"], val_acc=mean_acc, best=improved,
+                      val={n: v["acc"] for n, v in val.items()}, wall_time_s=state["wall_time_s"])
+            bar.write(f"round {rnd + 1}/{cfg.rounds}: mean val acc {mean_acc:.4f}"
+                      f"{' (best)' if improved else ''}")
+            groups = {"student": trainable_state(model), "teacher": teacher.trainable_state()}
+            if improved:
+                save_tensors(run_dir / "best.safetensors", groups, {**meta, "round": rnd, "val_acc": mean_acc})
+            # state first, tensors second: a crash in between leaves a round mismatch that resume detects
+            save_state(run_dir / "last_state.pt", {
+                "state": dict(state), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "aug_gen": aug_gen.get_state(), "torch_rng": torch.get_rng_state(),
+                "streams": {n: s.state_dict() for n, s in streams.items()}})
+            save_tensors(run_dir / "last.safetensors", groups, {**meta, "round": state["round"]})
+            if cfg.patience and state["bad_rounds"] >= cfg.patience:
+                bar.write(f"early stop: no better mean val acc for {cfg.patience} rounds")
+                break
+    finally:
+        bar.close()
+        log.close()
+    evaluate_run(run_dir, data=data, wall_time_s=time.time() - t0)
+    return run_dir
+
+
+def load_run(run_dir: str | Path, checkpoint: str = "best", overrides: Optional[Dict[str, Any]] = None):
+    """Rebuild (cfg, student, teacher, norm) of a run directory from its config and a checkpoint."""
+    from ..config import load_config
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.yaml").exists():
+        raise FileNotFoundError(f"{run_dir} is not a run directory (no config.yaml).")
+    cfg = load_config(file=str(run_dir / "config.yaml"), overrides=overrides)
+    path = run_dir / f"{checkpoint}.safetensors"
+    groups, meta = load_tensors(path)
+    if meta.get("method", cfg.method) != cfg.method:
+        raise ValueError(f"{path} was written by method '{meta.get('method')}', the config says '{cfg.method}'.")
+    model, norm = build_model(cfg)
+    if meta.get("frozen_fingerprint") not in (None, frozen_fingerprint(model)):
+        raise ValueError(f"{path} was trained on other frozen backbone weights than the ones rebuilt now "
+                         f"(backbone={cfg.backbone}, weights={cfg.weights}, seed={cfg.seed}); point `weights` at the "
+                         "file the run used.")
+    _load_into(model, groups["student"], "student")
+    teacher = ExpertEMA(model).model
+    _load_into(teacher, groups["teacher"], "teacher")
+    return cfg, model, teacher, norm
+
+
+def evaluate_run(run_dir: str | Path, checkpoint: str = "best", data=None, wall_time_s: Optional[float] = None,
+                 overrides: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """Score student and teacher of ``checkpoint`` on val and test; write results.json / results.md."""
+    run_dir = Path(run_dir)
+    cfg, model, teacher, norm = load_run(run_dir, checkpoint, overrides)
+    device = resolve_device(cfg.device)
+    model.to(device)
+    teacher.to(device)
+    datasets = resolve_datasets(cfg.datasets)
+    if data is None:
+        data = open_datasets(cfg.data_root, datasets, cfg.size, cfg.size_3d, cache_dir=cfg.cache_dir)
+    _, meta = load_tensors(run_dir / f"{checkpoint}.safetensors")
+    results: Dict[str, Any] = {"datasets": {}, "routing": dict(model.routing)}
+    teacher_res: Dict[str, Any] = {"datasets": {}}
+    for who, net, out in (("student", model, results), ("teacher", teacher, teacher_res)):
+        per_split = {split: evaluate(net, {n: data[n][split] for n in datasets}, norm, device, cfg.eval_batch_size,
+                                     cfg.eval_max_samples, cfg.amp) for split in ("val", "test")}
+        out["datasets"] = {n: {split: per_split[split][n] for split in per_split} for n in datasets}
+        out["mean"] = summarize(per_split["test"])
+        out["mean_val"] = summarize(per_split["val"])
+    results.update(mean=results.pop("mean"), mean_val=results.pop("mean_val"), teacher=teacher_res,
+                   params=parameter_report(model), config=cfg.to_dict(), checkpoint=checkpoint,
+                   best_round=int(meta.get("round", -1)), environment=environment_info())
+    if wall_time_s is not None:
+        results["wall_time_s"] = round(wall_time_s, 1)
+    elif (run_dir / "results.json").exists():
+        results["wall_time_s"] = json.loads((run_dir / "results.json").read_text()).get("wall_time_s")
+    write_results(run_dir, results)
+    return results

@@ -1,0 +1,42 @@
+import pytest
+
+from mosaic_kit.config import Config, available_presets, load_config, parse_set
+
+
+def test_presets_load():
+    assert {"paper", "cpu-tiny"} <= set(available_presets())
+    paper = load_config("paper")
+    assert (paper.backbone, paper.img_size, paper.vol_size, paper.batch_size, paper.lr) == \
+        ("vit_base_patch16_224", 224, 64, 32, 1e-4)
+    assert (paper.bottleneck_a, paper.bottleneck_b, paper.bottleneck_c) == (64, 96, 192)
+    assert (paper.ema_momentum, paper.ema_momentum_3d, paper.consistency_weight, paper.patience) == (0.9, 0.95, 0.1, 5)
+
+
+def test_set_values_are_typed():
+    got = parse_set(["lr=3e-4", "datasets=breastmnist,adrenalmnist3d", "weights=none", "augment=false",
+                     "routing=tissuemnist:B", "rounds=7"])
+    assert got == {"lr": 3e-4, "datasets": ["breastmnist", "adrenalmnist3d"], "weights": None, "augment": False,
+                   "routing": {"tissuemnist": "B"}, "rounds": 7}
+
+
+def test_unknown_key_suggests_closest():
+    with pytest.raises(ValueError, match="Did you mean 'bottleneck_a'"):
+        parse_set(["botleneck_a=3"])
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"lr": -1.0}, "lr must be >= 0"),
+    ({"bottleneck_b": 0}, "bottleneck_b must be > 0"),
+    ({"ema_momentum": 1.0}, r"ema_momentum must be in \[0, 1\)"),
+    ({"size": 100}, "size must be one of"),
+    ({"vol_size": 30}, "multiple of patch_3d"),
+    ({"adapter_input": "pre"}, "adapter_input must be one of"),
+])
+def test_bad_values_are_named(bad, message):
+    with pytest.raises(ValueError, match=message):
+        Config(**bad)
+
+
+def test_wrong_type_in_set():
+    with pytest.raises(ValueError, match="'rounds' expects int"):
+        parse_set(["rounds=many"])

@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+from medmnist.evaluator import getACC, getAUC
+
+from mosaic_kit.metrics import compute_metrics, within_one_accuracy
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+@pytest.mark.parametrize("task, k", [("binary-class", 2), ("multi-class", 9), ("ordinal-regression", 5),
+                                     ("multi-label, binary-class", 14)])
+def test_matches_medmnist_evaluator(task, k):
+    rng = np.random.default_rng(0)
+    n = 300
+    if task.startswith("multi-label"):
+        y = (rng.random((n, k)) < 0.3).astype(int)
+        score = 1 / (1 + np.exp(-(rng.normal(size=(n, k)) + 1.5 * y - 0.7)))
+    else:
+        y = rng.integers(0, k, (n, 1))
+        logits = rng.normal(size=(n, k))
+        logits[np.arange(n), y[:, 0]] += 1.0
+        score = _softmax(logits)
+    ours = compute_metrics(task, y, score)
+    assert ours["acc"] == pytest.approx(getACC(y, score, task), abs=1e-12)
+    assert ours["auc"] == pytest.approx(getAUC(y, score, task), abs=1e-12)
+    assert 0.5 < ours["auc"] < 1.0
+
+
+def test_known_values():
+    y = np.array([[0], [1], [1], [0]])
+    score = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]])
+    m = compute_metrics("binary-class", y, score)
+    assert m["acc"] == 0.5 and m["auc"] == 0.75
+    # ordinal: argmax accuracy; +-1 accuracy only as its own number
+    y = np.array([0, 2, 4, 1])
+    s = np.eye(5)[[1, 2, 2, 1]]
+    assert compute_metrics("ordinal-regression", y, s)["acc"] == 0.5
+    assert within_one_accuracy(y, s) == 0.75
+
+
+def test_single_class_auc_is_nan_not_crash():
+    m = compute_metrics("binary-class", np.zeros((4, 1)), np.full((4, 2), 0.5))
+    assert np.isnan(m["auc"]) and m["acc"] == 1.0
+    with pytest.raises(ValueError, match="Unknown task"):
+        compute_metrics("regression", np.zeros(3), np.zeros((3, 2)))
