@@ -16,10 +16,16 @@ DEIT_TINY = SHARED / "weights" / "deit_tiny_patch16_224.int8fq.safetensors"
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory, monkeypatch):
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache(tmp_path_factory):
     """Keep the synthetic suite and .npy copies in one per-session folder, never in the user's cache."""
-    monkeypatch.setenv("MOSAIC_KIT_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+    old = os.environ.get("MOSAIC_KIT_CACHE")
+    os.environ["MOSAIC_KIT_CACHE"] = str(tmp_path_factory.getbasetemp() / "cache")
+    yield
+    if old is None:
+        os.environ.pop("MOSAIC_KIT_CACHE")
+    else:
+        os.environ["MOSAIC_KIT_CACHE"] = old
 
 
 def tiny_cfg(tmp_path, **overrides):

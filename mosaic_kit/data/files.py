@@ -60,8 +60,14 @@ def _download_hint(info: DatasetInfo, size: int, root: Path) -> str:
 
 
 def download(name: str, size: int, root: str | Path, url: Optional[str] = None) -> Path:
-    """Download one official npz (checked against medmnist's MD5) into ``root``; no-op if present."""
-    from torchvision.datasets.utils import check_integrity, download_url
+    """Download one official npz into ``root``, checked against medmnist's MD5; no-op if present.
+
+    The file is streamed to a temporary name and renamed only once its MD5 matches, so an interrupted or
+    corrupt download never leaves a file that looks complete. ``url`` overrides medmnist's (mirrors, tests).
+    """
+    import urllib.request
+
+    from tqdm.auto import tqdm
 
     info = get_info(name)
     _check_size(info, size)
@@ -70,10 +76,25 @@ def download(name: str, size: int, root: str | Path, url: Optional[str] = None) 
     target = root / info.file_name(size)
     if target.exists():
         return target
-    md5 = info.md5(size)
-    download_url(url or info.url(size), root=str(root), filename=target.name, md5=md5)
-    if not check_integrity(str(target), md5):
-        raise RuntimeError(f"Downloaded {target} but its md5 does not match {md5}; delete it and retry.")
+    src, md5 = url or info.url(size), info.md5(size)
+    tmp = target.with_name(f".{target.name}.part")
+    digest = hashlib.md5()
+    try:
+        with urllib.request.urlopen(src, timeout=60) as resp, open(tmp, "wb") as out:
+            total = int(resp.headers.get("Content-Length") or 0) or None
+            with tqdm(total=total, unit="B", unit_scale=True, desc=target.name) as bar:
+                while chunk := resp.read(1 << 20):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    bar.update(len(chunk))
+        if digest.hexdigest() != md5:
+            raise RuntimeError(f"Downloaded {src} but its md5 {digest.hexdigest()} is not the official {md5}; "
+                               "nothing was kept. Retry, or fetch the file by hand.")
+        os.replace(tmp, target)
+    except OSError as err:
+        raise RuntimeError(f"Download of {src} failed ({err}). " + _download_hint(info, size, root)) from None
+    finally:
+        tmp.unlink(missing_ok=True)
     return target
 
 

@@ -30,7 +30,7 @@ def iter_batches(split: Split, batch_size: int, limit: int | None = None) -> Ite
     n = len(split) if limit is None else min(limit, len(split))
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
-        yield torch.from_numpy(np.ascontiguousarray(split.images[start:stop])), torch.from_numpy(split.labels[start:stop])
+        yield torch.from_numpy(np.array(split.images[start:stop])), torch.from_numpy(split.labels[start:stop])
 
 
 class BatchStream:

@@ -27,7 +27,7 @@ from .files import default_cache_dir
 __all__ = ["SPLIT_SIZES", "make_dataset", "write_suite", "ensure_suite"]
 
 SPLIT_SIZES: Dict[str, int] = {"train": 320, "val": 64, "test": 128}
-SUITE_VERSION = 3
+SUITE_VERSION = 4
 
 
 def _rng(seed: int, name: str, split: str) -> np.random.Generator:

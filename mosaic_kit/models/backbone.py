@@ -41,14 +41,17 @@ def load_backbone_weights(model: VisionTransformer, path: str | Path) -> None:
 
 def create_backbone(name: str, weights: Optional[str | Path] = None, img_size: int = 224) -> VisionTransformer:
     """A headless timm ViT at ``img_size``, frozen, with weights from ``weights`` (or random init)."""
+    not_vit = (f"'{name}' is not a plain timm VisionTransformer with pre-norm blocks; "
+               "MOSAIC needs one (e.g. vit_base_patch16_224, deit_tiny_patch16_224).")
+    if not timm.is_model(name):
+        close = timm.list_models(f"*{name.split('_')[0]}*")[:8]
+        raise ValueError(f"timm has no model '{name}'. Similar names: {', '.join(close) or 'none'}.")
     try:
         model = timm.create_model(name, pretrained=False, num_classes=0, img_size=img_size)
-    except RuntimeError as err:
-        raise ValueError(f"timm has no model '{name}' ({err}). Use a ViT name such as "
-                         "vit_base_patch16_224 or deit_tiny_patch16_224.") from None
+    except TypeError:  # the architecture takes no img_size: not a ViT
+        raise ValueError(not_vit) from None
     if not isinstance(model, VisionTransformer) or not all(type(b) is Block for b in model.blocks):
-        raise ValueError(f"'{name}' is not a plain timm VisionTransformer with pre-norm blocks; "
-                         "MOSAIC needs one (e.g. vit_base_patch16_224, deit_tiny_patch16_224).")
+        raise ValueError(not_vit)
     if weights:
         load_backbone_weights(model, weights)
     model.requires_grad_(False)

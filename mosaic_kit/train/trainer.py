@@ -122,8 +122,12 @@ def _load_into(model: torch.nn.Module, tensors: Dict[str, torch.Tensor], what: s
             params[name].copy_(t)
 
 
-def train(cfg: Config, resume: bool = False, progress: bool = True) -> Path:
-    """Train MOSAIC as ``cfg`` says; returns the run directory (``cfg.out``)."""
+def train(cfg: Config, resume: bool = False, progress: bool = True, stop_after_rounds: Optional[int] = None) -> Path:
+    """Train MOSAIC as ``cfg`` says; returns the run directory (``cfg.out``).
+
+    ``stop_after_rounds`` ends this call after that many rounds, checkpointed but not evaluated, as an
+    interrupted run would be (resume it with ``resume=True``).
+    """
     run_dir = Path(cfg.out)
     if resume and not (run_dir / "last_state.pt").exists():
         raise FileNotFoundError(f"Cannot resume: {run_dir} has no last_state.pt (no finished round yet?).")
@@ -178,6 +182,7 @@ def train(cfg: Config, resume: bool = False, progress: bool = True) -> Path:
     val_splits = {n: data[n]["val"] for n in datasets}
     meta = {"method": cfg.method, "backbone": cfg.backbone, "datasets": ",".join(datasets),
             "frozen_fingerprint": fingerprint}
+    start_round = state["round"]
     bar = tqdm(total=total_steps, initial=state["step"], desc="train", unit="step", disable=not progress,
                dynamic_ncols=True)
     t0 = time.time() - state["wall_time_s"]
@@ -240,6 +245,8 @@ def train(cfg: Config, resume: bool = False, progress: bool = True) -> Path:
             if cfg.patience and state["bad_rounds"] >= cfg.patience:
                 bar.write(f"early stop: no better mean val acc for {cfg.patience} rounds")
                 break
+            if stop_after_rounds is not None and rnd + 1 - start_round >= stop_after_rounds:
+                return run_dir
     finally:
         bar.close()
         log.close()

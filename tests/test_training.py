@@ -1,0 +1,126 @@
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from conftest import tiny_cfg
+from mosaic_kit.models import build_model
+from mosaic_kit.train import ExpertEMA, evaluate_run, train
+from mosaic_kit.train.trainer import _task_loss
+
+
+def test_expert_aware_ema_moves_only_what_the_step_used(tmp_path):
+    model, _ = build_model(tiny_cfg(tmp_path))
+    ema = ExpertEMA(model)
+    # frozen tensors are shared, trainable ones copied
+    assert ema.model.vit.blocks[0].attn.qkv.weight is model.vit.blocks[0].attn.qkv.weight
+    assert ema.model.heads["pathmnist"].weight is not model.heads["pathmnist"].weight
+    before = {n: p.clone() for n, p in ema.model.named_parameters()}
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.requires_grad:
+                p.add_(1.0)
+    ema.update("adrenalmnist3d", 0.95)
+    active = set(model.active_parameter_names("adrenalmnist3d"))
+    assert any(n.startswith("tokenizer_3d.") for n in active) and "heads.adrenalmnist3d.weight" in active
+    student = dict(model.named_parameters())
+    for n, p in ema.model.named_parameters():
+        if n in active:  # t = m t + (1 - m) s
+            torch.testing.assert_close(p, 0.95 * before[n] + 0.05 * student[n])
+        else:
+            assert torch.equal(p, before[n]), n
+
+
+def test_losses_by_task():
+    logits = torch.tensor([[2.0, -1.0], [0.0, 3.0]])
+    y = torch.tensor([[0], [1]])
+    torch.testing.assert_close(_task_loss("breastmnist", logits, y), torch.nn.functional.cross_entropy(logits, y[:, 0]))
+    ml = torch.randn(3, 14)
+    yl = (torch.rand(3, 14) > 0.5).long()
+    torch.testing.assert_close(_task_loss("chestmnist", ml, yl),
+                               torch.nn.functional.binary_cross_entropy_with_logits(ml, yl.float()))
+
+
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory):
+    """A short cyclic run on the embedded suite that must clearly beat chance."""
+    out = tmp_path_factory.mktemp("short")
+    cfg = tiny_cfg(out, datasets=["pathmnist", "breastmnist", "chestmnist", "nodulemnist3d"], img_size=64,
+                   vol_size=32, rounds=6, steps_per_dataset=12, batch_size=32, lr=3e-3, warmup_steps=10,
+                   patience=10, bottleneck_a=16, bottleneck_b=16, bottleneck_c=16)
+    return train(cfg, progress=False)
+
+
+def test_short_run_beats_chance(short_run):
+    res = json.loads((short_run / "results.json").read_text())
+    test = {n: r["test"] for n, r in res["datasets"].items()}
+    assert test["pathmnist"]["acc"] > 0.6   # 9 classes: chance 0.11
+    assert test["breastmnist"]["acc"] > 0.8  # binary: chance 0.5
+    assert test["nodulemnist3d"]["auc"] > 0.7
+    assert test["chestmnist"]["auc"] > 0.6   # multi-label
+    assert res["mean"]["all"]["acc"] > 0.65
+    assert set(res["mean"]) == {"all", "2d", "3d"} and set(res["teacher"]["mean"]) == {"all", "2d", "3d"}
+    assert res["params"]["trainable"] < res["params"]["total"]
+
+
+def test_run_directory_contents(short_run):
+    names = {p.name for p in short_run.iterdir()}
+    assert {"config.yaml", "metrics.jsonl", "best.safetensors", "last.safetensors", "last_state.pt",
+            "results.json", "results.md", "environment.json"} <= names
+    rows = [json.loads(line) for line in (short_run / "metrics.jsonl").read_text().splitlines()]
+    steps = [r for r in rows if r["kind"] == "step"]
+    assert len(steps) == 6 * 4 * 12 and steps[-1]["step"] == len(steps)
+    assert [r["round"] for r in rows if r["kind"] == "round"] == list(range(6))
+    # warm-up then cosine: lr rises over the first 10 steps, then falls
+    lrs = [r["lr"] for r in steps]
+    assert lrs[0] < lrs[9] and lrs[-1] < lrs[20]
+    # the checkpoint holds only trainable tensors (student and teacher)
+    tensors = load_file(str(short_run / "best.safetensors"))
+    assert all(k.startswith(("student/", "teacher/")) for k in tensors)
+    assert all(".mos." in k or "heads." in k or "tokenizer_3d." in k for k in tensors)
+    env = json.loads((short_run / "environment.json").read_text())
+    assert {"torch", "timm", "medmnist", "mosaic_kit", "git_commit"} <= set(env)
+
+
+def test_eval_reloads_checkpoint_and_reproduces_results(short_run):
+    before = json.loads((short_run / "results.json").read_text())
+    again = evaluate_run(short_run)
+    for name, r in before["datasets"].items():
+        assert again["datasets"][name]["test"] == pytest.approx(r["test"], abs=1e-6)
+        assert again["teacher"]["datasets"][name]["test"] == pytest.approx(before["teacher"]["datasets"][name]["test"],
+                                                                           abs=1e-6)
+
+
+def test_eval_refuses_a_different_backbone(short_run):
+    with pytest.raises(ValueError, match="other frozen backbone weights"):
+        evaluate_run(short_run, overrides={"seed": 7})
+
+
+def test_exact_resume(tmp_path):
+    """A run stopped after round 1 and resumed ends with the same tensors and per-step losses."""
+    full = train(tiny_cfg(tmp_path / "a", rounds=3), progress=False)
+    cfg = tiny_cfg(tmp_path / "b", rounds=3)
+    train(cfg, progress=False, stop_after_rounds=1)
+    assert not (tmp_path / "b" / "run" / "results.json").exists()
+    resumed = train(cfg, resume=True, progress=False)
+    a, b = load_file(str(full / "last.safetensors")), load_file(str(resumed / "last.safetensors"))
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    rows = lambda d: [json.loads(line) for line in (d / "metrics.jsonl").read_text().splitlines()]  # noqa: E731
+    assert [r.get("loss") for r in rows(full)] == [r.get("loss") for r in rows(resumed)]
+
+
+def test_same_seed_same_result(tmp_path):
+    a = train(tiny_cfg(tmp_path / "a", rounds=1), progress=False)
+    b = train(tiny_cfg(tmp_path / "b", rounds=1), progress=False)
+    ta, tb = load_file(str(a / "last.safetensors")), load_file(str(b / "last.safetensors"))
+    assert all(torch.equal(ta[k], tb[k]) for k in ta)
+
+
+def test_existing_run_is_not_overwritten(tmp_path):
+    cfg = tiny_cfg(tmp_path, rounds=1)
+    train(cfg, progress=False)
+    with pytest.raises(FileExistsError, match="--resume"):
+        train(cfg, progress=False)
