@@ -124,3 +124,13 @@ def test_existing_run_is_not_overwritten(tmp_path):
     train(cfg, progress=False)
     with pytest.raises(FileExistsError, match="--resume"):
         train(cfg, progress=False)
+
+
+def test_resume_drops_log_rows_of_the_unfinished_round(tmp_path):
+    cfg = tiny_cfg(tmp_path, rounds=2)
+    run = train(cfg, progress=False, stop_after_rounds=1)
+    log = run / "metrics.jsonl"
+    log.write_text(log.read_text() + '{"kind": "step", "step": 999, "round": 1, "loss": 0.0}\n')  # killed mid-round
+    train(cfg, resume=True, progress=False)
+    steps = [json.loads(line)["step"] for line in log.read_text().splitlines() if '"kind": "step"' in line]
+    assert steps == list(range(1, 2 * 3 * 3 + 1))

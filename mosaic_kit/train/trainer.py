@@ -173,6 +173,10 @@ def train(cfg: Config, resume: bool = False, progress: bool = True, stop_after_r
         for n, s in ckpt["streams"].items():
             streams[n].load_state_dict(s)
         state = ckpt["state"]
+        log_path = run_dir / "metrics.jsonl"
+        kept = [line for line in log_path.read_text().splitlines()
+                if line and json.loads(line)["step"] <= state["step"] and json.loads(line)["round"] < state["round"]]
+        log_path.write_text("".join(line + "\n" for line in kept))
     else:
         (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
         (run_dir / "environment.json").write_text(json.dumps(environment_info(), indent=2))
@@ -255,7 +259,7 @@ def train(cfg: Config, resume: bool = False, progress: bool = True, stop_after_r
 
 
 def load_run(run_dir: str | Path, checkpoint: str = "best", overrides: Optional[Dict[str, Any]] = None):
-    """Rebuild (cfg, student, teacher, norm) of a run directory from its config and a checkpoint."""
+    """Rebuild (cfg, student, teacher, norm, checkpoint metadata) of a run directory."""
     from ..config import load_config
 
     run_dir = Path(run_dir)
@@ -274,32 +278,30 @@ def load_run(run_dir: str | Path, checkpoint: str = "best", overrides: Optional[
     _load_into(model, groups["student"], "student")
     teacher = ExpertEMA(model).model
     _load_into(teacher, groups["teacher"], "teacher")
-    return cfg, model, teacher, norm
+    return cfg, model, teacher, norm, meta
 
 
 def evaluate_run(run_dir: str | Path, checkpoint: str = "best", data=None, wall_time_s: Optional[float] = None,
                  overrides: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """Score student and teacher of ``checkpoint`` on val and test; write results.json / results.md."""
     run_dir = Path(run_dir)
-    cfg, model, teacher, norm = load_run(run_dir, checkpoint, overrides)
+    cfg, model, teacher, norm, meta = load_run(run_dir, checkpoint, overrides)
     device = resolve_device(cfg.device)
     model.to(device)
     teacher.to(device)
     datasets = resolve_datasets(cfg.datasets)
     if data is None:
         data = open_datasets(cfg.data_root, datasets, cfg.size, cfg.size_3d, cache_dir=cfg.cache_dir)
-    _, meta = load_tensors(run_dir / f"{checkpoint}.safetensors")
-    results: Dict[str, Any] = {"datasets": {}, "routing": dict(model.routing)}
-    teacher_res: Dict[str, Any] = {"datasets": {}}
-    for who, net, out in (("student", model, results), ("teacher", teacher, teacher_res)):
+
+    def score(net: MosaicModel) -> Dict[str, Any]:
         per_split = {split: evaluate(net, {n: data[n][split] for n in datasets}, norm, device, cfg.eval_batch_size,
                                      cfg.eval_max_samples, cfg.amp) for split in ("val", "test")}
-        out["datasets"] = {n: {split: per_split[split][n] for split in per_split} for n in datasets}
-        out["mean"] = summarize(per_split["test"])
-        out["mean_val"] = summarize(per_split["val"])
-    results.update(mean=results.pop("mean"), mean_val=results.pop("mean_val"), teacher=teacher_res,
-                   params=parameter_report(model), config=cfg.to_dict(), checkpoint=checkpoint,
-                   best_round=int(meta.get("round", -1)), environment=environment_info())
+        return {"datasets": {n: {split: per_split[split][n] for split in per_split} for n in datasets},
+                "mean": summarize(per_split["test"]), "mean_val": summarize(per_split["val"])}
+
+    results: Dict[str, Any] = {**score(model), "teacher": score(teacher), "routing": dict(model.routing),
+                               "params": parameter_report(model), "config": cfg.to_dict(), "checkpoint": checkpoint,
+                               "best_round": int(meta.get("round", -1)), "environment": environment_info()}
     if wall_time_s is not None:
         results["wall_time_s"] = round(wall_time_s, 1)
     elif (run_dir / "results.json").exists():
