@@ -76,7 +76,9 @@ class Config:
     def __post_init__(self) -> None:
         if isinstance(self.datasets, str):
             self.datasets = [d for d in self.datasets.split(",") if d.strip()]
-        problems = []
+        problems = self._type_problems()
+        if problems:  # range checks below assume the right types
+            raise ValueError("Invalid configuration: " + "; ".join(problems))
         for key in ("rounds", "steps_per_dataset", "batch_size", "eval_batch_size", "img_size", "vol_size",
                     "patch_3d", "bottleneck_a", "bottleneck_b", "bottleneck_c", "log_every"):
             if getattr(self, key) <= 0:
@@ -103,6 +105,43 @@ class Config:
             problems.append(f"eval_max_samples must be > 0 or None (got {self.eval_max_samples})")
         if problems:
             raise ValueError("Invalid configuration: " + "; ".join(problems))
+
+    def _type_problems(self) -> List[str]:
+        """Check every value against its declared type (YAML and notebook parameters arrive untyped).
+
+        Strings are coerced like ``--set`` values (so YAML's ``lr: 1e-4``, which PyYAML reads as a string,
+        works); ints are accepted where floats are declared; bools are never accepted as numbers.
+        """
+        problems = []
+        for name, hint in typing.get_type_hints(type(self)).items():
+            value = getattr(self, name)
+            if isinstance(value, str) and hint is not str:
+                try:
+                    value = _coerce(name, value)
+                except ValueError as err:
+                    problems.append(str(err))
+                    continue
+            args = typing.get_args(hint)
+            if value is None:
+                if type(None) not in args:
+                    problems.append(f"'{name}' must not be None")
+                continue
+            base = next((a for a in args if a is not type(None)), hint) if type(None) in args else hint
+            origin = typing.get_origin(base) or base
+            if base is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            ok = isinstance(value, origin) and not (origin in (int, float) and isinstance(value, bool))
+            if ok and origin is list:
+                ok = all(isinstance(v, str) for v in value)
+            if ok and origin is dict:
+                ok = all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+            if not ok:
+                want = {list: "a list of strings", dict: "a mapping of strings to strings"}.get(
+                    origin, getattr(origin, "__name__", str(origin)))
+                problems.append(f"'{name}' expects {want}, got {value!r} ({type(value).__name__})")
+            else:
+                setattr(self, name, value)
+        return problems
 
     def to_dict(self) -> Dict[str, Any]:
         return dataclasses.asdict(self)

@@ -40,3 +40,33 @@ def test_bad_values_are_named(bad, message):
 def test_wrong_type_in_set():
     with pytest.raises(ValueError, match="'rounds' expects int"):
         parse_set(["rounds=many"])
+
+
+def test_yaml_values_are_typed(tmp_path):
+    # PyYAML reads `1e-4` (no dot) as a string; it must still arrive as a float.
+    f = tmp_path / "exp.yaml"
+    f.write_text("lr: 1e-4\nrounds: 3\nweight_decay: 0\nweights: null\ndatasets: [breastmnist]\n")
+    cfg = load_config("cpu-tiny", file=str(f))
+    assert cfg.lr == 1e-4 and isinstance(cfg.lr, float)
+    assert isinstance(cfg.weight_decay, float) and cfg.rounds == 3 and cfg.weights is None
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("rounds: 2.5\n", r"'rounds' expects int, got 2.5"),
+    ("augment: 3\n", r"'augment' expects bool, got 3"),
+    ("lr: true\n", r"'lr' expects float, got True"),
+    ("datasets: breastmnist\nrouting: [A]\n", r"'routing' expects a mapping"),
+    ("batch_size: lots\n", r"'batch_size' expects int, got 'lots'"),
+    ("backbone: null\n", r"'backbone' must not be None"),
+])
+def test_yaml_wrong_types_are_named(tmp_path, bad, message):
+    f = tmp_path / "bad.yaml"
+    f.write_text(bad)
+    with pytest.raises(ValueError, match=message):
+        load_config(file=str(f))
+
+
+def test_notebook_style_parameters_are_checked():
+    # papermill injects Python values; a float where an int belongs must not slip through.
+    with pytest.raises(ValueError, match="'steps_per_dataset' expects int"):
+        load_config("cpu-tiny", overrides={"steps_per_dataset": 2.0})
