@@ -1,0 +1,133 @@
+"""What the specialists learned: per-layer adapter outputs, CLS features and how specialists' subspaces relate.
+
+* ``collect_features`` runs samples of each dataset through the model and keeps the CLS feature and, per
+  layer, the token-averaged output of the adapter that ran (hooks on ``blk.mos``).
+* ``specialist_angles`` compares the *weights*: the column space of each specialist's up-projection is the
+  subspace its output lives in; principal angles between two specialists' spaces, per layer.
+* ``specialist_cka`` compares the *functions*: linear CKA (Kornblith et al., 2019) between two specialists'
+  adapter outputs on the same inputs, per layer.
+"""
+from __future__ import annotations
+
+import itertools
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+import torch.nn as nn
+from scipy.linalg import subspace_angles
+
+from ..data.files import Split
+from ..data.stream import iter_batches
+from ..data.transforms import Normalization
+from ..evaluate import prepare
+
+__all__ = ["collect_features", "specialist_angles", "linear_cka", "specialist_cka", "embed_2d"]
+
+
+class _AdapterTap:
+    """Forward hooks on every block's MoS that keep the token-mean adapter output of the last forward."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.blocks = list(model.vit.blocks)
+        self.outputs: List[torch.Tensor] = []
+        self._handles: list = []
+
+    def _hook(self, module: nn.Module, args, output: torch.Tensor) -> None:
+        self.outputs.append(output.detach().float().mean(1))
+
+    def __enter__(self) -> "_AdapterTap":
+        self._handles = [b.mos.register_forward_hook(self._hook) for b in self.blocks]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for h in self._handles:
+            h.remove()
+
+
+@torch.no_grad()
+def _run(model: nn.Module, dataset: str, x: torch.Tensor, specialist: Optional[str]) -> Tuple[torch.Tensor, torch.Tensor]:
+    """(CLS features (B, D), adapter outputs (B, L, D)) with ``specialist`` (default: routed) active."""
+    spec = model.routing[dataset] if specialist is None else specialist
+    with _AdapterTap(model) as tap:
+        cls = model.encode(x, spec, model.infos[dataset].is_3d)[:, 0].float()
+    return cls, torch.stack(tap.outputs, 1)
+
+
+def collect_features(model: nn.Module, splits: Mapping[str, Split], norm: Normalization, n_per_dataset: int = 64,
+                     batch_size: int = 64, device: str | torch.device = "cpu") -> Dict[str, np.ndarray]:
+    """Features of the first ``n_per_dataset`` samples of each split, through its routed specialist.
+
+    Returns arrays aligned by row: ``cls`` (M, D), ``adapter`` (M, L, D), ``dataset`` (M,) names,
+    ``specialist`` (M,) names and ``label`` (M,) first label column.
+    """
+    model.eval()
+    out: Dict[str, list] = {"cls": [], "adapter": [], "dataset": [], "specialist": [], "label": []}
+    for name, split in splits.items():
+        for x, y in iter_batches(split, batch_size, n_per_dataset):
+            cls, ad = _run(model, name, prepare(model, name, x, norm, torch.device(device)), None)
+            out["cls"].append(cls.cpu().numpy())
+            out["adapter"].append(ad.cpu().numpy())
+            out["dataset"] += [name] * len(x)
+            out["specialist"] += [model.routing[name]] * len(x)
+            out["label"].append(y[:, 0].numpy())
+    return {k: (np.concatenate(v) if k in ("cls", "adapter", "label") else np.array(v)) for k, v in out.items()}
+
+
+def specialist_angles(model: nn.Module, specialists: Optional[Sequence[str]] = None) -> Dict[Tuple[str, str], np.ndarray]:
+    """Mean principal angle in degrees between two specialists' output subspaces, per layer.
+
+    A specialist's outputs lie in the column space of its up-projection ``W_up`` (D x r). An untrained
+    (all-zero) ``W_up`` has no subspace; its layers give NaN.
+    """
+    mos0 = model.vit.blocks[0].mos.specialists
+    names = list(specialists or mos0.keys())
+    out: Dict[Tuple[str, str], np.ndarray] = {}
+    for a, b in itertools.combinations(names, 2):
+        per_layer = []
+        for blk in model.vit.blocks:
+            wa = blk.mos.specialists[a].up.weight.detach().double().cpu().numpy()
+            wb = blk.mos.specialists[b].up.weight.detach().double().cpu().numpy()
+            if not (np.abs(wa).max() > 0 and np.abs(wb).max() > 0):
+                per_layer.append(np.nan)
+                continue
+            per_layer.append(float(np.degrees(subspace_angles(wa, wb)).mean()))
+        out[(a, b)] = np.array(per_layer)
+    return out
+
+
+def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
+    """Linear CKA between two (n, d) representations of the same n inputs: 1 = same up to rotation/scale."""
+    x = x - x.mean(0, keepdims=True)
+    y = y - y.mean(0, keepdims=True)
+    num = np.linalg.norm(y.T @ x, "fro") ** 2
+    den = np.linalg.norm(x.T @ x, "fro") * np.linalg.norm(y.T @ y, "fro")
+    return float(num / den) if den > 0 else float("nan")
+
+
+@torch.no_grad()
+def specialist_cka(model: nn.Module, dataset: str, x: torch.Tensor,
+                   specialists: Optional[Sequence[str]] = None) -> Dict[Tuple[str, str], np.ndarray]:
+    """Per-layer linear CKA between pairs of specialists' adapter outputs on one prepared batch ``x``.
+
+    Every specialist is forced onto the same inputs (3D specialists need 3D inputs: pick ``dataset`` of the
+    right modality). NaN where a specialist's output is constant (e.g. untrained, zero up-projection).
+    """
+    model.eval()
+    names = list(specialists or model.vit.blocks[0].mos.specialists.keys())
+    feats = {s: _run(model, dataset, x, s)[1].cpu().numpy() for s in names}
+    return {(a, b): np.array([linear_cka(feats[a][:, i], feats[b][:, i]) for i in range(feats[a].shape[1])])
+            for a, b in itertools.combinations(names, 2)}
+
+
+def embed_2d(features: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
+    """2D map of (n, d) features: ``"pca"`` or ``"tsne"`` (scikit-learn)."""
+    from sklearn.decomposition import PCA
+    from sklearn.manifold import TSNE
+
+    if method == "pca":
+        return PCA(n_components=2, random_state=seed).fit_transform(features)
+    if method == "tsne":
+        perplexity = float(min(30, max(2, (len(features) - 1) // 3)))
+        return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(features)
+    raise ValueError(f"method must be 'pca' or 'tsne', got '{method}'.")
