@@ -1,4 +1,4 @@
-"""Command line: ``python -m mosaic_kit {params,train,eval,report,synth,download,keys}``."""
+"""Command line: ``python -m mosaic_kit {params,train,eval,report,table,suite,synth,download,keys}``."""
 from __future__ import annotations
 
 import argparse
@@ -83,6 +83,32 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_table(args: argparse.Namespace) -> int:
+    from .reports import write_report
+
+    paths = write_report(args.runs, args.out, title=args.title, which=args.which)
+    print(paths["md"].read_text())
+    for kind, path in paths.items():
+        print(f"{kind}: {path}")
+    return 0
+
+
+def _cmd_suite(args: argparse.Namespace) -> int:
+    from .suite import load_plan, run_suite
+
+    plan = load_plan(args.plan)
+    summary = run_suite(plan, notebooks=args.notebooks, kernel=args.kernel, dry_run=args.dry_run)
+    if args.dry_run:
+        print(f"plan '{plan.name}': {summary['runs']} runs, {summary['skipped']} done, "
+              f"{len(summary['pending'])} to run:")
+        for d in summary["pending"]:
+            print(f"  {d}")
+        return 0
+    print(f"plan '{plan.name}': ran {len(summary['executed'])}, skipped {summary['skipped']} already done; "
+          f"report in {summary['report']}/results.md")
+    return 0
+
+
 def _cmd_synth(args: argparse.Namespace) -> int:
     from .data import write_suite
     from .registry import resolve_datasets
@@ -140,6 +166,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir")
     p.set_defaults(func=_cmd_report)
 
+    p = sub.add_parser("table", help="aggregate run directories into the 18-dataset table (md, csv, tex, png)")
+    p.add_argument("runs", nargs="+", help="run directories, or folders searched for them")
+    p.add_argument("--out", required=True, help="report folder, e.g. reports/my-table")
+    p.add_argument("--title", default="Results")
+    p.add_argument("--which", default="student", choices=("student", "teacher"))
+    p.set_defaults(func=_cmd_table)
+
+    p = sub.add_parser("suite", help="run a plan's training notebooks via papermill, then rebuild its report")
+    p.add_argument("--plan", required=True, help="plan YAML, e.g. plans/cpu-small.yaml")
+    p.add_argument("--notebooks", help="folder of the kit's notebooks (default: the clone's notebooks/)")
+    p.add_argument("--kernel", default="python3", help="Jupyter kernel name for papermill")
+    p.add_argument("--dry-run", action="store_true", help="list pending runs without running them")
+    p.set_defaults(func=_cmd_suite)
+
     p = sub.add_parser("synth", help="write the embedded synthetic suite as npz files")
     p.add_argument("--out", required=True)
     p.add_argument("--datasets", default="all")
@@ -159,6 +199,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # the CLI only writes figures to files
+    except ImportError:  # figures need the `notebooks` extra; training and evaluation do not
+        pass
     try:
         return args.func(args)
     except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as err:

@@ -10,7 +10,7 @@ import numpy as np
 from .registry import get_info
 from .results import load_results
 
-__all__ = ["save_run_figures", "read_metrics"]
+__all__ = ["save_run_figures", "read_metrics", "curves_figure", "LiveCurves"]
 
 _COLORS = {"A": "#d95f02", "B": "#1b9e77", "C": "#7570b3"}
 
@@ -19,22 +19,12 @@ def read_metrics(run_dir: str | Path) -> List[dict]:
     return [json.loads(line) for line in (Path(run_dir) / "metrics.jsonl").read_text().splitlines() if line]
 
 
-def save_run_figures(run_dir: str | Path) -> List[Path]:
-    """Write ``figures/curves.png`` and ``figures/test_scores.png`` into the run directory."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+def curves_figure(rows: List[dict], routing: dict):
+    """Training loss by specialist (left) and validation accuracy per round (right) from metrics rows."""
     import matplotlib.pyplot as plt
 
-    run_dir = Path(run_dir)
-    out = run_dir / "figures"
-    out.mkdir(exist_ok=True)
-    rows = read_metrics(run_dir)
-    results = load_results(run_dir)
-    routing = results.get("routing", {})
     steps = [r for r in rows if r["kind"] == "step"]
     rounds = [r for r in rows if r["kind"] == "round"]
-
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
     for spec, color in _COLORS.items():
         pts = [(r["step"], r["task_loss"]) for r in steps if routing.get(r["dataset"]) == spec]
@@ -42,7 +32,8 @@ def save_run_figures(run_dir: str | Path) -> List[Path]:
             x, y = np.array(pts).T
             ax1.scatter(x, y, s=4, alpha=0.35, color=color, label=f"specialist {spec}")
     ax1.set(xlabel="step", ylabel="task loss", title="Training loss by specialist", yscale="log")
-    ax1.legend(markerscale=3)
+    if steps:
+        ax1.legend(markerscale=3)
     if rounds:
         ax2.plot([r["round"] + 1 for r in rounds], [r["val_acc"] for r in rounds], "k-o", label="mean")
         for name in rounds[0]["val"]:
@@ -50,6 +41,40 @@ def save_run_figures(run_dir: str | Path) -> List[Path]:
                      color=_COLORS.get(routing.get(name), "grey"))
     ax2.set(xlabel="round", ylabel="val accuracy", title="Validation accuracy (mean in black)")
     fig.tight_layout()
+    return fig
+
+
+class LiveCurves:
+    """``train(..., on_round=LiveCurves(routing))`` redraws the curves in one notebook output after each round."""
+
+    def __init__(self, routing: dict) -> None:
+        self.routing = routing
+        self.handle = None
+        self.rounds_drawn = 0
+
+    def __call__(self, run_dir: Path) -> None:
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+
+        fig = curves_figure(read_metrics(run_dir), self.routing)
+        if self.handle is None:
+            self.handle = display(fig, display_id=True)
+        else:
+            self.handle.update(fig)
+        plt.close(fig)
+        self.rounds_drawn += 1
+
+
+def save_run_figures(run_dir: str | Path) -> List[Path]:
+    """Write ``figures/curves.png`` and ``figures/test_scores.png`` into the run directory."""
+    import matplotlib.pyplot as plt
+
+    run_dir = Path(run_dir)
+    out = run_dir / "figures"
+    out.mkdir(exist_ok=True)
+    results = load_results(run_dir)
+    routing = results.get("routing", {})
+    fig = curves_figure(read_metrics(run_dir), routing)
     fig.savefig(out / "curves.png", dpi=120)
     plt.close(fig)
 

@@ -15,7 +15,8 @@ import torch
 
 from .config import Config
 from .data import Normalization, Split, open_datasets, take
-from .evaluate import prepare
+from .evaluate import predict, prepare
+from .metrics import compute_metrics
 from .models import build_model
 from .models.mosaic import MosaicModel
 from .registry import get_info, resolve_datasets
@@ -89,3 +90,15 @@ class Workbench:
 
     def is_3d(self, dataset: str) -> bool:
         return get_info(dataset).is_3d
+
+    def forced_scores(self, dataset: str, split: str = "test", limit: Optional[int] = 256,
+                      which: str = "student") -> Dict[str, Dict[str, float]]:
+        """``{specialist: {"acc", "auc"}}`` with every specialist (and ``"none"``, the bare backbone) forced
+        onto ``dataset``: how much the routed specialist matters."""
+        net, info = self.net(which), get_info(dataset)
+        out = {}
+        for spec in self.specialists() + ["none"]:
+            y, s = predict(net, dataset, self.data[dataset][split], self.norm, self.device, self.cfg.eval_batch_size,
+                           limit, self.cfg.amp, specialist=None if spec == "none" else spec, bare=spec == "none")
+            out[spec] = compute_metrics(info.task, y, s)
+        return out

@@ -20,7 +20,7 @@ import random
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 import torch
@@ -122,8 +122,12 @@ def _load_into(model: torch.nn.Module, tensors: Dict[str, torch.Tensor], what: s
             params[name].copy_(t)
 
 
-def train(cfg: Config, resume: bool = False, progress: bool = True, stop_after_rounds: Optional[int] = None) -> Path:
+def train(cfg: Config, resume: bool = False, progress: bool = True, stop_after_rounds: Optional[int] = None,
+          on_round: Optional[Callable[[Path], None]] = None) -> Path:
     """Train MOSAIC as ``cfg`` says; returns the run directory (``cfg.out``).
+
+    ``on_round(run_dir)`` is called after every round's log row and checkpoints are written (the notebooks
+    redraw their live curves from ``metrics.jsonl`` there).
 
     ``stop_after_rounds`` ends this call after that many rounds, checkpointed but not evaluated, as an
     interrupted run would be (resume it with ``resume=True``).
@@ -246,6 +250,8 @@ def train(cfg: Config, resume: bool = False, progress: bool = True, stop_after_r
                 "aug_gen": aug_gen.get_state(), "torch_rng": torch.get_rng_state(),
                 "streams": {n: s.state_dict() for n, s in streams.items()}})
             save_tensors(run_dir / "last.safetensors", groups, {**meta, "round": state["round"]})
+            if on_round is not None:
+                on_round(run_dir)
             if cfg.patience and state["bad_rounds"] >= cfg.patience:
                 bar.write(f"early stop: no better mean val acc for {cfg.patience} rounds")
                 break

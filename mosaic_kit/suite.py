@@ -1,0 +1,154 @@
+"""Batch regeneration: run the training notebook through papermill for every run of a plan, then the results
+notebook to rebuild the tables in ``reports/``.
+
+A plan (YAML) is a grid of methods x dataset selections x seeds on one preset::
+
+    name: cpu-small
+    preset: cpu-tiny
+    overrides: {rounds: 4}           # shared by every run
+    methods: [mos]                   # or [{label: mos-norm, method: mos, overrides: {adapter_input: norm}}]
+    datasets: [all]                  # selections: a group (all/2d/3d), a name, or {name: ..., datasets: [...]}
+    seeds: [42, 123]
+    out: runs/suite-cpu              # each run: {out}/{label}/{selection}/seed{seed}
+    report: reports/suite-cpu
+
+A run whose ``suite.json`` matches its spec and that holds ``results.json`` is skipped, so an interrupted suite
+picks up where it stopped. Each executed notebook is kept next to its run (``train.ipynb``).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import yaml
+
+from .atomic import atomic_write_bytes
+from .config import load_config
+
+__all__ = ["RunSpec", "Plan", "load_plan", "run_suite", "notebook_dir"]
+
+_PLAN_KEYS = {"name", "preset", "overrides", "methods", "datasets", "seeds", "out", "report", "title"}
+
+
+def notebook_dir() -> Path:
+    """The kit's ``notebooks/`` folder (beside the package in a clone, or in the working directory)."""
+    for cand in (Path(__file__).resolve().parents[1] / "notebooks", Path.cwd() / "notebooks"):
+        if (cand / "01_train.ipynb").is_file():
+            return cand
+    raise FileNotFoundError("Cannot find notebooks/01_train.ipynb beside the package or in the working directory; "
+                            "run from a clone of mosaic_kit or pass notebooks=... .")
+
+
+@dataclass
+class RunSpec:
+    label: str
+    selection: str
+    seed: int
+    parameters: Dict[str, Any]  # the training notebook's parameters
+    run_dir: str
+
+    def fingerprint(self) -> Dict[str, Any]:
+        return {"label": self.label, "selection": self.selection, "seed": self.seed, "parameters": self.parameters}
+
+
+@dataclass
+class Plan:
+    name: str
+    runs: List[RunSpec]
+    report: str
+    title: str
+    source: Optional[str] = None
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+
+def _selection(entry: Any) -> tuple:
+    if isinstance(entry, str):
+        return entry, [entry]
+    if isinstance(entry, list):
+        return "+".join(entry), entry
+    if isinstance(entry, dict) and "datasets" in entry:
+        ds = entry["datasets"]
+        ds = [ds] if isinstance(ds, str) else list(ds)
+        return str(entry.get("name", "+".join(ds))), ds
+    raise ValueError(f"Plan datasets entries must be a name, a list of names or {{name, datasets}}; got {entry!r}.")
+
+
+def _method(entry: Any) -> tuple:
+    if isinstance(entry, str):
+        return entry, {"method": entry}
+    if isinstance(entry, dict) and "method" in entry:
+        unknown = set(entry) - {"label", "method", "overrides"}
+        if unknown:
+            raise ValueError(f"Plan method entry has unknown keys {sorted(unknown)}; use label, method, overrides.")
+        return str(entry.get("label", entry["method"])), {"method": entry["method"], **entry.get("overrides", {})}
+    raise ValueError(f"Plan methods entries must be a method name or {{label, method, overrides}}; got {entry!r}.")
+
+
+def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
+    """Read and validate a plan; every run's configuration is built once here, so a typo fails before any run."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Plan file {path} does not exist.")
+    data = yaml.safe_load(path.read_text()) or {}
+    unknown = set(data) - _PLAN_KEYS
+    if unknown:
+        raise ValueError(f"Plan {path} has unknown keys {sorted(unknown)}; allowed: {sorted(_PLAN_KEYS)}.")
+    for key in ("methods", "datasets", "seeds"):
+        if not data.get(key):
+            raise ValueError(f"Plan {path} needs a non-empty '{key}' list.")
+    root = Path(root)
+    name = data.get("name", path.stem)
+    out = root / data.get("out", f"runs/suite-{name}")
+    preset, shared = data.get("preset"), dict(data.get("overrides") or {})
+    runs = []
+    for m in data["methods"]:
+        label, method_over = _method(m)
+        for d in data["datasets"]:
+            sel, datasets = _selection(d)
+            for seed in data["seeds"]:
+                over = {**shared, **method_over, "datasets": datasets, "seed": int(seed)}
+                run_dir = out / label / sel / f"seed{seed}"
+                load_config(preset, overrides={**over, "out": str(run_dir)})  # validate now, fail early
+                params = {"preset": preset, "overrides": over, "out": str(run_dir.resolve())}
+                runs.append(RunSpec(label, sel, int(seed), params, str(run_dir)))
+    return Plan(name, runs, str(root / data.get("report", f"reports/suite-{name}")),
+                data.get("title", f"Suite '{name}'"), str(path))
+
+
+def is_done(spec: RunSpec) -> bool:
+    d = Path(spec.run_dir)
+    if not (d / "results.json").is_file() or not (d / "suite.json").is_file():
+        return False
+    return json.loads((d / "suite.json").read_text()) == spec.fingerprint()
+
+
+def run_suite(plan: Plan, notebooks: Optional[str | Path] = None, kernel: str = "python3", dry_run: bool = False,
+              progress: bool = True) -> Dict[str, Any]:
+    """Execute every pending run of ``plan`` and rebuild its report. Returns what was run and skipped."""
+    import papermill as pm
+    from tqdm.auto import tqdm
+
+    nb = Path(notebooks) if notebooks else notebook_dir()
+    pending = [r for r in plan.runs if not is_done(r)]
+    summary = {"plan": plan.name, "runs": len(plan.runs), "skipped": len(plan.runs) - len(pending),
+               "executed": [], "report": plan.report}
+    if dry_run:
+        summary["pending"] = [r.run_dir for r in pending]
+        return summary
+    for spec in tqdm(pending, desc=f"suite {plan.name}", unit="run", disable=not progress):
+        d = Path(spec.run_dir)
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "suite.json").unlink(missing_ok=True)  # a half-done run is never mistaken for a finished one
+        pm.execute_notebook(str(nb / "01_train.ipynb"), str(d / "train.ipynb"), parameters=spec.parameters,
+                            kernel_name=kernel, progress_bar=False, cwd=str(d))
+        atomic_write_bytes(d / "suite.json", json.dumps(spec.fingerprint(), indent=1).encode())
+        summary["executed"].append(spec.run_dir)
+    report = Path(plan.report)
+    report.mkdir(parents=True, exist_ok=True)
+    pm.execute_notebook(str(nb / "04_results.ipynb"), str(report / "results.ipynb"),
+                        parameters={"run_dirs": [str(Path(r.run_dir).resolve()) for r in plan.runs],
+                                    "out_dir": str(report.resolve()), "title": plan.title},
+                        kernel_name=kernel, progress_bar=False, cwd=str(report))
+    return summary

@@ -1,0 +1,63 @@
+"""The explorer's callbacks, driven by setting widget values (no browser)."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest
+
+from conftest import tiny_cfg
+from mosaic_kit.explorer import UNTRAINED, Explorer
+from mosaic_kit.train import train
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    cfg = tiny_cfg(tmp_path_factory.mktemp("explorer"), rounds=1, steps_per_dataset=2)
+    return train(cfg, progress=False)
+
+
+def test_untrained_explorer_is_labelled_and_follows_widgets(tmp_path):
+    ex = Explorer(cfg=tiny_cfg(tmp_path))
+    st = ex.state
+    assert st["source"] == UNTRAINED and not st["trained"] and ex.checkpoint.disabled
+    assert "untrained" in ex.info.value
+    assert st["dataset"] == "pathmnist" and st["routed"] == "A" and set(st["predictions"]) == {"A", "B", "C", "none"}
+    assert ex.slice.disabled
+
+    ex.dataset.value = "adrenalmnist3d"
+    st = ex.state
+    assert st["dataset"] == "adrenalmnist3d" and st["routed"] == "C" and st["is_3d"]
+    assert not ex.slice.disabled and ex.slice.max == 27 and st["slice"] == 14  # 28^3 synthetic volumes
+    assert ex.index.max == st["n_samples"] - 1
+
+    ex.index.value = 5
+    assert ex.state["index"] == 5 and "sample #5" in ex.info.value
+    assert ex.state["label"] == ex.wb.raw("adrenalmnist3d", "test", [5])[1][0].tolist()
+    ex.slice.value = 3
+    assert ex.state["slice"] == 3
+
+    ex.split.value = "val"
+    assert ex.state["split"] == "val" and ex.index.max == ex.state["n_samples"] - 1 <= 63
+
+    ex.mode.value = "grid"
+    grid = ex.state["grid"]
+    assert len(grid) == ex.grid_size and grid[0]["index"] == ex.state["index"]
+    assert "predictions" not in ex.state
+
+
+def test_explorer_switches_checkpoints_and_models(trained_run):
+    ex = Explorer(run_dir=str(trained_run))
+    assert ex.state["trained"] and ex.state["checkpoint"] == "best" and set(ex.checkpoint.options) == {"best", "last"}
+    assert "best checkpoint" in ex.state["source"] and "untrained" not in ex.info.value
+    ex.checkpoint.value = "last"
+    assert "last checkpoint" in ex.state["source"]
+    ex.which.value = "teacher"
+    assert ex.state["model"] == "teacher"
+    ex.dataset.value = "breastmnist"
+    assert ex.state["routed"] == "B" and ex.state["label_text"].split(":")[0] in {"0", "1"}
+
+
+def test_explorer_without_checkpoint_says_so(tmp_path):
+    (tmp_path / "config.yaml").write_text("backbone: test_vit\n")
+    with pytest.raises(FileNotFoundError, match="holds no checkpoint"):
+        Explorer(run_dir=str(tmp_path))

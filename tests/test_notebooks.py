@@ -1,0 +1,127 @@
+"""Every notebook runs headless through papermill on the embedded data with a tiny backbone, and the suite
+runner regenerates a report from a plan (skipping finished runs)."""
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+papermill = pytest.importorskip("papermill", reason="the notebook stack is the `notebooks` extra")
+
+from mosaic_kit.suite import load_plan, notebook_dir, run_suite  # noqa: E402
+
+NB = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = sorted(NB.glob("*.ipynb"))
+TINY = {"backbone": "test_vit", "img_size": 32, "vol_size": 16, "bottleneck_a": 8, "bottleneck_b": 12,
+        "bottleneck_c": 16, "batch_size": 8, "steps_per_dataset": 3, "rounds": 2, "warmup_steps": 2,
+        "eval_max_samples": 48, "datasets": ["pathmnist", "breastmnist", "adrenalmnist3d"]}
+
+
+def _execute(name: str, target: Path, **parameters) -> nbformat.NotebookNode:
+    papermill.execute_notebook(str(NB / name), str(target), parameters=parameters, kernel_name="python3",
+                               progress_bar=False, cwd=str(target.parent))
+    return nbformat.read(target, as_version=4)
+
+
+def _outputs(book, mime: str) -> list:
+    return [o["data"][mime] for c in book.cells if c.cell_type == "code" for o in c.get("outputs", [])
+            if mime in o.get("data", {})]
+
+
+def test_notebooks_are_clean_and_parametrized():
+    assert [p.name for p in NOTEBOOKS] == ["01_train.ipynb", "02_attention.ipynb", "03_subspaces.ipynb",
+                                           "04_results.ipynb", "05_explorer.ipynb"]
+    for path in NOTEBOOKS:
+        book = nbformat.read(path, as_version=4)
+        nbformat.validate(book)
+        assert book.metadata.kernelspec.name == "python3"
+        tagged = [c for c in book.cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(tagged) == 1, path.name
+        code = [c for c in book.cells if c.cell_type == "code"]
+        assert all(not c.outputs and c.execution_count is None for c in code), f"{path.name} has outputs in git"
+    assert notebook_dir() == NB
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("nb")
+    run = tmp / "run"
+    book = _execute("01_train.ipynb", tmp / "train.ipynb", out=str(run), overrides=TINY)
+    return run, book
+
+
+def test_train_notebook(trained):
+    run, book = trained
+    for f in ("config.yaml", "metrics.jsonl", "best.safetensors", "results.json", "results.md",
+              "figures/curves.png", "figures/test_scores.png"):
+        assert (run / f).is_file(), f
+    res = json.loads((run / "results.json").read_text())
+    assert set(res["datasets"]) == set(TINY["datasets"]) and res["config"]["rounds"] == 2
+    assert len(_outputs(book, "image/png")) >= 2  # live curves + test score bars
+    assert any("| breastmnist |" in md for md in _outputs(book, "text/markdown"))
+
+
+def test_attention_notebook(trained, tmp_path):
+    run, _ = trained
+    book = _execute("02_attention.ipynb", tmp_path / "att.ipynb", run_dir=str(run), n_samples=2, ig_steps=8,
+                    forced_limit=32)
+    # one dataset per specialist (A, B, C) x (rollout, student/teacher, captum)
+    assert len(_outputs(book, "image/png")) == 9
+    table = next(md for md in _outputs(book, "text/markdown") if "| dataset |" in md)
+    assert table.count("★") == 3 and table.splitlines()[0] == "| dataset | A | B | C | none |"
+
+
+def test_subspaces_notebook(trained, tmp_path):
+    run, _ = trained
+    book = _execute("03_subspaces.ipynb", tmp_path / "sub.ipynb", run_dir=str(run), n_per_dataset=16,
+                    cka_samples=16)
+    # PCA + t-SNE + 3 layers + angles + CKA 2D + CKA 3D
+    assert len(_outputs(book, "image/png")) == 8
+
+
+def test_results_notebook(trained, tmp_path):
+    run, _ = trained
+    out = tmp_path / "report"
+    _execute("04_results.ipynb", tmp_path / "res.ipynb", run_dirs=[str(run)], out_dir=str(out), title="tiny")
+    md = (out / "results.md").read_text()
+    assert "| breastmnist |" in md and "| mean 3D (1) |" in md and "86.3" in md  # ResNet-18 Breast ACC
+    for f in ("results.csv", "results.tex", "acc.png", "auc.png"):
+        assert (out / f).stat().st_size > 0
+
+
+def test_explorer_notebook_without_a_run(tmp_path):
+    book = _execute("05_explorer.ipynb", tmp_path / "ex.ipynb",
+                    overrides={k: v for k, v in TINY.items() if k not in ("rounds", "steps_per_dataset")})
+    assert _outputs(book, "application/vnd.jupyter.widget-view+json")
+
+
+def test_suite_runs_plan_skips_done_runs_and_rebuilds_report(tmp_path):
+    plan_file = tmp_path / "plan.yaml"
+    plan_file.write_text(json.dumps({
+        "name": "t", "preset": "cpu-tiny", "overrides": {**TINY, "rounds": 1, "datasets": None},
+        "methods": ["mos"], "datasets": [{"name": "pair", "datasets": ["breastmnist", "adrenalmnist3d"]}],
+        "seeds": [1, 2], "out": "runs", "report": "report"}))
+    plan = load_plan(plan_file, root=tmp_path)
+    assert [Path(r.run_dir).relative_to(tmp_path).as_posix() for r in plan.runs] == \
+        ["runs/mos/pair/seed1", "runs/mos/pair/seed2"]
+    summary = run_suite(plan, progress=False)
+    assert len(summary["executed"]) == 2 and summary["skipped"] == 0
+    for r in plan.runs:
+        assert (Path(r.run_dir) / "train.ipynb").is_file() and (Path(r.run_dir) / "suite.json").is_file()
+    md = (tmp_path / "report" / "results.md").read_text()
+    assert "mos: 2 runs" in md and "±" in md
+    assert (tmp_path / "report" / "results.ipynb").is_file()
+    assert run_suite(load_plan(plan_file, root=tmp_path), dry_run=True)["pending"] == []
+
+
+def test_plan_errors_name_the_problem(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("methods: [mos]\ndatasets: [all]\nseeds: [1]\nsedes: [2]\n")
+    with pytest.raises(ValueError, match=r"unknown keys \['sedes'\]"):
+        load_plan(bad)
+    bad.write_text("methods: [mos]\ndatasets: [all]\nseeds: [1]\noverrides: {lr: -1}\n")
+    with pytest.raises(ValueError, match="lr must be >= 0"):
+        load_plan(bad)
+    bad.write_text("methods: [mos]\ndatasets: []\nseeds: [1]\n")
+    with pytest.raises(ValueError, match="non-empty 'datasets'"):
+        load_plan(bad)
