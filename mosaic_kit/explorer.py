@@ -133,7 +133,7 @@ class Explorer:
         else:
             raw, ys = self.wb.raw(name, split, [idx])
             x = self.wb.prepared(name, split, [idx])
-            preds, maps = self._predictions(x, name, raw.shape[-1])
+            preds, maps = self._predictions(x, name, raw.shape[1])
             st.update(label=ys[0].tolist(), label_text=_label_text(name, ys[0]), predictions=preds)
             self.state = st
             self._render_sample(raw[0], maps)

@@ -125,3 +125,10 @@ def test_plan_errors_name_the_problem(tmp_path):
     bad.write_text("methods: [mos]\ndatasets: []\nseeds: [1]\n")
     with pytest.raises(ValueError, match="non-empty 'datasets'"):
         load_plan(bad)
+
+
+@pytest.mark.parametrize("plan", ["cpu-small", "paper"])
+def test_shipped_plans_are_valid(plan):
+    p = load_plan(Path(__file__).resolve().parents[1] / "plans" / f"{plan}.yaml")
+    assert len(p.runs) == 3 and {r.seed for r in p.runs} == {42, 123, 456}
+    assert all(r.parameters["preset"] == ("cpu-tiny" if plan == "cpu-small" else "paper") for r in p.runs)

@@ -137,6 +137,13 @@ def test_figures_render(wb):
     assert len(fig2.axes) == 3 and delta.shape == (1,)
     fig3 = figures.student_teacher_figure(wb, "pathmnist", [0])
     assert len(fig3.axes) == 4
+    # RGB images (H, W, 3): maps must cover the image at its own resolution, not at the channel count
+    rgb = figures.attention_figure(wb, "pathmnist", [0])
+    for ax in rgb.axes[1:]:
+        image, heat = ax.get_images()
+        assert image.get_array().shape == (28, 28, 3) and heat.get_array().shape == (28, 28)
+    heat = fig2.axes[1].get_images()[1].get_array()
+    assert heat.shape == (28, 28)
 
 
 def test_workbench_index_errors(wb):

@@ -65,7 +65,7 @@ def attention_figure(wb, dataset: str, indices: Sequence[int], split: str = "tes
     specs = list(specialists or [routed] + [s for s in wb.specialists() if s != routed]) + ["none"]
     raw, y = wb.raw(dataset, split, indices)
     x = wb.prepared(dataset, split, indices)
-    maps = {s: rollout_map(net, x, dataset, s, out_size=raw.shape[-1]) for s in specs}
+    maps = {s: rollout_map(net, x, dataset, s, out_size=raw.shape[1]) for s in specs}
     is_3d = wb.is_3d(dataset)
     fig, axes = plt.subplots(len(indices), len(specs) + 1, figsize=(2.1 * (len(specs) + 1), 2.2 * len(indices)),
                              squeeze=False)
@@ -88,7 +88,7 @@ def student_teacher_figure(wb, dataset: str, indices: Sequence[int], split: str 
 
     raw, _ = wb.raw(dataset, split, indices)
     x = wb.prepared(dataset, split, indices)
-    (ls, ms), (lt, mt) = (rollout_map(wb.net(w), x, dataset, out_size=raw.shape[-1]) for w in ("student", "teacher"))
+    (ls, ms), (lt, mt) = (rollout_map(wb.net(w), x, dataset, out_size=raw.shape[1]) for w in ("student", "teacher"))
     is_3d = wb.is_3d(dataset)
     fig, axes = plt.subplots(len(indices), 4, figsize=(8.4, 2.2 * len(indices)), squeeze=False)
     for i, idx in enumerate(indices):
@@ -116,7 +116,7 @@ def attribution_figure(wb, dataset: str, indices: Sequence[int], split: str = "t
     per_patch = patch_attributions(net, dataset, x, steps=steps)
     is_3d = wb.is_3d(dataset)
     pixel = attr.abs().sum(1)  # over channels -> (B, H, W) or (B, D, H, W)
-    size = (raw.shape[-1],) * (3 if is_3d else 2)
+    size = (raw.shape[1],) * (3 if is_3d else 2)  # (B, H, W[, C]) or (B, D, H, W): side = shape[1]
     mode = "trilinear" if is_3d else "bilinear"
     pixel = F.interpolate(pixel.unsqueeze(1), size=size, mode=mode, align_corners=False).squeeze(1)
     patch = F.interpolate(per_patch.unsqueeze(1), size=size, mode="nearest").squeeze(1)
