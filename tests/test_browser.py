@@ -52,15 +52,18 @@ def _free_port() -> int:
 
 @pytest.fixture()
 def jupyter_lab(tmp_path):
-    book = nbformat.read(ROOT / "notebooks" / "05_explorer.ipynb", as_version=4)
+    book = papermill.iorw.load_notebook_node(str(ROOT / "notebooks" / "05_explorer.ipynb"))
     book = papermill.parameterize.parameterize_notebook(book, {"overrides": TINY})
-    nbformat.write(book, tmp_path / "explorer.ipynb")
+    root = tmp_path / "lab"
+    root.mkdir()
+    nbformat.write(book, root / "explorer.ipynb")
     port, token = _free_port(), secrets.token_hex(16)
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"),
            "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "ws")}
     proc = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
                              "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
-                             f"--ServerApp.root_dir={tmp_path}", "--LabApp.expose_app_in_browser=True"],
+                             f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True"]
+                            + (["--allow-root"] if os.geteuid() == 0 else []),
                             env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "lab.log", "w"))
     url = f"http://127.0.0.1:{port}"
     try:
@@ -112,6 +115,10 @@ def test_explorer_in_chromium(jupyter_lab):
         after_img = page.locator(".widget-output img").first.get_attribute("src")
         assert "specialist C" in after_text and after_text != before_text
         assert after_img != before_img
+        news = page.get_by_role("button", name="No")
+        if news.count():  # JupyterLab's "notified about news?" toast
+            news.first.click()
+        page.locator(".widget-output").first.scroll_into_view_if_needed()
         SCREENSHOT.parent.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOT), full_page=True)
         browser.close()
