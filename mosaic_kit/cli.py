@@ -1,4 +1,4 @@
-"""Command line: ``python -m mosaic_kit {params,train,eval,report,table,suite,synth,download,keys}``."""
+"""Command line: ``python -m mosaic_kit {params,train,eval,report,table,suite,methods,synth,download,keys}``."""
 from __future__ import annotations
 
 import argparse
@@ -132,6 +132,14 @@ def _cmd_download(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_methods(args: argparse.Namespace) -> int:
+    from .methods import METHODS
+
+    for m in METHODS.values():
+        print(f"{m.name:<16} {m.summary}")
+    return 0
+
+
 def _cmd_keys(args: argparse.Namespace) -> int:
     defaults = Config().to_dict()
     for key, text in Config.help().items():
@@ -191,6 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("download", help="download official MedMNIST npz files (needs network)")
     _add_config_args(p)
     p.set_defaults(func=_cmd_download)
+
+    p = sub.add_parser("methods", help="list the methods (--set method=NAME)")
+    p.set_defaults(func=_cmd_methods)
 
     p = sub.add_parser("keys", help="list configuration keys, defaults and meaning")
     p.set_defaults(func=_cmd_keys)

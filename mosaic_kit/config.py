@@ -36,7 +36,9 @@ class Config:
     cache_dir: Optional[str] = _f(None, "where memory-mapped .npy copies go (default ~/.cache/mosaic_kit)")
     routing: Dict[str, str] = _f({}, "overrides of the paper's routing, e.g. {tissuemnist: B}")
     # --- model ------------------------------------------------------------------------------------
-    method: str = _f("mos", "parameter-efficient method; 'mos' is MOSAIC")
+    method: str = _f("mos", "method (python -m mosaic_kit methods): mos (MOSAIC), mos-soft, adapter, adapter-dataset, "
+                             "lora, vpt, gmoe, linear, bitfit, partial, full")
+    independent: bool = _f(False, "train one single-task model per dataset instead of one joint model")
     backbone: str = _f("vit_base_patch16_224", "any timm ViT name")
     weights: Optional[str] = _f(None, "local backbone weights (.safetensors, .pth or Google .npz); None = random init")
     norm: str = _f("auto", "input normalisation: auto (from the backbone's pretrained config), imagenet, half")
@@ -48,6 +50,16 @@ class Config:
     bottleneck_c: int = _f(192, "bottleneck of specialist C")
     adapter_scale: float = _f(0.1, "scale s of the adapter output")
     adapter_input: str = _f("residual", "adapter reads the residual stream ('residual', AdaptFormer) or norm2(x) ('norm')")
+    adapter_bottleneck: int = _f(192, "bottleneck of method=adapter (one shared adapter) and adapter-dataset")
+    lora_rank: int = _f(8, "LoRA rank r on the attention qkv projection (method=lora)")
+    lora_alpha: float = _f(16.0, "LoRA alpha (scaling alpha / r)")
+    lora_dropout: float = _f(0.0, "LoRA dropout")
+    vpt_prompts: int = _f(10, "VPT prompt tokens P per layer (method=vpt)")
+    vpt_deep: bool = _f(True, "VPT-deep (new prompts at every layer) or VPT-shallow (prompts at the input only)")
+    gmoe_bottleneck: int = _f(64, "bottleneck of each GMoE-Adapter expert (method=gmoe)")
+    gmoe_init_general: Optional[str] = _f(None, "safetensors of a trained adapter to start the 'general' expert from")
+    gmoe_init_medical: Optional[str] = _f(None, "safetensors of a trained adapter to start the 'medical' expert from")
+    partial_blocks: int = _f(2, "method=partial: how many of the last blocks train")
     # --- training ---------------------------------------------------------------------------------
     rounds: int = _f(100, "cyclic rounds at most (one round visits every dataset once)")
     steps_per_dataset: int = _f(100, "optimiser steps per dataset per round")
@@ -80,11 +92,12 @@ class Config:
         if problems:  # range checks below assume the right types
             raise ValueError("Invalid configuration: " + "; ".join(problems))
         for key in ("rounds", "steps_per_dataset", "batch_size", "eval_batch_size", "img_size", "vol_size",
-                    "patch_3d", "bottleneck_a", "bottleneck_b", "bottleneck_c", "log_every"):
+                    "patch_3d", "bottleneck_a", "bottleneck_b", "bottleneck_c", "log_every", "adapter_bottleneck",
+                    "lora_rank", "vpt_prompts", "gmoe_bottleneck", "partial_blocks"):
             if getattr(self, key) <= 0:
                 problems.append(f"{key} must be > 0 (got {getattr(self, key)})")
         for key in ("lr", "weight_decay", "warmup_steps", "min_lr", "grad_clip", "consistency_weight", "patience",
-                    "threads"):
+                    "threads", "lora_alpha", "lora_dropout"):
             if getattr(self, key) < 0:
                 problems.append(f"{key} must be >= 0 (got {getattr(self, key)})")
         for key in ("ema_momentum", "ema_momentum_3d"):

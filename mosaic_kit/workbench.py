@@ -86,7 +86,11 @@ class Workbench:
         return prepare(self.model, dataset, torch.from_numpy(x), self.norm, self.device)
 
     def specialists(self) -> list:
-        return list(self.model.vit.blocks[0].mos.specialists.keys())
+        """Names a sample can be forced through: MOSAIC's specialists, or the method's single path."""
+        mos = self.model.vit.blocks[0].mos
+        if self.model.hard_routing and hasattr(mos, "specialists"):
+            return list(mos.specialists.keys())
+        return sorted(set(self.model.routing.values()))
 
     def is_3d(self, dataset: str) -> bool:
         return get_info(dataset).is_3d

@@ -7,7 +7,6 @@ import torch
 import torch.nn as nn
 from timm.models.vision_transformer import Block
 
-from .adapter import MixtureOfSpecialists
 
 __all__ = ["MosBlock"]
 
@@ -19,11 +18,12 @@ class MosBlock(nn.Module):
     backbone's state-dict keys (``blocks.{i}.attn.qkv.weight``, ...) are unchanged.
     """
 
-    def __init__(self, block: Block, mos: MixtureOfSpecialists, adapter_input: str = "residual") -> None:
+    def __init__(self, block: Block, mos: Optional[nn.Module], adapter_input: str = "residual") -> None:
         """
         Args:
             block: The timm block to wrap (pre-norm ``Block``).
-            mos: The specialists of this layer.
+            mos: The side module of this layer, called as ``mos(x, specialist)`` (MOSAIC's specialists, a soft
+                mixture, a gated MoE adapter, a shared adapter), or None for a plain block.
             adapter_input: ``"residual"`` (AdaptFormer: the adapter reads the stream after attention) or
                 ``"norm"`` (the public MOSAIC code: it reads ``norm2(x)``).
         """
@@ -39,6 +39,6 @@ class MosBlock(nn.Module):
         x = x + self.drop_path1(self.ls1(self.attn(self.norm1(x))))
         h = self.norm2(x)
         out = x + self.drop_path2(self.ls2(self.mlp(h)))
-        if specialist is not None:
+        if specialist is not None and self.mos is not None:
             out = out + self.mos(x if self.adapter_input == "residual" else h, specialist)
         return out

@@ -17,20 +17,19 @@ __all__ = ["build_model", "parameter_report", "component_of", "frozen_fingerprin
 
 
 def build_model(cfg: Config) -> Tuple[MosaicModel, Normalization]:
-    """The MOSAIC model for ``cfg`` (backbone weights loaded, frozen parts frozen) and its input normalisation."""
-    if cfg.method != "mos":
-        raise ValueError(f"Unknown method '{cfg.method}'. Available: mos.")
+    """The model of ``cfg.method`` (backbone weights loaded, frozen parts frozen) and its input normalisation."""
+    from ..methods import build_method, get_method
+
+    get_method(cfg.method)  # unknown names fail before the backbone is built
     datasets = resolve_datasets(cfg.datasets)
-    routing = build_routing(datasets, cfg.routing)
+    build_routing(datasets, cfg.routing)  # validates routing overrides for every method
     # Random init is a function of the seed: a run without backbone weights can be rebuilt exactly
     # (checkpoints hold only trainable tensors).
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
         vit = create_backbone(cfg.backbone, cfg.weights, cfg.img_size)
         norm = resolve_normalization(vit, cfg.norm)
-        model = MosaicModel(vit, routing, {"A": cfg.bottleneck_a, "B": cfg.bottleneck_b, "C": cfg.bottleneck_c},
-                            adapter_scale=cfg.adapter_scale, adapter_input=cfg.adapter_input,
-                            vol_size=cfg.vol_size, patch_3d=cfg.patch_3d)
+        model = build_method(cfg, vit, datasets)
     for name, p in model.named_parameters():
         p.requires_grad_(model.is_trainable_name(name))
     return model, norm
@@ -40,6 +39,14 @@ def component_of(name: str) -> str:
     """Which part of the architecture a parameter belongs to (for the parameter report)."""
     if ".mos.specialists." in name:
         return "adapter_" + name.split(".mos.specialists.")[1].split(".")[0]
+    if ".mos.experts." in name:
+        return "expert_" + name.split(".mos.experts.")[1].split(".")[0]
+    if ".mos.router." in name or ".mos.gate." in name:
+        return "router"
+    if ".lora_" in name:
+        return "lora"
+    if name.startswith("prompts."):
+        return "prompts"
     if name.startswith("tokenizer_3d."):
         return "tokenizer_3d"
     if name.startswith("heads."):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Dict, List, Mapping, Optional
+from typing import Callable, Dict, List, Mapping, Optional
 
 import torch
 import torch.nn as nn
@@ -17,39 +17,51 @@ __all__ = ["MosaicModel"]
 
 
 class MosaicModel(nn.Module):
-    """Generalist classifier over many MedMNIST datasets with hard-routed specialists.
+    """Generalist classifier over many MedMNIST datasets: a frozen ViT, a modality-aware tokenizer, one head per
+    dataset, and whatever a parameter-efficient method adds.
 
-    Every batch names its dataset; the routing table binds the dataset to one specialist, and only that
-    specialist's adapters run. 3D volumes go through the trainable ``VolumeTokenizer``, 2D images through
-    the backbone's frozen patch embedding. Trainable: adapters, 3D tokenizer, heads; all else is frozen.
+    Every batch names its dataset; the routing table binds the dataset to a specialist name that is passed to
+    each block's side module (MOSAIC's hard-routed ``MixtureOfSpecialists``; other methods ignore it). 3D
+    volumes go through the trainable ``VolumeTokenizer``, 2D images through the backbone's patch embedding.
+    Which tensors train is the method's ``trainable`` predicate over parameter names (default: MOSAIC's).
     """
 
-    def __init__(self, vit: VisionTransformer, routing: Mapping[str, str], bottlenecks: Mapping[str, int],
-                 adapter_scale: float = 0.1, adapter_input: str = "residual", vol_size: int = 64,
-                 patch_3d: int = 8) -> None:
+    def __init__(self, vit: VisionTransformer, routing: Mapping[str, str],
+                 bottlenecks: Optional[Mapping[str, int]] = None, adapter_scale: float = 0.1,
+                 adapter_input: str = "residual", vol_size: int = 64, patch_3d: int = 8, *,
+                 side: Optional[Callable[[int], nn.Module]] = None, prompts: Optional[nn.Module] = None,
+                 trainable: Optional[Callable[[str], bool]] = None, hard_routing: bool = True) -> None:
         """
         Args:
             vit: A headless timm ViT (``num_classes=0``); it is frozen and its blocks are wrapped.
             routing: Dataset name -> specialist name, for every dataset the model serves.
-            bottlenecks: Specialist name -> bottleneck width.
+            bottlenecks: Specialist name -> bottleneck width: MOSAIC's hard-routed specialists (ignored if
+                ``side`` is given).
             adapter_scale: Scale ``s`` of the adapter outputs.
-            adapter_input: What the adapters read: ``"residual"`` or ``"norm"`` (see ``MosBlock``).
+            adapter_input: What the side modules read: ``"residual"`` or ``"norm"`` (see ``MosBlock``).
             vol_size: Side of the 3D input volumes.
             patch_3d: Kernel = stride of the 3D tokenizer.
+            side: Factory ``dim -> module`` of the per-block side module, ``module(x, specialist)``; ``None``
+                together with ``bottlenecks=None`` means plain blocks.
+            prompts: Optional visual prompts (VPT) with ``run(blocks, x, specialist)``.
+            trainable: Predicate over parameter names; default: side modules, prompts, 3D tokenizer, heads.
+            hard_routing: Whether only the routed specialist's tensors are used by a batch (for the EMA).
         """
         super().__init__()
-        unknown = sorted(set(routing.values()) - set(bottlenecks))
-        if unknown:
-            raise ValueError(f"Routing names specialists {unknown} that have no bottleneck; "
-                             f"known specialists: {sorted(bottlenecks)}.")
+        if side is None and bottlenecks is not None:
+            unknown = sorted(set(routing.values()) - set(bottlenecks))
+            if unknown:
+                raise ValueError(f"Routing names specialists {unknown} that have no bottleneck; "
+                                 f"known specialists: {sorted(bottlenecks)}.")
+            used = {s: b for s, b in bottlenecks.items() if s in set(routing.values())}
+            side = lambda dim: MixtureOfSpecialists(dim, used, adapter_scale)  # noqa: E731
         self.routing = dict(routing)
         self.infos = {name: get_info(name) for name in routing}
         dim = vit.embed_dim
         vit.requires_grad_(False)
-        used = {s: b for s, b in bottlenecks.items() if s in set(routing.values())}
-        vit.blocks = nn.Sequential(*[MosBlock(blk, MixtureOfSpecialists(dim, used, adapter_scale), adapter_input)
-                                     for blk in vit.blocks])
+        vit.blocks = nn.Sequential(*[MosBlock(blk, side(dim) if side else None, adapter_input) for blk in vit.blocks])
         self.vit = vit
+        self.prompts = prompts
         has_3d = any(info.is_3d for info in self.infos.values())
         self.tokenizer_3d = VolumeTokenizer(dim, vol_size, patch_3d) if has_3d else None
         self.heads = nn.ModuleDict({name: nn.Linear(dim, info.n_classes) for name, info in self.infos.items()})
@@ -57,17 +69,33 @@ class MosaicModel(nn.Module):
             nn.init.trunc_normal_(head.weight, std=0.02)
             nn.init.zeros_(head.bias)
         self.embed_dim = dim
+        self.hard_routing = hard_routing
+        self._trainable = trainable
 
     # -- parameters -----------------------------------------------------------------------------------
     def is_trainable_name(self, name: str) -> bool:
-        return ".mos." in name or name.startswith(("tokenizer_3d.", "heads."))
+        if self._trainable is not None:
+            return self._trainable(name)
+        return ".mos." in name or name.startswith(("tokenizer_3d.", "heads.", "prompts."))
 
     def active_parameter_names(self, dataset: str) -> List[str]:
-        """Names of the trainable tensors a batch of ``dataset`` uses (and so may change)."""
+        """Names of the trainable tensors a batch of ``dataset`` uses (and so may change): its head, its
+        modality's tokenizer, its specialist under hard routing, and every other trainable tensor."""
         spec, is_3d = self.routing[dataset], self.infos[dataset].is_3d
-        return [n for n, _ in self.named_parameters()
-                if f".mos.specialists.{spec}." in n or n.startswith(f"heads.{dataset}.")
-                or (is_3d and n.startswith("tokenizer_3d."))]
+        out = []
+        for n, _ in self.named_parameters():
+            if not self.is_trainable_name(n):
+                continue
+            if n.startswith("heads.") and not n.startswith(f"heads.{dataset}."):
+                continue
+            if n.startswith("tokenizer_3d.") and not is_3d:
+                continue
+            if is_3d and n.startswith(("vit.patch_embed.", "vit.pos_embed")):
+                continue
+            if self.hard_routing and ".mos.specialists." in n and f".mos.specialists.{spec}." not in n:
+                continue
+            out.append(n)
+        return out
 
     # -- forward --------------------------------------------------------------------------------------
     def tokenize(self, x: torch.Tensor, is_3d: bool) -> torch.Tensor:
@@ -83,8 +111,11 @@ class MosaicModel(nn.Module):
     def encode(self, x: torch.Tensor, specialist: Optional[str], is_3d: bool) -> torch.Tensor:
         """Final-norm token sequence with ``specialist``'s adapters active (None = bare backbone)."""
         x = self.tokenize(x, is_3d)
-        for blk in self.vit.blocks:
-            x = blk(x, specialist)
+        if self.prompts is not None:
+            x = self.prompts.run(self.vit.blocks, x, specialist)
+        else:
+            for blk in self.vit.blocks:
+                x = blk(x, specialist)
         return self.vit.norm(x)
 
     def forward_features(self, x: torch.Tensor, dataset: str, specialist: Optional[str] = None) -> torch.Tensor:

@@ -117,6 +117,8 @@ def rollout_map(model: nn.Module, x: torch.Tensor, dataset: str, specialist: Opt
         logits = model.heads[dataset](model.encode(x, spec, is_3d)[:, 0])
     model.train(was_training)
     prefix = 1 if is_3d else model.vit.num_prefix_tokens
+    if getattr(model, "prompts", None) is not None and spec is not None:
+        prefix += model.prompts.n_prompts  # VPT prompts sit between CLS and the patch tokens
     m = cls_attention_map(attention_rollout(rec.attentions), token_grid(model, is_3d), prefix)
     size = out_size or x.shape[-1]
     m = F.interpolate(m.unsqueeze(1), size=(size,) * (3 if is_3d else 2),

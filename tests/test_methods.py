@@ -1,0 +1,172 @@
+"""Every method through one table of checks: the intended tensors train (closed-form counts), frozen tensors
+stay bit-identical after an optimiser step, zero-initialised methods start as the backbone, the trainable state
+round-trips through a checkpoint, and a short synthetic run beats chance."""
+import json
+
+import pytest
+import torch
+
+from conftest import tiny_cfg
+from mosaic_kit.methods import available_methods, get_method
+from mosaic_kit.methods.mos import router_load
+from mosaic_kit.models import build_model
+from mosaic_kit.models.backbone import create_backbone
+from mosaic_kit.train import train
+from mosaic_kit.train.checkpoint import load_tensors, save_tensors, trainable_state
+
+DATASETS = ["pathmnist", "breastmnist", "adrenalmnist3d"]
+ZERO_INIT = {"mos", "mos-soft", "adapter", "adapter-dataset", "lora", "gmoe", "linear", "bitfit", "partial", "full"}
+
+
+def _adapter(d, b):
+    return d * b + b + b * d + d
+
+
+def expected_trainable(method, cfg, model):
+    """Closed-form count of what ``method`` should train, from the backbone's shape alone."""
+    vit = model.vit
+    d, depth, hidden = vit.embed_dim, len(vit.blocks), vit.blocks[0].mlp.fc1.out_features
+    n3 = (cfg.vol_size // cfg.patch_3d) ** 3
+    heads = sum((d + 1) * model.infos[n].n_classes for n in DATASETS)
+    always = heads + d * cfg.patch_3d ** 3 + d + (1 + n3) * d  # heads, Conv3d, 3D position embedding
+    abc = [cfg.bottleneck_a, cfg.bottleneck_b, cfg.bottleneck_c]
+    block = 4 * d + d * 3 * d + 3 * d + d * d + d + d * hidden + hidden + hidden * d + d  # 2 norms, qkv, proj, mlp
+    return always + {
+        "mos": depth * sum(_adapter(d, b) for b in abc),
+        "mos-soft": depth * (sum(_adapter(d, b) for b in abc) + 3 * d + 3),
+        "adapter": depth * _adapter(d, cfg.adapter_bottleneck),
+        "adapter-dataset": depth * len(DATASETS) * _adapter(d, cfg.adapter_bottleneck),
+        "lora": depth * cfg.lora_rank * (d + 3 * d),
+        "vpt": depth * cfg.vpt_prompts * d,
+        "gmoe": depth * (2 * _adapter(d, cfg.gmoe_bottleneck) + 2 * d + 2),
+        "linear": 0,
+        "bitfit": depth * (2 * d + 3 * d + d + hidden + d) + d + d,  # block biases, patch-embed bias, final-norm bias
+        "partial": cfg.partial_blocks * block + 2 * d,
+        "full": sum(p.numel() for n, p in model.named_parameters() if not n.startswith(("heads.", "tokenizer_3d."))),
+    }[method]
+
+
+@pytest.fixture(params=available_methods())
+def method(request):
+    return request.param
+
+
+def _cfg(tmp_path, method, **kw):
+    base = dict(datasets=DATASETS, adapter_bottleneck=10, lora_rank=4, vpt_prompts=3, gmoe_bottleneck=6)
+    return tiny_cfg(tmp_path, method=method, **{**base, **kw})
+
+
+def test_method_table_is_complete():
+    assert set(available_methods()) == {"mos", "mos-soft", "adapter", "adapter-dataset", "lora", "vpt", "gmoe",
+                                        "linear", "bitfit", "partial", "full"}
+    with pytest.raises(ValueError, match="Did you mean 'lora'"):
+        get_method("lorra")
+
+
+def test_trainable_tensors_match_formula(tmp_path, method):
+    cfg = _cfg(tmp_path, method)
+    model, _ = build_model(cfg)
+    got = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    assert got == expected_trainable(method, cfg, model)
+    assert all(p.requires_grad == model.is_trainable_name(n) for n, p in model.named_parameters())
+
+
+def test_step_changes_only_trainable_tensors(tmp_path, method):
+    cfg = _cfg(tmp_path, method)
+    model, _ = build_model(cfg)
+    frozen = {n: p.detach().clone() for n, p in model.named_parameters() if not p.requires_grad}
+    trainable = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    gen = torch.Generator().manual_seed(0)
+    for name, x in (("pathmnist", torch.randn(4, 3, 32, 32, generator=gen)),
+                    ("adrenalmnist3d", torch.randn(4, 1, 16, 16, 16, generator=gen))):
+        opt.zero_grad()
+        model(x, name).logsumexp(-1).sum().backward()
+        opt.step()
+    after = dict(model.named_parameters())
+    assert all(torch.equal(after[n], t) for n, t in frozen.items())
+    moved = [n for n, t in trainable.items() if not torch.equal(after[n], t)]
+    assert moved, "no trainable tensor moved"
+    assert not any(n.startswith("heads.breastmnist.") for n in moved)  # no batch of breast: its head stays
+
+
+def test_zero_init_methods_start_as_the_backbone(tmp_path, method):
+    cfg = _cfg(tmp_path, method)
+    model, _ = build_model(cfg)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        bare = create_backbone(cfg.backbone, None, cfg.img_size).eval()
+    x = torch.randn(3, 3, 32, 32)
+    with torch.no_grad():
+        ours, ref = model.eval().forward_features(x, "pathmnist"), bare.forward_features(x)[:, 0]
+    if method in ZERO_INIT:
+        torch.testing.assert_close(ours, ref, atol=1e-5, rtol=1e-5)
+    else:  # VPT's prompts are random tokens from the first step on
+        assert not torch.allclose(ours, ref, atol=1e-4)
+
+
+def test_trainable_state_round_trips(tmp_path, method):
+    cfg = _cfg(tmp_path, method)
+    model, _ = build_model(cfg)
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.requires_grad:
+                p.add_(torch.randn_like(p) * 0.05)
+    save_tensors(tmp_path / "ck.safetensors", {"student": trainable_state(model)}, {"method": method})
+    groups, meta = load_tensors(tmp_path / "ck.safetensors")
+    fresh, _ = build_model(cfg)
+    missing, unexpected = fresh.load_state_dict(groups["student"], strict=False)
+    assert not unexpected and set(missing) == {n for n, p in fresh.named_parameters() if not p.requires_grad} | \
+        {n for n, _ in fresh.named_buffers()}
+    x = torch.randn(2, 1, 16, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(fresh.eval()(x, "adrenalmnist3d"), model.eval()(x, "adrenalmnist3d"))
+    assert meta["method"] == method
+
+
+def test_short_run_beats_chance(tmp_path, method):
+    lr = 1e-3 if method == "full" else 3e-3
+    cfg = _cfg(tmp_path, method, datasets=["pathmnist"], img_size=64, rounds=3, steps_per_dataset=12, batch_size=32,
+               lr=lr, warmup_steps=5, eval_max_samples=64, patience=0)
+    run = train(cfg, progress=False)
+    res = json.loads((run / "results.json").read_text())
+    assert res["mean_val"]["all"]["acc"] > 0.4, res["mean_val"]  # 9 classes: chance 0.11
+    assert res["config"]["method"] == method
+
+
+def test_soft_router_load_is_a_distribution(tmp_path):
+    model, _ = build_model(_cfg(tmp_path, "mos-soft"))
+    load = router_load(model, torch.randn(4, 3, 32, 32), "pathmnist")
+    assert load.shape == (len(model.vit.blocks), 3)
+    torch.testing.assert_close(load.sum(-1), torch.ones(len(model.vit.blocks)))
+    torch.testing.assert_close(load, torch.full_like(load, 1 / 3))  # zero-initialised router: uniform
+
+
+def test_gmoe_experts_start_from_adapter_checkpoints(tmp_path):
+    src, _ = build_model(_cfg(tmp_path, "adapter", adapter_bottleneck=6))
+    with torch.no_grad():
+        for n, p in src.named_parameters():
+            if ".mos." in n:
+                p.normal_()
+    save_tensors(tmp_path / "general.safetensors", {"student": trainable_state(src)})
+    model, _ = build_model(_cfg(tmp_path, "gmoe", gmoe_init_general=str(tmp_path / "general.safetensors")))
+    blk = model.vit.blocks[1].mos
+    torch.testing.assert_close(blk.experts["general"].up.weight, src.vit.blocks[1].mos.specialists["shared"].up.weight)
+    assert torch.count_nonzero(blk.experts["medical"].up.weight) == 0
+    with pytest.raises(ValueError, match="do not fit gmoe_bottleneck=5"):
+        build_model(_cfg(tmp_path, "gmoe", gmoe_bottleneck=5, gmoe_init_general=str(tmp_path / "general.safetensors")))
+    with pytest.raises(FileNotFoundError, match="GMoE expert initialisation"):
+        build_model(_cfg(tmp_path, "gmoe", gmoe_init_medical=str(tmp_path / "nope.safetensors")))
+
+
+def test_independent_trains_one_model_per_dataset(tmp_path):
+    cfg = _cfg(tmp_path, "lora", datasets=["breastmnist", "adrenalmnist3d"], independent=True, rounds=1,
+               steps_per_dataset=2, eval_max_samples=32)
+    run = train(cfg, progress=False)
+    res = json.loads((run / "results.json").read_text())
+    assert set(res["datasets"]) == {"breastmnist", "adrenalmnist3d"} and res["independent"]
+    assert res["params"]["models"] == 2
+    assert res["params"]["trainable"] == sum(res["params"]["per_model"].values())
+    sub = [json.loads((run / n / "results.json").read_text()) for n in ("breastmnist", "adrenalmnist3d")]
+    assert [list(s["datasets"]) for s in sub] == [["breastmnist"], ["adrenalmnist3d"]]
+    assert res["datasets"]["breastmnist"] == sub[0]["datasets"]["breastmnist"]
