@@ -26,12 +26,13 @@ def curves_figure(rows: List[dict], routing: dict):
     steps = [r for r in rows if r["kind"] == "step"]
     rounds = [r for r in rows if r["kind"] == "round"]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
-    for spec, color in _COLORS.items():
+    for k, spec in enumerate(sorted(set(routing.values()))):
         pts = [(r["step"], r["task_loss"]) for r in steps if routing.get(r["dataset"]) == spec]
         if pts:
             x, y = np.array(pts).T
-            ax1.scatter(x, y, s=4, alpha=0.35, color=color, label=f"specialist {spec}")
-    ax1.set(xlabel="step", ylabel="task loss", title="Training loss by specialist", yscale="log")
+            label = f"specialist {spec}" if spec in _COLORS else spec
+            ax1.scatter(x, y, s=4, alpha=0.35, color=_COLORS.get(spec, f"C{k}"), label=label)
+    ax1.set(xlabel="step", ylabel="task loss", title="Training loss by specialist / path", yscale="log")
     if steps:
         ax1.legend(markerscale=3)
     if rounds:
@@ -74,9 +75,12 @@ def save_run_figures(run_dir: str | Path) -> List[Path]:
     out.mkdir(exist_ok=True)
     results = load_results(run_dir)
     routing = results.get("routing", {})
-    fig = curves_figure(read_metrics(run_dir), routing)
-    fig.savefig(out / "curves.png", dpi=120)
-    plt.close(fig)
+    written = []
+    if (run_dir / "metrics.jsonl").is_file():  # an `independent` run keeps its curves in per-dataset sub-runs
+        fig = curves_figure(read_metrics(run_dir), routing)
+        fig.savefig(out / "curves.png", dpi=120)
+        plt.close(fig)
+        written.append(out / "curves.png")
 
     names = list(results["datasets"])
     fig, ax = plt.subplots(figsize=(max(6, 0.55 * len(names) + 2), 3.8))
@@ -93,4 +97,4 @@ def save_run_figures(run_dir: str | Path) -> List[Path]:
     fig.tight_layout()
     fig.savefig(out / "test_scores.png", dpi=120)
     plt.close(fig)
-    return [out / "curves.png", out / "test_scores.png"]
+    return written + [out / "test_scores.png"]

@@ -40,6 +40,8 @@ class ResultTable:
     cells: Dict[Tuple[str, str], Dict[str, List[float]]]  # (label, dataset) -> metric -> values over runs
     means: Dict[Tuple[str, str], Dict[str, List[float]]]  # (label, group) -> metric -> values over runs
     runs: Dict[str, int] = field(default_factory=dict)     # label -> number of runs
+    params: Dict[str, List[int]] = field(default_factory=dict)  # label -> trainable parameters per run
+    wall: Dict[str, List[float]] = field(default_factory=dict)  # label -> wall time (s) per run
 
     def stat(self, values: Sequence[float]) -> Tuple[float, Optional[float]]:
         return mean(values), (stdev(values) if len(values) > 1 else None)
@@ -102,9 +104,14 @@ def aggregate(records: Sequence[RunRecord], which: str = "student", split: str =
     cells: Dict[Tuple[str, str], Dict[str, List[float]]] = {}
     means: Dict[Tuple[str, str], Dict[str, List[float]]] = {}
     runs: Dict[str, int] = {}
+    params: Dict[str, List[int]] = {}
+    wall: Dict[str, List[float]] = {}
     for r in records:
         res = r.results if which == "student" else r.results["teacher"]
         runs[r.label] = runs.get(r.label, 0) + 1
+        params.setdefault(r.label, []).append(int(r.results.get("params", {}).get("trainable", 0)))
+        if r.results.get("wall_time_s") is not None:
+            wall.setdefault(r.label, []).append(float(r.results["wall_time_s"]))
         for name, scores in res["datasets"].items():
             for m in METRICS:
                 cells.setdefault((r.label, name), {}).setdefault(m, []).append(scores[split][m])
@@ -114,7 +121,7 @@ def aggregate(records: Sequence[RunRecord], which: str = "student", split: str =
                 for m in METRICS:
                     means.setdefault((r.label, group), {}).setdefault(m, []).append(
                         mean(res["datasets"][n][split][m] for n in names))
-    return ResultTable(labels, datasets, cells, means, runs)
+    return ResultTable(labels, datasets, cells, means, runs, params, wall)
 
 
 def _fmt(values: Optional[Sequence[float]], pct: bool = True, latex: bool = False) -> str:
@@ -144,6 +151,12 @@ def _rows(table: ResultTable, latex: bool = False) -> Tuple[List[str], List[List
         refs = [_fmt([mean(ref[n][m] for n in names)], latex=latex) if all(n in ref for n in names) else "–"
                 for m in METRICS]
         rows.append([f"mean {g.upper() if g != 'all' else 'all'} ({len(names)})"] + cells + refs)
+    rows.append(["trainable parameters"] + [f"{mean(table.params[lab]):,.0f}" if i == 0 else ""
+                                            for lab in table.labels for i, _ in enumerate(METRICS)] + ["", ""])
+    if any(table.wall.get(lab) for lab in table.labels):
+        rows.append(["wall time per run (min)"] + [f"{mean(table.wall[lab]) / 60:.1f}" if i == 0 and table.wall.get(lab)
+                                                   else "" for lab in table.labels for i, _ in enumerate(METRICS)]
+                    + ["", ""])
     if paper:
         rows.append(["MOSAIC paper, ViT-B/16 (all/2D/3D)"] + ["" for _ in table.labels for _ in METRICS] + ["", ""])
         for g in GROUPS:
@@ -179,7 +192,7 @@ def to_latex(table: ResultTable, caption: str = "") -> str:
     lines = [r"\begin{table}[t]", r"\centering", r"\small", r"\begin{tabular}{l" + "r" * (len(header) - 1) + "}",
              r"\toprule", " & ".join(esc(h) for h in header) + r" \\", r"\midrule"]
     for r in rows:
-        if r[0].startswith("mean all") or r[0].startswith("MOSAIC paper"):
+        if r[0].startswith(("mean all", "MOSAIC paper", "trainable parameters")):
             lines.append(r"\midrule")
         lines.append(" & ".join(esc(c) for c in r) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]

@@ -29,6 +29,10 @@ from .config import load_config
 
 __all__ = ["RunSpec", "Plan", "load_plan", "run_suite", "notebook_dir"]
 
+#: Configuration keys holding paths: a plan's relative paths are taken from where the suite is started, because
+#: each notebook runs inside its own run directory.
+PATH_KEYS = ("data_root", "weights", "cache_dir", "gmoe_init_general", "gmoe_init_medical")
+
 _PLAN_KEYS = {"name", "preset", "overrides", "methods", "datasets", "seeds", "out", "report", "title"}
 
 
@@ -109,6 +113,10 @@ def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
             sel, datasets = _selection(d)
             for seed in data["seeds"]:
                 over = {**shared, **method_over, "datasets": datasets, "seed": int(seed)}
+                for key in PATH_KEYS:
+                    value = over.get(key)
+                    if isinstance(value, str) and value != "synthetic" and not Path(value).expanduser().is_absolute():
+                        over[key] = str((root / value).resolve())
                 run_dir = out / label / sel / f"seed{seed}"
                 load_config(preset, overrides={**over, "out": str(run_dir)})  # validate now, fail early
                 params = {"preset": preset, "overrides": over, "out": str(run_dir.resolve())}

@@ -170,3 +170,21 @@ def test_independent_trains_one_model_per_dataset(tmp_path):
     sub = [json.loads((run / n / "results.json").read_text()) for n in ("breastmnist", "adrenalmnist3d")]
     assert [list(s["datasets"]) for s in sub] == [["breastmnist"], ["adrenalmnist3d"]]
     assert res["datasets"]["breastmnist"] == sub[0]["datasets"]["breastmnist"]
+
+
+def test_independent_run_through_the_training_notebook_and_report(tmp_path):
+    papermill = pytest.importorskip("papermill")
+    from pathlib import Path
+
+    from mosaic_kit.reports import write_report
+
+    nb = Path(__file__).resolve().parents[1] / "notebooks" / "01_train.ipynb"
+    run = tmp_path / "run"
+    over = {"backbone": "test_vit", "img_size": 32, "vol_size": 16, "bottleneck_a": 8, "bottleneck_b": 8,
+            "bottleneck_c": 8, "rounds": 1, "steps_per_dataset": 2, "batch_size": 8, "eval_max_samples": 32,
+            "method": "vpt", "vpt_prompts": 2, "independent": True, "datasets": ["breastmnist", "adrenalmnist3d"]}
+    papermill.execute_notebook(str(nb), str(tmp_path / "out.ipynb"), parameters={"out": str(run), "overrides": over},
+                               kernel_name="python3", progress_bar=False, cwd=str(tmp_path))
+    assert (run / "figures" / "test_scores.png").is_file() and (run / "breastmnist" / "best.safetensors").is_file()
+    md = write_report([run], tmp_path / "report")["md"].read_text()
+    assert "| breastmnist |" in md and "| adrenalmnist3d |" in md and "trainable parameters" in md

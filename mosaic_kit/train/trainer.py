@@ -133,7 +133,7 @@ def train(cfg: Config, resume: bool = False, progress: bool = True, stop_after_r
     interrupted run would be (resume it with ``resume=True``).
     """
     if cfg.independent:
-        return train_independent(cfg, resume, progress)
+        return train_independent(cfg, resume, progress, on_round)
     run_dir = Path(cfg.out)
     if resume and not (run_dir / "last_state.pt").exists():
         raise FileNotFoundError(f"Cannot resume: {run_dir} has no last_state.pt (no finished round yet?).")
@@ -266,7 +266,8 @@ def train(cfg: Config, resume: bool = False, progress: bool = True, stop_after_r
     return run_dir
 
 
-def train_independent(cfg: Config, resume: bool = False, progress: bool = True) -> Path:
+def train_independent(cfg: Config, resume: bool = False, progress: bool = True,
+                      on_round: Optional[Callable[[Path], None]] = None) -> Path:
     """``independent=true``: one single-task model per dataset in ``{out}/{dataset}``, then one merged
     ``results.json`` in ``out`` (trainable parameters summed over the models). Finished datasets are skipped,
     so rerunning (or ``resume``) continues an interrupted sweep."""
@@ -282,7 +283,8 @@ def train_independent(cfg: Config, resume: bool = False, progress: bool = True) 
         if not (Path(sub.out) / "results.json").exists():
             if progress:
                 tqdm.write(f"independent: training {name}")
-            train(sub, resume=resume and (Path(sub.out) / "last_state.pt").exists(), progress=progress)
+            train(sub, resume=resume and (Path(sub.out) / "last_state.pt").exists(), progress=progress,
+                  on_round=on_round)
         parts[name] = json.loads((Path(sub.out) / "results.json").read_text())
 
     def merged(which: Optional[str]) -> Dict[str, Any]:
