@@ -42,6 +42,7 @@ class ResultTable:
     runs: Dict[str, int] = field(default_factory=dict)     # label -> number of runs
     params: Dict[str, List[int]] = field(default_factory=dict)  # label -> trainable parameters per run
     wall: Dict[str, List[float]] = field(default_factory=dict)  # label -> wall time (s) per run
+    synthetic: bool = False  # runs on the embedded suite: published numbers on real data do not apply
 
     def stat(self, values: Sequence[float]) -> Tuple[float, Optional[float]]:
         return mean(values), (stdev(values) if len(values) > 1 else None)
@@ -72,7 +73,8 @@ def reference_paper_means(method: str = "mosaic") -> Dict[str, Dict[str, float]]
 
 
 def find_runs(paths: Iterable[str | Path]) -> List[Path]:
-    """Run directories (holding ``results.json``) among ``paths``, searching folders recursively."""
+    """Run directories (holding ``results.json``) among ``paths``, searching folders recursively; the given
+    order is kept (a suite passes its plan's order, which becomes the table's column order)."""
     found: List[Path] = []
     for p in map(Path, paths):
         if (p / "results.json").is_file():
@@ -81,7 +83,7 @@ def find_runs(paths: Iterable[str | Path]) -> List[Path]:
             found += sorted(q.parent for q in p.rglob("results.json"))
         else:
             raise FileNotFoundError(f"{p} is neither a run directory (with results.json) nor a folder of runs.")
-    return sorted(set(found))
+    return list(dict.fromkeys(found))
 
 
 def load_records(run_dirs: Iterable[str | Path]) -> List[RunRecord]:
@@ -121,7 +123,8 @@ def aggregate(records: Sequence[RunRecord], which: str = "student", split: str =
                 for m in METRICS:
                     means.setdefault((r.label, group), {}).setdefault(m, []).append(
                         mean(res["datasets"][n][split][m] for n in names))
-    return ResultTable(labels, datasets, cells, means, runs, params, wall)
+    synthetic = any(r.results.get("config", {}).get("data_root") == "synthetic" for r in records)
+    return ResultTable(labels, datasets, cells, means, runs, params, wall, synthetic)
 
 
 def _fmt(values: Optional[Sequence[float]], pct: bool = True, latex: bool = False) -> str:
@@ -136,27 +139,30 @@ def _fmt(values: Optional[Sequence[float]], pct: bool = True, latex: bool = Fals
 
 
 def _rows(table: ResultTable, latex: bool = False) -> Tuple[List[str], List[List[str]]]:
-    ref, paper = reference_resnet18(), reference_paper_means()
+    with_refs = not table.synthetic
+    ref, paper = (reference_resnet18(), reference_paper_means()) if with_refs else ({}, {})
     header = ["dataset"] + [f"{lab} {m.upper()}" for lab in table.labels for m in METRICS] + \
-             ["ResNet-18 ACC", "ResNet-18 AUC"]
+             (["ResNet-18 ACC", "ResNet-18 AUC"] if with_refs else [])
     rows = []
     for n in table.datasets:
         cells = [_fmt(table.cells.get((lab, n), {}).get(m), latex=latex) for lab in table.labels for m in METRICS]
-        rows.append([n] + cells + [_fmt([ref[n][m]], latex=latex) if n in ref else "–" for m in METRICS])
+        refs = [_fmt([ref[n][m]], latex=latex) if n in ref else "–" for m in METRICS] if with_refs else []
+        rows.append([n] + cells + refs)
     for g in GROUPS:
         names = [n for n in table.datasets if g == "all" or get_info(n).modality == g]
         if not names:
             continue
         cells = [_fmt(table.means.get((lab, g), {}).get(m), latex=latex) for lab in table.labels for m in METRICS]
         refs = [_fmt([mean(ref[n][m] for n in names)], latex=latex) if all(n in ref for n in names) else "–"
-                for m in METRICS]
+                for m in METRICS] if with_refs else []
         rows.append([f"mean {g.upper() if g != 'all' else 'all'} ({len(names)})"] + cells + refs)
+    pad = ["", ""] if with_refs else []
     rows.append(["trainable parameters"] + [f"{mean(table.params[lab]):,.0f}" if i == 0 else ""
-                                            for lab in table.labels for i, _ in enumerate(METRICS)] + ["", ""])
+                                            for lab in table.labels for i, _ in enumerate(METRICS)] + pad)
     if any(table.wall.get(lab) for lab in table.labels):
         rows.append(["wall time per run (min)"] + [f"{mean(table.wall[lab]) / 60:.1f}" if i == 0 and table.wall.get(lab)
                                                    else "" for lab in table.labels for i, _ in enumerate(METRICS)]
-                    + ["", ""])
+                    + pad)
     if paper:
         rows.append(["MOSAIC paper, ViT-B/16 (all/2D/3D)"] + ["" for _ in table.labels for _ in METRICS] + ["", ""])
         for g in GROUPS:
@@ -239,10 +245,19 @@ def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     n_runs = ", ".join(f"{lab}: {n} run{'s' if n > 1 else ''}" for lab, n in table.runs.items())
-    md = (f"# {title}\n\nTest ACC / AUC in percent ({which}); mean ± sample std over runs ({n_runs}). "
-          "ResNet-18: MedMNIST v2 (Yang et al., Sci. Data 2023), 28 px for 2D, ResNet-18+3D for 3D. "
-          "MOSAIC paper: reported means with ViT-B/16.\n\n" + to_markdown(table) +
-          "\nRuns:\n\n" + "\n".join(f"- `{r}`" for r in runs) + "\n")
+    refs = ("Runs on the embedded synthetic suite: published numbers on the real datasets do not apply and are "
+            "left out." if table.synthetic else
+            "ResNet-18: MedMNIST v2 (Yang et al., Sci. Data 2023), 28 px for 2D, ResNet-18+3D for 3D. "
+            "MOSAIC paper: reported means with ViT-B/16.")
+
+    def shown(path: Path) -> str:
+        try:
+            return str(path.resolve().relative_to(Path.cwd()))
+        except ValueError:
+            return str(path)
+
+    md = (f"# {title}\n\nTest ACC / AUC in percent ({which}); mean ± sample std over runs ({n_runs}). {refs}\n\n"
+          + to_markdown(table) + "\nRuns:\n\n" + "\n".join(f"- `{shown(r)}`" for r in runs) + "\n")
     paths = {"md": out / "results.md", "csv": out / "results.csv", "tex": out / "results.tex"}
     atomic_write_bytes(paths["md"], md.encode())
     atomic_write_bytes(paths["csv"], to_csv(table).encode())

@@ -145,8 +145,10 @@ def run_suite(plan: Plan, notebooks: Optional[str | Path] = None, kernel: str = 
     if dry_run:
         summary["pending"] = [r.run_dir for r in pending]
         return summary
-    for spec in tqdm(pending, desc=f"suite {plan.name}", unit="run", disable=not progress):
+    bar = tqdm(pending, desc=f"suite {plan.name}", unit="run", disable=not progress)
+    for spec in bar:
         d = Path(spec.run_dir)
+        bar.write(f"run {spec.label} / {spec.selection} / seed {spec.seed} -> {d} (notebook: {d / 'train.ipynb'})")
         d.mkdir(parents=True, exist_ok=True)
         (d / "suite.json").unlink(missing_ok=True)  # a half-done run is never mistaken for a finished one
         pm.execute_notebook(str(nb / "01_train.ipynb"), str(d / "train.ipynb"), parameters=spec.parameters,

@@ -1,0 +1,54 @@
+"""Trainable parameters of the matched-budget methods at the paper's scale (ViT-B/16, 224 px, 64^3, 18 datasets),
+counted by building each model (random init), next to the numbers the MOSAIC paper reports.
+
+    .venv/bin/python benchmarks/param_budget.py
+
+``independent`` rows sum 18 single-dataset models (each: the method's tensors + its head, + the 3D tokenizer
+for a 3D dataset). Columns split the count so the paper's bookkeeping can be matched.
+"""
+from __future__ import annotations
+
+import torch
+
+from mosaic_kit.config import load_config
+from mosaic_kit.models import build_model, parameter_report
+from mosaic_kit.registry import ALL_DATASETS
+
+ROWS = [  # label, overrides, independent, paper's number
+    ("LoRA r=8, independent", {"method": "lora", "lora_rank": 8}, True, "5.40M"),
+    ("LoRA r=8, joint", {"method": "lora", "lora_rank": 8}, False, "0.38M"),
+    ("LoRA r=192, joint", {"method": "lora", "lora_rank": 192}, False, "7.08M"),
+    ("VPT P=10, independent", {"method": "vpt", "vpt_prompts": 10}, True, "1.80M"),
+    ("VPT P=10, joint", {"method": "vpt", "vpt_prompts": 10}, False, "0.18M"),
+    ("single adapter (b=192), joint", {"method": "adapter", "adapter_bottleneck": 192}, False, "–"),
+    ("MOSAIC", {"method": "mos"}, False, "7.40M"),
+]
+
+
+def count(overrides: dict, datasets) -> dict:
+    torch.manual_seed(0)
+    model, _ = build_model(load_config("paper", overrides={**overrides, "datasets": list(datasets)}))
+    comps = parameter_report(model)["components"]
+    split = {"method": 0, "heads": 0, "tokenizer_3d": 0}
+    for name, c in comps.items():
+        key = name if name in ("heads", "tokenizer_3d") else "method"
+        split[key] += c["trainable"]
+    return split
+
+
+def main() -> None:
+    print("| method | paper | kit total | method tensors | heads | 3D tokenizer | kit without 3D tokenizer |")
+    print("|---|---|---|---|---|---|---|")
+    for label, over, independent, paper in ROWS:
+        if independent:
+            parts = [count(over, [name]) for name in ALL_DATASETS]
+            split = {k: sum(p[k] for p in parts) for k in parts[0]}
+        else:
+            split = count(over, ALL_DATASETS)
+        total = sum(split.values())
+        print(f"| {label} | {paper} | {total:,} | {split['method']:,} | {split['heads']:,} | "
+              f"{split['tokenizer_3d']:,} | {total - split['tokenizer_3d']:,} |")
+
+
+if __name__ == "__main__":
+    main()

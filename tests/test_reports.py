@@ -1,0 +1,63 @@
+"""The results table: per-dataset mean ± sample std over seeds, group means per run, references, formats."""
+import json
+from statistics import stdev
+
+import pytest
+
+from mosaic_kit.reports import (aggregate, find_runs, load_records, reference_paper_means, reference_resnet18,
+                                to_csv, to_latex, to_markdown, write_report)
+
+
+def _run(root, label, seed, scores, data_root="/data/medmnist", trainable=1000):
+    d = root / label / f"seed{seed}"
+    d.mkdir(parents=True)
+    ds = {n: {"val": {"acc": a, "auc": u}, "test": {"acc": a, "auc": u}} for n, (a, u) in scores.items()}
+    (d / "results.json").write_text(json.dumps({
+        "datasets": ds, "teacher": {"datasets": ds}, "params": {"trainable": trainable}, "wall_time_s": 60.0,
+        "config": {"method": "mos", "seed": seed, "data_root": data_root}}))
+    (d / "suite.json").write_text(json.dumps({"label": label, "seed": seed}))
+    return d
+
+
+def test_aggregate_means_and_sample_std(tmp_path):
+    _run(tmp_path, "mos", 1, {"breastmnist": (0.8, 0.9), "adrenalmnist3d": (0.6, 0.7)})
+    _run(tmp_path, "mos", 2, {"breastmnist": (0.9, 0.95), "adrenalmnist3d": (0.7, 0.8)})
+    _run(tmp_path, "lora", 1, {"breastmnist": (0.5, 0.6), "adrenalmnist3d": (0.4, 0.5)}, trainable=10)
+    assert len(find_runs([tmp_path])) == 3
+    runs = find_runs([tmp_path / "mos", tmp_path / "lora"])  # given order = column order
+    table = aggregate(load_records(runs))
+    assert table.labels == ["mos", "lora"] and table.datasets == ["breastmnist", "adrenalmnist3d"]
+    assert table.cells[("mos", "breastmnist")]["acc"] == [0.8, 0.9]
+    assert table.means[("mos", "all")]["acc"] == pytest.approx([0.7, 0.8])  # per-run mean over datasets first
+    md = to_markdown(table)
+    row = next(line for line in md.splitlines() if line.startswith("| breastmnist |"))
+    assert f"85.0 ± {100 * stdev([0.8, 0.9]):.1f}" in row and "| 86.3 | 90.1 |" in row  # ResNet-18 reference
+    assert "| mean all (2) | 75.0 ± 7.1 |" in md and "| trainable parameters | 1,000 |" in md
+    assert "reported mean 2D | 88.8 | 95.2" in md
+    assert "mos,breastmnist,acc,0.850000" in to_csv(table)
+    tex = to_latex(table, "cap")
+    assert r"\begin{tabular}" in tex and r"$\pm$" in tex and r"\caption{cap}" in tex
+
+
+def test_synthetic_runs_get_no_published_columns(tmp_path):
+    _run(tmp_path, "mos", 1, {"breastmnist": (0.8, 0.9)}, data_root="synthetic")
+    paths = write_report([tmp_path], tmp_path / "out", title="t")
+    md = paths["md"].read_text()
+    assert "ResNet-18 ACC" not in md and "do not apply" in md and "reported mean" not in md
+    assert all(paths[k].stat().st_size > 0 for k in ("csv", "tex", "acc_png", "auc_png"))
+
+
+def test_references_are_the_published_numbers():
+    ref = reference_resnet18()
+    assert len(ref) == 18
+    assert ref["breastmnist"] == {"acc": 0.863, "auc": 0.901}
+    assert ref["pneumoniamnist"] == {"acc": 0.854, "auc": 0.944}
+    assert ref["adrenalmnist3d"] == {"acc": 0.721, "auc": 0.827}  # ResNet-18+3D
+    assert reference_paper_means()["all"] == {"acc": 0.8416, "auc": 0.8963}
+
+
+def test_missing_runs_are_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="neither a run directory"):
+        find_runs([tmp_path / "nope"])
+    with pytest.raises(ValueError, match="No runs to aggregate"):
+        aggregate([])
