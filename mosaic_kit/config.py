@@ -71,6 +71,7 @@ class Config:
     warmup_steps: int = _f(500, "linear warm-up steps before the cosine decay")
     min_lr: float = _f(1e-6, "learning rate at the end of the cosine")
     grad_clip: float = _f(1.0, "gradient-norm clip (0 = off)")
+    max_bad_steps: int = _f(5, "stop after this many steps in a row with a non-finite loss or gradient (skipped)")
     ema_momentum: float = _f(0.9, "teacher EMA momentum for 2D datasets")
     ema_momentum_3d: float = _f(0.95, "teacher EMA momentum for 3D datasets")
     consistency_weight: float = _f(0.1, "weight of the student/teacher CLS consistency loss (0 = off)")
@@ -92,7 +93,7 @@ class Config:
         if problems:  # range checks below assume the right types
             raise ValueError("Invalid configuration: " + "; ".join(problems))
         for key in ("rounds", "steps_per_dataset", "batch_size", "eval_batch_size", "img_size", "vol_size",
-                    "patch_3d", "bottleneck_a", "bottleneck_b", "bottleneck_c", "log_every", "adapter_bottleneck",
+                    "patch_3d", "bottleneck_a", "bottleneck_b", "bottleneck_c", "log_every", "adapter_bottleneck", "max_bad_steps",
                     "lora_rank", "vpt_prompts", "gmoe_bottleneck", "partial_blocks"):
             if getattr(self, key) <= 0:
                 problems.append(f"{key} must be > 0 (got {getattr(self, key)})")

@@ -141,8 +141,9 @@ class Explorer:
 
     def _info_html(self) -> str:
         st = self.state
+        color = SPECIALIST_COLORS.get(st["routed"], "#333")
         head = (f"<b>{html.escape(st['dataset'])}</b> {st['split']} · {st['n_samples']} samples · routed to "
-                f"<b style='color:{SPECIALIST_COLORS.get(st['routed'], "#333")}'>specialist {st['routed']}</b> · "
+                f"<b style='color:{color}'>specialist {st['routed']}</b> · "
                 f"weights: {html.escape(st['source'])}")
         if not st["trained"]:
             head += " <span style='color:#b00'>(untrained: predictions are not meaningful)</span>"

@@ -17,7 +17,9 @@ import json
 import os
 import platform
 import random
+import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
@@ -91,6 +93,40 @@ def _optimizer(model: MosaicModel, cfg: Config) -> torch.optim.AdamW:
             (decay if p.ndim >= 2 and p is not getattr(model.tokenizer_3d, "pos_embed", None) else no_decay).append(p)
     return torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
                               {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """SIGINT / SIGTERM arrived; a checkpoint of the last finished step was written before stopping."""
+
+
+class _StopRequest:
+    """SIGINT and SIGTERM ask the loop to stop at the next step boundary (a second SIGINT stops at once).
+
+    Only installed from the main thread (signal handlers cannot be set elsewhere); restored afterwards.
+    """
+
+    def __init__(self) -> None:
+        self.requested: Optional[str] = None
+        self._old: Dict[int, Any] = {}
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = signal.Signals(signum).name
+
+    def install(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handle)
+
+    def uninstall(self) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        self._old = {}
+
+
+class NonFiniteError(RuntimeError):
+    """Training produced non-finite losses or gradients ``max_bad_steps`` times in a row."""
 
 
 class _Log:
@@ -167,9 +203,11 @@ def train(cfg: Config, resume: bool = False, progress: bool = True, stop_after_r
     if resume:
         ckpt = load_state(run_dir / "last_state.pt")
         groups, meta = load_tensors(run_dir / "last.safetensors")
-        if int(meta.get("round", -1)) != ckpt["state"]["round"]:
-            raise RuntimeError(f"{run_dir}: last.safetensors (round {meta.get('round')}) and last_state.pt "
-                               f"(round {ckpt['state']['round']}) disagree; the run was interrupted mid-save.")
+        if int(meta.get("round", -1)) != ckpt["state"]["round"] or \
+                int(meta.get("step", ckpt["state"]["step"])) != ckpt["state"]["step"]:
+            raise RuntimeError(f"{run_dir}: last.safetensors (round {meta.get('round')}, step {meta.get('step')}) and "
+                               f"last_state.pt (round {ckpt['state']['round']}, step {ckpt['state']['step']}) "
+                               "disagree; the run was interrupted mid-save.")
         _load_into(model, groups["student"], "student")
         _load_into(teacher.model, groups["teacher"], "teacher")
         optimizer.load_state_dict(ckpt["optimizer"])
@@ -180,8 +218,9 @@ def train(cfg: Config, resume: bool = False, progress: bool = True, stop_after_r
             streams[n].load_state_dict(s)
         state = ckpt["state"]
         log_path = run_dir / "metrics.jsonl"
-        kept = [line for line in log_path.read_text().splitlines()
-                if line and json.loads(line)["step"] <= state["step"] and json.loads(line)["round"] < state["round"]]
+        rows = [(line, json.loads(line)) for line in log_path.read_text().splitlines() if line]
+        kept = [line for line, r in rows if r["step"] <= state["step"]
+                and not (r["kind"] == "round" and r["round"] >= state["round"])]
         log_path.write_text("".join(line + "\n" for line in kept))
     else:
         (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
@@ -193,14 +232,31 @@ def train(cfg: Config, resume: bool = False, progress: bool = True, stop_after_r
     meta = {"method": cfg.method, "backbone": cfg.backbone, "datasets": ",".join(datasets),
             "frozen_fingerprint": fingerprint}
     start_round = state["round"]
+
+    def save_last() -> None:
+        # state first, tensors second: a crash in between leaves a round/step mismatch that resume detects
+        save_state(run_dir / "last_state.pt", {
+            "state": dict(state), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            "aug_gen": aug_gen.get_state(), "torch_rng": torch.get_rng_state(),
+            "streams": {n: s.state_dict() for n, s in streams.items()}})
+        save_tensors(run_dir / "last.safetensors",
+                     {"student": trainable_state(model), "teacher": teacher.trainable_state()},
+                     {**meta, "round": state["round"], "step": state["step"]})
+
+    stop = _StopRequest()
+    skip = state.get("round_step", 0)  # steps of the current round already done (a run stopped mid-round)
     bar = tqdm(total=total_steps, initial=state["step"], desc="train", unit="step", disable=not progress,
                dynamic_ncols=True)
     t0 = time.time() - state["wall_time_s"]
     try:
+        stop.install()
         for rnd in range(state["round"], cfg.rounds):
             for name in _round_order(datasets, cfg.seed, rnd):
                 info, momentum = get_info(name), cfg.ema_momentum_3d if get_info(name).is_3d else cfg.ema_momentum
                 for _ in range(steps[name]):
+                    if skip:
+                        skip -= 1
+                        continue
                     x_u8, y = streams[name].next_batch()
                     y = y.to(device)
                     x_aug = prepare(model, name, x_u8, norm, device, augment=cfg.augment, generator=aug_gen,
@@ -216,25 +272,50 @@ def train(cfg: Config, resume: bool = False, progress: bool = True, stop_after_r
                             cons = F.mse_loss(feats.float(), target.float())
                             loss = task_loss + cfg.consistency_weight * cons
                     optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    if cfg.grad_clip > 0:
-                        torch.nn.utils.clip_grad_norm_([p for p in params if p.grad is not None], cfg.grad_clip)
-                    optimizer.step()
+                    finite = bool(torch.isfinite(loss))
+                    if finite:
+                        loss.backward()
+                        grad_norm = torch.nn.utils.clip_grad_norm_([p for p in params if p.grad is not None],
+                                                              cfg.grad_clip if cfg.grad_clip > 0 else float("inf"))
+                        finite = bool(torch.isfinite(grad_norm))
                     state["step"] += 1
+                    if finite:
+                        optimizer.step()
+                        teacher.update(name, momentum)
+                        state["bad_in_row"] = 0
+                    else:  # skip the update, keep the schedule; stop if it keeps happening
+                        optimizer.zero_grad(set_to_none=True)
+                        state["skipped_steps"] = state.get("skipped_steps", 0) + 1
+                        state["bad_in_row"] = state.get("bad_in_row", 0) + 1
+                        log.write(kind="skip", step=state["step"], round=rnd, dataset=name, loss=loss.item())
+                        if state["bad_in_row"] >= cfg.max_bad_steps:
+                            kept = (f"The last good checkpoint ({run_dir / 'last.safetensors'}, after round "
+                                    f"{state['round']}) is intact: resume with `train --resume {run_dir}` after "
+                                    "lowering lr, or check the data." if state["round"] else
+                                    "No round had finished, so there is no checkpoint; lower lr or check the data.")
+                            raise NonFiniteError(
+                                f"{state['bad_in_row']} steps in a row had a non-finite loss or gradient (last at step "
+                                f"{state['step']}, dataset {name}); training stopped. {kept}")
                     scheduler.step_update(state["step"])
-                    teacher.update(name, momentum)
                     row = {"kind": "step", "step": state["step"], "round": rnd, "dataset": name,
                            "loss": loss.item(), "task_loss": task_loss.item(), "consistency": cons.item(),
                            "lr": optimizer.param_groups[0]["lr"]}
                     log.write(**row)
+                    state["round_step"] = state.get("round_step", 0) + 1
                     bar.update(1)
+                    if stop.requested:
+                        state["wall_time_s"] = time.time() - t0
+                        save_last()
+                        raise TrainingInterrupted(
+                            f"{stop.requested} received: checkpoint written at step {state['step']} (round {rnd + 1}, "
+                            f"mid-round); resume exactly with `python -m mosaic_kit train --resume {run_dir}`.")
                     if state["step"] % cfg.log_every == 0:
                         bar.set_postfix(round=rnd, ds=name[:10], loss=f"{row['loss']:.3f}")
 
             val = evaluate(model, val_splits, norm, device, cfg.eval_batch_size, cfg.eval_max_samples, cfg.amp)
             mean_acc = summarize(val)["all"]["acc"]
             improved = mean_acc > state["best_acc"]
-            state.update(round=rnd + 1, wall_time_s=time.time() - t0)
+            state.update(round=rnd + 1, round_step=0, wall_time_s=time.time() - t0)
             if improved:
                 state.update(best_acc=mean_acc, best_round=rnd, bad_rounds=0)
             else:
@@ -243,15 +324,10 @@ def train(cfg: Config, resume: bool = False, progress: bool = True, stop_after_r
                       val={n: v["acc"] for n, v in val.items()}, wall_time_s=state["wall_time_s"])
             bar.write(f"round {rnd + 1}/{cfg.rounds}: mean val acc {mean_acc:.4f}"
                       f"{' (best)' if improved else ''}")
-            groups = {"student": trainable_state(model), "teacher": teacher.trainable_state()}
             if improved:
+                groups = {"student": trainable_state(model), "teacher": teacher.trainable_state()}
                 save_tensors(run_dir / "best.safetensors", groups, {**meta, "round": rnd, "val_acc": mean_acc})
-            # state first, tensors second: a crash in between leaves a round mismatch that resume detects
-            save_state(run_dir / "last_state.pt", {
-                "state": dict(state), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                "aug_gen": aug_gen.get_state(), "torch_rng": torch.get_rng_state(),
-                "streams": {n: s.state_dict() for n, s in streams.items()}})
-            save_tensors(run_dir / "last.safetensors", groups, {**meta, "round": state["round"]})
+            save_last()
             if on_round is not None:
                 on_round(run_dir)
             if cfg.patience and state["bad_rounds"] >= cfg.patience:
@@ -260,6 +336,7 @@ def train(cfg: Config, resume: bool = False, progress: bool = True, stop_after_r
             if stop_after_rounds is not None and rnd + 1 - start_round >= stop_after_rounds:
                 return run_dir
     finally:
+        stop.uninstall()
         bar.close()
         log.close()
     evaluate_run(run_dir, data=data, wall_time_s=time.time() - t0)
