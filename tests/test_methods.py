@@ -132,6 +132,9 @@ def test_short_run_beats_chance(tmp_path, method):
     res = json.loads((run / "results.json").read_text())
     assert res["mean_val"]["all"]["acc"] > 0.4, res["mean_val"]  # 9 classes: chance 0.11
     assert res["config"]["method"] == method
+    if method == "mos-soft":  # the router's mean weights per dataset (over layers and a validation batch)
+        load = res["router_load"]["pathmnist"]
+        assert set(load) == {"A", "B", "C"} and sum(load.values()) == pytest.approx(1.0, abs=1e-3)
 
 
 def test_soft_router_load_is_a_distribution(tmp_path):

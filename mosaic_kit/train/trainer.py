@@ -427,6 +427,16 @@ def evaluate_run(run_dir: str | Path, checkpoint: str = "best", data=None, wall_
     results: Dict[str, Any] = {**score(model), "teacher": score(teacher), "routing": dict(model.routing),
                                "params": parameter_report(model), "config": cfg.to_dict(), "checkpoint": checkpoint,
                                "best_round": int(meta.get("round", -1)), "environment": environment_info()}
+    if any(hasattr(blk.mos, "router") for blk in model.vit.blocks):  # mos-soft: how the router spends each dataset
+        from ..data import iter_batches
+        from ..methods.mos import router_load
+
+        names = list(model.vit.blocks[0].mos.specialists)
+        results["router_load"] = {}
+        for n in datasets:
+            x, _ = next(iter_batches(data[n]["val"], cfg.eval_batch_size))
+            load = router_load(model, prepare(model, n, x, norm, device), n).mean(0)
+            results["router_load"][n] = {s: round(float(v), 4) for s, v in zip(names, load)}
     if wall_time_s is not None:
         results["wall_time_s"] = round(wall_time_s, 1)
     elif (run_dir / "results.json").exists():
