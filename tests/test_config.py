@@ -70,3 +70,10 @@ def test_notebook_style_parameters_are_checked():
     # papermill injects Python values; a float where an int belongs must not slip through.
     with pytest.raises(ValueError, match="'steps_per_dataset' expects int"):
         load_config("cpu-tiny", overrides={"steps_per_dataset": 2.0})
+
+
+def test_full_finetuning_preset_lowers_lr():
+    full, paper = load_config("paper-full"), load_config("paper")
+    assert full.method == "full" and full.lr == paper.lr / 10
+    assert {k: v for k, v in full.to_dict().items() if k not in ("method", "lr", "out")} == \
+        {k: v for k, v in paper.to_dict().items() if k not in ("method", "lr", "out")}
