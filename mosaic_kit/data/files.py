@@ -131,6 +131,42 @@ def _cache_folder(path: Path, cache_dir: Optional[str | Path]) -> Path:
     return Path(cache_dir or default_cache_dir()) / "npy" / f"{path.stem}-{key}"
 
 
+def _check_arrays(info: DatasetInfo, path: Path, split: str, size: int, images: np.ndarray,
+                  labels: np.ndarray) -> None:
+    """Refuse arrays the kit would misread, with the problem and the fix in the message."""
+    where = f"{path}: {split}"
+    if info.is_3d and images.ndim == 3:
+        raise ValueError(f"{where}_images has shape {images.shape}: 2D images, but {info.python_class} is a 3D dataset "
+                         f"of (N, S, S, S) volumes. Is this the file of a 2D dataset renamed?")
+    if not info.is_3d and images.ndim == 4 and images.shape[-1] != 3:
+        raise ValueError(f"{where}_images has shape {images.shape}: 3D volumes, but {info.python_class} is a 2D "
+                         "dataset of (N, S, S[, 3]) images. Is this the file of a 3D dataset renamed?")
+    expected_ndim = 4 if info.is_3d or info.n_channels == 3 else 3
+    if images.ndim != expected_ndim or images.shape[1] != size:
+        want = "(N, S, S, S)" if info.is_3d else "(N, S, S" + (", 3)" if info.n_channels == 3 else ")")
+        raise ValueError(f"{where}_images has shape {images.shape}, expected {want} with S={size} for "
+                         f"{info.python_class} ({info.modality}); check the file's size suffix.")
+    if images.dtype != np.uint8:
+        raise ValueError(f"{where}_images has dtype {images.dtype}; official MedMNIST files hold uint8 (0-255). "
+                         "Convert with np.clip(x, 0, 255).astype(np.uint8) if the values are in that range.")
+    if len(images) == 0:
+        raise ValueError(f"{where} split is empty (0 images); the file is incomplete: download it again.")
+    if len(labels) != len(images):
+        raise ValueError(f"{where}: {len(images)} images but {len(labels)} labels.")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"{where}_labels has dtype {labels.dtype}; class labels must be integers.")
+    flat = labels.reshape(len(labels), -1)
+    width = info.n_classes if info.is_multilabel else 1
+    if flat.shape[1] != width:
+        raise ValueError(f"{where}_labels has {flat.shape[1]} columns, expected {width} for {info.python_class} "
+                         f"({info.task}).")
+    high = 1 if info.is_multilabel else info.n_classes - 1
+    lo, hi = int(flat.min()), int(flat.max())
+    if lo < 0 or hi > high:
+        raise ValueError(f"{where}_labels range from {lo} to {hi}, but {info.python_class} ({info.task}) allows "
+                         f"0..{high}; the labels do not belong to this dataset.")
+
+
 def open_split(root: str | Path, name: str, split: str, size: int = 28, *, download_missing: bool = False,
                cache_dir: Optional[str | Path] = None) -> Split:
     """Open ``split`` of dataset ``name`` at ``size`` from ``root`` as memory-mapped arrays."""
@@ -164,11 +200,7 @@ def open_split(root: str | Path, name: str, split: str, size: int = 28, *, downl
                 raise ValueError(f"{path} is not a readable npz archive ({err}); it may be truncated: "
                                  f"delete it and download it again. {_download_hint(info, size, root)}") from None
         arrays[kind] = np.load(target, mmap_mode="r")
-    images, labels = arrays["images"], np.asarray(arrays["labels"], dtype=np.int64).reshape(len(arrays["labels"]), -1)
-    expected_ndim = 4 if info.is_3d or info.n_channels == 3 else 3
-    if images.ndim != expected_ndim or images.shape[1] != size:
-        raise ValueError(f"{path}: {split}_images has shape {images.shape}, expected {'(N, S, S, S)' if info.is_3d else '(N, S, S' + (', 3)' if info.n_channels == 3 else ')')} "
-                         f"with S={size} for {info.python_class} ({info.modality}).")
-    if len(labels) != len(images):
-        raise ValueError(f"{path}: {len(images)} {split} images but {len(labels)} labels.")
+    images, labels = arrays["images"], np.asarray(arrays["labels"])
+    _check_arrays(info, path, split, size, images, labels)
+    labels = labels.astype(np.int64).reshape(len(labels), -1)
     return Split(info=info, split=split, images=images, labels=labels)
