@@ -120,8 +120,23 @@ def test_weights_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="not found"):
         create_backbone("test_vit", tmp_path / "missing.safetensors")
     wrong = tmp_path / "other.safetensors"
-    save_file(timm.create_model("test_vit2", num_classes=0).state_dict(), str(wrong))
-    with pytest.raises(RuntimeError, match="size mismatch|Missing|Unexpected"):
+    save_file(timm.create_model("vit_tiny_patch16_224", num_classes=0).state_dict(), str(wrong))
+    with pytest.raises(ValueError, match=r"does not fit backbone 'test_vit' \(64-wide ViT with 6 blocks\): the file "
+                                         r"looks like a 192-wide ViT with 12 blocks\. 78 tensors disagree, e\.g\. "
+                                         r"blocks\.0\.attn\.proj\.bias \(192,\) in the file vs \(64,\) in the model"):
         create_backbone("test_vit", wrong)
+    other = tmp_path / "layerscale.safetensors"  # same width, other block type (LayerScale) and depth
+    save_file(timm.create_model("test_vit2", num_classes=0).state_dict(), str(other))
+    with pytest.raises(ValueError, match=r"missing from the file, e\.g\. cls_token.* unexpected tensors in the file, "
+                                         r"e\.g\. blocks\.0\.ls1\.gamma.*Set `backbone`"):
+        create_backbone("test_vit", other)
     with pytest.raises(ValueError, match="not a plain timm VisionTransformer"):
         create_backbone("resnet18")
+
+
+def test_google_npz_for_another_model_is_named(tmp_path):
+    path = tmp_path / "ViT-Ti_16.npz"
+    save_google_npz(timm.create_model("vit_tiny_patch16_224", num_classes=0), path)
+    with pytest.raises(ValueError, match=r"Google npz layout\) does not fit backbone 'test_vit' \(64-wide ViT with 6 "
+                                         r"blocks\): the file is a 192-wide ViT with 12 blocks\. Set `backbone`"):
+        create_backbone("test_vit", path)

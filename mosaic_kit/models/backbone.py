@@ -33,10 +33,55 @@ def load_backbone_weights(model: VisionTransformer, path: str | Path) -> None:
                                 f"timm's layout or a Google .npz (e.g. ViT-B_16.npz), or weights=None.")
     if path.suffix.lower() not in WEIGHT_SUFFIXES:
         raise ValueError(f"Backbone weights '{path}' have an unknown suffix; use one of {', '.join(WEIGHT_SUFFIXES)}.")
+    try:
+        if path.suffix.lower() == ".npz":
+            load_checkpoint(model, str(path))  # timm dispatches to the ViT's Google-layout loader
+        else:
+            load_checkpoint(model, str(path), strict=True, filter_fn=_drop_classifier)
+    except (RuntimeError, ValueError, KeyError, IndexError) as err:
+        raise ValueError(_mismatch_report(model, path, err)) from None
+
+
+def _vit_shape(width: int, depth: int) -> str:
+    return f"{width}-wide ViT with {depth} blocks"
+
+
+def _mismatch_report(model: VisionTransformer, path: Path, err: Exception) -> str:
+    """Say which tensors of a weights file disagree with the backbone, and what the file looks like."""
+    import re
+
+    import numpy as np
+    from timm.models import load_state_dict
+
+    name = model.pretrained_cfg.get("architecture", type(model).__name__)
+    ours = _vit_shape(model.embed_dim, len(model.blocks))
+    fix = "Set `backbone` to the architecture the weights belong to, or point `weights` at this backbone's file."
     if path.suffix.lower() == ".npz":
-        load_checkpoint(model, str(path))  # timm dispatches to the ViT's Google-layout loader
-    else:
-        load_checkpoint(model, str(path), strict=True, filter_fn=_drop_classifier)
+        with np.load(path) as z:
+            keys = list(z.keys())
+            width = z["cls"].shape[-1] if "cls" in z else None
+        depth = len({m.group(1) for k in keys for m in [re.match(r"Transformer/encoderblock_(\d+)/", k)] if m})
+        looks = f"a {_vit_shape(width, depth)}" if width else "not a Google ViT checkpoint (no 'cls' array)"
+        return (f"{path} (Google npz layout) does not fit backbone '{name}' ({ours}): the file is {looks}. "
+                f"{fix} (timm said: {str(err).splitlines()[0][:200]})")
+    state = load_state_dict(str(path))
+    model_state = model.state_dict()
+    width = state["cls_token"].shape[-1] if "cls_token" in state else None
+    depth = len({k.split(".")[1] for k in state if k.startswith("blocks.")})
+    wrong = [f"{k} {tuple(v.shape)} in the file vs {tuple(model_state[k].shape)} in the model"
+             for k, v in state.items() if k in model_state and tuple(v.shape) != tuple(model_state[k].shape)
+             and not (k == "pos_embed" and v.shape[-1] == model_state[k].shape[-1])]  # token count: timm resamples
+    missing = [k for k in model_state if k not in state]
+    extra = [k for k in state if k not in model_state and not k.startswith("head.")]
+    parts = [f"{path} does not fit backbone '{name}' ({ours})"
+             + (f": the file looks like a {_vit_shape(width, depth)}." if width else ".")]
+    if wrong:
+        parts.append(f"{len(wrong)} tensors disagree, e.g. " + "; ".join(wrong[:3]) + ".")
+    if missing:
+        parts.append(f"{len(missing)} tensors missing from the file, e.g. {', '.join(missing[:3])}.")
+    if extra:
+        parts.append(f"{len(extra)} unexpected tensors in the file, e.g. {', '.join(extra[:3])}.")
+    return " ".join(parts + [fix])
 
 
 def create_backbone(name: str, weights: Optional[str | Path] = None, img_size: int = 224) -> VisionTransformer:
