@@ -191,3 +191,13 @@ def test_independent_run_through_the_training_notebook_and_report(tmp_path):
     assert (run / "figures" / "test_scores.png").is_file() and (run / "breastmnist" / "best.safetensors").is_file()
     md = write_report([run], tmp_path / "report")["md"].read_text()
     assert "| breastmnist |" in md and "| adrenalmnist3d |" in md and "trainable parameters" in md
+
+
+def test_eval_refuses_a_checkpoint_of_another_method_or_preset(tmp_path):
+    from mosaic_kit.train import evaluate_run
+
+    run = train(_cfg(tmp_path, "mos", rounds=1, steps_per_dataset=1, eval_max_samples=16), progress=False)
+    with pytest.raises(ValueError, match="written by method 'mos', the config says 'lora'"):
+        evaluate_run(run, overrides={"method": "lora"})
+    with pytest.raises(ValueError, match=r"specialists\.B\.down\.bias has shape \(12,\) in the checkpoint but \(13,\) in the model \(another preset\?\)"):
+        evaluate_run(run, overrides={"bottleneck_b": 13})
