@@ -43,18 +43,19 @@ def test_killed_writer_never_leaves_a_torn_file(tmp_path):
         assert len(data) == 4_000_000 and data in (b"A" * 4_000_000, b"B" * 4_000_000), f"torn file in trial {trial}"
 
 
-def test_disk_full_stops_training_and_keeps_checkpoint(tmp_path, monkeypatch):
+@pytest.mark.parametrize("code, text", [(errno.ENOSPC, "No space left on device"), (errno.EACCES, "Permission denied")])
+def test_write_errors_stop_training_and_keep_checkpoint(tmp_path, monkeypatch, code, text):
     calls = {"n": 0}
     real_fsync = os.fsync
 
     def fsync(fd):
         calls["n"] += 1
         if calls["n"] > 6:  # round 1 writes best, last_state, last (+ directory syncs); then the disk is full
-            raise OSError(errno.ENOSPC, "No space left on device")
+            raise OSError(code, text)
         return real_fsync(fd)
 
     monkeypatch.setattr(atomic.os, "fsync", fsync)
-    with pytest.raises(atomic.WriteError, match=r"No space left on device \[ENOSPC\]\. The previous version"):
+    with pytest.raises(atomic.WriteError, match=rf"{text} \[{errno.errorcode[code]}\]\. The previous version"):
         train(tiny_cfg(tmp_path, rounds=3), progress=False)
     run = tmp_path / "run"
     groups, meta = load_tensors(run / "last.safetensors")
