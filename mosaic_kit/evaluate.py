@@ -32,18 +32,16 @@ def prepare(model: MosaicModel, dataset: str, x: torch.Tensor, norm: Normalizati
 @torch.no_grad()
 def predict(model: MosaicModel, dataset: str, split: Split, norm: Normalization, device: torch.device,
             batch_size: int = 128, limit: Optional[int] = None, amp: str = "auto",
-            specialist: Optional[str] = None, bare: bool = False) -> Tuple[np.ndarray, np.ndarray]:
-    """(y_true, y_score) of one split; ``specialist`` forces another specialist than the routed one, ``bare``
-    runs no adapter at all (the frozen backbone under this dataset's head)."""
+            specialist: Optional[str] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """(y_true, y_score) of one split; ``specialist`` forces another specialist than the routed one (``"none"``:
+    no adapter at all)."""
     was_training = model.training
     model.eval()
     task = get_info(dataset).task
     ys, scores = [], []
     for x, y in iter_batches(split, batch_size, limit):
         with autocast(device, amp):
-            x = prepare(model, dataset, x, norm, device)
-            feats = (model.encode(x, None, get_info(dataset).is_3d)[:, 0] if bare
-                     else model.forward_features(x, dataset, specialist))
+            feats = model.forward_features(prepare(model, dataset, x, norm, device), dataset, specialist)
             logits = model.heads[dataset](feats)
         scores.append(scores_from_logits(task, logits.float()).cpu())
         ys.append(y)

@@ -158,7 +158,6 @@ class Explorer:
 
     def _render_sample(self, raw, maps) -> None:
         import matplotlib.pyplot as plt
-        from IPython.display import clear_output, display
 
         specs = list(maps)
         fig, axes = plt.subplots(1, len(specs) + 1, figsize=(2.3 * (len(specs) + 1), 2.6))
@@ -168,15 +167,10 @@ class Explorer:
             title = "backbone only" if s == "none" else f"specialist {s}{' ★' if s == self.state['routed'] else ''}"
             overlay(ax, raw, maps[s] if self.attention.value else None, self.state["is_3d"], sl,
                     title=f"{title}\n{self.state['predictions'][s]['name'][:20]}")
-        fig.tight_layout()
-        with self.out:
-            clear_output(wait=True)
-            display(fig)
-        plt.close(fig)
+        self._show(fig)
 
     def _render_grid(self, raw) -> None:
         import matplotlib.pyplot as plt
-        from IPython.display import clear_output, display
 
         cols = 6
         rows = -(-len(raw) // cols)
@@ -186,6 +180,13 @@ class Explorer:
         for ax, r, cell in zip(axes.flat, raw, self.state["grid"]):
             overlay(ax, r, None, self.state["is_3d"], self.state["slice"],
                     title=f"#{cell['index']}: {cell['label'][:16]}")
+        self._show(fig)
+
+    def _show(self, fig) -> None:
+        """Replace what the output area shows with ``fig``."""
+        import matplotlib.pyplot as plt
+        from IPython.display import clear_output, display
+
         fig.tight_layout()
         with self.out:
             clear_output(wait=True)

@@ -103,6 +103,6 @@ class Workbench:
         out = {}
         for spec in self.specialists() + ["none"]:
             y, s = predict(net, dataset, self.data[dataset][split], self.norm, self.device, self.cfg.eval_batch_size,
-                           limit, self.cfg.amp, specialist=None if spec == "none" else spec, bare=spec == "none")
+                           limit, self.cfg.amp, specialist=spec)
             out[spec] = compute_metrics(info.task, y, s)
         return out

@@ -13,7 +13,10 @@ from .adapter import MixtureOfSpecialists
 from .block import MosBlock
 from .tokenizer import VolumeTokenizer
 
-__all__ = ["MosaicModel"]
+__all__ = ["MosaicModel", "BARE"]
+
+#: Specialist name that runs no adapter: the frozen backbone under the dataset's head.
+BARE = "none"
 
 
 class MosaicModel(nn.Module):
@@ -118,10 +121,16 @@ class MosaicModel(nn.Module):
                 x = blk(x, specialist)
         return self.vit.norm(x)
 
+    def resolve_specialist(self, dataset: str, specialist: Optional[str] = None) -> Optional[str]:
+        """The specialist a batch runs through: the routed one (``None``), a forced one, or no adapter at all
+        (``"none"``: the bare backbone, used to probe what the adapters change)."""
+        if specialist is None:
+            return self.routing[dataset]
+        return None if specialist == BARE else specialist
+
     def forward_features(self, x: torch.Tensor, dataset: str, specialist: Optional[str] = None) -> torch.Tensor:
-        """CLS feature of a single-dataset batch; ``specialist`` overrides the routing (e.g. to probe)."""
-        spec = self.routing[dataset] if specialist is None else specialist
-        return self.encode(x, spec, self.infos[dataset].is_3d)[:, 0]
+        """CLS feature of a single-dataset batch; ``specialist`` overrides the routing (see ``resolve_specialist``)."""
+        return self.encode(x, self.resolve_specialist(dataset, specialist), self.infos[dataset].is_3d)[:, 0]
 
     def forward(self, x: torch.Tensor, dataset: str) -> torch.Tensor:
         """Logits of a batch that comes from one dataset."""

@@ -110,7 +110,7 @@ def rollout_map(model: nn.Module, x: torch.Tensor, dataset: str, specialist: Opt
     Maps are ``(B, H, W)`` for 2D and ``(B, D, H, W)`` for 3D, in [0, 1].
     """
     is_3d = model.infos[dataset].is_3d
-    spec = model.routing[dataset] if specialist is None else (None if specialist == "none" else specialist)
+    spec = model.resolve_specialist(dataset, specialist)
     was_training = model.training
     model.eval()
     with torch.no_grad(), AttentionRecorder(model) as rec:

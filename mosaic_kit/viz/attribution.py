@@ -27,7 +27,7 @@ class DatasetClassifier(nn.Module):
     def __init__(self, model: nn.Module, dataset: str, specialist: Optional[str] = None) -> None:
         super().__init__()
         self.model, self.dataset = model, dataset
-        self.specialist = model.routing[dataset] if specialist is None else (None if specialist == "none" else specialist)
+        self.specialist = model.resolve_specialist(dataset, specialist)
         self.is_3d = model.infos[dataset].is_3d
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
