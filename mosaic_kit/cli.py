@@ -54,13 +54,20 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .results import markdown_table, load_results
     from .train import train
 
-    if args.resume:
-        cfg = load_config(file=str(Path(args.resume) / "config.yaml"), overrides={"out": args.resume})
-        run_dir = train(cfg, resume=True)
-    else:
-        run_dir = train(_config_from(args))
-    print(f"\nrun directory: {run_dir}\n")
-    print(markdown_table(load_results(run_dir)))
+    from . import distributed
+
+    try:
+        if args.resume:
+            cfg = load_config(file=str(Path(args.resume) / "config.yaml"), overrides={"out": args.resume})
+            run_dir = train(cfg, resume=True)
+        else:
+            run_dir = train(_config_from(args))
+    finally:
+        main = distributed.is_main()
+        distributed.shutdown()
+    if main:
+        print(f"\nrun directory: {run_dir}\n")
+        print(markdown_table(load_results(run_dir)))
     return 0
 
 

@@ -83,6 +83,15 @@ class Config:
     device: str = _f("auto", "auto, cpu, cuda, cuda:N")
     amp: str = _f("auto", "autocast dtype: auto (bf16 on CUDA, off on CPU), bf16, off")
     threads: int = _f(0, "torch CPU threads (0 = torch's default)")
+    # --- speed (each switch is measured in benchmarks/perf.py) ----------------------------------------
+    fused_attn: bool = _f(True, "fused scaled-dot-product attention (timm's default; the attention notebooks "
+                                "switch it off only while they record)")
+    compile: bool = _f(False, "torch.compile every transformer block (one graph per specialist)")
+    channels_last: bool = _f(False, "channels-last memory format for the patch embeddings and their input")
+    grad_checkpointing: bool = _f(False, "recompute block activations in backward (less memory for large batches)")
+    loader_workers: int = _f(2, "threads reading training batches ahead (0 = read on the training thread)")
+    prefetch: int = _f(4, "training batches read ahead")
+    pin_memory: bool = _f(True, "page-locked batches for asynchronous host-to-device copies (CUDA only)")
     out: str = _f("runs/mosaic", "run directory")
     log_every: int = _f(10, "progress-bar refresh period in steps")
 
@@ -94,11 +103,11 @@ class Config:
             raise ValueError("Invalid configuration: " + "; ".join(problems))
         for key in ("rounds", "steps_per_dataset", "batch_size", "eval_batch_size", "img_size", "vol_size",
                     "patch_3d", "bottleneck_a", "bottleneck_b", "bottleneck_c", "log_every", "adapter_bottleneck", "max_bad_steps",
-                    "lora_rank", "vpt_prompts", "gmoe_bottleneck", "partial_blocks"):
+                    "lora_rank", "vpt_prompts", "gmoe_bottleneck", "partial_blocks", "prefetch"):
             if getattr(self, key) <= 0:
                 problems.append(f"{key} must be > 0 (got {getattr(self, key)})")
         for key in ("lr", "weight_decay", "warmup_steps", "min_lr", "grad_clip", "consistency_weight", "patience",
-                    "threads", "lora_alpha", "lora_dropout"):
+                    "threads", "lora_alpha", "lora_dropout", "loader_workers"):
             if getattr(self, key) < 0:
                 problems.append(f"{key} must be >= 0 (got {getattr(self, key)})")
         for key in ("ema_momentum", "ema_momentum_3d"):

@@ -8,6 +8,7 @@ from typing import Dict, Mapping, Optional, Tuple
 import numpy as np
 import torch
 
+from . import distributed as dist
 from .data import Normalization, Split, iter_batches, prepare_2d, prepare_3d
 from .metrics import compute_metrics, scores_from_logits, within_one_accuracy
 from .models.mosaic import MosaicModel
@@ -34,19 +35,22 @@ def predict(model: MosaicModel, dataset: str, split: Split, norm: Normalization,
             batch_size: int = 128, limit: Optional[int] = None, amp: str = "auto",
             specialist: Optional[str] = None) -> Tuple[np.ndarray, np.ndarray]:
     """(y_true, y_score) of one split; ``specialist`` forces another specialist than the routed one (``"none"``:
-    no adapter at all)."""
+    no adapter at all). Under torchrun each rank scores a contiguous slice and every rank gets all scores."""
     was_training = model.training
     model.eval()
     task = get_info(dataset).task
     ys, scores = [], []
-    for x, y in iter_batches(split, batch_size, limit):
+    lo, hi = dist.shard_range(len(split) if limit is None else min(limit, len(split)))
+    for x, y in iter_batches(split, batch_size, hi, start=lo):
         with autocast(device, amp):
             feats = model.forward_features(prepare(model, dataset, x, norm, device), dataset, specialist)
             logits = model.heads[dataset](feats)
         scores.append(scores_from_logits(task, logits.float()).cpu())
         ys.append(y)
     model.train(was_training)
-    return torch.cat(ys).numpy(), torch.cat(scores).numpy()
+    empty = (np.empty((0,) + split.labels.shape[1:], split.labels.dtype), np.empty((0, 0), np.float32))
+    local = (torch.cat(ys).numpy(), torch.cat(scores).numpy()) if ys else empty
+    return dist.gather_concat(*local)
 
 
 def evaluate(model: MosaicModel, splits: Mapping[str, Split], norm: Normalization, device: torch.device,

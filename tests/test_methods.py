@@ -201,3 +201,18 @@ def test_eval_refuses_a_checkpoint_of_another_method_or_preset(tmp_path):
         evaluate_run(run, overrides={"method": "lora"})
     with pytest.raises(ValueError, match=r"specialists\.B\.down\.bias has shape \(12,\) in the checkpoint but \(13,\) in the model \(another preset\?\)"):
         evaluate_run(run, overrides={"bottleneck_b": 13})
+
+
+def test_active_parameters_are_exactly_the_ones_a_step_uses(tmp_path, method):
+    """Under torchrun each dataset's DDP wrapper registers ``active_parameter_names``; a tensor listed but not
+    used would make DDP wait forever, one used but not listed would not be averaged across ranks."""
+    cfg = _cfg(tmp_path, method)
+    model, _ = build_model(cfg)
+    for name in DATASETS:
+        model.zero_grad(set_to_none=True)
+        is_3d = model.infos[name].is_3d
+        x = torch.randn(2, 1, cfg.vol_size, cfg.vol_size, cfg.vol_size) if is_3d else torch.randn(2, 3, 32, 32)
+        model(x, name).sum().backward()
+        got = {n for n, p in model.named_parameters() if p.grad is not None}
+        listed = {n for n, p in model.named_parameters() if p.requires_grad} & set(model.active_parameter_names(name))
+        assert got == listed, (name, sorted(got ^ listed)[:5])

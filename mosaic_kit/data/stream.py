@@ -25,10 +25,11 @@ def take(split: Split, index: np.ndarray) -> Tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(rows), torch.from_numpy(split.labels[index])
 
 
-def iter_batches(split: Split, batch_size: int, limit: int | None = None) -> Iterator[Tuple[torch.Tensor, torch.Tensor]]:
-    """Sequential batches for evaluation (first ``limit`` samples when given)."""
+def iter_batches(split: Split, batch_size: int, limit: int | None = None,
+                 start: int = 0) -> Iterator[Tuple[torch.Tensor, torch.Tensor]]:
+    """Sequential batches for evaluation: samples ``start`` up to ``limit`` (default: the end)."""
     n = len(split) if limit is None else min(limit, len(split))
-    for start in range(0, n, batch_size):
+    for start in range(start, n, batch_size):
         stop = min(start + batch_size, n)
         yield torch.from_numpy(np.array(split.images[start:stop])), torch.from_numpy(split.labels[start:stop])
 
@@ -57,12 +58,16 @@ class BatchStream:
             self._perm_epoch = self.epoch
         return self._perm
 
-    def next_batch(self) -> Tuple[torch.Tensor, torch.Tensor]:
+    def next_index(self) -> np.ndarray:
+        """Row indices of the next batch (advances the stream; ``take`` reads them)."""
         if self.position + self.batch_size > len(self.split):  # drop the ragged tail, start a new epoch
             self.epoch, self.position = self.epoch + 1, 0
         index = self._permutation()[self.position:self.position + self.batch_size]
         self.position += self.batch_size
-        return take(self.split, index)
+        return index
+
+    def next_batch(self) -> Tuple[torch.Tensor, torch.Tensor]:
+        return take(self.split, self.next_index())
 
     def state_dict(self) -> Dict[str, int]:
         return {"epoch": self.epoch, "position": self.position}

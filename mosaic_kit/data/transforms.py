@@ -30,18 +30,30 @@ class Normalization:
         return sum(self.std) / 3
 
 
-def _uniform(gen: torch.Generator, n: int, low: float, high: float) -> torch.Tensor:
-    return torch.rand(n, generator=gen) * (high - low) + low
+def _draws(gen: torch.Generator, shard: Optional[Tuple[int, int]], b: int):
+    """Uniform [0, 1) draws for a batch of ``b``: made for the whole global batch and sliced to this
+    process's rows, so a sharded (distributed) batch is augmented exactly as one process would augment it."""
+    lo, n = shard if shard is not None else (0, b)
+    if lo + b > n:
+        raise ValueError(f"shard rows {lo}..{lo + b} do not fit a global batch of {n}.")
+    return lambda: torch.rand(n, generator=gen)[lo:lo + b]
 
 
-def _coin(gen: torch.Generator, n: int) -> torch.Tensor:
-    return torch.rand(n, generator=gen) < 0.5
+def _uniform(draw, low: float, high: float) -> torch.Tensor:
+    return draw() * (high - low) + low
+
+
+def _coin(draw) -> torch.Tensor:
+    return draw() < 0.5
 
 
 def prepare_2d(images: torch.Tensor, img_size: int, norm: Normalization, *, augment: bool = False,
                rotation_deg: float = 15.0, generator: Optional[torch.Generator] = None,
-               device: Optional[torch.device] = None) -> torch.Tensor:
-    """(B, H, W) or (B, H, W, C) uint8 -> (B, 3, img_size, img_size) float, normalised."""
+               device: Optional[torch.device] = None, shard: Optional[Tuple[int, int]] = None) -> torch.Tensor:
+    """(B, H, W) or (B, H, W, C) uint8 -> (B, 3, img_size, img_size) float, normalised.
+
+    ``shard=(lo, n)``: these B images are rows ``lo:lo+B`` of an ``n``-image global batch (distributed training).
+    """
     x = images.to(device, non_blocking=True)
     x = x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2)
     x = x.float().div_(255.0)
@@ -50,9 +62,9 @@ def prepare_2d(images: torch.Tensor, img_size: int, norm: Normalization, *, augm
                           antialias=x.shape[-1] > img_size)
     if augment:
         b = x.shape[0]
-        gen = generator if generator is not None else torch.default_generator
-        flip = _coin(gen, b).to(x.device)
-        angle = _uniform(gen, b, -rotation_deg, rotation_deg) * (math.pi / 180.0)
+        draw = _draws(generator if generator is not None else torch.default_generator, shard, b)
+        flip = _coin(draw).to(x.device)
+        angle = _uniform(draw, -rotation_deg, rotation_deg) * (math.pi / 180.0)
         x = torch.where(flip[:, None, None, None], x.flip(-1), x)
         cos, sin = angle.cos(), angle.sin()
         theta = torch.stack([torch.stack([cos, -sin, torch.zeros_like(cos)], -1),
@@ -68,18 +80,19 @@ def prepare_2d(images: torch.Tensor, img_size: int, norm: Normalization, *, augm
 
 def prepare_3d(volumes: torch.Tensor, vol_size: int, norm: Normalization, *, augment: bool = False,
                generator: Optional[torch.Generator] = None, device: Optional[torch.device] = None,
-               jitter: Sequence[float] = (0.1, 0.1)) -> torch.Tensor:
-    """(B, D, H, W) uint8 -> (B, 1, vol_size, vol_size, vol_size) float, normalised."""
+               jitter: Sequence[float] = (0.1, 0.1), shard: Optional[Tuple[int, int]] = None) -> torch.Tensor:
+    """(B, D, H, W) uint8 -> (B, 1, vol_size, vol_size, vol_size) float, normalised (``shard``: as in
+    ``prepare_2d``)."""
     x = volumes.to(device, non_blocking=True).unsqueeze(1).float().div_(255.0)
     if x.shape[-1] != vol_size:
         x = F.interpolate(x, size=(vol_size,) * 3, mode="trilinear", align_corners=False)
     if augment:
         b = x.shape[0]
-        gen = generator if generator is not None else torch.default_generator
+        draw = _draws(generator if generator is not None else torch.default_generator, shard, b)
         for dim in (2, 3, 4):
-            flip = _coin(gen, b).to(x.device)
+            flip = _coin(draw).to(x.device)
             x = torch.where(flip[:, None, None, None, None], x.flip(dim), x)
-        scale = _uniform(gen, b, 1 - jitter[0], 1 + jitter[0]).to(x.device).view(b, 1, 1, 1, 1)
-        shift = _uniform(gen, b, -jitter[1], jitter[1]).to(x.device).view(b, 1, 1, 1, 1)
+        scale = _uniform(draw, 1 - jitter[0], 1 + jitter[0]).to(x.device).view(b, 1, 1, 1, 1)
+        shift = _uniform(draw, -jitter[1], jitter[1]).to(x.device).view(b, 1, 1, 1, 1)
         x = (x * scale + shift).clamp_(0.0, 1.0)
     return ((x - norm.mean_3d) / norm.std_3d).contiguous()

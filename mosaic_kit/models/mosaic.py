@@ -6,6 +6,7 @@ from typing import Callable, Dict, List, Mapping, Optional
 
 import torch
 import torch.nn as nn
+from torch.utils.checkpoint import checkpoint
 from timm.models.vision_transformer import VisionTransformer
 
 from ..registry import get_info
@@ -74,6 +75,8 @@ class MosaicModel(nn.Module):
         self.embed_dim = dim
         self.hard_routing = hard_routing
         self._trainable = trainable
+        self.grad_checkpointing = False
+        self.channels_last = False
 
     # -- parameters -----------------------------------------------------------------------------------
     def is_trainable_name(self, name: str) -> bool:
@@ -101,8 +104,21 @@ class MosaicModel(nn.Module):
         return out
 
     # -- forward --------------------------------------------------------------------------------------
+    def set_grad_checkpointing(self, enable: bool = True) -> None:
+        """Recompute each block's activations during backward instead of keeping them (timm's name)."""
+        self.grad_checkpointing = enable
+
+    def set_channels_last(self, enable: bool = True) -> None:
+        """Channels-last memory format for the 2D and 3D patch embeddings and their inputs."""
+        self.channels_last = enable
+        self.vit.patch_embed.to(memory_format=torch.channels_last if enable else torch.contiguous_format)
+        if self.tokenizer_3d is not None:
+            self.tokenizer_3d.to(memory_format=torch.channels_last_3d if enable else torch.contiguous_format)
+
     def tokenize(self, x: torch.Tensor, is_3d: bool) -> torch.Tensor:
         vit = self.vit
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last_3d if is_3d else torch.channels_last)
         if is_3d:
             if self.tokenizer_3d is None:
                 raise ValueError("This model serves no 3D dataset, so it has no 3D tokenizer.")
@@ -117,8 +133,9 @@ class MosaicModel(nn.Module):
         if self.prompts is not None:
             x = self.prompts.run(self.vit.blocks, x, specialist)
         else:
+            checkpointing = self.grad_checkpointing and torch.is_grad_enabled()
             for blk in self.vit.blocks:
-                x = blk(x, specialist)
+                x = checkpoint(blk, x, specialist, use_reentrant=False) if checkpointing else blk(x, specialist)
         return self.vit.norm(x)
 
     def resolve_specialist(self, dataset: str, specialist: Optional[str] = None) -> Optional[str]:

@@ -31,12 +31,15 @@ import yaml
 from timm.scheduler import CosineLRScheduler
 from tqdm.auto import tqdm
 
+from .. import distributed as dist
 from ..config import Config
 from ..data import BatchStream, open_datasets
+from ..data.loader import Loader
 from ..evaluate import autocast, evaluate, prepare, summarize
 from ..models import build_model, parameter_report
 from ..models.factory import frozen_fingerprint
 from ..models.mosaic import MosaicModel
+from ..models.speed import apply_speed
 from ..registry import get_info, resolve_datasets
 from ..results import write_results
 from .checkpoint import load_state, load_tensors, save_state, save_tensors, trainable_state
@@ -46,6 +49,8 @@ __all__ = ["train", "resolve_device", "load_run", "evaluate_run", "environment_i
 
 
 def resolve_device(name: str) -> torch.device:
+    if dist.world_size() > 1 and name in ("auto", "cuda") and torch.cuda.is_available():
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))  # this rank's GPU under torchrun
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
@@ -130,16 +135,18 @@ class NonFiniteError(RuntimeError):
 
 
 class _Log:
-    """Append-only JSON-lines log, flushed per line."""
+    """Append-only JSON-lines log, flushed per line (``path=None``: writes nothing, as on ranks other than 0)."""
 
-    def __init__(self, path: Path) -> None:
-        self.fh = open(path, "a", buffering=1)
+    def __init__(self, path: Optional[Path]) -> None:
+        self.fh = open(path, "a", buffering=1) if path is not None else None
 
     def write(self, **row: Any) -> None:
-        self.fh.write(json.dumps(row) + "\n")
+        if self.fh is not None:
+            self.fh.write(json.dumps(row) + "\n")
 
     def close(self) -> None:
-        self.fh.close()
+        if self.fh is not None:
+            self.fh.close()
 
 
 def _load_into(model: torch.nn.Module, tensors: Dict[str, torch.Tensor], what: str) -> None:
@@ -180,17 +187,25 @@ def train(cfg: Config, resume: bool = False, progress: bool = True, stop_after_r
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     _seed_everything(cfg.seed)
-    device = resolve_device(cfg.device)
+    device = dist.init_from_env(cfg.device) or resolve_device(cfg.device)
+    world, main = dist.world_size(), dist.is_main()
+    if cfg.batch_size < world:
+        raise ValueError(f"batch_size ({cfg.batch_size}) is the global batch and must be at least the number of "
+                         f"processes ({world}); raise batch_size or start fewer processes.")
     datasets = resolve_datasets(cfg.datasets)
 
-    data = open_datasets(cfg.data_root, datasets, cfg.size, cfg.size_3d, download_missing=cfg.download,
-                         cache_dir=cfg.cache_dir)
+    with dist.main_first():  # rank 0 writes the .npy caches (or the synthetic suite) that the others then read
+        data = open_datasets(cfg.data_root, datasets, cfg.size, cfg.size_3d, download_missing=cfg.download,
+                             cache_dir=cfg.cache_dir)
     model, norm = build_model(cfg)
     fingerprint = frozen_fingerprint(model)
     model.to(device).train()
     teacher = ExpertEMA(model)
+    for net in (model, teacher.model):
+        apply_speed(net, fused_attn=cfg.fused_attn, compile=cfg.compile, channels_last=cfg.channels_last,
+                    grad_checkpointing=cfg.grad_checkpointing)
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = _optimizer(model, cfg)
+    optimizer = _optimizer(model, cfg)  # AdamW state for the trainable tensors only
     streams = {n: BatchStream(data[n]["train"], cfg.batch_size, cfg.seed) for n in datasets}
     steps = {n: streams[n].steps_per_epoch if cfg.full_epoch else cfg.steps_per_dataset for n in datasets}
     total_steps = cfg.rounds * sum(steps.values())
@@ -221,96 +236,108 @@ def train(cfg: Config, resume: bool = False, progress: bool = True, stop_after_r
         rows = [(line, json.loads(line)) for line in log_path.read_text().splitlines() if line]
         kept = [line for line, r in rows if r["step"] <= state["step"]
                 and not (r["kind"] == "round" and r["round"] >= state["round"])]
-        log_path.write_text("".join(line + "\n" for line in kept))
-    else:
+        if main:
+            log_path.write_text("".join(line + "\n" for line in kept))
+    elif main:
         (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
         (run_dir / "environment.json").write_text(json.dumps(environment_info(), indent=2))
         (run_dir / "metrics.jsonl").unlink(missing_ok=True)
 
-    log = _Log(run_dir / "metrics.jsonl")
+    log = _Log(run_dir / "metrics.jsonl" if main else None)
+    student = dist.DatasetDDP(model, datasets, device)  # the model itself when there is one process
+    loader = Loader(streams, workers=cfg.loader_workers, depth=cfg.prefetch,
+                    pin_memory=cfg.pin_memory and device.type == "cuda",
+                    shard=dist.shard_range if world > 1 else None)
     val_splits = {n: data[n]["val"] for n in datasets}
     meta = {"method": cfg.method, "backbone": cfg.backbone, "datasets": ",".join(datasets),
             "frozen_fingerprint": fingerprint}
     start_round = state["round"]
 
     def save_last() -> None:
+        if not main:
+            return
         # state first, tensors second: a crash in between leaves a round/step mismatch that resume detects
         save_state(run_dir / "last_state.pt", {
             "state": dict(state), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
             "aug_gen": aug_gen.get_state(), "torch_rng": torch.get_rng_state(),
-            "streams": {n: s.state_dict() for n, s in streams.items()}})
+            "streams": loader.stream_states()})
         save_tensors(run_dir / "last.safetensors",
                      {"student": trainable_state(model), "teacher": teacher.trainable_state()},
                      {**meta, "round": state["round"], "step": state["step"]})
 
     stop = _StopRequest()
     skip = state.get("round_step", 0)  # steps of the current round already done (a run stopped mid-round)
-    bar = tqdm(total=total_steps, initial=state["step"], desc="train", unit="step", disable=not progress,
+    bar = tqdm(total=total_steps, initial=state["step"], desc="train", unit="step", disable=not (progress and main),
                dynamic_ncols=True)
     t0 = time.time() - state["wall_time_s"]
     try:
         stop.install()
         for rnd in range(state["round"], cfg.rounds):
-            for name in _round_order(datasets, cfg.seed, rnd):
-                info, momentum = get_info(name), cfg.ema_momentum_3d if get_info(name).is_3d else cfg.ema_momentum
-                for _ in range(steps[name]):
-                    if skip:
-                        skip -= 1
-                        continue
-                    x_u8, y = streams[name].next_batch()
-                    y = y.to(device)
-                    x_aug = prepare(model, name, x_u8, norm, device, augment=cfg.augment, generator=aug_gen,
-                                    **({} if info.is_3d else {"rotation_deg": cfg.rotation_deg}))
-                    with autocast(device, cfg.amp):
-                        feats = model.forward_features(x_aug, name)
-                        task_loss = _task_loss(name, model.heads[name](feats).float(), y)
-                        loss = task_loss
-                        cons = torch.zeros((), device=device)
-                        if cfg.consistency_weight > 0:
-                            with torch.no_grad():
-                                target = teacher.model.forward_features(prepare(model, name, x_u8, norm, device), name)
-                            cons = F.mse_loss(feats.float(), target.float())
-                            loss = task_loss + cfg.consistency_weight * cons
+            plan = [name for name in _round_order(datasets, cfg.seed, rnd) for _ in range(steps[name])]
+            for name, x_u8, y in loader.iterate(plan[skip:]):  # skip: steps done before a mid-round stop
+                info = get_info(name)
+                momentum = cfg.ema_momentum_3d if info.is_3d else cfg.ema_momentum
+                n_global, n_local = streams[name].batch_size, len(x_u8)
+                shard = (dist.shard_range(n_global)[0], n_global) if world > 1 else None
+                y = y.to(device, non_blocking=True)
+                x_aug = prepare(model, name, x_u8, norm, device, augment=cfg.augment, generator=aug_gen, shard=shard,
+                                **({} if info.is_3d else {"rotation_deg": cfg.rotation_deg}))
+                with autocast(device, cfg.amp):
+                    feats, logits = student.step(x_aug, name)
+                    task_loss = _task_loss(name, logits.float(), y)
+                    loss = task_loss
+                    cons = torch.zeros((), device=device)
+                    if cfg.consistency_weight > 0:
+                        with torch.no_grad():
+                            target = teacher.model.forward_features(prepare(model, name, x_u8, norm, device), name)
+                        cons = F.mse_loss(feats.float(), target.float())
+                        loss = task_loss + cfg.consistency_weight * cons
+                # the global batch's means (and whether any rank was asked to stop), the same on every rank
+                stats = dist.all_mean(torch.stack([loss.detach(), task_loss.detach(), cons.detach(),
+                                                   torch.tensor(float(bool(stop.requested)), device=device)]),
+                                      n_local).tolist()
+                optimizer.zero_grad(set_to_none=True)
+                finite = bool(np.isfinite(stats[0]))
+                if finite:
+                    # DDP averages over ranks; the weight makes that the global batch's mean for uneven shards
+                    (loss * (n_local * world / n_global) if world > 1 else loss).backward()
+                    grad_norm = torch.nn.utils.clip_grad_norm_([p for p in params if p.grad is not None],
+                                                               cfg.grad_clip if cfg.grad_clip > 0 else float("inf"))
+                    finite = bool(torch.isfinite(grad_norm))
+                state["step"] += 1
+                if finite:
+                    optimizer.step()
+                    teacher.update(name, momentum)
+                    state["bad_in_row"] = 0
+                else:  # skip the update, keep the schedule; stop if it keeps happening
                     optimizer.zero_grad(set_to_none=True)
-                    finite = bool(torch.isfinite(loss))
-                    if finite:
-                        loss.backward()
-                        grad_norm = torch.nn.utils.clip_grad_norm_([p for p in params if p.grad is not None],
-                                                              cfg.grad_clip if cfg.grad_clip > 0 else float("inf"))
-                        finite = bool(torch.isfinite(grad_norm))
-                    state["step"] += 1
-                    if finite:
-                        optimizer.step()
-                        teacher.update(name, momentum)
-                        state["bad_in_row"] = 0
-                    else:  # skip the update, keep the schedule; stop if it keeps happening
-                        optimizer.zero_grad(set_to_none=True)
-                        state["skipped_steps"] = state.get("skipped_steps", 0) + 1
-                        state["bad_in_row"] = state.get("bad_in_row", 0) + 1
-                        log.write(kind="skip", step=state["step"], round=rnd, dataset=name, loss=loss.item())
-                        if state["bad_in_row"] >= cfg.max_bad_steps:
-                            kept = (f"The last good checkpoint ({run_dir / 'last.safetensors'}, after round "
-                                    f"{state['round']}) is intact: resume with `train --resume {run_dir}` after "
-                                    "lowering lr, or check the data." if state["round"] else
-                                    "No round had finished, so there is no checkpoint; lower lr or check the data.")
-                            raise NonFiniteError(
-                                f"{state['bad_in_row']} steps in a row had a non-finite loss or gradient (last at step "
-                                f"{state['step']}, dataset {name}); training stopped. {kept}")
-                    scheduler.step_update(state["step"])
-                    row = {"kind": "step", "step": state["step"], "round": rnd, "dataset": name,
-                           "loss": loss.item(), "task_loss": task_loss.item(), "consistency": cons.item(),
-                           "lr": optimizer.param_groups[0]["lr"]}
-                    log.write(**row)
-                    state["round_step"] = state.get("round_step", 0) + 1
-                    bar.update(1)
-                    if stop.requested:
-                        state["wall_time_s"] = time.time() - t0
-                        save_last()
-                        raise TrainingInterrupted(
-                            f"{stop.requested} received: checkpoint written at step {state['step']} (round {rnd + 1}, "
-                            f"mid-round); resume exactly with `python -m mosaic_kit train --resume {run_dir}`.")
-                    if state["step"] % cfg.log_every == 0:
-                        bar.set_postfix(round=rnd, ds=name[:10], loss=f"{row['loss']:.3f}")
+                    state["skipped_steps"] = state.get("skipped_steps", 0) + 1
+                    state["bad_in_row"] = state.get("bad_in_row", 0) + 1
+                    log.write(kind="skip", step=state["step"], round=rnd, dataset=name, loss=stats[0])
+                    if state["bad_in_row"] >= cfg.max_bad_steps:
+                        kept = (f"The last good checkpoint ({run_dir / 'last.safetensors'}, after round "
+                                f"{state['round']}) is intact: resume with `train --resume {run_dir}` after "
+                                "lowering lr, or check the data." if state["round"] else
+                                "No round had finished, so there is no checkpoint; lower lr or check the data.")
+                        raise NonFiniteError(
+                            f"{state['bad_in_row']} steps in a row had a non-finite loss or gradient (last at step "
+                            f"{state['step']}, dataset {name}); training stopped. {kept}")
+                scheduler.step_update(state["step"])
+                row = {"kind": "step", "step": state["step"], "round": rnd, "dataset": name, "loss": stats[0],
+                       "task_loss": stats[1], "consistency": stats[2], "lr": optimizer.param_groups[0]["lr"]}
+                log.write(**row)
+                state["round_step"] = state.get("round_step", 0) + 1
+                bar.update(1)
+                if stats[3] > 0:
+                    state["wall_time_s"] = time.time() - t0
+                    save_last()
+                    raise TrainingInterrupted(
+                        f"{stop.requested or 'a stop on another rank'} received: checkpoint written at step "
+                        f"{state['step']} (round {rnd + 1}, mid-round); resume exactly with "
+                        f"`python -m mosaic_kit train --resume {run_dir}`.")
+                if state["step"] % cfg.log_every == 0:
+                    bar.set_postfix(round=rnd, ds=name[:10], loss=f"{row['loss']:.3f}")
+            skip = 0
 
             val = evaluate(model, val_splits, norm, device, cfg.eval_batch_size, cfg.eval_max_samples, cfg.amp)
             mean_acc = summarize(val)["all"]["acc"]
@@ -322,9 +349,10 @@ def train(cfg: Config, resume: bool = False, progress: bool = True, stop_after_r
                 state["bad_rounds"] += 1
             log.write(kind="round", round=rnd, step=state["step"], val_acc=mean_acc, best=improved,
                       val={n: v["acc"] for n, v in val.items()}, wall_time_s=state["wall_time_s"])
-            bar.write(f"round {rnd + 1}/{cfg.rounds}: mean val acc {mean_acc:.4f}"
-                      f"{' (best)' if improved else ''}")
-            if improved:
+            if main:
+                bar.write(f"round {rnd + 1}/{cfg.rounds}: mean val acc {mean_acc:.4f}"
+                          f"{' (best)' if improved else ''}")
+            if improved and main:
                 groups = {"student": trainable_state(model), "teacher": teacher.trainable_state()}
                 save_tensors(run_dir / "best.safetensors", groups, {**meta, "round": rnd, "val_acc": mean_acc})
             save_last()
@@ -339,6 +367,8 @@ def train(cfg: Config, resume: bool = False, progress: bool = True, stop_after_r
         stop.uninstall()
         bar.close()
         log.close()
+        loader.close()
+    dist.barrier()  # rank 0 has written best.safetensors
     evaluate_run(run_dir, data=data, wall_time_s=time.time() - t0)
     return run_dir
 
@@ -352,7 +382,8 @@ def train_independent(cfg: Config, resume: bool = False, progress: bool = True,
 
     run_dir = Path(cfg.out)
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    if dist.is_main():
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     t0 = time.time()
     parts: Dict[str, Dict[str, Any]] = {}
     for name in resolve_datasets(cfg.datasets):
@@ -377,8 +408,9 @@ def train_independent(cfg: Config, resume: bool = False, progress: bool = True,
                                           "per_model": {n: r["params"]["trainable"] for n, r in parts.items()}},
                                "config": cfg.to_dict(), "independent": True, "environment": environment_info(),
                                "wall_time_s": round(sum(r.get("wall_time_s") or 0.0 for r in parts.values()), 1)}
-    write_results(run_dir, results)
-    if progress:
+    if dist.is_main():
+        write_results(run_dir, results)
+    if progress and dist.is_main():
         tqdm.write(f"independent: {len(parts)} models, merged results in {run_dir} ({time.time() - t0:.0f} s)")
     return run_dir
 
@@ -441,5 +473,6 @@ def evaluate_run(run_dir: str | Path, checkpoint: str = "best", data=None, wall_
         results["wall_time_s"] = round(wall_time_s, 1)
     elif (run_dir / "results.json").exists():
         results["wall_time_s"] = json.loads((run_dir / "results.json").read_text()).get("wall_time_s")
-    write_results(run_dir, results)
+    if dist.is_main():
+        write_results(run_dir, results)
     return results
