@@ -89,7 +89,8 @@ class Config:
     compile: bool = _f(False, "torch.compile every transformer block (one graph per specialist)")
     channels_last: bool = _f(False, "channels-last memory format for the patch embeddings and their input")
     grad_checkpointing: bool = _f(False, "recompute block activations in backward (less memory for large batches)")
-    loader_workers: int = _f(2, "threads reading training batches ahead (0 = read on the training thread)")
+    loader_workers: Optional[int] = _f(None, "threads reading training batches ahead (0 = on the training thread; "
+                                             "None = 2 on CUDA, 0 on CPU, where they would take the step's cores)")
     prefetch: int = _f(4, "training batches read ahead")
     pin_memory: bool = _f(True, "page-locked batches for asynchronous host-to-device copies (CUDA only)")
     out: str = _f("runs/mosaic", "run directory")
@@ -107,7 +108,7 @@ class Config:
             if getattr(self, key) <= 0:
                 problems.append(f"{key} must be > 0 (got {getattr(self, key)})")
         for key in ("lr", "weight_decay", "warmup_steps", "min_lr", "grad_clip", "consistency_weight", "patience",
-                    "threads", "lora_alpha", "lora_dropout", "loader_workers"):
+                    "threads", "lora_alpha", "lora_dropout"):
             if getattr(self, key) < 0:
                 problems.append(f"{key} must be >= 0 (got {getattr(self, key)})")
         for key in ("ema_momentum", "ema_momentum_3d"):
@@ -124,6 +125,8 @@ class Config:
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:
                 problems.append(f"{key} must be one of {', '.join(allowed)} (got '{getattr(self, key)}')")
+        if self.loader_workers is not None and self.loader_workers < 0:
+            problems.append(f"loader_workers must be >= 0 or None (got {self.loader_workers})")
         if self.eval_max_samples is not None and self.eval_max_samples <= 0:
             problems.append(f"eval_max_samples must be > 0 or None (got {self.eval_max_samples})")
         if problems:

@@ -2,8 +2,11 @@
 the same global batch, only rank 0 writes, and the pieces it rests on (sharded augmentation, read-ahead that
 resumes exactly, sharded evaluation) behave."""
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -125,3 +128,44 @@ def test_global_batch_smaller_than_the_world_is_refused(tmp_path):
     assert done.returncode != 0
     assert "batch_size (1) is the global batch" in done.stdout + done.stderr
     assert not np.any([p.name.endswith(".safetensors") for p in (tmp_path / "run").glob("*")])
+
+
+def _worker_pid(launcher: subprocess.Popen, rank: int) -> int:
+    """PID of the torchrun worker with RANK=rank (a child of the launcher)."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == launcher.pid and f"RANK={rank}".encode() in env:
+            return int(pid)
+    raise AssertionError(f"no worker with RANK={rank} under torchrun pid {launcher.pid}")
+
+
+def test_a_stop_signal_on_one_rank_stops_all_at_the_same_step_and_resumes(tmp_path):
+    cfg = tiny_cfg(tmp_path, rounds=2, steps_per_dataset=60, batch_size=16, threads=1, eval_max_samples=32)
+    cfg_file = tmp_path / "cfg.yaml"
+    cfg_file.write_text(yaml.safe_dump({k: v for k, v in cfg.to_dict().items() if k != "out"}))
+    _train(cfg_file, tmp_path / "whole", 2)
+    out = tmp_path / "cut"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "mosaic_kit",
+           "train", "--config", str(cfg_file), "--out", str(out)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 240
+    while not (out / "metrics.jsonl").exists() or len((out / "metrics.jsonl").read_text().splitlines()) < 20:
+        assert proc.poll() is None and time.time() < deadline, "training ended before it could be interrupted"
+        time.sleep(0.2)
+    os.kill(_worker_pid(proc, 1), signal.SIGTERM)  # rank 1 only; rank 0 must stop at the same step and save
+    log, _ = proc.communicate(timeout=240)
+    assert proc.returncode != 0
+    assert "SIGTERM received" in log or "a stop on another rank received" in log, log[-3000:]
+    _, meta = load_tensors(out / "last.safetensors")
+    assert 20 <= int(meta["step"]) < 2 * 3 * 60 and not (out / "results.json").exists()
+    done = subprocess.run(cmd[:-4] + ["--resume", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    whole, _ = load_tensors(tmp_path / "whole" / "last.safetensors")
+    cut, _ = load_tensors(out / "last.safetensors")
+    for group in ("student", "teacher"):
+        for k in whole[group]:
+            torch.testing.assert_close(cut[group][k], whole[group][k], rtol=1e-4, atol=1e-5, msg=f"{group} {k}")

@@ -105,7 +105,7 @@ def _check_size(info: DatasetInfo, size: int) -> None:
 
 def _stream_member_to_npy(zf: zipfile.ZipFile, member: str, target: Path) -> None:
     """Copy one array out of an npz into ``target`` (.npy) without holding it in memory."""
-    tmp = target.with_suffix(".npy.tmp")
+    tmp = target.with_suffix(f".npy.tmp-{os.getpid()}")  # per process: ranks of several nodes may convert at once
     with zf.open(member) as src:
         version = npformat.read_magic(src)
         read_header = npformat.read_array_header_1_0 if version == (1, 0) else npformat.read_array_header_2_0

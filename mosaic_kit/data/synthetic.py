@@ -134,7 +134,7 @@ def write_suite(root: str | Path, names: Iterable[str] = ALL_DATASETS, size: int
         target = root / info.file_name(s)
         if target.exists():
             continue
-        tmp = target.with_name(target.name + ".tmp.npz")
+        tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}.npz")  # per process: ranks may write at once
         np.savez_compressed(tmp, **make_dataset(name, s, seed, split_sizes))
         os.replace(tmp, target)
     return root

@@ -245,7 +245,8 @@ def train(cfg: Config, resume: bool = False, progress: bool = True, stop_after_r
 
     log = _Log(run_dir / "metrics.jsonl" if main else None)
     student = dist.DatasetDDP(model, datasets, device)  # the model itself when there is one process
-    loader = Loader(streams, workers=cfg.loader_workers, depth=cfg.prefetch,
+    workers = cfg.loader_workers if cfg.loader_workers is not None else (2 if device.type == "cuda" else 0)
+    loader = Loader(streams, workers=workers, depth=cfg.prefetch,
                     pin_memory=cfg.pin_memory and device.type == "cuda",
                     shard=dist.shard_range if world > 1 else None)
     val_splits = {n: data[n]["val"] for n in datasets}
