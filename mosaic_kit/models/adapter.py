@@ -5,7 +5,6 @@ from typing import Mapping
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 __all__ = ["Adapter", "MixtureOfSpecialists"]
 
@@ -28,7 +27,7 @@ class Adapter(nn.Module):
             raise ValueError(f"Adapter bottleneck must be > 0, got {bottleneck}.")
         self.scale = scale
         self.down = nn.Linear(dim, bottleneck)
-        self.act = nn.ReLU(inplace=True)
+        self.act = nn.ReLU()
         self.up = nn.Linear(bottleneck, dim)
         nn.init.kaiming_uniform_(self.down.weight, a=5 ** 0.5)
         nn.init.zeros_(self.down.bias)
@@ -36,8 +35,7 @@ class Adapter(nn.Module):
         nn.init.zeros_(self.up.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # the scale goes into the small up-projection instead of a pass over the (B, N, dim) output
-        return F.linear(self.act(self.down(x)), self.up.weight * self.scale, self.up.bias * self.scale)
+        return self.up(self.act(self.down(x))) * self.scale
 
 
 class MixtureOfSpecialists(nn.Module):

@@ -40,5 +40,5 @@ class MosBlock(nn.Module):
         h = self.norm2(x)
         out = x + self.drop_path2(self.ls2(self.mlp(h)))
         if specialist is not None and self.mos is not None:
-            out += self.mos(x if self.adapter_input == "residual" else h, specialist)  # out is this block's own
+            out = out + self.mos(x if self.adapter_input == "residual" else h, specialist)
         return out
