@@ -123,20 +123,15 @@ class _Step(nn.Module):
 class DatasetDDP:
     """Per-dataset DistributedDataParallel over one ``MosaicModel``; ``step(x, dataset)`` -> (CLS, logits).
 
-    Single process: calls the model directly."""
+    Single process: the same per-dataset steps, unwrapped."""
 
     def __init__(self, model: nn.Module, datasets: List[str], device: torch.device) -> None:
-        self.model = model
-        self.wrappers: Dict[str, nn.Module] = {}
+        self.steps: Dict[str, nn.Module] = {name: _Step(model, name) for name in datasets}
         if world_size() > 1:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
             ids = [device.index] if device.type == "cuda" else None
-            for name in datasets:
-                self.wrappers[name] = DDP(_Step(model, name), device_ids=ids, broadcast_buffers=False)
+            self.steps = {n: DDP(s, device_ids=ids, broadcast_buffers=False) for n, s in self.steps.items()}
 
     def step(self, x: torch.Tensor, dataset: str) -> Tuple[torch.Tensor, torch.Tensor]:
-        if dataset in self.wrappers:
-            return self.wrappers[dataset](x)
-        feats = self.model.forward_features(x, dataset)
-        return feats, self.model.heads[dataset](feats)
+        return self.steps[dataset](x)

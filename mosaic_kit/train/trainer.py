@@ -50,7 +50,7 @@ __all__ = ["train", "resolve_device", "load_run", "evaluate_run", "environment_i
 
 def resolve_device(name: str) -> torch.device:
     if dist.world_size() > 1 and name in ("auto", "cuda") and torch.cuda.is_available():
-        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))  # this rank's GPU under torchrun
+        return torch.device("cuda", torch.cuda.current_device())  # this rank's GPU (set by init_from_env)
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
@@ -244,7 +244,7 @@ def train(cfg: Config, resume: bool = False, progress: bool = True, stop_after_r
         (run_dir / "metrics.jsonl").unlink(missing_ok=True)
 
     log = _Log(run_dir / "metrics.jsonl" if main else None)
-    student = dist.DatasetDDP(model, datasets, device)  # the model itself when there is one process
+    student = dist.DatasetDDP(model, datasets, device)  # per-dataset steps; DDP-wrapped under torchrun
     workers = cfg.loader_workers if cfg.loader_workers is not None else (2 if device.type == "cuda" else 0)
     loader = Loader(streams, workers=workers, depth=cfg.prefetch,
                     pin_memory=cfg.pin_memory and device.type == "cuda",
