@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from mosaic_kit.config import load_config
-from mosaic_kit.models import build_model, parameter_report
+from mosaic_kit.methods import build_model, parameter_report
 from mosaic_kit.registry import ALL_DATASETS
 
 ROWS = [  # label, overrides, independent, paper's number

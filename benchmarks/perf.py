@@ -6,9 +6,11 @@
 Sections (``--sections``, default all):
 
 - ``overhead``  MOSAIC forward (each specialist) vs the bare timm ViT forward on the same batch (target <= 1.08x).
-- ``train``     one optimiser step, frozen backbone + MoS vs full fine-tuning of the same ViT (target <= 0.75x;
-                a frozen backbone needs no weight gradients, ideal about 0.67x); also with the EMA teacher's
-                forward that the kit's step adds, and the optimizer state each keeps.
+- ``train``     one step of ``mosaic_kit.train.TrainStep`` (the trainer's own: uint8 batch in, augmentation,
+                loss, non-finite guard, clipping, AdamW), frozen backbone + MoS vs full fine-tuning of the same
+                ViT (target <= 0.75x; a frozen backbone needs no weight gradients, ideal about 0.67x), without
+                and with the EMA teacher (consistency forward + update, the trainer's default), and the
+                optimizer state each keeps.
 - ``pipeline``  samples/s the input pipeline delivers (memory-map gather, transfer, resize, augment, normalise)
                 vs samples/s the training step consumes (target >= 3x).
 - ``memory``    resident memory while opening and iterating a 224-px split of N images, for two N (must not grow).
@@ -25,6 +27,7 @@ machine hit both. Results go to stdout and, with ``--json``, to a file; copy the
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import json
 import os
@@ -40,15 +43,16 @@ from typing import Callable, Dict, List
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from numpy.lib import format as npformat
 
 from mosaic_kit.config import load_config
 from mosaic_kit.data import BatchStream, Normalization, iter_batches, open_datasets, open_split, prepare_2d
 from mosaic_kit.data.loader import Loader
-from mosaic_kit.evaluate import autocast, evaluate, prepare
-from mosaic_kit.models import build_model
+from mosaic_kit.evaluate import autocast, evaluate
+from mosaic_kit.methods import build_model
 from mosaic_kit.models.speed import apply_speed
+from mosaic_kit.train import ExpertEMA, TrainStep
+from mosaic_kit.train.optim import build_optimizer
 from mosaic_kit.registry import DEFAULT_ROUTING
 
 NORM = Normalization((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
@@ -143,23 +147,20 @@ def section_overhead(args, device) -> None:
     report("overhead (forward, batch %d, 224 px)" % args.batch, rows)
 
 
-def _step_fn(model, dataset, x, y, device, amp, teacher=None, consistency=0.1):
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=1e-5)
+def uint8_batch_for(dataset: str, n: int) -> torch.Tensor:
+    """A batch as the data files hold it: uint8 (B, 224, 224, 3) images or (B, 64, 64, 64) volumes."""
+    shape = (n, 64, 64, 64) if DEFAULT_ROUTING[dataset] == "C" else (n, 224, 224, 3)
+    return torch.randint(0, 256, shape, dtype=torch.uint8)
 
-    def step():
-        with autocast(device, amp):
-            feats = model.forward_features(x, dataset)
-            loss = F.cross_entropy(model.heads[dataset](feats).float(), y)
-            if teacher is not None:
-                with torch.no_grad():
-                    target = teacher.forward_features(x, dataset)
-                loss = loss + consistency * F.mse_loss(feats.float(), target.float())
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
 
-    return step, opt
+def _step_fn(model, cfg, dataset, x_u8, y, device, amp, teacher=False):
+    """The kit's own training step (``mosaic_kit.train.TrainStep``, what ``train`` runs) on one fixed uint8 batch:
+    device transfer, augmentation and normalisation, forward, loss, the non-finite guard, backward, gradient
+    clipping, AdamW and, with ``teacher``, the EMA teacher's forward (consistency loss) and update."""
+    cfg = dataclasses.replace(cfg, amp=amp, lr=1e-5, consistency_weight=0.1 if teacher else 0.0)
+    opt = build_optimizer(model, cfg)
+    step = TrainStep(model, ExpertEMA(model) if teacher else None, opt, NORM, device, cfg)
+    return (lambda: step(dataset, x_u8, y)), opt
 
 
 def _opt_state_mb(opt) -> float:
@@ -168,21 +169,17 @@ def _opt_state_mb(opt) -> float:
 
 
 def section_train(args, device) -> Dict[str, float]:
-    from mosaic_kit.train.ema import ExpertEMA
-
     rows, rates = [], {}
     for backbone in args.backbones:
-        mos, _ = model_for(backbone, device)
-        full, _ = model_for(backbone, device, method="full")
+        mos, mos_cfg = model_for(backbone, device)
+        full, full_cfg = model_for(backbone, device, method="full")
         mos.train(), full.train()
-        teachers = {"mos": ExpertEMA(mos).model, "full": ExpertEMA(full).model}
-        x, y = batch_for("pathmnist", args.batch, device), torch.randint(0, 9, (args.batch,), device=device)
+        x, y = uint8_batch_for("pathmnist", args.batch), torch.randint(0, 9, (args.batch, 1))
         steps, opts = {}, {}
-        for name, m in (("MOSAIC (frozen + MoS)", mos), ("full fine-tuning", full)):
-            steps[name], opts[name] = _step_fn(m, "pathmnist", x, y, device, args.amp)
-            key = "mos" if m is mos else "full"
+        for name, m, cfg in (("MOSAIC (frozen + MoS)", mos, mos_cfg), ("full fine-tuning", full, full_cfg)):
+            steps[name], opts[name] = _step_fn(m, cfg, "pathmnist", x, y, device, args.amp)
             steps[name + " + EMA teacher"], opts[name + " + EMA teacher"] = _step_fn(
-                m, "pathmnist", x, y, device, args.amp, teacher=teachers[key])
+                m, cfg, "pathmnist", x, y, device, args.amp, teacher=True)
         t = bench(steps, device, args.reps)
         for k, v in t.items():
             ref = t["full fine-tuning + EMA teacher" if "teacher" in k else "full fine-tuning"]
@@ -349,7 +346,7 @@ def section_switches(args, device) -> None:
     rows = []
     backbone = args.backbones[0]
     x = batch_for("pathmnist", args.batch, device)
-    y = torch.randint(0, 9, (args.batch,), device=device)
+    x_u8, y = uint8_batch_for("pathmnist", args.batch), torch.randint(0, 9, (args.batch, 1))
 
     def fwd(model):
         @torch.no_grad()
@@ -367,10 +364,10 @@ def section_switches(args, device) -> None:
     for label, (on, off, kind) in pairs.items():
         fns = {}
         for state, sw in (("on", on), ("off", off)):
-            model, _ = model_for(backbone, device)
+            model, cfg = model_for(backbone, device)
             apply_speed(model, **sw)
             model.train(kind == "step")
-            fns[state] = fwd(model) if kind == "fwd" else _step_fn(model, "pathmnist", x, y, device, args.amp)[0]
+            fns[state] = fwd(model) if kind == "fwd" else _step_fn(model, cfg, "pathmnist", x_u8, y, device, args.amp)[0]
         t0 = time.perf_counter()
         t = bench(fns, device, args.reps, warmup=2)
         rows.append({"backbone": backbone, "switch": label, "on ms": 1e3 * t["on"], "off ms": 1e3 * t["off"],
@@ -380,9 +377,9 @@ def section_switches(args, device) -> None:
                 torch.cuda.reset_peak_memory_stats(device)
                 fns[state]()
                 rows[-1][f"peak GB {state}"] = torch.cuda.max_memory_allocated(device) / 2 ** 30
-    model, _ = model_for(backbone, device)
+    model, cfg = model_for(backbone, device)
     model.train()
-    amp_fns = {amp: _step_fn(model, "pathmnist", x, y, device, amp)[0] for amp in ("bf16", "off")}
+    amp_fns = {amp: _step_fn(model, cfg, "pathmnist", x_u8, y, device, amp)[0] for amp in ("bf16", "off")}
     t = bench(amp_fns, device, args.reps)
     rows.append({"backbone": backbone, "switch": "bf16 autocast (step)", "on ms": 1e3 * t["bf16"],
                  "off ms": 1e3 * t["off"], "on / off": t["bf16"] / t["off"]})
@@ -414,21 +411,18 @@ def section_gpu(args, device) -> None:
     """Images/s and model-FLOPs utilisation of the training step against the measured bf16 matmul rate."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    from mosaic_kit.train.ema import ExpertEMA
-
     n = 8192
     a, b = torch.randn(n, n, device=device, dtype=torch.bfloat16), torch.randn(n, n, device=device, dtype=torch.bfloat16)
     t = bench({"mm": lambda: a @ b}, device, 10, warmup=3)["mm"]
     peak = 2 * n ** 3 / t
     rows = [{"what": "bf16 matmul 8192^3 (measured peak)", "TFLOP/s": peak / 1e12}]
     for backbone in args.backbones:
-        model, _ = model_for(backbone, device)
+        model, cfg = model_for(backbone, device)
         apply_speed(model, compile=args.compile)
         model.train()
-        teacher = ExpertEMA(model).model
-        x, y = batch_for("pathmnist", args.batch, device), torch.randint(0, 9, (args.batch,), device=device)
-        for label, tch in (("step", None), ("step + EMA teacher", teacher)):
-            step = _step_fn(model, "pathmnist", x, y, device, "bf16", teacher=tch)[0]
+        x, y = uint8_batch_for("pathmnist", args.batch), torch.randint(0, 9, (args.batch, 1))
+        for label, tch in (("step", False), ("step + EMA teacher", True)):
+            step = _step_fn(model, cfg, "pathmnist", x, y, device, "bf16", teacher=tch)[0]
             with FlopCounterMode(display=False) as counter:
                 step()
             flops = counter.get_total_flops()

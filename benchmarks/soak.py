@@ -19,7 +19,8 @@ from pathlib import Path
 from statistics import mean
 
 from mosaic_kit.config import load_config
-from mosaic_kit.train import evaluate_run, train
+from mosaic_kit.runs import evaluate_run
+from mosaic_kit.train import train
 
 TINY = dict(backbone="test_vit", img_size=32, vol_size=16, bottleneck_a=8, bottleneck_b=8, bottleneck_c=8, rounds=1,
             steps_per_dataset=3, batch_size=8, eval_max_samples=32, device="cpu",

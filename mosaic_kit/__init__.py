@@ -1,7 +1,8 @@
 """mosaic_kit: one frozen ViT for all 18 MedMNIST datasets through a Mixture-of-Specialists adapter (MOSAIC)."""
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from .config import Config, load_config  # noqa: E402
 from .metrics import compute_metrics  # noqa: E402
+from . import methods  # noqa: E402,F401  (registers every method and its configuration keys)
 
 __all__ = ["Config", "load_config", "compute_metrics", "__version__"]

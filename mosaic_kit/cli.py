@@ -7,11 +7,10 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from .config import Config, available_presets, load_config, parse_set
+from .config import Config, available_presets, key_help, load_config, parse_set
 
-# convenience flags of `train` -> configuration keys
-_FLAG_KEYS = {"data_root": "data_root", "datasets": "datasets", "size": "size", "size_3d": "size_3d",
-              "backbone": "backbone", "weights": "weights", "device": "device", "seed": "seed"}
+# convenience flags of `train` (--data-root X is --set data_root=X)
+TRAIN_FLAGS = ("data_root", "datasets", "size", "size_3d", "backbone", "weights", "device", "seed")
 
 
 def _add_config_args(p: argparse.ArgumentParser, default_preset: Optional[str] = None) -> None:
@@ -23,8 +22,8 @@ def _add_config_args(p: argparse.ArgumentParser, default_preset: Optional[str] =
 
 def _config_from(args: argparse.Namespace, extra: Optional[Dict[str, object]] = None) -> Config:
     overrides = parse_set(args.set)
-    for flag, key in _FLAG_KEYS.items():
-        value = getattr(args, flag, None)
+    for key in TRAIN_FLAGS:
+        value = getattr(args, key, None)
         if value is not None:
             overrides.update(parse_set([f"{key}={value}"]))
     if getattr(args, "out", None):
@@ -34,7 +33,7 @@ def _config_from(args: argparse.Namespace, extra: Optional[Dict[str, object]] = 
 
 
 def _cmd_params(args: argparse.Namespace) -> int:
-    from .models import build_model, parameter_report
+    from .methods import build_model, parameter_report
 
     cfg = _config_from(args, {"weights": None})
     report = parameter_report(build_model(cfg)[0])
@@ -73,7 +72,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     from .results import markdown_table
-    from .train import evaluate_run
+    from .runs import evaluate_run
 
     results = evaluate_run(args.run_dir, args.checkpoint, overrides=parse_set(args.set) or None)
     print(markdown_table(results))
@@ -149,7 +148,7 @@ def _cmd_methods(args: argparse.Namespace) -> int:
 
 def _cmd_keys(args: argparse.Namespace) -> int:
     defaults = Config().to_dict()
-    for key, text in Config.help().items():
+    for key, text in key_help().items():
         print(f"{key:<20} {str(defaults[key]):<24} {text}")
     return 0
 
@@ -165,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train MOSAIC (or resume a run)")
     _add_config_args(p)
-    for flag in _FLAG_KEYS:
+    for flag in TRAIN_FLAGS:
         p.add_argument("--" + flag.replace("_", "-"), dest=flag, help=f"same as --set {flag}=...")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint")
     p.set_defaults(func=_cmd_train)

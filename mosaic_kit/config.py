@@ -1,7 +1,11 @@
-"""One flat configuration shared by the CLI (``--set key=value``), YAML presets and notebook parameters.
+"""One flat key space shared by the CLI (``--set key=value``), YAML presets and notebook parameters.
 
-A preset is a YAML file in ``mosaic_kit/presets`` holding a subset of the keys below; ``load_config``
-applies preset, then YAML file, then ``--set`` overrides, and validates the result.
+Inside, the keys every run has form the ``Config`` dataclass below; each method's own keys form a small
+options dataclass (a subclass of ``Options``) that the method registers with ``register_options``, the way a
+peft tuner owns its config. Users never see the split: ``bottleneck_a`` or ``lora_rank`` is set like ``lr``,
+``cfg.lora_rank`` reads it, and ``to_dict()`` (what ``config.yaml`` holds) is flat. A preset is a YAML file in
+``mosaic_kit/presets`` holding a subset of the keys; ``load_config`` applies preset, then YAML file, then
+``--set`` overrides, and validates the result.
 """
 from __future__ import annotations
 
@@ -10,56 +14,111 @@ import difflib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Type, TypeVar
 
 import yaml
 
-__all__ = ["Config", "PRESET_DIR", "available_presets", "load_config", "parse_set"]
+from .coerce import coerce_to, type_problems
+
+__all__ = ["Config", "Options", "option", "PRESET_DIR", "available_presets", "load_config", "parse_set",
+           "register_options", "unregister_options", "all_keys", "key_help", "path_keys"]
 
 PRESET_DIR = Path(__file__).parent / "presets"
+O = TypeVar("O", bound="Options")
 
 
-def _f(default: Any, help: str) -> Any:  # noqa: A002 - mirrors dataclasses' metadata idiom
+def _f(default: Any, help: str, *, path: bool = False) -> Any:  # noqa: A002 - mirrors dataclasses' metadata idiom
+    """A field with help text; ``path=True`` marks a file or folder (resolved against a plan's folder)."""
+    meta = {"help": help, "path": path}
     if isinstance(default, (list, dict)):
-        return field(default_factory=lambda d=default: type(d)(d), metadata={"help": help})
-    return field(default=default, metadata={"help": help})
+        return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _range_problems(obj: Any, positive: Sequence[str] = (), non_negative: Sequence[str] = ()) -> List[str]:
+    out = [f"{k} must be > 0 (got {getattr(obj, k)})" for k in positive if getattr(obj, k) <= 0]
+    return out + [f"{k} must be >= 0 (got {getattr(obj, k)})" for k in non_negative if getattr(obj, k) < 0]
+
+
+@dataclass
+class Options:
+    """Base of a method's own keys: fields declared with ``_f``-style help text (``option(default, help)``),
+    types checked on construction, then ``problems()`` (override it for range checks)."""
+
+    def __post_init__(self) -> None:
+        problems = type_problems(self)
+        problems = problems or self.problems()
+        if problems:
+            raise ValueError("Invalid configuration: " + "; ".join(problems))
+
+    def problems(self) -> List[str]:
+        return []
+
+    def check_positive(self, *keys: str) -> List[str]:
+        return _range_problems(self, positive=keys)
+
+    def check_non_negative(self, *keys: str) -> List[str]:
+        return _range_problems(self, non_negative=keys)
+
+
+#: A method options field: ``lora_rank: int = option(8, "LoRA rank")``.
+option = _f
+
+#: Registered options classes, in registration order; their fields are top-level keys.
+_OPTIONS: List[Type[Options]] = []
+
+
+def register_options(cls: Type[O]) -> Type[O]:
+    """Add a method's options dataclass to the flat key space; its field names must be new keys."""
+    if not (dataclasses.is_dataclass(cls) and issubclass(cls, Options)):
+        raise TypeError(f"{cls.__name__} must be a dataclass subclassing mosaic_kit.config.Options.")
+    if cls in _OPTIONS:
+        return cls
+    taken = {f.name: "Config" for f in dataclasses.fields(Config)}
+    taken.update({f.name: c.__name__ for c in _OPTIONS for f in dataclasses.fields(c)})
+    for f in dataclasses.fields(cls):
+        if f.name in taken:
+            raise ValueError(f"Option '{f.name}' of {cls.__name__} is already a key of {taken[f.name]}; "
+                             "give it a method-specific name (e.g. a prefix).")
+        if not f.metadata.get("help"):
+            raise ValueError(f"Option '{f.name}' of {cls.__name__} has no help text; declare it with option().")
+    _OPTIONS.append(cls)
+    return cls
+
+
+def unregister_options(cls: Type[Options]) -> None:
+    """Remove a method's options from the key space (a method defined for a test or a notebook session)."""
+    _OPTIONS.remove(cls)
+
+
+def _option_fields() -> Dict[str, dataclasses.Field]:
+    return {f.name: f for c in _OPTIONS for f in dataclasses.fields(c)}
 
 
 @dataclass
 class Config:
     # --- what to train on -----------------------------------------------------------------------
     datasets: List[str] = _f(["all"], "dataset names or the groups all / 2d / 3d")
-    data_root: str = _f("synthetic", "folder of official MedMNIST npz files, or 'synthetic' for the embedded suite")
+    data_root: str = _f("synthetic", "folder of official MedMNIST npz files, or 'synthetic' for the embedded suite",
+                         path=True)
     size: int = _f(28, "2D file size to read: 28, 64, 128 or 224")
     size_3d: int = _f(28, "3D file size to read: 28 or 64")
     download: bool = _f(False, "download missing npz files from MedMNIST's Zenodo records")
-    cache_dir: Optional[str] = _f(None, "where memory-mapped .npy copies go (default ~/.cache/mosaic_kit)")
+    cache_dir: Optional[str] = _f(None, "where memory-mapped .npy copies go (default ~/.cache/mosaic_kit)", path=True)
     routing: Dict[str, str] = _f({}, "overrides of the paper's routing, e.g. {tissuemnist: B}")
     # --- model ------------------------------------------------------------------------------------
     method: str = _f("mos", "method (python -m mosaic_kit methods): mos (MOSAIC), mos-soft, adapter, adapter-dataset, "
                              "lora, vpt, gmoe, linear, bitfit, partial, full")
     independent: bool = _f(False, "train one single-task model per dataset instead of one joint model")
     backbone: str = _f("vit_base_patch16_224", "any timm ViT name")
-    weights: Optional[str] = _f(None, "local backbone weights (.safetensors, .pth or Google .npz); None = random init")
+    weights: Optional[str] = _f(None, "local backbone weights (.safetensors, .pth or Google .npz); None = random init",
+                                 path=True)
     norm: str = _f("auto", "input normalisation: auto (from the backbone's pretrained config), imagenet, half")
     img_size: int = _f(224, "2D input resolution seen by the backbone (images are resized to it)")
     vol_size: int = _f(64, "3D input side seen by the tokenizer (volumes are resized to it)")
     patch_3d: int = _f(8, "Conv3d kernel = stride of the 3D tokenizer")
-    bottleneck_a: int = _f(64, "bottleneck of specialist A")
-    bottleneck_b: int = _f(96, "bottleneck of specialist B")
-    bottleneck_c: int = _f(192, "bottleneck of specialist C")
     adapter_scale: float = _f(0.1, "scale s of the adapter output")
     adapter_input: str = _f("residual", "adapter reads the residual stream ('residual', AdaptFormer) or norm2(x) ('norm')")
-    adapter_bottleneck: int = _f(192, "bottleneck of method=adapter (one shared adapter) and adapter-dataset")
-    lora_rank: int = _f(8, "LoRA rank r on the attention qkv projection (method=lora)")
-    lora_alpha: float = _f(16.0, "LoRA alpha (scaling alpha / r)")
-    lora_dropout: float = _f(0.0, "LoRA dropout")
-    vpt_prompts: int = _f(10, "VPT prompt tokens P per layer (method=vpt)")
-    vpt_deep: bool = _f(True, "VPT-deep (new prompts at every layer) or VPT-shallow (prompts at the input only)")
-    gmoe_bottleneck: int = _f(64, "bottleneck of each GMoE-Adapter expert (method=gmoe)")
-    gmoe_init_general: Optional[str] = _f(None, "safetensors of a trained adapter to start the 'general' expert from")
-    gmoe_init_medical: Optional[str] = _f(None, "safetensors of a trained adapter to start the 'medical' expert from")
-    partial_blocks: int = _f(2, "method=partial: how many of the last blocks train")
     # --- training ---------------------------------------------------------------------------------
     rounds: int = _f(100, "cyclic rounds at most (one round visits every dataset once)")
     steps_per_dataset: int = _f(100, "optimiser steps per dataset per round")
@@ -96,21 +155,19 @@ class Config:
     out: str = _f("runs/mosaic", "run directory")
     log_every: int = _f(10, "progress-bar refresh period in steps")
 
+    method_options: Dict[str, Any] = field(default_factory=dict, repr=False)  # every method's own keys, flat
+
     def __post_init__(self) -> None:
         if isinstance(self.datasets, str):
             self.datasets = [d for d in self.datasets.split(",") if d.strip()]
-        problems = self._type_problems()
+        problems = type_problems(self)
         if problems:  # range checks below assume the right types
             raise ValueError("Invalid configuration: " + "; ".join(problems))
-        for key in ("rounds", "steps_per_dataset", "batch_size", "eval_batch_size", "img_size", "vol_size",
-                    "patch_3d", "bottleneck_a", "bottleneck_b", "bottleneck_c", "log_every", "adapter_bottleneck", "max_bad_steps",
-                    "lora_rank", "vpt_prompts", "gmoe_bottleneck", "partial_blocks", "prefetch"):
-            if getattr(self, key) <= 0:
-                problems.append(f"{key} must be > 0 (got {getattr(self, key)})")
-        for key in ("lr", "weight_decay", "warmup_steps", "min_lr", "grad_clip", "consistency_weight", "patience",
-                    "threads", "lora_alpha", "lora_dropout"):
-            if getattr(self, key) < 0:
-                problems.append(f"{key} must be >= 0 (got {getattr(self, key)})")
+        problems = _range_problems(
+            self, positive=("rounds", "steps_per_dataset", "batch_size", "eval_batch_size", "img_size", "vol_size",
+                            "patch_3d", "log_every", "max_bad_steps", "prefetch"),
+            non_negative=("lr", "weight_decay", "warmup_steps", "min_lr", "grad_clip", "consistency_weight",
+                          "patience", "threads"))
         for key in ("ema_momentum", "ema_momentum_3d"):
             if not 0.0 <= getattr(self, key) < 1.0:
                 problems.append(f"{key} must be in [0, 1) (got {getattr(self, key)})")
@@ -131,58 +188,67 @@ class Config:
             problems.append(f"eval_max_samples must be > 0 or None (got {self.eval_max_samples})")
         if problems:
             raise ValueError("Invalid configuration: " + "; ".join(problems))
+        self._check_method_options()
 
-    def _type_problems(self) -> List[str]:
-        """Check every value against its declared type (YAML and notebook parameters arrive untyped).
+    def _check_method_options(self) -> None:
+        """Fill every registered method key (defaults for the unset), validated by its options class."""
+        values = dict(self.method_options)
+        _check_keys(list(values), "method options", valid=list(_option_fields()))
+        checked: Dict[str, Any] = {}
+        for cls in _OPTIONS:
+            names = [f.name for f in dataclasses.fields(cls)]
+            opts = cls(**{k: values[k] for k in names if k in values})
+            checked.update({k: getattr(opts, k) for k in names})
+        self.method_options = checked
 
-        Strings are coerced like ``--set`` values (so YAML's ``lr: 1e-4``, which PyYAML reads as a string,
-        works); ints are accepted where floats are declared; bools are never accepted as numbers.
-        """
-        problems = []
-        for name, hint in typing.get_type_hints(type(self)).items():
-            value = getattr(self, name)
-            if isinstance(value, str) and hint is not str:
-                try:
-                    value = _coerce(name, value)
-                except ValueError as err:
-                    problems.append(str(err))
-                    continue
-            args = typing.get_args(hint)
-            if value is None:
-                if type(None) not in args:
-                    problems.append(f"'{name}' must not be None")
-                continue
-            base = next((a for a in args if a is not type(None)), hint) if type(None) in args else hint
-            origin = typing.get_origin(base) or base
-            if base is float and isinstance(value, int) and not isinstance(value, bool):
-                value = float(value)
-            ok = isinstance(value, origin) and not (origin in (int, float) and isinstance(value, bool))
-            if ok and origin is list:
-                ok = all(isinstance(v, str) for v in value)
-            if ok and origin is dict:
-                ok = all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
-            if not ok:
-                want = {list: "a list of strings", dict: "a mapping of strings to strings"}.get(
-                    origin, getattr(origin, "__name__", str(origin)))
-                problems.append(f"'{name}' expects {want}, got {value!r} ({type(value).__name__})")
-            else:
-                setattr(self, name, value)
-        return problems
+    def __getattr__(self, name: str) -> Any:  # flat read access to the methods' keys: cfg.lora_rank
+        opts = self.__dict__.get("method_options")
+        if opts is not None and name in opts:
+            return opts[name]
+        raise AttributeError(f"'Config' has no key '{name}'")
 
-    def to_dict(self) -> Dict[str, Any]:
-        return dataclasses.asdict(self)
+    def options(self, cls: Type[O]) -> O:
+        """The typed options of one method, e.g. ``cfg.options(LoraOptions)``."""
+        return cls(**{f.name: self.method_options[f.name] for f in dataclasses.fields(cls)})
 
     @classmethod
-    def help(cls) -> Dict[str, str]:
-        return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(cls)}
+    def from_dict(cls, values: Mapping[str, Any]) -> "Config":
+        """A Config from flat keys (shared and method keys mixed, as in ``config.yaml``)."""
+        shared = {f.name for f in dataclasses.fields(cls) if f.name != "method_options"}
+        _check_keys(list(values), "the configuration")
+        return cls(**{k: v for k, v in values.items() if k in shared},
+                   method_options={k: v for k, v in values.items() if k not in shared})
+
+    def to_dict(self) -> Dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "method_options"}
+        out = {k: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v) for k, v in out.items()}
+        return {**out, **self.method_options}
+
+
+def _shared_fields() -> Dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(Config) if f.name != "method_options"}
+
+
+def all_keys() -> List[str]:
+    """Every configuration key: the shared ones, then each registered method's."""
+    return list(_shared_fields()) + list(_option_fields())
+
+
+def key_help() -> Dict[str, str]:
+    return {name: f.metadata["help"] for name, f in {**_shared_fields(), **_option_fields()}.items()}
+
+
+def path_keys() -> List[str]:
+    """Keys whose values are files or folders."""
+    return [name for name, f in {**_shared_fields(), **_option_fields()}.items() if f.metadata.get("path")]
 
 
 def available_presets() -> List[str]:
     return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
 
 
-def _check_keys(keys: Sequence[str], where: str) -> None:
-    valid = [f.name for f in dataclasses.fields(Config)]
+def _check_keys(keys: Sequence[str], where: str, valid: Optional[Sequence[str]] = None) -> None:
+    valid = all_keys() if valid is None else list(valid)
     for key in keys:
         if key not in valid:
             close = difflib.get_close_matches(key, valid, n=1)
@@ -192,37 +258,10 @@ def _check_keys(keys: Sequence[str], where: str) -> None:
 
 
 def _coerce(key: str, raw: Any) -> Any:
-    """Turn a ``--set`` string into the type the dataclass field declares."""
-    hints = typing.get_type_hints(Config)
-    hint = hints[key]
-    if not isinstance(raw, str):
-        return raw
-    text = raw.strip()
-    optional = type(None) in typing.get_args(hint)
-    if optional and text.lower() in ("none", "null", ""):
-        return None
-    base = next((a for a in typing.get_args(hint) if a is not type(None)), hint) if optional else hint
-    origin = typing.get_origin(base)
-    try:
-        if base is bool:
-            if text.lower() in ("1", "true", "yes", "on"):
-                return True
-            if text.lower() in ("0", "false", "no", "off"):
-                return False
-            raise ValueError
-        if base is int:
-            return int(text)
-        if base is float:
-            return float(text)
-        if origin is list:
-            return [t.strip() for t in text.split(",") if t.strip()]
-        if origin is dict:  # "tissuemnist:B,retinamnist:A" or YAML mapping
-            if text.startswith("{"):
-                return dict(yaml.safe_load(text))
-            return dict(pair.split(":", 1) for pair in text.split(",") if pair.strip())
-        return text
-    except ValueError:
-        raise ValueError(f"Configuration key '{key}' expects {getattr(base, '__name__', base)}, got '{raw}'.") from None
+    """Turn a ``--set`` string into the type the key's field declares."""
+    fields = {**_shared_fields(), **_option_fields()}
+    owner = Config if key in _shared_fields() else next(c for c in _OPTIONS if key in {f.name for f in dataclasses.fields(c)})
+    return coerce_to(key, typing.get_type_hints(owner)[fields[key].name], raw)
 
 
 def parse_set(items: Sequence[str]) -> Dict[str, Any]:
@@ -257,4 +296,4 @@ def load_config(preset: Optional[str] = None, file: Optional[str] = None,
     if overrides:
         _check_keys(list(overrides), "overrides")
         values.update({k: _coerce(k, v) for k, v in overrides.items()})
-    return Config(**values)
+    return Config.from_dict(values)

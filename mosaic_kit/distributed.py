@@ -20,7 +20,7 @@ import torch
 import torch.distributed as dist
 import torch.nn as nn
 
-__all__ = ["init_from_env", "world_size", "rank", "is_main", "barrier", "main_first", "shard_range", "all_mean",
+__all__ = ["init_from_env", "resolve_device", "world_size", "rank", "is_main", "barrier", "main_first", "shard_range", "all_mean",
            "gather_concat", "DatasetDDP", "shutdown"]
 
 
@@ -55,6 +55,18 @@ def init_from_env(device: str = "auto") -> Optional[torch.device]:
     if not dist.is_initialized():
         dist.init_process_group("nccl" if use_cuda else "gloo")
     return dev
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` / ``cpu`` / ``cuda`` / ``cuda:N`` -> a device; under torchrun, this rank's GPU."""
+    if world_size() > 1 and name in ("auto", "cuda") and torch.cuda.is_available():
+        return torch.device("cuda", torch.cuda.current_device())  # this rank's GPU (set by init_from_env)
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device={name} asked for, but torch sees no CUDA GPU; use device=cpu or auto.")
+    return device
 
 
 def shutdown() -> None:
@@ -116,8 +128,7 @@ class _Step(nn.Module):
         self.dataset = dataset
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        feats = self._model.forward_features(x, self.dataset)
-        return feats, self._model.heads[self.dataset](feats)
+        return self._model(x, self.dataset, return_features=True)
 
 
 class DatasetDDP:

@@ -12,7 +12,7 @@ from . import distributed as dist
 from .data import Normalization, Split, iter_batches, prepare_2d, prepare_3d
 from .metrics import compute_metrics, scores_from_logits, within_one_accuracy
 from .models.mosaic import MosaicModel
-from .registry import get_info
+from .registry import GROUPS, get_info, in_group
 
 __all__ = ["predict", "evaluate", "summarize", "autocast"]
 
@@ -60,18 +60,16 @@ def evaluate(model: MosaicModel, splits: Mapping[str, Split], norm: Normalizatio
     for name, split in splits.items():
         y, s = predict(model, name, split, norm, device, batch_size, limit, amp)
         out[name] = compute_metrics(get_info(name).task, y, s)
-        if name == "retinamnist":
+        if get_info(name).is_ordinal:
             out[name]["acc_pm1"] = within_one_accuracy(y, s)
     return out
 
 
 def summarize(per_dataset: Mapping[str, Mapping[str, float]]) -> Dict[str, Dict[str, float]]:
     """Unweighted means of ACC and AUC over all / 2D / 3D datasets (NaN AUCs skipped)."""
-    groups = {"all": list(per_dataset),
-              "2d": [n for n in per_dataset if not get_info(n).is_3d],
-              "3d": [n for n in per_dataset if get_info(n).is_3d]}
     out: Dict[str, Dict[str, float]] = {}
-    for group, names in groups.items():
+    for group in GROUPS:
+        names = [n for n in per_dataset if in_group(n, group)]
         if not names:
             continue
         out[group] = {}

@@ -17,7 +17,8 @@ import torch
 from .config import Config, load_config
 from .registry import get_info
 from .viz.attention import rollout_map
-from .viz.figures import SPECIALIST_COLORS, overlay
+from .registry import SPECIALIST_COLORS
+from .viz.figures import overlay
 from .workbench import Workbench, list_checkpoints
 
 __all__ = ["Explorer"]

@@ -12,9 +12,11 @@ import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
 
+from .registry import TASK_MULTILABEL, TASK_ORDINAL
+
 __all__ = ["compute_metrics", "scores_from_logits", "within_one_accuracy", "TASKS"]
 
-TASKS = ("binary-class", "multi-class", "ordinal-regression", "multi-label, binary-class")
+TASKS = ("binary-class", "multi-class", TASK_ORDINAL, TASK_MULTILABEL)
 
 
 def _auc(y: np.ndarray, s: np.ndarray) -> float:
@@ -36,7 +38,7 @@ def compute_metrics(task: str, y_true: np.ndarray, y_score: np.ndarray) -> Dict[
     y_true, y_score = np.asarray(y_true), np.asarray(y_score, dtype=np.float64)
     if len(y_true) == 0:
         raise ValueError("compute_metrics got no samples.")
-    if task == "multi-label, binary-class":
+    if task == TASK_MULTILABEL:
         y_true = y_true.reshape(len(y_true), -1)
         acc = float(np.mean((y_score > 0.5) == (y_true > 0)))  # mean over labels of per-label accuracy
         aucs = [_auc(y_true[:, j], y_score[:, j]) for j in range(y_true.shape[1])]
@@ -58,4 +60,4 @@ def within_one_accuracy(y_true: np.ndarray, y_score: np.ndarray) -> float:
 
 def scores_from_logits(task: str, logits: torch.Tensor) -> torch.Tensor:
     """Probabilities in the form ``compute_metrics`` expects."""
-    return logits.sigmoid() if task == "multi-label, binary-class" else logits.softmax(-1)
+    return logits.sigmoid() if task == TASK_MULTILABEL else logits.softmax(-1)

@@ -7,12 +7,11 @@ from typing import List
 
 import numpy as np
 
-from .registry import get_info
+from .registry import SPECIALIST_COLORS, SPECIALISTS, get_info
 from .results import load_results
 
 __all__ = ["save_run_figures", "read_metrics", "curves_figure", "LiveCurves"]
 
-_COLORS = {"A": "#d95f02", "B": "#1b9e77", "C": "#7570b3"}
 
 
 def read_metrics(run_dir: str | Path) -> List[dict]:
@@ -30,8 +29,8 @@ def curves_figure(rows: List[dict], routing: dict):
         pts = [(r["step"], r["task_loss"]) for r in steps if routing.get(r["dataset"]) == spec]
         if pts:
             x, y = np.array(pts).T
-            label = f"specialist {spec}" if spec in _COLORS else spec
-            ax1.scatter(x, y, s=4, alpha=0.35, color=_COLORS.get(spec, f"C{k}"), label=label)
+            label = f"specialist {spec}" if spec in SPECIALISTS else spec
+            ax1.scatter(x, y, s=4, alpha=0.35, color=SPECIALIST_COLORS.get(spec, f"C{k}"), label=label)
     ax1.set(xlabel="step", ylabel="task loss", title="Training loss by specialist / path", yscale="log")
     if steps:
         ax1.legend(markerscale=3)
@@ -39,7 +38,7 @@ def curves_figure(rows: List[dict], routing: dict):
         ax2.plot([r["round"] + 1 for r in rounds], [r["val_acc"] for r in rounds], "k-o", label="mean")
         for name in rounds[0]["val"]:
             ax2.plot([r["round"] + 1 for r in rounds], [r["val"][name] for r in rounds], lw=0.8, alpha=0.5,
-                     color=_COLORS.get(routing.get(name), "grey"))
+                     color=SPECIALIST_COLORS.get(routing.get(name), "grey"))
     ax2.set(xlabel="round", ylabel="val accuracy", title="Validation accuracy (mean in black)")
     fig.tight_layout()
     return fig
@@ -51,7 +50,6 @@ class LiveCurves:
     def __init__(self, routing: dict) -> None:
         self.routing = routing
         self.handle = None
-        self.rounds_drawn = 0
 
     def __call__(self, run_dir: Path) -> None:
         import matplotlib.pyplot as plt
@@ -63,7 +61,6 @@ class LiveCurves:
         else:
             self.handle.update(fig)
         plt.close(fig)
-        self.rounds_drawn += 1
 
 
 def save_run_figures(run_dir: str | Path) -> List[Path]:
@@ -88,7 +85,7 @@ def save_run_figures(run_dir: str | Path) -> List[Path]:
     student = [results["datasets"][n]["test"]["acc"] for n in names]
     teacher = [results["teacher"]["datasets"][n]["test"]["acc"] for n in names]
     chance = [1.0 / get_info(n).n_classes if not get_info(n).is_multilabel else np.nan for n in names]
-    ax.bar(xs - 0.2, student, 0.4, color=[_COLORS.get(routing.get(n), "grey") for n in names], label="student")
+    ax.bar(xs - 0.2, student, 0.4, color=[SPECIALIST_COLORS.get(routing.get(n), "grey") for n in names], label="student")
     ax.bar(xs + 0.2, teacher, 0.4, color="lightgrey", edgecolor="k", lw=0.5, label="EMA teacher")
     ax.scatter(xs, chance, marker="_", s=200, color="k", label="chance", zorder=3)
     ax.set_xticks(xs, [n.replace("mnist", "") for n in names], rotation=45, ha="right")

@@ -14,8 +14,9 @@ import medmnist
 from medmnist import INFO
 
 __all__ = [
-    "DatasetInfo", "ALL_DATASETS", "DATASETS_2D", "DATASETS_3D", "SPECIALISTS", "DEFAULT_ROUTING",
-    "get_info", "resolve_datasets", "build_routing", "check_dataset_name",
+    "DatasetInfo", "ALL_DATASETS", "DATASETS_2D", "DATASETS_3D", "SPECIALISTS", "SPECIALIST_COLORS", "DEFAULT_ROUTING",
+    "GROUPS", "TASK_MULTILABEL", "TASK_ORDINAL", "get_info", "in_group", "resolve_datasets", "build_routing",
+    "check_dataset_name",
 ]
 
 #: Specialist name -> (description, bottleneck in the paper's preset).
@@ -34,7 +35,15 @@ DEFAULT_ROUTING: Dict[str, str] = {
                                "fracturemnist3d", "synapsemnist3d")},
 }
 
-TASK_MULTILABEL = "multi-label, binary-class"
+#: medmnist's task strings the kit treats specially.
+TASK_MULTILABEL = "multi-label, binary-class"  # ChestMNIST: BCE per label, sigmoid scores
+TASK_ORDINAL = "ordinal-regression"  # RetinaMNIST: trained and scored as multi-class; "within one grade" shown apart
+
+#: Figure colour of each specialist (and of the bare backbone, "none").
+SPECIALIST_COLORS: Dict[str, str] = {"A": "#d95f02", "B": "#1b9e77", "C": "#7570b3", "none": "#666666"}
+
+#: The dataset groups of a selection and of every mean: all 18, the 12 2D, the 6 3D.
+GROUPS: Tuple[str, ...] = ("all", "2d", "3d")
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,10 @@ class DatasetInfo:
     @property
     def is_multilabel(self) -> bool:
         return self.task == TASK_MULTILABEL
+
+    @property
+    def is_ordinal(self) -> bool:
+        return self.task == TASK_ORDINAL
 
     def file_name(self, size: int) -> str:
         """medmnist's own naming: ``{flag}.npz`` at 28, ``{flag}_{size}.npz`` otherwise."""
@@ -93,6 +106,11 @@ DATASETS_2D: Tuple[str, ...] = tuple(n for n, i in _INFOS.items() if not i.is_3d
 DATASETS_3D: Tuple[str, ...] = tuple(n for n, i in _INFOS.items() if i.is_3d)
 
 
+def in_group(name: str, group: str) -> bool:
+    """Whether dataset ``name`` belongs to ``group`` (one of ``GROUPS``)."""
+    return group == "all" or get_info(name).modality == group
+
+
 def check_dataset_name(name: str) -> str:
     """Return the canonical (lower-case) name, or raise a ValueError listing the valid names."""
     key = name.strip().lower()
@@ -118,8 +136,8 @@ def resolve_datasets(spec: Iterable[str] | str) -> List[str]:
         item = item.strip().lower()
         if not item:
             continue
-        group = {"all": ALL_DATASETS, "2d": DATASETS_2D, "3d": DATASETS_3D}.get(item)
-        for name in group if group is not None else (check_dataset_name(item),):
+        members = [n for n in ALL_DATASETS if in_group(n, item)] if item in GROUPS else [check_dataset_name(item)]
+        for name in members:
             if name not in out:
                 out.append(name)
     if not out:

@@ -16,13 +16,12 @@ from pathlib import Path
 from statistics import mean, stdev
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from .registry import ALL_DATASETS, get_info
+from .registry import ALL_DATASETS, GROUPS, get_info, in_group
 
 __all__ = ["RunRecord", "ResultTable", "find_runs", "load_records", "aggregate", "reference_resnet18",
            "reference_paper_means", "write_report", "plot_scores"]
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
-GROUPS = ("all", "2d", "3d")
 METRICS = ("acc", "auc")
 
 
@@ -44,9 +43,6 @@ class ResultTable:
     params: Dict[str, List[int]] = field(default_factory=dict)  # label -> trainable parameters per run
     wall: Dict[str, List[float]] = field(default_factory=dict)  # label -> wall time (s) per run
     synthetic: bool = False  # runs on the embedded suite: published numbers on real data do not apply
-
-    def stat(self, values: Sequence[float]) -> Tuple[float, Optional[float]]:
-        return mean(values), (stdev(values) if len(values) > 1 else None)
 
 
 def _read_csv(path: Path) -> List[dict]:
@@ -119,7 +115,7 @@ def aggregate(records: Sequence[RunRecord], which: str = "student", split: str =
             for m in METRICS:
                 cells.setdefault((r.label, name), {}).setdefault(m, []).append(scores[split][m])
         for group in GROUPS:
-            names = [n for n in res["datasets"] if group == "all" or get_info(n).modality == group]
+            names = [n for n in res["datasets"] if in_group(n, group)]
             if names:
                 for m in METRICS:
                     means.setdefault((r.label, group), {}).setdefault(m, []).append(
@@ -150,7 +146,7 @@ def _rows(table: ResultTable, latex: bool = False) -> Tuple[List[str], List[List
         refs = [_fmt([ref[n][m]], latex=latex) if n in ref else "–" for m in METRICS] if with_refs else []
         rows.append([n] + cells + refs)
     for g in GROUPS:
-        names = [n for n in table.datasets if g == "all" or get_info(n).modality == g]
+        names = [n for n in table.datasets if in_group(n, g)]
         if not names:
             continue
         cells = [_fmt(table.means.get((lab, g), {}).get(m), latex=latex) for lab in table.labels for m in METRICS]

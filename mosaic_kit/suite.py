@@ -18,20 +18,17 @@ picks up where it stopped. Each executed notebook is kept next to its run (``tra
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import yaml
 
 from .atomic import atomic_write_bytes
-from .config import load_config
+from .config import load_config, path_keys
 
 __all__ = ["RunSpec", "Plan", "load_plan", "run_suite", "notebook_dir"]
 
-#: Configuration keys holding paths: a plan's relative paths are taken from where the suite is started, because
-#: each notebook runs inside its own run directory.
-PATH_KEYS = ("data_root", "weights", "cache_dir", "gmoe_init_general", "gmoe_init_medical")
 
 _PLAN_KEYS = {"name", "preset", "overrides", "methods", "datasets", "seeds", "out", "report", "title"}
 
@@ -63,8 +60,6 @@ class Plan:
     runs: List[RunSpec]
     report: str
     title: str
-    source: Optional[str] = None
-    extra: Dict[str, Any] = field(default_factory=dict)
 
 
 def _selection(entry: Any) -> tuple:
@@ -113,7 +108,7 @@ def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
             sel, datasets = _selection(d)
             for seed in data["seeds"]:
                 over = {**shared, **method_over, "datasets": datasets, "seed": int(seed)}
-                for key in PATH_KEYS:
+                for key in path_keys():  # relative to where the suite starts: each notebook runs in its run dir
                     value = over.get(key)
                     if isinstance(value, str) and value != "synthetic" and not Path(value).expanduser().is_absolute():
                         over[key] = str((root / value).resolve())
@@ -122,7 +117,7 @@ def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
                 params = {"preset": preset, "overrides": over, "out": str(run_dir.resolve())}
                 runs.append(RunSpec(label, sel, int(seed), params, str(run_dir)))
     return Plan(name, runs, str(root / data.get("report", f"reports/suite-{name}")),
-                data.get("title", f"Suite '{name}'"), str(path))
+                data.get("title", f"Suite '{name}'"))
 
 
 def is_done(spec: RunSpec) -> bool:

@@ -17,18 +17,13 @@ from .config import Config
 from .data import Normalization, Split, open_datasets, take
 from .evaluate import predict, prepare
 from .metrics import compute_metrics
-from .models import build_model
-from .models.mosaic import MosaicModel
+from .distributed import resolve_device
+from .methods import build_model
+from .models.mosaic import MosaicModel, frozen_shared_copy
 from .registry import get_info, resolve_datasets
-from .train.ema import ExpertEMA
-from .train.trainer import load_run, resolve_device
+from .runs import list_checkpoints, load_run
 
 __all__ = ["Workbench", "list_checkpoints"]
-
-
-def list_checkpoints(run_dir: str | Path) -> list:
-    """Checkpoint names (``best``, ``last``) present in a run directory."""
-    return [p.stem for p in sorted(Path(run_dir).glob("*.safetensors"))]
 
 
 @dataclass
@@ -45,13 +40,14 @@ class Workbench:
     @classmethod
     def from_run(cls, run_dir: str | Path, checkpoint: str = "best", overrides: Optional[Dict[str, Any]] = None,
                  device: str = "cpu") -> "Workbench":
-        cfg, model, teacher, norm, _ = load_run(run_dir, checkpoint, overrides)
-        return cls._finish(cfg, model, teacher, norm, device, f"{run_dir} ({checkpoint} checkpoint)", True)
+        run = load_run(run_dir, checkpoint, overrides)
+        return cls._finish(run.cfg, run.model, run.teacher, run.norm, device, f"{run_dir} ({checkpoint} checkpoint)",
+                           True)
 
     @classmethod
     def untrained(cls, cfg: Config, device: str = "cpu") -> "Workbench":
         model, norm = build_model(cfg)
-        teacher = ExpertEMA(model).model
+        teacher = frozen_shared_copy(model)
         return cls._finish(cfg, model, teacher, norm, device, "random adapters (untrained)", False)
 
     @classmethod
@@ -86,10 +82,8 @@ class Workbench:
         return prepare(self.model, dataset, torch.from_numpy(x), self.norm, self.device)
 
     def specialists(self) -> list:
-        """Names a sample can be forced through: MOSAIC's specialists, or the method's single path."""
-        mos = self.model.vit.blocks[0].mos
-        if self.model.hard_routing and hasattr(mos, "specialists"):
-            return list(mos.specialists.keys())
+        """Names a sample can be forced through: the routing table's specialists (MOSAIC's A/B/C, or the
+        method's single path)."""
         return sorted(set(self.model.routing.values()))
 
     def is_3d(self, dataset: str) -> bool:

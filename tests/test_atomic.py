@@ -14,7 +14,7 @@ import torch
 import mosaic_kit.atomic as atomic
 from conftest import tiny_cfg
 from mosaic_kit.train import train
-from mosaic_kit.train.checkpoint import load_tensors
+from mosaic_kit.checkpoint import load_tensors
 
 WRITER = """
 import sys

@@ -34,7 +34,7 @@ def test_unknown_key_suggests_closest():
 ])
 def test_bad_values_are_named(bad, message):
     with pytest.raises(ValueError, match=message):
-        Config(**bad)
+        Config.from_dict(bad)
 
 
 def test_wrong_type_in_set():

@@ -12,10 +12,11 @@ import pytest
 import torch
 import yaml
 
-import mosaic_kit.train.trainer as trainer_mod
+import mosaic_kit.train.step as step_mod
+from mosaic_kit.train import NonFiniteError, TrainingInterrupted
 from conftest import tiny_cfg
 from mosaic_kit.train import train
-from mosaic_kit.train.checkpoint import load_state, load_tensors
+from mosaic_kit.checkpoint import load_state, load_tensors
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,7 +45,7 @@ def _same_run(a: Path, b: Path) -> None:
 
 
 def test_sigint_mid_round_checkpoints_and_resumes_exactly(tmp_path, monkeypatch, reference):
-    real, calls = trainer_mod._task_loss, {"n": 0}
+    real, calls = step_mod.task_loss, {"n": 0}
 
     def task_loss(*args):
         calls["n"] += 1
@@ -52,14 +53,14 @@ def test_sigint_mid_round_checkpoints_and_resumes_exactly(tmp_path, monkeypatch,
             os.kill(os.getpid(), signal.SIGINT)
         return real(*args)
 
-    monkeypatch.setattr(trainer_mod, "_task_loss", task_loss)
+    monkeypatch.setattr(step_mod, "task_loss", task_loss)
     cfg = _cfg(tmp_path)
     before = signal.getsignal(signal.SIGINT)
-    with pytest.raises(trainer_mod.TrainingInterrupted, match="checkpoint written at step 14"):
+    with pytest.raises(TrainingInterrupted, match="checkpoint written at step 14"):
         train(cfg, progress=False)
     st = load_state(tmp_path / "run" / "last_state.pt")["state"]
     assert (st["step"], st["round"], st["round_step"]) == (14, 1, 2)
-    monkeypatch.setattr(trainer_mod, "_task_loss", real)
+    monkeypatch.setattr(step_mod, "task_loss", real)
     assert signal.getsignal(signal.SIGINT) == before  # our handler is removed again
     train(cfg, resume=True, progress=False)
     _same_run(reference, tmp_path / "run")

@@ -7,12 +7,10 @@ import pytest
 import torch
 
 from conftest import tiny_cfg
-from mosaic_kit.methods import available_methods, get_method
-from mosaic_kit.methods.mos import router_load
-from mosaic_kit.models import build_model
+from mosaic_kit.methods import available_methods, build_model, get_method, mixing_load
 from mosaic_kit.models.backbone import create_backbone
 from mosaic_kit.train import train
-from mosaic_kit.train.checkpoint import load_tensors, save_tensors, trainable_state
+from mosaic_kit.checkpoint import load_tensors, save_tensors, trainable_state
 
 DATASETS = ["pathmnist", "breastmnist", "adrenalmnist3d"]
 ZERO_INIT = {"mos", "mos-soft", "adapter", "adapter-dataset", "lora", "gmoe", "linear", "bitfit", "partial", "full"}
@@ -68,7 +66,7 @@ def test_trainable_tensors_match_formula(tmp_path, method):
     model, _ = build_model(cfg)
     got = sum(p.numel() for p in model.parameters() if p.requires_grad)
     assert got == expected_trainable(method, cfg, model)
-    assert all(p.requires_grad == model.is_trainable_name(n) for n, p in model.named_parameters())
+    assert all(p.requires_grad == get_method(method).trainable(n, model, cfg) for n, p in model.named_parameters())
 
 
 def test_step_changes_only_trainable_tensors(tmp_path, method):
@@ -132,34 +130,47 @@ def test_short_run_beats_chance(tmp_path, method):
     res = json.loads((run / "results.json").read_text())
     assert res["mean_val"]["all"]["acc"] > 0.4, res["mean_val"]  # 9 classes: chance 0.11
     assert res["config"]["method"] == method
-    if method == "mos-soft":  # the router's mean weights per dataset (over layers and a validation batch)
-        load = res["router_load"]["pathmnist"]
-        assert set(load) == {"A", "B", "C"} and sum(load.values()) == pytest.approx(1.0, abs=1e-3)
+    experts = {"mos-soft": {"A", "B", "C"}, "gmoe": {"general", "medical"}}.get(method)
+    if experts:  # the router's / gate's mean weights per dataset (over layers and a validation batch)
+        load = res["mixing_weights"]["pathmnist"]
+        assert set(load) == experts and sum(load.values()) == pytest.approx(1.0, abs=1e-3)
+    else:
+        assert "mixing_weights" not in res
 
 
-def test_soft_router_load_is_a_distribution(tmp_path):
-    model, _ = build_model(_cfg(tmp_path, "mos-soft"))
-    load = router_load(model, torch.randn(4, 3, 32, 32), "pathmnist")
-    assert load.shape == (len(model.vit.blocks), 3)
+@pytest.mark.parametrize("method, k", [("mos-soft", 3), ("gmoe", 2)])
+def test_mixing_load_is_a_distribution(tmp_path, method, k):
+    model, _ = build_model(_cfg(tmp_path, method))
+    load = mixing_load(model, torch.randn(4, 3, 32, 32), "pathmnist")
+    assert load.shape == (len(model.vit.blocks), k)
     torch.testing.assert_close(load.sum(-1), torch.ones(len(model.vit.blocks)))
-    torch.testing.assert_close(load, torch.full_like(load, 1 / 3))  # zero-initialised router: uniform
+    torch.testing.assert_close(load, torch.full_like(load, 1 / k))  # zero-initialised router / gate: uniform
+    assert mixing_load(build_model(_cfg(tmp_path, "mos"))[0], torch.randn(4, 3, 32, 32), "pathmnist") is None
 
 
 def test_gmoe_experts_start_from_adapter_checkpoints(tmp_path):
     src, _ = build_model(_cfg(tmp_path, "adapter", adapter_bottleneck=6))
     with torch.no_grad():
         for n, p in src.named_parameters():
-            if ".mos." in n:
+            if ".adapter." in n:
                 p.normal_()
-    save_tensors(tmp_path / "general.safetensors", {"student": trainable_state(src)})
+    save_tensors(tmp_path / "general.safetensors", {"student": trainable_state(src)}, {"method": "adapter", "format": 2})
     model, _ = build_model(_cfg(tmp_path, "gmoe", gmoe_init_general=str(tmp_path / "general.safetensors")))
-    blk = model.vit.blocks[1].mos
-    torch.testing.assert_close(blk.experts["general"].up.weight, src.vit.blocks[1].mos.specialists["shared"].up.weight)
+    blk = model.vit.blocks[1].gmoe
+    torch.testing.assert_close(blk.experts["general"].up.weight, src.vit.blocks[1].adapter.up.weight)
     assert torch.count_nonzero(blk.experts["medical"].up.weight) == 0
     with pytest.raises(ValueError, match="do not fit gmoe_bottleneck=5"):
         build_model(_cfg(tmp_path, "gmoe", gmoe_bottleneck=5, gmoe_init_general=str(tmp_path / "general.safetensors")))
     with pytest.raises(FileNotFoundError, match="GMoE expert initialisation"):
         build_model(_cfg(tmp_path, "gmoe", gmoe_init_medical=str(tmp_path / "nope.safetensors")))
+    # a checkpoint written before side modules had their own slot names (format 1: ".mos.specialists.shared.")
+    old = {n.replace(".adapter.", ".mos.specialists.shared."): t for n, t in trainable_state(src).items()}
+    save_tensors(tmp_path / "old.safetensors", {"student": old}, {"method": "adapter"})
+    model, _ = build_model(_cfg(tmp_path, "gmoe", gmoe_init_medical=str(tmp_path / "old.safetensors")))
+    torch.testing.assert_close(model.vit.blocks[1].gmoe.experts["medical"].up.weight, src.vit.blocks[1].adapter.up.weight)
+    save_tensors(tmp_path / "mos.safetensors", {"student": old}, {"method": "mos"})
+    with pytest.raises(ValueError, match="written by method 'mos'; a GMoE expert starts from a method=adapter"):
+        build_model(_cfg(tmp_path, "gmoe", gmoe_init_medical=str(tmp_path / "mos.safetensors")))
 
 
 def test_independent_trains_one_model_per_dataset(tmp_path):
@@ -194,7 +205,7 @@ def test_independent_run_through_the_training_notebook_and_report(tmp_path):
 
 
 def test_eval_refuses_a_checkpoint_of_another_method_or_preset(tmp_path):
-    from mosaic_kit.train import evaluate_run
+    from mosaic_kit.runs import evaluate_run
 
     run = train(_cfg(tmp_path, "mos", rounds=1, steps_per_dataset=1, eval_max_samples=16), progress=False)
     with pytest.raises(ValueError, match="written by method 'mos', the config says 'lora'"):

@@ -6,7 +6,8 @@ from safetensors.torch import save_file
 from conftest import DEIT_TINY, need, tiny_cfg
 from google_npz import save_google_npz
 from mosaic_kit.config import load_config
-from mosaic_kit.models import build_model, create_backbone, parameter_report
+from mosaic_kit.methods import build_model, parameter_report
+from mosaic_kit.models import create_backbone
 from mosaic_kit.models.adapter import MixtureOfSpecialists
 
 

@@ -5,22 +5,23 @@ import json
 import pytest
 import torch
 
-import mosaic_kit.train.trainer as trainer_mod
+import mosaic_kit.train.step as step_mod
+from mosaic_kit.train import NonFiniteError, TrainingInterrupted
 from conftest import tiny_cfg
 from mosaic_kit.train import train
-from mosaic_kit.train.checkpoint import load_state, load_tensors
+from mosaic_kit.checkpoint import load_state, load_tensors
 
 
 def _poison(monkeypatch, bad_steps):
     """Make the task loss NaN on the given (1-based) step numbers."""
-    real, calls = trainer_mod._task_loss, {"n": 0}
+    real, calls = step_mod.task_loss, {"n": 0}
 
     def task_loss(dataset, logits, y):
         calls["n"] += 1
         loss = real(dataset, logits, y)
         return loss * float("nan") if calls["n"] in bad_steps else loss
 
-    monkeypatch.setattr(trainer_mod, "_task_loss", task_loss)
+    monkeypatch.setattr(step_mod, "task_loss", task_loss)
 
 
 def test_isolated_nan_steps_are_skipped_and_counted(tmp_path, monkeypatch):
@@ -39,7 +40,7 @@ def test_isolated_nan_steps_are_skipped_and_counted(tmp_path, monkeypatch):
 def test_nan_streak_stops_with_message_and_keeps_checkpoint(tmp_path, monkeypatch):
     cfg = tiny_cfg(tmp_path, max_bad_steps=3)  # 3 datasets x 3 steps = 9 steps per round
     _poison(monkeypatch, set(range(12, 100)))
-    with pytest.raises(trainer_mod.NonFiniteError, match=r"3 steps in a row .* after round 1\) is intact"):
+    with pytest.raises(NonFiniteError, match=r"3 steps in a row .* after round 1\) is intact"):
         train(cfg, progress=False)
     groups, meta = load_tensors(tmp_path / "run" / "last.safetensors")
     assert int(meta["round"]) == 1 and all(torch.isfinite(t).all() for t in groups["student"].values())
@@ -48,5 +49,5 @@ def test_nan_streak_stops_with_message_and_keeps_checkpoint(tmp_path, monkeypatc
 
 def test_nan_before_any_checkpoint_says_so(tmp_path, monkeypatch):
     _poison(monkeypatch, set(range(1, 100)))
-    with pytest.raises(trainer_mod.NonFiniteError, match="no checkpoint"):
+    with pytest.raises(NonFiniteError, match="no checkpoint"):
         train(tiny_cfg(tmp_path, max_bad_steps=2), progress=False)

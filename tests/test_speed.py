@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from conftest import tiny_cfg
-from mosaic_kit.models import build_model
+from mosaic_kit.methods import build_model
 from mosaic_kit.models.speed import apply_speed
 from mosaic_kit.train import train
 

@@ -5,9 +5,10 @@ import torch
 from safetensors.torch import load_file
 
 from conftest import tiny_cfg
-from mosaic_kit.models import build_model
-from mosaic_kit.train import ExpertEMA, evaluate_run, train
-from mosaic_kit.train.trainer import _task_loss
+from mosaic_kit.methods import build_model
+from mosaic_kit.runs import evaluate_run
+from mosaic_kit.train import ExpertEMA, train
+from mosaic_kit.train.optim import task_loss
 
 
 def test_expert_aware_ema_moves_only_what_the_step_used(tmp_path):
@@ -35,10 +36,10 @@ def test_expert_aware_ema_moves_only_what_the_step_used(tmp_path):
 def test_losses_by_task():
     logits = torch.tensor([[2.0, -1.0], [0.0, 3.0]])
     y = torch.tensor([[0], [1]])
-    torch.testing.assert_close(_task_loss("breastmnist", logits, y), torch.nn.functional.cross_entropy(logits, y[:, 0]))
+    torch.testing.assert_close(task_loss("breastmnist", logits, y), torch.nn.functional.cross_entropy(logits, y[:, 0]))
     ml = torch.randn(3, 14)
     yl = (torch.rand(3, 14) > 0.5).long()
-    torch.testing.assert_close(_task_loss("chestmnist", ml, yl),
+    torch.testing.assert_close(task_loss("chestmnist", ml, yl),
                                torch.nn.functional.binary_cross_entropy_with_logits(ml, yl.float()))
 
 

@@ -5,13 +5,13 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from ..registry import get_info
-from .files import MissingDataError, Split, default_cache_dir, download, npz_path, open_split
+from .files import MissingDataError, Split, default_cache_dir, download, open_split
 from .stream import BatchStream, iter_batches, take
 from .synthetic import ensure_suite, make_dataset, write_suite
 from .transforms import Normalization, prepare_2d, prepare_3d
 
 __all__ = [
-    "Split", "MissingDataError", "open_split", "download", "npz_path", "default_cache_dir", "BatchStream",
+    "Split", "MissingDataError", "open_split", "download", "default_cache_dir", "BatchStream",
     "iter_batches", "take", "ensure_suite", "make_dataset", "write_suite", "Normalization", "prepare_2d",
     "prepare_3d", "SYNTHETIC", "resolve_root", "open_datasets",
 ]

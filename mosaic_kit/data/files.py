@@ -18,7 +18,7 @@ from numpy.lib import format as npformat
 
 from ..registry import DatasetInfo, get_info
 
-__all__ = ["Split", "npz_path", "open_split", "download", "default_cache_dir", "MissingDataError"]
+__all__ = ["Split", "open_split", "download", "default_cache_dir", "MissingDataError"]
 
 SPLITS = ("train", "val", "test")
 _CHUNK = 64 << 20  # bytes per streamed copy
@@ -45,11 +45,6 @@ def default_cache_dir() -> Path:
     root = os.environ.get("MOSAIC_KIT_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "mosaic_kit")
     return Path(root)
-
-
-def npz_path(root: str | Path, name: str, size: int) -> Path:
-    info = get_info(name)
-    return Path(root) / info.file_name(size)
 
 
 def _download_hint(info: DatasetInfo, size: int, root: Path) -> str:

@@ -1,13 +1,13 @@
 """Read-ahead of training batches: the training thread never waits for the memory map.
 
-A round's *plan* is the list of dataset names its steps visit. ``Loader.iterate(plan)`` hands out the batches
-of that plan in order, each read ``depth`` steps ahead by a pool of threads that lives as long as the loader
+A round's *schedule* is the list of dataset names its steps visit. ``Loader.iterate(schedule)`` hands out the batches
+of that schedule in order, each read ``depth`` steps ahead by a pool of threads that lives as long as the loader
 (persistent workers) and, when training on CUDA, copied into pinned memory so the host-to-device copy can run
 asynchronously. Threads suffice: per sample there is only a gather of uint8 rows (numpy and ``pin_memory``
 release the GIL for the copies); resizing, augmentation and normalisation run batched on the device
 (``data.transforms``).
 
-Batch indices come from the datasets' ``BatchStream``s in plan order, so the batches are exactly those of the
+Batch indices come from the datasets' ``BatchStream``s in schedule order, so the batches are exactly those of the
 synchronous path. ``stream_states()`` reports the streams' states after the batches handed out so far, not
 after the ones read ahead: that is what a checkpoint must store to resume exactly.
 """
@@ -27,7 +27,7 @@ __all__ = ["Loader"]
 
 
 class Loader:
-    """Batches of a plan of dataset names, read ahead by ``workers`` threads (0: read on the calling thread)."""
+    """Batches of a schedule of dataset names, read ahead by ``workers`` threads (0: read on the calling thread)."""
 
     def __init__(self, streams: Dict[str, BatchStream], workers: int = 2, depth: int = 4, pin_memory: bool = False,
                  shard: Optional[Callable[[int], Tuple[int, int]]] = None) -> None:
@@ -63,9 +63,9 @@ class Loader:
         job = self._pool.submit(self._read, stream.split, index) if self._pool else (stream.split, index)
         return name, job, stream.state_dict()
 
-    def iterate(self, plan: List[str]) -> Iterator[Tuple[str, torch.Tensor, torch.Tensor]]:
-        """Yield ``(dataset, images_uint8, labels)`` for every entry of ``plan``, in order."""
-        todo = iter(plan)
+    def iterate(self, schedule: List[str]) -> Iterator[Tuple[str, torch.Tensor, torch.Tensor]]:
+        """Yield ``(dataset, images_uint8, labels)`` for every entry of ``schedule``, in order."""
+        todo = iter(schedule)
         pending: Deque[Tuple[str, object, Dict[str, int]]] = deque()
         try:
             for name in todo:

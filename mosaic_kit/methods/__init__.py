@@ -1,8 +1,4 @@
-"""Parameter-efficient methods, each in its own module behind one interface.
-
-A method turns a headless timm ViT plus the selected datasets into a ``MosaicModel``: it decides what sits
-beside each block (``side``), whether visual prompts are inserted, how datasets are routed, and which tensors
-train. ``build(cfg, vit, datasets)`` is all the trainer needs.
+"""Parameter-efficient methods, each in its own module behind one interface (``base.Method``).
 
 | name | what trains |
 |---|---|
@@ -17,56 +13,61 @@ train. ``build(cfg, vit, datasets)`` is all the trainer needs.
 | ``bitfit`` | the backbone's biases |
 | ``partial`` | the last ``partial_blocks`` blocks and the final norm |
 | ``full`` | everything |
+
+Adding a method: a new module here with a ``Method`` subclass (and, if it has keys of its own, an ``Options``
+dataclass), plus one ``register_method`` line below; see the README's "Adding a method".
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Dict, List
+from typing import Dict, Tuple
 
-from timm.models.vision_transformer import VisionTransformer
+import torch
 
 from ..config import Config
+from ..data.transforms import Normalization
+from ..models.backbone import create_backbone, resolve_normalization
 from ..models.mosaic import MosaicModel
+from ..models.parameters import parameter_report as _parameter_report
+from ..registry import build_routing, resolve_datasets
 from . import adapters, finetune, gmoe, lora, mos, vpt
+from .base import (METHODS, Method, available_methods, get_method, register_method, unregister_method,
+                   upgrade_names)
+from .diagnostics import has_mixing, mixing_load, mixing_summary
 
-__all__ = ["Method", "METHODS", "available_methods", "build_method", "get_method"]
+__all__ = ["Method", "METHODS", "available_methods", "get_method", "register_method", "unregister_method",
+           "build_model", "parameter_report", "upgrade_names", "has_mixing", "mixing_load", "mixing_summary"]
 
-
-@dataclass(frozen=True)
-class Method:
-    name: str
-    summary: str
-    build: Callable[[Config, VisionTransformer, List[str]], MosaicModel]
-
-
-METHODS: Dict[str, Method] = {m.name: m for m in [
-    Method("mos", "MOSAIC: hard-routed specialists A/B/C", mos.build_hard),
-    Method("mos-soft", "specialists A/B/C mixed by a learned softmax router", mos.build_soft),
-    Method("adapter", "one adapter shared by all datasets (joint baseline)", adapters.build_shared),
-    Method("adapter-dataset", "one adapter per dataset", adapters.build_per_dataset),
-    Method("lora", "LoRA on attention qkv via peft", lora.build),
-    Method("vpt", "visual prompt tuning (deep or shallow)", vpt.build),
-    Method("gmoe", "GMoE-Adapter of Med-VTAB: gated general + medical expert adapters", gmoe.build),
-    Method("linear", "linear probe: heads only", finetune.build_linear),
-    Method("bitfit", "biases only", finetune.build_bitfit),
-    Method("partial", "last k blocks", finetune.build_partial),
-    Method("full", "full fine-tuning", finetune.build_full),
-]}
+register_method(mos.Mos())
+register_method(mos.MosSoft())
+register_method(adapters.SharedAdapter())
+register_method(adapters.PerDatasetAdapters())
+register_method(lora.Lora())
+register_method(vpt.Vpt())
+register_method(gmoe.Gmoe())
+register_method(finetune.Linear())
+register_method(finetune.BitFit())
+register_method(finetune.Partial())
+register_method(finetune.Full())
 
 
-def available_methods() -> List[str]:
-    return list(METHODS)
+def build_model(cfg: Config) -> Tuple[MosaicModel, Normalization]:
+    """The model of ``cfg.method`` (backbone weights loaded, the method's tensors trainable, the rest frozen) and
+    its input normalisation."""
+    method = get_method(cfg.method)  # unknown names fail before the backbone is built
+    datasets = resolve_datasets(cfg.datasets)
+    build_routing(datasets, cfg.routing)  # validates routing overrides for every method
+    # Random init is a function of the seed: a run without backbone weights can be rebuilt exactly
+    # (checkpoints hold only trainable tensors).
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        vit = create_backbone(cfg.backbone, cfg.weights, cfg.img_size)
+        norm = resolve_normalization(vit, cfg.norm)
+        model = method.build(cfg, vit, datasets)
+    for name, p in model.named_parameters():
+        p.requires_grad_(method.trainable(name, model, cfg))
+    return model, norm
 
 
-def get_method(name: str) -> Method:
-    if name not in METHODS:
-        import difflib
-
-        close = difflib.get_close_matches(name, METHODS, n=1)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
-        raise ValueError(f"Unknown method '{name}'.{hint} Available: {', '.join(METHODS)}.")
-    return METHODS[name]
-
-
-def build_method(cfg: Config, vit: VisionTransformer, datasets: List[str]) -> MosaicModel:
-    return get_method(cfg.method).build(cfg, vit, datasets)
+def parameter_report(model: MosaicModel) -> Dict[str, object]:
+    """Trainable and total parameters, by component (the method names its own parts)."""
+    return _parameter_report(model, get_method(model.method).component)

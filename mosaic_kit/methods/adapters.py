@@ -1,24 +1,53 @@
 """Single-adapter baselines: one AdaptFormer adapter shared by every dataset, or one per dataset."""
 from __future__ import annotations
 
-from typing import List
+from dataclasses import dataclass
+from typing import List, Optional
 
 from timm.models.vision_transformer import VisionTransformer
 
-from ..config import Config
+from ..config import Config, Options, option
+from ..models.adapter import Adapter, MixtureOfSpecialists
 from ..models.mosaic import MosaicModel
-from .common import constant_routing
+from .base import Method, constant_routing
 
-__all__ = ["build_shared", "build_per_dataset"]
-
-
-def build_shared(cfg: Config, vit: VisionTransformer, datasets: List[str]) -> MosaicModel:
-    """The joint baseline: MOSAIC's insertion point and scale, one specialist ``shared`` for all datasets."""
-    return MosaicModel(vit, constant_routing(datasets, "shared"), {"shared": cfg.adapter_bottleneck},
-                       cfg.adapter_scale, cfg.adapter_input, cfg.vol_size, cfg.patch_3d)
+__all__ = ["AdapterOptions", "SharedAdapter", "PerDatasetAdapters"]
 
 
-def build_per_dataset(cfg: Config, vit: VisionTransformer, datasets: List[str]) -> MosaicModel:
-    """Hard routing with one specialist per dataset (named after it), all in one model."""
-    return MosaicModel(vit, {d: d for d in datasets}, {d: cfg.adapter_bottleneck for d in datasets},
-                       cfg.adapter_scale, cfg.adapter_input, cfg.vol_size, cfg.patch_3d)
+@dataclass
+class AdapterOptions(Options):
+    adapter_bottleneck: int = option(192, "bottleneck of method=adapter (one shared adapter) and adapter-dataset")
+
+    def problems(self) -> List[str]:
+        return self.check_positive("adapter_bottleneck")
+
+
+class SharedAdapter(Method):
+    """The joint baseline: MOSAIC's insertion point and scale, one adapter for all datasets."""
+
+    name, summary, options, slot = "adapter", "one adapter shared by all datasets (joint baseline)", AdapterOptions, "adapter"
+    legacy_renames = ((".mos.specialists.shared.", ".adapter."),)
+
+    def build(self, cfg: Config, vit: VisionTransformer, datasets: List[str]) -> MosaicModel:
+        width = cfg.options(AdapterOptions).adapter_bottleneck
+        return self.make_model(cfg, vit, constant_routing(datasets, "shared"),
+                               side=lambda dim: Adapter(dim, width, cfg.adapter_scale))
+
+
+class PerDatasetAdapters(Method):
+    """Hard routing with one adapter per dataset (a specialist named after it), all in one model."""
+
+    name, summary, options, slot = "adapter-dataset", "one adapter per dataset", AdapterOptions, "adapters"
+    legacy_renames = ((".mos.", ".adapters."),)
+
+    def build(self, cfg: Config, vit: VisionTransformer, datasets: List[str]) -> MosaicModel:
+        width = cfg.options(AdapterOptions).adapter_bottleneck
+        return self.make_model(cfg, vit, {d: d for d in datasets},
+                               side=lambda dim: MixtureOfSpecialists(dim, {d: width for d in datasets},
+                                                                     cfg.adapter_scale))
+
+    def component(self, name: str) -> Optional[str]:
+        marker = f".{self.slot}.specialists."
+        if marker in name:
+            return "adapter_" + name.split(marker, 1)[1].split(".", 1)[0]
+        return super().component(name)

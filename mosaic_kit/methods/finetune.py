@@ -1,38 +1,68 @@
 """Baselines that add nothing to the backbone and only choose what trains: linear probe, BitFit, partial, full."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import List
 
 from timm.models.vision_transformer import VisionTransformer
 
-from ..config import Config
+from ..config import Config, Options, option
 from ..models.mosaic import MosaicModel
-from .common import always_trainable, constant_routing, make_model
+from .base import ALWAYS_TRAINABLE, Method, constant_routing
 
-__all__ = ["build_linear", "build_bitfit", "build_partial", "build_full"]
+__all__ = ["Linear", "BitFit", "PartialOptions", "Partial", "Full"]
 
 
-def build_linear(cfg: Config, vit: VisionTransformer, datasets: List[str]) -> MosaicModel:
+class Linear(Method):
     """Heads only (plus the 3D tokenizer: volumes have no pretrained embedding to probe)."""
-    return make_model(cfg, vit, constant_routing(datasets, "backbone"), trainable=always_trainable)
+
+    name, summary = "linear", "linear probe: heads only"
+
+    def build(self, cfg: Config, vit: VisionTransformer, datasets: List[str]) -> MosaicModel:
+        return self.make_model(cfg, vit, constant_routing(datasets, "backbone"))
+
+    def trainable(self, name: str, model: MosaicModel, cfg: Config) -> bool:
+        return name.startswith(ALWAYS_TRAINABLE)
 
 
-def build_bitfit(cfg: Config, vit: VisionTransformer, datasets: List[str]) -> MosaicModel:
+class BitFit(Linear):
     """Every bias of the backbone (BitFit), plus heads and the 3D tokenizer."""
-    return make_model(cfg, vit, constant_routing(datasets, "backbone"),
-                      trainable=lambda n: always_trainable(n) or (n.startswith("vit.") and n.endswith(".bias")))
+
+    name, summary = "bitfit", "biases only"
+
+    def trainable(self, name: str, model: MosaicModel, cfg: Config) -> bool:
+        return name.startswith(ALWAYS_TRAINABLE) or (name.startswith("vit.") and name.endswith(".bias"))
 
 
-def build_partial(cfg: Config, vit: VisionTransformer, datasets: List[str]) -> MosaicModel:
+@dataclass
+class PartialOptions(Options):
+    partial_blocks: int = option(2, "method=partial: how many of the last blocks train")
+
+    def problems(self) -> List[str]:
+        return self.check_positive("partial_blocks")
+
+
+class Partial(Linear):
     """The last ``partial_blocks`` blocks and the final norm, plus heads and the 3D tokenizer."""
-    depth = len(vit.blocks)
-    if cfg.partial_blocks > depth:
-        raise ValueError(f"partial_blocks={cfg.partial_blocks} but {cfg.backbone} has only {depth} blocks.")
-    prefixes = tuple(f"vit.blocks.{i}." for i in range(depth - cfg.partial_blocks, depth)) + ("vit.norm.",)
-    return make_model(cfg, vit, constant_routing(datasets, "backbone"),
-                      trainable=lambda n: always_trainable(n) or n.startswith(prefixes))
+
+    name, summary, options = "partial", "last k blocks", PartialOptions
+
+    def build(self, cfg: Config, vit: VisionTransformer, datasets: List[str]) -> MosaicModel:
+        k = cfg.options(PartialOptions).partial_blocks
+        if k > len(vit.blocks):
+            raise ValueError(f"partial_blocks={k} but {cfg.backbone} has only {len(vit.blocks)} blocks.")
+        return super().build(cfg, vit, datasets)
+
+    def trainable(self, name: str, model: MosaicModel, cfg: Config) -> bool:
+        depth, k = len(model.vit.blocks), cfg.options(PartialOptions).partial_blocks
+        prefixes = tuple(f"vit.blocks.{i}." for i in range(depth - k, depth)) + ("vit.norm.",)
+        return name.startswith(ALWAYS_TRAINABLE) or name.startswith(prefixes)
 
 
-def build_full(cfg: Config, vit: VisionTransformer, datasets: List[str]) -> MosaicModel:
-    """Everything trains (use a lower learning rate: the `full` preset)."""
-    return make_model(cfg, vit, constant_routing(datasets, "backbone"), trainable=lambda n: True)
+class Full(Linear):
+    """Everything trains (use a lower learning rate: the ``paper-full`` preset)."""
+
+    name, summary = "full", "full fine-tuning"
+
+    def trainable(self, name: str, model: MosaicModel, cfg: Config) -> bool:
+        return True

@@ -1,32 +1,52 @@
 """LoRA on the attention qkv projection, injected by Hugging Face peft (not hand-written)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, List
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, List, Optional
 
 from timm.models.vision_transformer import VisionTransformer
 
-from ..config import Config
+from ..config import Config, Options, option
 from ..models.mosaic import MosaicModel
-from .common import always_trainable, constant_routing, make_model
+from .base import ALWAYS_TRAINABLE, Method, constant_routing
 
-__all__ = ["build", "lora_config"]
+__all__ = ["LoraOptions", "Lora", "peft_config"]
 
 if TYPE_CHECKING:
     from peft import LoraConfig
 
 
-def lora_config(cfg: Config) -> "LoraConfig":
+@dataclass
+class LoraOptions(Options):
+    lora_rank: int = option(8, "LoRA rank r on the attention qkv projection (method=lora)")
+    lora_alpha: float = option(16.0, "LoRA alpha (scaling alpha / r)")
+    lora_dropout: float = option(0.0, "LoRA dropout")
+
+    def problems(self) -> List[str]:
+        return self.check_positive("lora_rank") + self.check_non_negative("lora_alpha", "lora_dropout")
+
+
+def peft_config(opts: LoraOptions) -> "LoraConfig":
     from peft import LoraConfig  # imported on use: peft pulls in transformers (~0.5 GB resident)
 
-    return LoraConfig(r=cfg.lora_rank, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+    return LoraConfig(r=opts.lora_rank, lora_alpha=opts.lora_alpha, lora_dropout=opts.lora_dropout,
                       target_modules=["qkv"], bias="none")
 
 
-def build(cfg: Config, vit: VisionTransformer, datasets: List[str]) -> MosaicModel:
+class Lora(Method):
     """``qkv(x) + (alpha / r) B A x`` in every block; B starts at zero, so the model starts as the backbone."""
-    from peft import inject_adapter_in_model
 
-    model = make_model(cfg, vit, constant_routing(datasets, "lora"),
-                       trainable=lambda n: ".lora_" in n or always_trainable(n))
-    inject_adapter_in_model(lora_config(cfg), model.vit)
-    return model
+    name, summary, options = "lora", "LoRA on attention qkv via peft", LoraOptions
+
+    def build(self, cfg: Config, vit: VisionTransformer, datasets: List[str]) -> MosaicModel:
+        from peft import inject_adapter_in_model
+
+        model = self.make_model(cfg, vit, constant_routing(datasets, "lora"))
+        inject_adapter_in_model(peft_config(cfg.options(LoraOptions)), model.vit)
+        return model
+
+    def trainable(self, name: str, model: MosaicModel, cfg: Config) -> bool:
+        return ".lora_" in name or name.startswith(ALWAYS_TRAINABLE)
+
+    def component(self, name: str) -> Optional[str]:
+        return "lora" if ".lora_" in name else None

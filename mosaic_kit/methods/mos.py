@@ -1,34 +1,60 @@
-"""MOSAIC (hard routing) and its soft-routing ablation."""
+"""MOSAIC (hard-routed specialists A/B/C) and its soft-routing ablation (``mos-soft``)."""
 from __future__ import annotations
 
-from typing import List, Mapping
+from dataclasses import dataclass
+from typing import Dict, List, Mapping, Optional
 
 import torch
 import torch.nn as nn
 from timm.models.vision_transformer import VisionTransformer
 
-from ..config import Config
-from ..models.adapter import Adapter
+from ..config import Config, Options, option
+from ..models.adapter import Adapter, MixtureOfSpecialists
 from ..models.mosaic import MosaicModel
 from ..registry import build_routing
-from .common import always_trainable, constant_routing, make_model
+from .base import Method, constant_routing
 
-__all__ = ["build_hard", "build_soft", "SoftMixture", "router_load"]
-
-
-def _bottlenecks(cfg: Config) -> dict:
-    return {"A": cfg.bottleneck_a, "B": cfg.bottleneck_b, "C": cfg.bottleneck_c}
+__all__ = ["MosOptions", "Mos", "MosSoft", "SoftMixture"]
 
 
-def build_hard(cfg: Config, vit: VisionTransformer, datasets: List[str]) -> MosaicModel:
-    """Hard routing: a batch runs only its dataset's specialist (the paper's routing, ``routing`` overrides)."""
-    return MosaicModel(vit, build_routing(datasets, cfg.routing), _bottlenecks(cfg), cfg.adapter_scale,
-                       cfg.adapter_input, cfg.vol_size, cfg.patch_3d)
+@dataclass
+class MosOptions(Options):
+    """Bottleneck widths of the three specialists (``mos`` and ``mos-soft``)."""
+
+    bottleneck_a: int = option(64, "bottleneck of specialist A (mos, mos-soft)")
+    bottleneck_b: int = option(96, "bottleneck of specialist B (mos, mos-soft)")
+    bottleneck_c: int = option(192, "bottleneck of specialist C (mos, mos-soft)")
+
+    def problems(self) -> List[str]:
+        return self.check_positive("bottleneck_a", "bottleneck_b", "bottleneck_c")
+
+    def bottlenecks(self) -> Dict[str, int]:
+        return {"A": self.bottleneck_a, "B": self.bottleneck_b, "C": self.bottleneck_c}
+
+
+def _specialist_of(name: str, slot: str) -> Optional[str]:
+    marker = f".{slot}.specialists."
+    return name.split(marker, 1)[1].split(".", 1)[0] if marker in name else None
+
+
+class Mos(Method):
+    """Hard routing: a batch runs only its dataset's specialist (the paper's routing; ``routing`` overrides)."""
+
+    name, summary, options, slot = "mos", "MOSAIC: hard-routed specialists A/B/C", MosOptions, "mos"
+
+    def build(self, cfg: Config, vit: VisionTransformer, datasets: List[str]) -> MosaicModel:
+        routing = build_routing(datasets, cfg.routing)
+        used = {s: b for s, b in cfg.options(MosOptions).bottlenecks().items() if s in set(routing.values())}
+        return self.make_model(cfg, vit, routing, side=lambda dim: MixtureOfSpecialists(dim, used, cfg.adapter_scale))
+
+    def component(self, name: str) -> Optional[str]:
+        spec = _specialist_of(name, self.slot)
+        return f"adapter_{spec}" if spec else super().component(name)
 
 
 class SoftMixture(nn.Module):
     """``sum_k softmax(router(mean_t x))_k * adapter_k(x)``: every specialist runs on every sample, weighted by a
-    per-layer linear router on the token average. ``last_weights`` keeps the latest (B, K) weights."""
+    per-layer linear router on the token average. ``mixing_weights`` keeps the latest (B, K) weights."""
 
     def __init__(self, dim: int, bottlenecks: Mapping[str, int], scale: float = 0.1) -> None:
         super().__init__()
@@ -36,25 +62,28 @@ class SoftMixture(nn.Module):
         self.router = nn.Linear(dim, len(bottlenecks))
         nn.init.zeros_(self.router.weight)  # uniform mixture at init
         nn.init.zeros_(self.router.bias)
-        self.last_weights: torch.Tensor | None = None
+        self.mixing_names = list(bottlenecks)
+        self.mixing_weights: Optional[torch.Tensor] = None
 
     def forward(self, x: torch.Tensor, specialist: str) -> torch.Tensor:
         w = self.router(x.mean(1)).softmax(-1)
-        self.last_weights = w.detach()
+        self.mixing_weights = w.detach()
         outs = torch.stack([a(x) for a in self.specialists.values()], -1)  # (B, T, D, K)
         return (outs * w[:, None, None, :]).sum(-1)
 
 
-def build_soft(cfg: Config, vit: VisionTransformer, datasets: List[str]) -> MosaicModel:
+class MosSoft(Method):
     """Soft routing ablation: the three specialists, mixed by a learned router instead of the routing table."""
-    return make_model(cfg, vit, constant_routing(datasets, "soft"),
-                      side=lambda dim: SoftMixture(dim, _bottlenecks(cfg), cfg.adapter_scale),
-                      trainable=lambda n: ".mos." in n or always_trainable(n))
 
+    name, summary, options, slot = "mos-soft", "specialists A/B/C mixed by a learned softmax router", MosOptions, "mos"
 
-@torch.no_grad()
-def router_load(model: MosaicModel, x: torch.Tensor, dataset: str) -> torch.Tensor:
-    """(layers, K) mean router weights of a prepared batch of ``dataset`` (K = specialists A, B, C)."""
-    model.eval()
-    model.forward_features(x, dataset)
-    return torch.stack([blk.mos.last_weights.float().mean(0) for blk in model.vit.blocks])
+    def build(self, cfg: Config, vit: VisionTransformer, datasets: List[str]) -> MosaicModel:
+        widths = cfg.options(MosOptions).bottlenecks()
+        return self.make_model(cfg, vit, constant_routing(datasets, "soft"),
+                               side=lambda dim: SoftMixture(dim, widths, cfg.adapter_scale))
+
+    def component(self, name: str) -> Optional[str]:
+        spec = _specialist_of(name, self.slot)
+        if spec:
+            return f"adapter_{spec}"
+        return "router" if f".{self.slot}.router." in name else super().component(name)

@@ -1,17 +1,27 @@
 """Visual Prompt Tuning (Jia et al., 2022): P learnable tokens between CLS and the patch tokens."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import List, Optional
 
 import torch
 import torch.nn as nn
 from timm.models.vision_transformer import VisionTransformer
 
-from ..config import Config
+from ..config import Config, Options, option
 from ..models.mosaic import MosaicModel
-from .common import always_trainable, constant_routing, make_model
+from .base import Method, constant_routing
 
-__all__ = ["VisualPrompts", "build"]
+__all__ = ["VptOptions", "VisualPrompts", "Vpt"]
+
+
+@dataclass
+class VptOptions(Options):
+    vpt_prompts: int = option(10, "VPT prompt tokens P per layer (method=vpt)")
+    vpt_deep: bool = option(True, "VPT-deep (new prompts at every layer) or VPT-shallow (prompts at the input only)")
+
+    def problems(self) -> List[str]:
+        return self.check_positive("vpt_prompts")
 
 
 class VisualPrompts(nn.Module):
@@ -40,7 +50,10 @@ class VisualPrompts(nn.Module):
         return torch.cat([x[:, :1], x[:, 1 + p:]], 1)
 
 
-def build(cfg: Config, vit: VisionTransformer, datasets: List[str]) -> MosaicModel:
-    prompts = VisualPrompts(len(vit.blocks), cfg.vpt_prompts, vit.embed_dim, cfg.vpt_deep)
-    return make_model(cfg, vit, constant_routing(datasets, "vpt"), prompts=prompts,
-                      trainable=lambda n: n.startswith("prompts.") or always_trainable(n))
+class Vpt(Method):
+    name, summary, options = "vpt", "visual prompt tuning (deep or shallow)", VptOptions
+
+    def build(self, cfg: Config, vit: VisionTransformer, datasets: List[str]) -> MosaicModel:
+        opts = cfg.options(VptOptions)
+        prompts = VisualPrompts(len(vit.blocks), opts.vpt_prompts, vit.embed_dim, opts.vpt_deep)
+        return self.make_model(cfg, vit, constant_routing(datasets, "vpt"), prompts=prompts)

@@ -1,10 +1,11 @@
-"""Model parts: adapters, the MoS block, the 3D tokenizer, the MOSAIC model and its factory."""
+"""Model parts that know no method: adapters, the side-module block, the 3D tokenizer, the MOSAIC model, the
+backbone and parameter bookkeeping. Methods (``mosaic_kit.methods``) assemble them."""
 from .adapter import Adapter, MixtureOfSpecialists
 from .backbone import create_backbone, load_backbone_weights, resolve_normalization
-from .block import MosBlock
-from .factory import build_model, parameter_report
-from .mosaic import MosaicModel
+from .mosaic import BARE, MosaicModel
+from .parameters import frozen_fingerprint, parameter_report
+from .side_block import SideBlock
 from .tokenizer import VolumeTokenizer
 
-__all__ = ["Adapter", "MixtureOfSpecialists", "MosBlock", "VolumeTokenizer", "MosaicModel", "create_backbone",
-           "load_backbone_weights", "resolve_normalization", "build_model", "parameter_report"]
+__all__ = ["Adapter", "MixtureOfSpecialists", "SideBlock", "VolumeTokenizer", "MosaicModel", "BARE", "create_backbone",
+           "load_backbone_weights", "resolve_normalization", "parameter_report", "frozen_fingerprint"]

@@ -1,7 +1,7 @@
 """Bottleneck adapters and the Mixture-of-Specialists (MoS) that holds one adapter per specialist."""
 from __future__ import annotations
 
-from typing import Mapping
+from typing import List, Mapping, Optional
 
 import torch
 import torch.nn as nn
@@ -34,12 +34,14 @@ class Adapter(nn.Module):
         nn.init.zeros_(self.up.weight)
         nn.init.zeros_(self.up.bias)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, specialist: Optional[str] = None) -> torch.Tensor:
+        """``specialist`` is accepted and ignored, so one adapter can sit in a block's side slot for every dataset."""
         return self.up(self.act(self.down(x))) * self.scale
 
 
 class MixtureOfSpecialists(nn.Module):
-    """One adapter per specialist, chosen by hard routing: only the named specialist runs."""
+    """One adapter per specialist, chosen by hard routing: only the named specialist runs (and so only its tensors
+    are used by a step: ``used_parameters``, which the EMA teacher and the per-dataset DDP wrappers read)."""
 
     def __init__(self, dim: int, bottlenecks: Mapping[str, int], scale: float = 0.1) -> None:
         """
@@ -50,6 +52,10 @@ class MixtureOfSpecialists(nn.Module):
         """
         super().__init__()
         self.specialists = nn.ModuleDict({name: Adapter(dim, b, scale) for name, b in bottlenecks.items()})
+
+    def used_parameters(self, specialist: str) -> List[str]:
+        """Names (relative to this module) of the tensors a batch routed to ``specialist`` uses."""
+        return [n for n, _ in self.specialists[specialist].named_parameters(prefix=f"specialists.{specialist}")]
 
     def forward(self, x: torch.Tensor, specialist: str) -> torch.Tensor:
         return self.specialists[specialist](x)

@@ -1,8 +1,9 @@
 """MOSAIC: a frozen ViT, a modality-aware tokenizer, MoS adapters in every block, one head per dataset."""
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
-from typing import Callable, Dict, List, Mapping, Optional
+from typing import Callable, Dict, List, Mapping, Optional, Set, Tuple
 
 import torch
 import torch.nn as nn
@@ -10,11 +11,10 @@ from torch.utils.checkpoint import checkpoint
 from timm.models.vision_transformer import VisionTransformer
 
 from ..registry import get_info
-from .adapter import MixtureOfSpecialists
-from .block import MosBlock
+from .side_block import SideBlock
 from .tokenizer import VolumeTokenizer
 
-__all__ = ["MosaicModel", "BARE"]
+__all__ = ["MosaicModel", "BARE", "frozen_shared_copy"]
 
 #: Specialist name that runs no adapter: the frozen backbone under the dataset's head.
 BARE = "none"
@@ -27,43 +27,34 @@ class MosaicModel(nn.Module):
     Every batch names its dataset; the routing table binds the dataset to a specialist name that is passed to
     each block's side module (MOSAIC's hard-routed ``MixtureOfSpecialists``; other methods ignore it). 3D
     volumes go through the trainable ``VolumeTokenizer``, 2D images through the backbone's patch embedding.
-    Which tensors train is the method's ``trainable`` predicate over parameter names (default: MOSAIC's).
+    The model knows no method: a method (``mosaic_kit.methods``) builds it with its side modules or prompts and
+    sets ``requires_grad`` on the tensors that train.
     """
 
-    def __init__(self, vit: VisionTransformer, routing: Mapping[str, str],
-                 bottlenecks: Optional[Mapping[str, int]] = None, adapter_scale: float = 0.1,
-                 adapter_input: str = "residual", vol_size: int = 64, patch_3d: int = 8, *,
-                 side: Optional[Callable[[int], nn.Module]] = None, prompts: Optional[nn.Module] = None,
-                 trainable: Optional[Callable[[str], bool]] = None, hard_routing: bool = True) -> None:
+    def __init__(self, vit: VisionTransformer, routing: Mapping[str, str], *,
+                 side: Optional[Callable[[int], nn.Module]] = None, slot: Optional[str] = None,
+                 adapter_input: str = "residual", prompts: Optional[nn.Module] = None, vol_size: int = 64,
+                 patch_3d: int = 8, method: str = "") -> None:
         """
         Args:
             vit: A headless timm ViT (``num_classes=0``); it is frozen and its blocks are wrapped.
             routing: Dataset name -> specialist name, for every dataset the model serves.
-            bottlenecks: Specialist name -> bottleneck width: MOSAIC's hard-routed specialists (ignored if
-                ``side`` is given).
-            adapter_scale: Scale ``s`` of the adapter outputs.
-            adapter_input: What the side modules read: ``"residual"`` or ``"norm"`` (see ``MosBlock``).
+            side: Factory ``dim -> module`` of the per-block side module, called as ``module(x, specialist)``;
+                if the module has ``used_parameters(specialist)``, a batch uses only those of its tensors.
+            slot: Attribute name of the side module in every block (``mos``, ``adapter``, ...).
+            adapter_input: What the side modules read: ``"residual"`` or ``"norm"`` (see ``SideBlock``).
+            prompts: Optional visual prompts (VPT) with ``run(blocks, x, specialist)``.
             vol_size: Side of the 3D input volumes.
             patch_3d: Kernel = stride of the 3D tokenizer.
-            side: Factory ``dim -> module`` of the per-block side module, ``module(x, specialist)``; ``None``
-                together with ``bottlenecks=None`` means plain blocks.
-            prompts: Optional visual prompts (VPT) with ``run(blocks, x, specialist)``.
-            trainable: Predicate over parameter names; default: side modules, prompts, 3D tokenizer, heads.
-            hard_routing: Whether only the routed specialist's tensors are used by a batch (for the EMA).
+            method: Name of the method that built the model (stored in checkpoints).
         """
         super().__init__()
-        if side is None and bottlenecks is not None:
-            unknown = sorted(set(routing.values()) - set(bottlenecks))
-            if unknown:
-                raise ValueError(f"Routing names specialists {unknown} that have no bottleneck; "
-                                 f"known specialists: {sorted(bottlenecks)}.")
-            used = {s: b for s, b in bottlenecks.items() if s in set(routing.values())}
-            side = lambda dim: MixtureOfSpecialists(dim, used, adapter_scale)  # noqa: E731
         self.routing = dict(routing)
         self.infos = {name: get_info(name) for name in routing}
         dim = vit.embed_dim
         vit.requires_grad_(False)
-        vit.blocks = nn.Sequential(*[MosBlock(blk, side(dim) if side else None, adapter_input) for blk in vit.blocks])
+        vit.blocks = nn.Sequential(*[SideBlock(blk, side(dim) if side else None, slot, adapter_input)
+                                     for blk in vit.blocks])
         self.vit = vit
         self.prompts = prompts
         has_3d = any(info.is_3d for info in self.infos.values())
@@ -73,32 +64,40 @@ class MosaicModel(nn.Module):
             nn.init.trunc_normal_(head.weight, std=0.02)
             nn.init.zeros_(head.bias)
         self.embed_dim = dim
-        self.hard_routing = hard_routing
-        self._trainable = trainable
+        self.method = method
         self.grad_checkpointing = False
         self.channels_last = False
 
     # -- parameters -----------------------------------------------------------------------------------
-    def is_trainable_name(self, name: str) -> bool:
-        if self._trainable is not None:
-            return self._trainable(name)
-        return ".mos." in name or name.startswith(("tokenizer_3d.", "heads.", "prompts."))
+    def no_weight_decay(self) -> Set[str]:
+        """Parameter names AdamW must not decay (timm's convention): the backbone's own list (position
+        embedding, CLS token) and the 3D position embedding."""
+        names = {f"vit.{n}" for n in self.vit.no_weight_decay()}
+        return names | ({"tokenizer_3d.pos_embed"} if self.tokenizer_3d is not None else set())
+
+    def side_modules(self) -> List[Tuple[str, nn.Module]]:
+        """``(parameter-name prefix, module)`` of every block's side module."""
+        return [(f"vit.blocks.{i}.{blk.slot}.", blk.side) for i, blk in enumerate(self.vit.blocks)
+                if blk.side is not None]
 
     def active_parameter_names(self, dataset: str) -> List[str]:
         """Names of the trainable tensors a batch of ``dataset`` uses (and so may change): its head, its
-        modality's tokenizer, its specialist under hard routing, and every other trainable tensor."""
+        modality's tokenizer, the side-module tensors its specialist uses, and every other trainable tensor."""
         spec, is_3d = self.routing[dataset], self.infos[dataset].is_3d
+        unused = set()
+        for prefix, side in self.side_modules():
+            if hasattr(side, "used_parameters"):
+                used = set(side.used_parameters(spec))
+                unused |= {prefix + n for n, _ in side.named_parameters() if n not in used}
         out = []
-        for n, _ in self.named_parameters():
-            if not self.is_trainable_name(n):
+        for n, p in self.named_parameters():
+            if not p.requires_grad or n in unused:
                 continue
             if n.startswith("heads.") and not n.startswith(f"heads.{dataset}."):
                 continue
             if n.startswith("tokenizer_3d.") and not is_3d:
                 continue
             if is_3d and n.startswith(("vit.patch_embed.", "vit.pos_embed")):
-                continue
-            if self.hard_routing and ".mos.specialists." in n and f".mos.specialists.{spec}." not in n:
                 continue
             out.append(n)
         return out
@@ -149,9 +148,13 @@ class MosaicModel(nn.Module):
         """CLS feature of a single-dataset batch; ``specialist`` overrides the routing (see ``resolve_specialist``)."""
         return self.encode(x, self.resolve_specialist(dataset, specialist), self.infos[dataset].is_3d)[:, 0]
 
-    def forward(self, x: torch.Tensor, dataset: str) -> torch.Tensor:
-        """Logits of a batch that comes from one dataset."""
-        return self.heads[dataset](self.forward_features(x, dataset))
+    def forward(self, x: torch.Tensor, dataset: str, specialist: Optional[str] = None,
+                return_features: bool = False) -> torch.Tensor | Tuple[torch.Tensor, torch.Tensor]:
+        """Logits of a batch that comes from one dataset (``(CLS feature, logits)`` with ``return_features``);
+        ``specialist`` overrides the routing (see ``resolve_specialist``)."""
+        feats = self.forward_features(x, dataset, specialist)
+        logits = self.heads[dataset](feats)
+        return (feats, logits) if return_features else logits
 
     def forward_grouped(self, inputs: Mapping[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         """Logits for a mixed batch given as {dataset: tensor}: one backbone pass per (specialist, modality,
@@ -165,3 +168,11 @@ class MosaicModel(nn.Module):
             for name, f in zip(names, feats.split([inputs[n].shape[0] for n in names])):
                 out[name] = self.heads[name](f)
         return out
+
+
+def frozen_shared_copy(model: MosaicModel) -> MosaicModel:
+    """An eval-mode copy of ``model`` with its own copies of the trainable tensors, all frozen, sharing the frozen
+    backbone tensors (no second backbone in memory): the EMA teacher."""
+    frozen = {id(p): p for p in model.parameters() if not p.requires_grad}
+    copy_ = copy.deepcopy(model, memo=dict(frozen))
+    return copy_.eval().requires_grad_(False)

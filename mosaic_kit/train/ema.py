@@ -1,12 +1,11 @@
 """Expert-aware EMA teacher: after a step, only the tensors that step used move toward the student."""
 from __future__ import annotations
 
-import copy
 from typing import Dict, List
 
 import torch
 
-from ..models.mosaic import MosaicModel
+from ..models.mosaic import MosaicModel, frozen_shared_copy
 
 __all__ = ["ExpertEMA"]
 
@@ -20,10 +19,8 @@ class ExpertEMA:
     """
 
     def __init__(self, student: MosaicModel) -> None:
-        frozen = {id(p): p for p in student.parameters() if not p.requires_grad}
-        self.model: MosaicModel = copy.deepcopy(student, memo=dict(frozen))
-        self.model.eval().requires_grad_(False)
-        self._student = student
+        self.model: MosaicModel = frozen_shared_copy(student)
+        self._trainable = [n for n, p in student.named_parameters() if p.requires_grad]
         s_params, t_params = dict(student.named_parameters()), dict(self.model.named_parameters())
         self._pairs: Dict[str, tuple[List[torch.Tensor], List[torch.Tensor]]] = {}
         for dataset in student.routing:
@@ -36,4 +33,5 @@ class ExpertEMA:
         torch._foreach_lerp_(teacher, student, 1.0 - momentum)
 
     def trainable_state(self) -> Dict[str, torch.Tensor]:
-        return {n: p.detach() for n, p in self.model.named_parameters() if self._student.is_trainable_name(n)}
+        params = dict(self.model.named_parameters())
+        return {n: params[n].detach() for n in self._trainable}

@@ -11,14 +11,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..registry import get_info
+from ..registry import SPECIALIST_COLORS, get_info
 from .attention import rollout_map
 from .attribution import integrated_gradients, patch_attributions
 
 __all__ = ["display_image", "overlay", "attention_figure", "student_teacher_figure", "attribution_figure",
            "feature_map_figure", "pairwise_heatmap_figure"]
 
-SPECIALIST_COLORS = {"A": "#d95f02", "B": "#1b9e77", "C": "#7570b3", "none": "#666666"}
 
 
 def display_image(raw: np.ndarray, is_3d: bool, slice_index: Optional[int] = None) -> np.ndarray:

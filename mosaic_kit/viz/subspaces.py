@@ -1,7 +1,7 @@
 """What the specialists learned: per-layer adapter outputs, CLS features and how specialists' subspaces relate.
 
 * ``collect_features`` runs samples of each dataset through the model and keeps the CLS feature and, per
-  layer, the token-averaged output of the adapter that ran (hooks on ``blk.mos``).
+  layer, the token-averaged output of the adapter that ran (hooks on ``blk.side``).
 * ``specialist_angles`` compares the *weights*: the column space of each specialist's up-projection is the
   subspace its output lives in; principal angles between two specialists' spaces, per layer.
 * ``specialist_cka`` compares the *functions*: linear CKA (Kornblith et al., 2019) between two specialists'
@@ -26,7 +26,7 @@ __all__ = ["collect_features", "specialist_angles", "linear_cka", "specialist_ck
 
 
 class _AdapterTap:
-    """Forward hooks on every block's MoS that keep the token-mean adapter output of the last forward."""
+    """Forward hooks on every block's side module that keep its token-mean output of the last forward."""
 
     def __init__(self, model: nn.Module) -> None:
         self.blocks = list(model.vit.blocks)
@@ -37,7 +37,7 @@ class _AdapterTap:
         self.outputs.append(output.detach().float().mean(1))
 
     def __enter__(self) -> "_AdapterTap":
-        self._handles = [b.mos.register_forward_hook(self._hook) for b in self.blocks]
+        self._handles = [b.side.register_forward_hook(self._hook) for b in self.blocks if b.side is not None]
         return self
 
     def __exit__(self, *exc) -> None:
@@ -74,20 +74,27 @@ def collect_features(model: nn.Module, splits: Mapping[str, Split], norm: Normal
     return {k: (np.concatenate(v) if k in ("cls", "adapter", "label") else np.array(v)) for k, v in out.items()}
 
 
+def _specialist_names(model: nn.Module) -> List[str]:
+    side = model.vit.blocks[0].side
+    if not hasattr(side, "specialists"):
+        raise ValueError(f"method '{model.method}' has no specialists to compare (its side module is "
+                         f"{type(side).__name__}); specialist subspaces need mos, mos-soft or adapter-dataset.")
+    return list(side.specialists.keys())
+
+
 def specialist_angles(model: nn.Module, specialists: Optional[Sequence[str]] = None) -> Dict[Tuple[str, str], np.ndarray]:
     """Mean principal angle in degrees between two specialists' output subspaces, per layer.
 
     A specialist's outputs lie in the column space of its up-projection ``W_up`` (D x r). An untrained
     (all-zero) ``W_up`` has no subspace; its layers give NaN.
     """
-    mos0 = model.vit.blocks[0].mos.specialists
-    names = list(specialists or mos0.keys())
+    names = list(specialists or _specialist_names(model))
     out: Dict[Tuple[str, str], np.ndarray] = {}
     for a, b in itertools.combinations(names, 2):
         per_layer = []
         for blk in model.vit.blocks:
-            wa = blk.mos.specialists[a].up.weight.detach().double().cpu().numpy()
-            wb = blk.mos.specialists[b].up.weight.detach().double().cpu().numpy()
+            wa = blk.side.specialists[a].up.weight.detach().double().cpu().numpy()
+            wb = blk.side.specialists[b].up.weight.detach().double().cpu().numpy()
             if not (np.abs(wa).max() > 0 and np.abs(wb).max() > 0):
                 per_layer.append(np.nan)
                 continue
@@ -114,7 +121,7 @@ def specialist_cka(model: nn.Module, dataset: str, x: torch.Tensor,
     right modality). NaN where a specialist's output is constant (e.g. untrained, zero up-projection).
     """
     model.eval()
-    names = list(specialists or model.vit.blocks[0].mos.specialists.keys())
+    names = list(specialists or _specialist_names(model))
     feats = {s: _run(model, dataset, x, s)[1].cpu().numpy() for s in names}
     return {(a, b): np.array([linear_cka(feats[a][:, i], feats[b][:, i]) for i in range(feats[a].shape[1])])
             for a, b in itertools.combinations(names, 2)}

@@ -1,4 +1,4 @@
-"""Checkpoints that hold only trainable tensors (safetensors), plus the state an exact resume needs.
+"""Checkpoint files: named groups of trainable tensors (safetensors), and the state an exact resume needs.
 
 Every file is written to a temporary name, flushed to disk and renamed over the old one, so a crash at any
 moment leaves the previous file or the new one, never a torn mix.
@@ -13,9 +13,13 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 import torch
 from safetensors.torch import load_file, save
 
-from ..atomic import atomic_write_bytes
+from .atomic import atomic_write_bytes
 
-__all__ = ["atomic_write_bytes", "save_tensors", "load_tensors", "save_state", "load_state", "trainable_state"]
+__all__ = ["save_tensors", "load_tensors", "save_state", "load_state", "trainable_state", "load_into", "FORMAT"]
+
+#: Checkpoint layout version, stored in the metadata. 2: side modules under their method's own slot name
+#: (``blocks.{i}.adapter.``, ``blocks.{i}.gmoe.``); files without it are version 1 (every slot named ``mos``).
+FORMAT = 2
 
 
 def trainable_state(model: torch.nn.Module) -> Dict[str, torch.Tensor]:
@@ -53,3 +57,21 @@ def save_state(path: str | Path, state: Mapping[str, Any]) -> None:
 
 def load_state(path: str | Path) -> Dict[str, Any]:
     return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def load_into(model: torch.nn.Module, tensors: Mapping[str, torch.Tensor], what: str) -> None:
+    """Copy a checkpoint's tensors into ``model``. A student checkpoint must hold exactly the trainable tensors;
+    a teacher's (whose copy is frozen) any subset of the model's."""
+    params = dict(model.named_parameters())
+    expected = {n for n, p in params.items() if p.requires_grad} if what == "student" else set(tensors)
+    missing, unexpected = expected - set(tensors), set(tensors) - set(params)
+    if missing or unexpected:
+        raise ValueError(f"{what} checkpoint does not fit this model: missing {sorted(missing)[:5]}, "
+                         f"unexpected {sorted(unexpected)[:5]}; was it written with another method, preset or "
+                         "dataset selection?")
+    with torch.no_grad():
+        for name, t in tensors.items():
+            if params[name].shape != t.shape:
+                raise ValueError(f"{what} tensor {name} has shape {tuple(t.shape)} in the checkpoint but "
+                                 f"{tuple(params[name].shape)} in the model (another preset?).")
+            params[name].copy_(t)

@@ -1,0 +1,83 @@
+"""Typed values from untyped sources: ``--set`` strings, YAML (PyYAML reads ``1e-4`` as a string) and notebook
+parameters, checked against a dataclass's declared field types."""
+from __future__ import annotations
+
+import dataclasses
+import typing
+from typing import Any, List
+
+import yaml
+
+__all__ = ["type_problems", "coerce_to"]
+
+
+def type_problems(obj: Any) -> List[str]:
+    """Check every field of the dataclass ``obj`` against its declared type, coercing in place.
+
+    Strings are coerced like ``--set`` values (so YAML's ``lr: 1e-4``, which PyYAML reads as a string,
+    works); ints are accepted where floats are declared; bools are never accepted as numbers.
+    """
+    problems = []
+    for f in dataclasses.fields(obj):
+        if not f.metadata.get("help"):
+            continue  # internal fields (Config.method_options)
+        name, hint = f.name, typing.get_type_hints(type(obj))[f.name]
+        value = getattr(obj, name)
+        if isinstance(value, str) and hint is not str:
+            try:
+                value = coerce_to(name, hint, value)
+            except ValueError as err:
+                problems.append(str(err))
+                continue
+        args = typing.get_args(hint)
+        if value is None:
+            if type(None) not in args:
+                problems.append(f"'{name}' must not be None")
+            continue
+        base = next((a for a in args if a is not type(None)), hint) if type(None) in args else hint
+        origin = typing.get_origin(base) or base
+        if base is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        ok = isinstance(value, origin) and not (origin in (int, float) and isinstance(value, bool))
+        if ok and origin is list:
+            ok = all(isinstance(v, str) for v in value)
+        if ok and origin is dict:
+            ok = all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+        if not ok:
+            want = {list: "a list of strings", dict: "a mapping of strings to strings"}.get(
+                origin, getattr(origin, "__name__", str(origin)))
+            problems.append(f"'{name}' expects {want}, got {value!r} ({type(value).__name__})")
+        else:
+            setattr(obj, name, value)
+    return problems
+
+
+def coerce_to(key: str, hint: Any, raw: Any) -> Any:
+    if not isinstance(raw, str):
+        return raw
+    text = raw.strip()
+    optional = type(None) in typing.get_args(hint)
+    if optional and text.lower() in ("none", "null", ""):
+        return None
+    base = next((a for a in typing.get_args(hint) if a is not type(None)), hint) if optional else hint
+    origin = typing.get_origin(base)
+    try:
+        if base is bool:
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if base is int:
+            return int(text)
+        if base is float:
+            return float(text)
+        if origin is list:
+            return [t.strip() for t in text.split(",") if t.strip()]
+        if origin is dict:  # "tissuemnist:B,retinamnist:A" or YAML mapping
+            if text.startswith("{"):
+                return dict(yaml.safe_load(text))
+            return dict(pair.split(":", 1) for pair in text.split(",") if pair.strip())
+        return text
+    except ValueError:
+        raise ValueError(f"Configuration key '{key}' expects {getattr(base, '__name__', base)}, got '{raw}'.") from None

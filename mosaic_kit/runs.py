@@ -1,0 +1,96 @@
+"""A finished (or interrupted) run directory: rebuild its models, and score a checkpoint on val and test."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+from . import distributed as dist
+from .checkpoint import load_into, load_tensors
+from .config import Config, load_config
+from .data import Normalization, iter_batches, open_datasets
+from .environment import environment_info
+from .evaluate import evaluate, prepare, summarize
+from .methods import build_model, has_mixing, mixing_summary, parameter_report, upgrade_names
+from .models.mosaic import MosaicModel, frozen_shared_copy
+from .models.parameters import frozen_fingerprint
+from .registry import resolve_datasets
+from .results import write_results
+
+__all__ = ["LoadedRun", "load_run", "evaluate_run", "list_checkpoints"]
+
+
+def list_checkpoints(run_dir: str | Path) -> list:
+    """Checkpoint names (``best``, ``last``) present in a run directory."""
+    return [p.stem for p in sorted(Path(run_dir).glob("*.safetensors"))]
+
+
+@dataclass
+class LoadedRun:
+    """A run rebuilt from its directory: configuration, student and EMA teacher, input normalisation."""
+
+    cfg: Config
+    model: MosaicModel
+    teacher: MosaicModel
+    norm: Normalization
+    meta: Dict[str, str]  # the checkpoint's metadata (method, round, ...)
+    run_dir: Path
+    checkpoint: str
+
+
+def load_run(run_dir: str | Path, checkpoint: str = "best", overrides: Optional[Dict[str, Any]] = None) -> LoadedRun:
+    """Rebuild a run's models from ``config.yaml`` and ``{checkpoint}.safetensors``; the frozen backbone is rebuilt
+    from the configuration and checked against the checkpoint's fingerprint."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.yaml").exists():
+        raise FileNotFoundError(f"{run_dir} is not a run directory (no config.yaml).")
+    cfg = load_config(file=str(run_dir / "config.yaml"), overrides=overrides)
+    path = run_dir / f"{checkpoint}.safetensors"
+    groups, meta = load_tensors(path)
+    if meta.get("method", cfg.method) != cfg.method:
+        raise ValueError(f"{path} was written by method '{meta.get('method')}', the config says '{cfg.method}'.")
+    model, norm = build_model(cfg)
+    if meta.get("frozen_fingerprint") not in (None, frozen_fingerprint(model)):
+        raise ValueError(f"{path} was trained on other frozen backbone weights than the ones rebuilt now "
+                         f"(backbone={cfg.backbone}, weights={cfg.weights}, seed={cfg.seed}); point `weights` at the "
+                         "file the run used.")
+    load_into(model, upgrade_names(cfg.method, groups["student"], meta), "student")
+    teacher = frozen_shared_copy(model)
+    load_into(teacher, upgrade_names(cfg.method, groups["teacher"], meta), "teacher")
+    return LoadedRun(cfg, model, teacher, norm, meta, run_dir, checkpoint)
+
+
+def evaluate_run(run_dir: str | Path, checkpoint: str = "best", data=None, wall_time_s: Optional[float] = None,
+                 overrides: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """Score student and teacher of ``checkpoint`` on val and test; write results.json / results.md."""
+    run = load_run(run_dir, checkpoint, overrides)
+    cfg, model, teacher, norm, run_dir = run.cfg, run.model, run.teacher, run.norm, run.run_dir
+    device = dist.resolve_device(cfg.device)
+    model.to(device)
+    teacher.to(device)
+    datasets = resolve_datasets(cfg.datasets)
+    if data is None:
+        data = open_datasets(cfg.data_root, datasets, cfg.size, cfg.size_3d, cache_dir=cfg.cache_dir)
+
+    def score(net: MosaicModel) -> Dict[str, Any]:
+        per_split = {split: evaluate(net, {n: data[n][split] for n in datasets}, norm, device, cfg.eval_batch_size,
+                                     cfg.eval_max_samples, cfg.amp) for split in ("val", "test")}
+        return {"datasets": {n: {split: per_split[split][n] for split in per_split} for n in datasets},
+                "mean": summarize(per_split["test"]), "mean_val": summarize(per_split["val"])}
+
+    results: Dict[str, Any] = {**score(model), "teacher": score(teacher), "routing": dict(model.routing),
+                               "params": parameter_report(model), "config": cfg.to_dict(), "checkpoint": checkpoint,
+                               "best_round": int(run.meta.get("round", -1)), "environment": environment_info()}
+    if has_mixing(model):  # mos-soft's router, gmoe's gate: the mean weight of each expert per dataset
+        results["mixing_weights"] = {}
+        for n in datasets:
+            x, _ = next(iter_batches(data[n]["val"], cfg.eval_batch_size))
+            results["mixing_weights"][n] = mixing_summary(model, prepare(model, n, x, norm, device), n)
+    if wall_time_s is not None:
+        results["wall_time_s"] = round(wall_time_s, 1)
+    elif (run_dir / "results.json").exists():
+        results["wall_time_s"] = json.loads((run_dir / "results.json").read_text()).get("wall_time_s")
+    if dist.is_main():
+        write_results(run_dir, results)
+    return results

@@ -1,0 +1,62 @@
+"""``independent=true``: one single-task model per dataset, then one merged result."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, Optional
+
+import yaml
+from tqdm.auto import tqdm
+
+from .. import distributed as dist
+from ..config import Config
+from ..environment import environment_info
+from ..evaluate import summarize
+from ..registry import resolve_datasets
+from ..results import write_results
+
+__all__ = ["train_independent"]
+
+
+def train_independent(cfg: Config, resume: bool = False, progress: bool = True,
+                      on_round: Optional[Callable[[Path], None]] = None) -> Path:
+    """One single-task model per dataset in ``{out}/{dataset}``, then one merged ``results.json`` in ``out``
+    (trainable parameters summed over the models). Finished datasets are skipped, so rerunning (or ``resume``)
+    continues an interrupted sweep."""
+    from .loop import train
+
+    run_dir = Path(cfg.out)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if dist.is_main():
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    t0 = time.time()
+    parts: Dict[str, Dict[str, Any]] = {}
+    for name in resolve_datasets(cfg.datasets):
+        sub = dataclasses.replace(cfg, datasets=[name], independent=False, out=str(run_dir / name))
+        if not (Path(sub.out) / "results.json").exists():
+            if progress:
+                tqdm.write(f"independent: training {name}")
+            train(sub, resume=resume and (Path(sub.out) / "last_state.pt").exists(), progress=progress,
+                  on_round=on_round)
+        parts[name] = json.loads((Path(sub.out) / "results.json").read_text())
+
+    def merged(which: Optional[str]) -> Dict[str, Any]:
+        per = {n: (r if which is None else r[which])["datasets"][n] for n, r in parts.items()}
+        return {"datasets": per, "mean": summarize({n: v["test"] for n, v in per.items()}),
+                "mean_val": summarize({n: v["val"] for n, v in per.items()})}
+
+    results: Dict[str, Any] = {**merged(None), "teacher": merged("teacher"),
+                               "routing": {n: r["routing"][n] for n, r in parts.items()},
+                               "params": {"trainable": sum(r["params"]["trainable"] for r in parts.values()),
+                                          "total": sum(r["params"]["total"] for r in parts.values()),
+                                          "models": len(parts),
+                                          "per_model": {n: r["params"]["trainable"] for n, r in parts.items()}},
+                               "config": cfg.to_dict(), "independent": True, "environment": environment_info(),
+                               "wall_time_s": round(sum(r.get("wall_time_s") or 0.0 for r in parts.values()), 1)}
+    if dist.is_main():
+        write_results(run_dir, results)
+    if progress and dist.is_main():
+        tqdm.write(f"independent: {len(parts)} models, merged results in {run_dir} ({time.time() - t0:.0f} s)")
+    return run_dir

@@ -1,0 +1,225 @@
+"""Cyclic multi-task training of MOSAIC (or any method) with an expert-aware EMA teacher.
+
+One *round* visits every selected dataset once, in a seeded shuffled order, for a fixed number of optimiser
+steps (or one full epoch); each step is ``step.TrainStep``. After each round the student is scored on every
+validation split; the best mean accuracy is kept and training stops after ``patience`` rounds without
+improvement. Then the best checkpoint is scored on val and test (``runs.evaluate_run``).
+
+Run directory: ``config.yaml``, ``environment.json``, ``metrics.jsonl`` (one line per step and per round),
+``best.safetensors`` / ``last.safetensors``, ``last_state.pt`` (see ``checkpointer``), ``results.json``,
+``results.md``.
+"""
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Dict, List, Optional
+
+import numpy as np
+import torch
+import yaml
+from tqdm.auto import tqdm
+
+from .. import distributed as dist
+from ..config import Config
+from ..data import BatchStream, Normalization, open_datasets
+from ..data.loader import Loader
+from ..environment import environment_info
+from ..evaluate import evaluate, summarize
+from ..methods import build_model
+from ..models.mosaic import MosaicModel
+from ..models.parameters import frozen_fingerprint
+from ..models.speed import apply_speed
+from ..registry import resolve_datasets
+from ..runs import evaluate_run
+from .checkpointer import Checkpointer
+from .ema import ExpertEMA
+from .log import RunLog
+from .optim import build_optimizer, build_scheduler, round_order
+from .signals import NonFiniteError, StopRequest, TrainingInterrupted
+from .state import TrainState
+from .step import TrainStep
+
+__all__ = ["train", "Session"]
+
+
+@dataclass
+class Session:
+    """Everything a round of one run works with."""
+
+    cfg: Config
+    run_dir: Path
+    device: torch.device
+    datasets: List[str]
+    data: Dict[str, Dict]
+    model: MosaicModel
+    norm: Normalization
+    teacher: ExpertEMA
+    optimizer: torch.optim.Optimizer
+    scheduler: object
+    streams: Dict[str, BatchStream]
+    steps: Dict[str, int]  # steps per dataset in a round
+    aug_gen: torch.Generator
+    step: TrainStep
+    checkpointer: Checkpointer
+    state: TrainState
+
+    @property
+    def total_steps(self) -> int:
+        return self.cfg.rounds * sum(self.steps.values())
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2 ** 32)
+    torch.manual_seed(seed)
+
+
+def _setup(cfg: Config, resume: bool) -> Session:
+    """Create (or reopen) the run directory and build model, teacher, optimizer, schedule and data streams."""
+    run_dir = Path(cfg.out)
+    if resume and not (run_dir / "last_state.pt").exists():
+        raise FileNotFoundError(f"Cannot resume: {run_dir} has no last_state.pt (no finished round yet?).")
+    if not resume and (run_dir / "last_state.pt").exists():
+        raise FileExistsError(f"{run_dir} already holds a run; resume it with `train --resume {run_dir}` or "
+                              "choose another --out.")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    _seed_everything(cfg.seed)
+    device = dist.init_from_env(cfg.device) or dist.resolve_device(cfg.device)
+    if cfg.batch_size < dist.world_size():
+        raise ValueError(f"batch_size ({cfg.batch_size}) is the global batch and must be at least the number of "
+                         f"processes ({dist.world_size()}); raise batch_size or start fewer processes.")
+    datasets = resolve_datasets(cfg.datasets)
+    with dist.main_first():  # rank 0 writes the .npy caches (or the synthetic suite) that the others then read
+        data = open_datasets(cfg.data_root, datasets, cfg.size, cfg.size_3d, download_missing=cfg.download,
+                             cache_dir=cfg.cache_dir)
+    model, norm = build_model(cfg)
+    fingerprint = frozen_fingerprint(model)
+    model.to(device).train()
+    teacher = ExpertEMA(model)
+    for net in (model, teacher.model):
+        apply_speed(net, fused_attn=cfg.fused_attn, compile=cfg.compile, channels_last=cfg.channels_last,
+                    grad_checkpointing=cfg.grad_checkpointing)
+    optimizer = build_optimizer(model, cfg)
+    streams = {n: BatchStream(data[n]["train"], cfg.batch_size, cfg.seed) for n in datasets}
+    steps = {n: streams[n].steps_per_epoch if cfg.full_epoch else cfg.steps_per_dataset for n in datasets}
+    scheduler = build_scheduler(optimizer, cfg, cfg.rounds * sum(steps.values()))
+    aug_gen = torch.Generator().manual_seed(cfg.seed)
+    meta = {"method": cfg.method, "backbone": cfg.backbone, "datasets": ",".join(datasets),
+            "frozen_fingerprint": fingerprint}
+    checkpointer = Checkpointer(run_dir, model, teacher, meta, main=dist.is_main())
+    state = TrainState()
+    if resume:
+        state = checkpointer.restore(optimizer, scheduler, aug_gen, streams)
+        checkpointer.trim_log(state)
+    elif dist.is_main():
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+        (run_dir / "environment.json").write_text(json.dumps(environment_info(), indent=2))
+        (run_dir / "metrics.jsonl").unlink(missing_ok=True)
+    step = TrainStep(model, teacher, optimizer, norm, device, cfg, aug_gen)
+    return Session(cfg, run_dir, device, datasets, data, model, norm, teacher, optimizer, scheduler, streams, steps,
+                   aug_gen, step, checkpointer, state)
+
+
+def run_round(s: Session, rnd: int, loader: Loader, log: RunLog, stop: StopRequest, bar: tqdm, t0: float) -> None:
+    """The steps of round ``rnd`` still to take (all, or the rest after a mid-round stop)."""
+    cfg, state = s.cfg, s.state
+    schedule = [name for name in round_order(s.datasets, cfg.seed, rnd) for _ in range(s.steps[name])]
+    for name, x_u8, y in loader.iterate(schedule[state.round_step:]):
+        out = s.step(name, x_u8, y, n_global=s.streams[name].batch_size, stop_requested=lambda: bool(stop.requested))
+        state.step += 1
+        if out.finite:
+            state.bad_in_row = 0
+        else:  # skipped: keep the schedule; stop if it keeps happening
+            state.skipped_steps += 1
+            state.bad_in_row += 1
+            log.write(kind="skip", step=state.step, round=rnd, dataset=name, loss=out.loss)
+            if state.bad_in_row >= cfg.max_bad_steps:
+                kept = (f"The last good checkpoint ({s.run_dir / 'last.safetensors'}, after round {state.round}) "
+                        f"is intact: resume with `train --resume {s.run_dir}` after lowering lr, or check the data."
+                        if state.round else "No round had finished, so there is no checkpoint; lower lr or check "
+                        "the data.")
+                raise NonFiniteError(f"{state.bad_in_row} steps in a row had a non-finite loss or gradient (last at "
+                                     f"step {state.step}, dataset {name}); training stopped. {kept}")
+        s.scheduler.step_update(state.step)
+        log.write(kind="step", step=state.step, round=rnd, dataset=name, loss=out.loss, task_loss=out.task_loss,
+                  consistency=out.consistency, lr=s.optimizer.param_groups[0]["lr"])
+        state.round_step += 1
+        bar.update(1)
+        if out.stop:
+            state.wall_time_s = time.time() - t0
+            s.checkpointer.save_last(state, s.optimizer, s.scheduler, s.aug_gen, loader.stream_states())
+            raise TrainingInterrupted(
+                f"{stop.requested or 'a stop on another rank'} received: checkpoint written at step {state.step} "
+                f"(round {rnd + 1}, mid-round); resume exactly with `python -m mosaic_kit train --resume {s.run_dir}`.")
+        if state.step % cfg.log_every == 0:
+            bar.set_postfix(round=rnd, ds=name[:10], loss=f"{out.loss:.3f}")
+
+
+def end_round(s: Session, rnd: int, loader: Loader, log: RunLog, bar: tqdm, t0: float) -> None:
+    """Score the validation splits, update the best round and early-stopping count, checkpoint."""
+    cfg, state = s.cfg, s.state
+    val = evaluate(s.model, {n: s.data[n]["val"] for n in s.datasets}, s.norm, s.device, cfg.eval_batch_size,
+                   cfg.eval_max_samples, cfg.amp)
+    mean_acc = summarize(val)["all"]["acc"]
+    improved = mean_acc > state.best_acc
+    state.round, state.round_step, state.wall_time_s = rnd + 1, 0, time.time() - t0
+    if improved:
+        state.best_acc, state.best_round, state.bad_rounds = mean_acc, rnd, 0
+    else:
+        state.bad_rounds += 1
+    log.write(kind="round", round=rnd, step=state.step, val_acc=mean_acc, best=improved,
+              val={n: v["acc"] for n, v in val.items()}, wall_time_s=state.wall_time_s)
+    if dist.is_main():
+        bar.write(f"round {rnd + 1}/{cfg.rounds}: mean val acc {mean_acc:.4f}{' (best)' if improved else ''}")
+    if improved:
+        s.checkpointer.save_best(rnd, mean_acc)
+    s.checkpointer.save_last(state, s.optimizer, s.scheduler, s.aug_gen, loader.stream_states())
+
+
+def train(cfg: Config, resume: bool = False, progress: bool = True, stop_after_rounds: Optional[int] = None,
+          on_round: Optional[Callable[[Path], None]] = None) -> Path:
+    """Train as ``cfg`` says; returns the run directory (``cfg.out``).
+
+    ``on_round(run_dir)`` is called after every round's log row and checkpoints are written (the notebooks
+    redraw their live curves from ``metrics.jsonl`` there). ``stop_after_rounds`` ends this call after that many
+    rounds, checkpointed but not evaluated, as an interrupted run would be (resume it with ``resume=True``).
+    ``independent=true`` trains one single-task model per dataset instead (``independent.train_independent``).
+    """
+    if cfg.independent:
+        from .independent import train_independent
+
+        return train_independent(cfg, resume, progress, on_round)
+    s = _setup(cfg, resume)
+    main, start_round = dist.is_main(), s.state.round
+    workers = cfg.loader_workers if cfg.loader_workers is not None else (2 if s.device.type == "cuda" else 0)
+    loader = Loader(s.streams, workers=workers, depth=cfg.prefetch, pin_memory=cfg.pin_memory and s.device.type == "cuda",
+                    shard=dist.shard_range if dist.world_size() > 1 else None)
+    log = RunLog(s.run_dir / "metrics.jsonl" if main else None)
+    bar = tqdm(total=s.total_steps, initial=s.state.step, desc="train", unit="step", disable=not (progress and main),
+               dynamic_ncols=True)
+    t0 = time.time() - s.state.wall_time_s
+    try:
+        with StopRequest() as stop:
+            for rnd in range(s.state.round, cfg.rounds):
+                run_round(s, rnd, loader, log, stop, bar, t0)
+                end_round(s, rnd, loader, log, bar, t0)
+                if on_round is not None:
+                    on_round(s.run_dir)
+                if cfg.patience and s.state.bad_rounds >= cfg.patience:
+                    bar.write(f"early stop: no better mean val acc for {cfg.patience} rounds")
+                    break
+                if stop_after_rounds is not None and rnd + 1 - start_round >= stop_after_rounds:
+                    return s.run_dir
+    finally:
+        bar.close()
+        log.close()
+        loader.close()
+    dist.barrier()  # rank 0 has written best.safetensors
+    evaluate_run(s.run_dir, data=s.data, wall_time_s=time.time() - t0)
+    return s.run_dir
