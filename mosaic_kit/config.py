@@ -118,7 +118,8 @@ class Config:
     vol_size: int = _f(64, "3D input side seen by the tokenizer (volumes are resized to it)")
     patch_3d: int = _f(8, "Conv3d kernel = stride of the 3D tokenizer")
     adapter_scale: float = _f(0.1, "scale s of the adapter output")
-    adapter_input: str = _f("residual", "adapter reads the residual stream ('residual', AdaptFormer) or norm2(x) ('norm')")
+    adapter_input: str = _f("residual", "side modules read the residual stream ('residual', AdaptFormer) or "
+                                        "norm2(x) ('norm')")
     # --- training ---------------------------------------------------------------------------------
     rounds: int = _f(100, "cyclic rounds at most (one round visits every dataset once)")
     steps_per_dataset: int = _f(100, "optimiser steps per dataset per round")
@@ -259,9 +260,9 @@ def _check_keys(keys: Sequence[str], where: str, valid: Optional[Sequence[str]] 
 
 def _coerce(key: str, raw: Any) -> Any:
     """Turn a ``--set`` string into the type the key's field declares."""
-    fields = {**_shared_fields(), **_option_fields()}
-    owner = Config if key in _shared_fields() else next(c for c in _OPTIONS if key in {f.name for f in dataclasses.fields(c)})
-    return coerce_to(key, typing.get_type_hints(owner)[fields[key].name], raw)
+    owner = Config if key in _shared_fields() else \
+        next(c for c in _OPTIONS if key in {f.name for f in dataclasses.fields(c)})
+    return coerce_to(key, typing.get_type_hints(owner)[key], raw)
 
 
 def parse_set(items: Sequence[str]) -> Dict[str, Any]:

@@ -43,8 +43,7 @@ def predict(model: MosaicModel, dataset: str, split: Split, norm: Normalization,
     lo, hi = dist.shard_range(len(split) if limit is None else min(limit, len(split)))
     for x, y in iter_batches(split, batch_size, hi, start=lo):
         with autocast(device, amp):
-            feats = model.forward_features(prepare(model, dataset, x, norm, device), dataset, specialist)
-            logits = model.heads[dataset](feats)
+            logits = model(prepare(model, dataset, x, norm, device), dataset, specialist)
         scores.append(scores_from_logits(task, logits.float()).cpu())
         ys.append(y)
     model.train(was_training)

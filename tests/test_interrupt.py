@@ -13,7 +13,7 @@ import torch
 import yaml
 
 import mosaic_kit.train.step as step_mod
-from mosaic_kit.train import NonFiniteError, TrainingInterrupted
+from mosaic_kit.train import TrainingInterrupted
 from conftest import tiny_cfg
 from mosaic_kit.train import train
 from mosaic_kit.checkpoint import load_state, load_tensors

@@ -135,3 +135,38 @@ def test_resume_drops_log_rows_of_the_unfinished_round(tmp_path):
     train(cfg, resume=True, progress=False)
     steps = [json.loads(line)["step"] for line in log.read_text().splitlines() if '"kind": "step"' in line]
     assert steps == list(range(1, 2 * 3 * 3 + 1))
+
+
+def test_train_state_round_trips_and_reads_older_checkpoints():
+    from mosaic_kit.train import TrainState
+
+    s = TrainState(round=3, step=40, round_step=4, best_acc=0.5, best_round=2, bad_rounds=1, bad_in_row=2,
+                   skipped_steps=3, wall_time_s=12.5)
+    t = TrainState()
+    t.load_state_dict(s.state_dict())
+    assert t == s
+    old = {"round": 2, "step": 30, "best_acc": 0.4, "best_round": 1, "bad_rounds": 0, "wall_time_s": 9.0}
+    t = TrainState()
+    t.load_state_dict(old)  # version 0.1 stored no round_step / bad_in_row / skipped_steps before they happened
+    assert (t.round, t.step, t.round_step, t.bad_in_row, t.skipped_steps) == (2, 30, 0, 0, 0)
+    with pytest.raises(ValueError, match=r"unknown fields \['rounds_left'\]"):
+        TrainState().load_state_dict({**old, "rounds_left": 1})
+
+
+@pytest.mark.parametrize("method", ["mos", "full", "vpt"])
+def test_weight_decay_follows_no_weight_decay(tmp_path, method):
+    from mosaic_kit.train.optim import build_optimizer
+
+    cfg = tiny_cfg(tmp_path, method=method, weight_decay=0.05)
+    model, _ = build_model(cfg)
+    decay, no_decay = build_optimizer(model, cfg).param_groups  # [decay, no decay]: earlier runs' order
+    assert (decay["weight_decay"], no_decay["weight_decay"]) == (0.05, 0.0)
+    names = {id(p): n for n, p in model.named_parameters()}
+    exempt = {names[id(p)] for p in no_decay["params"]}
+    assert "tokenizer_3d.pos_embed" in exempt and all(n.endswith(".bias") or p.ndim <= 1 or n in model.no_weight_decay()
+                                                      for n, p in model.named_parameters() if n in exempt)
+    assert {names[id(p)] for p in decay["params"]} | exempt == {n for n, p in model.named_parameters() if p.requires_grad}
+    if method == "full":
+        assert {"vit.pos_embed", "vit.cls_token"} <= exempt and "vit.blocks.0.attn.qkv.weight" not in exempt
+    if method == "vpt":
+        assert "prompts.tokens" not in exempt  # prompts are decayed like any other matrix

@@ -25,7 +25,8 @@ class AdapterOptions(Options):
 class SharedAdapter(Method):
     """The joint baseline: MOSAIC's insertion point and scale, one adapter for all datasets."""
 
-    name, summary, options, slot = "adapter", "one adapter shared by all datasets (joint baseline)", AdapterOptions, "adapter"
+    name, summary = "adapter", "one adapter shared by all datasets (joint baseline)"
+    options, slot = AdapterOptions, "adapter"
     legacy_renames = ((".mos.specialists.shared.", ".adapter."),)
 
     def build(self, cfg: Config, vit: VisionTransformer, datasets: List[str]) -> MosaicModel:

@@ -88,8 +88,8 @@ def load_expert(path: str | Path, depth: int) -> Dict[int, Dict[str, torch.Tenso
 
 
 class Gmoe(Method):
-    name, summary, options, slot = "gmoe", "GMoE-Adapter of Med-VTAB: gated general + medical expert adapters", \
-        GmoeOptions, "gmoe"
+    name, summary = "gmoe", "GMoE-Adapter of Med-VTAB: gated general + medical expert adapters"
+    options, slot = GmoeOptions, "gmoe"
     legacy_renames = ((".mos.", ".gmoe."),)
 
     def build(self, cfg: Config, vit: VisionTransformer, datasets: List[str]) -> MosaicModel:
@@ -105,7 +105,8 @@ class Gmoe(Method):
                 bad = [k for k, t in tensors.items() if own[k].shape != t.shape]
                 if bad:
                     raise ValueError(f"{path}: adapter shapes {[(k, tuple(tensors[k].shape)) for k in bad]} do not "
-                                     f"fit gmoe_bottleneck={opts.gmoe_bottleneck} on a {model.embed_dim}-wide backbone.")
+                                     f"fit gmoe_bottleneck={opts.gmoe_bottleneck} on a {model.embed_dim}-wide "
+                                     "backbone.")
                 target.load_state_dict(tensors)
         return model
 

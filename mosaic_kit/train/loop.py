@@ -198,7 +198,8 @@ def train(cfg: Config, resume: bool = False, progress: bool = True, stop_after_r
     s = _setup(cfg, resume)
     main, start_round = dist.is_main(), s.state.round
     workers = cfg.loader_workers if cfg.loader_workers is not None else (2 if s.device.type == "cuda" else 0)
-    loader = Loader(s.streams, workers=workers, depth=cfg.prefetch, pin_memory=cfg.pin_memory and s.device.type == "cuda",
+    loader = Loader(s.streams, workers=workers, depth=cfg.prefetch,
+                    pin_memory=cfg.pin_memory and s.device.type == "cuda",
                     shard=dist.shard_range if dist.world_size() > 1 else None)
     log = RunLog(s.run_dir / "metrics.jsonl" if main else None)
     bar = tqdm(total=s.total_steps, initial=s.state.step, desc="train", unit="step", disable=not (progress and main),

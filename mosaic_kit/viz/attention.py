@@ -114,7 +114,7 @@ def rollout_map(model: nn.Module, x: torch.Tensor, dataset: str, specialist: Opt
     was_training = model.training
     model.eval()
     with torch.no_grad(), AttentionRecorder(model) as rec:
-        logits = model.heads[dataset](model.encode(x, spec, is_3d)[:, 0])
+        logits = model(x, dataset, specialist)
     model.train(was_training)
     prefix = 1 if is_3d else model.vit.num_prefix_tokens
     if getattr(model, "prompts", None) is not None and spec is not None:

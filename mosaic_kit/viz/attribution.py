@@ -26,12 +26,12 @@ class DatasetClassifier(nn.Module):
 
     def __init__(self, model: nn.Module, dataset: str, specialist: Optional[str] = None) -> None:
         super().__init__()
-        self.model, self.dataset = model, dataset
-        self.specialist = model.resolve_specialist(dataset, specialist)
+        model.resolve_specialist(dataset, specialist)  # unknown datasets fail here
+        self.model, self.dataset, self.specialist = model, dataset, specialist
         self.is_3d = model.infos[dataset].is_3d
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model.heads[self.dataset](self.model.encode(x, self.specialist, self.is_3d)[:, 0])
+        return self.model(x, self.dataset, self.specialist)
 
 
 def default_target(f: DatasetClassifier, x: torch.Tensor) -> torch.Tensor:
