@@ -40,10 +40,18 @@ def load_tensors(path: str | Path) -> Tuple[Dict[str, Dict[str, torch.Tensor]], 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Checkpoint '{path}' not found.")
-    with safe_open(str(path), framework="pt") as fh:
-        meta = fh.metadata() or {}
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            meta = fh.metadata() or {}
+        flat = load_file(str(path))
+    except Exception as err:  # safetensors raises its own error types for truncated or foreign files
+        raise ValueError(f"{path} is not a readable safetensors checkpoint ({str(err).splitlines()[0][:120]}); it may "
+                         "be truncated or another kind of file.") from None
     groups: Dict[str, Dict[str, torch.Tensor]] = {}
-    for key, tensor in load_file(str(path)).items():
+    for key, tensor in flat.items():
+        if "/" not in key:
+            raise ValueError(f"{path} holds tensor '{key}' outside the student/teacher groups of a mosaic_kit "
+                             "checkpoint; is it a backbone weights file? Give it as `weights`.")
         group, name = key.split("/", 1)
         groups.setdefault(group, {})[name] = tensor
     return groups, meta
@@ -56,7 +64,21 @@ def save_state(path: str | Path, state: Mapping[str, Any]) -> None:
 
 
 def load_state(path: str | Path) -> Dict[str, Any]:
-    return torch.load(path, map_location="cpu", weights_only=False)
+    """Read a resume state. Only tensors, numbers, strings and containers of them are accepted
+    (``weights_only``): a state file from elsewhere cannot run code on this machine."""
+    import pickle
+
+    path = Path(path)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"{path} holds objects other than tensors, numbers and strings ({first[:160]}); loading it "
+                         "could run code, so it is refused. mosaic_kit never writes such a state: was the file "
+                         "replaced? Start the run anew, or evaluate its .safetensors checkpoints.") from None
+    except (RuntimeError, EOFError) as err:
+        raise ValueError(f"{path} is not a readable training state ({str(err).splitlines()[0][:160]}); it may be "
+                         "truncated or not written by mosaic_kit.") from None
 
 
 def load_into(model: torch.nn.Module, tensors: Mapping[str, torch.Tensor], what: str) -> None:

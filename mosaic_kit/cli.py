@@ -57,8 +57,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     try:
         if args.resume:
-            cfg = load_config(file=str(Path(args.resume) / "config.yaml"), overrides={"out": args.resume})
-            run_dir = train(cfg, resume=True)
+            # the run's own config.yaml unless --preset / --config say otherwise; either way, only the keys a resume
+            # may change (rounds, patience, ...) may differ from what the run started with (checked before training)
+            if args.out and Path(args.out) != Path(args.resume):
+                raise ValueError(f"--out {args.out} and --resume {args.resume} name different run directories.")
+            args.out = args.resume
+            if not (args.preset or args.config):
+                args.config = str(Path(args.resume) / "config.yaml")
+            run_dir = train(_config_from(args), resume=True)
         else:
             run_dir = train(_config_from(args))
     finally:
@@ -72,10 +78,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     from .results import markdown_table
-    from .runs import evaluate_run
+    from .runs import evaluate_run, evaluation_name
 
-    results = evaluate_run(args.run_dir, args.checkpoint, overrides=parse_set(args.set) or None)
+    overrides = parse_set(args.set) or None
+    results = evaluate_run(args.run_dir, args.checkpoint, overrides=overrides)
     print(markdown_table(results))
+    print(f"written to {Path(args.run_dir) / evaluation_name(args.checkpoint, overrides)}.json (the training's "
+          "results.json is unchanged)")
     return 0
 
 

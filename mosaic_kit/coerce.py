@@ -3,12 +3,14 @@ parameters, checked against a dataclass's declared field types."""
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
-from typing import Any, List
+from pathlib import Path
+from typing import Any, Dict, List
 
 import yaml
 
-__all__ = ["type_problems", "coerce_to"]
+__all__ = ["type_problems", "coerce_to", "read_yaml_mapping"]
 
 
 def type_problems(obj: Any) -> List[str]:
@@ -43,6 +45,9 @@ def type_problems(obj: Any) -> List[str]:
             ok = all(isinstance(v, str) for v in value)
         if ok and origin is dict:
             ok = all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+        if ok and origin is float and not math.isfinite(value):
+            problems.append(f"'{name}' must be a finite number, got {value!r}")
+            continue
         if not ok:
             want = {list: "a list of strings", dict: "a mapping of strings to strings"}.get(
                 origin, getattr(origin, "__name__", str(origin)))
@@ -81,3 +86,20 @@ def coerce_to(key: str, hint: Any, raw: Any) -> Any:
         return text
     except ValueError:
         raise ValueError(f"Configuration key '{key}' expects {getattr(base, '__name__', base)}, got '{raw}'.") from None
+
+
+def read_yaml_mapping(path: str | Path, what: str = "configuration file") -> Dict[str, Any]:
+    """A YAML file that must hold a mapping (empty file: {}), with one clear error otherwise."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError) as err:
+        raise ValueError(f"Cannot read {what} {path}: {err}.") from None
+    except yaml.YAMLError as err:
+        raise ValueError(f"{what.capitalize()} {path} is not valid YAML: {' '.join(str(err).split())[:200]}.") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{what.capitalize()} {path} must be a YAML mapping of keys to values; it holds a "
+                         f"{type(data).__name__}.")
+    return data

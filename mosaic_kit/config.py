@@ -16,9 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Type, TypeVar
 
-import yaml
-
-from .coerce import coerce_to, type_problems
+from .coerce import coerce_to, read_yaml_mapping, type_problems
 
 __all__ = ["Config", "Options", "option", "PRESET_DIR", "available_presets", "load_config", "parse_set",
            "register_options", "unregister_options", "all_keys", "key_help", "path_keys"]
@@ -286,11 +284,13 @@ def load_config(preset: Optional[str] = None, file: Optional[str] = None,
         path = PRESET_DIR / f"{preset}.yaml"
         if not path.exists():
             raise ValueError(f"Unknown preset '{preset}'. Available: {', '.join(available_presets())}.")
-        data = yaml.safe_load(path.read_text()) or {}
+        data = read_yaml_mapping(path, "preset")
         _check_keys(list(data), f"preset {path.name}")
         values.update(data)
     if file:
-        data = yaml.safe_load(Path(file).read_text()) or {}
+        if not Path(file).is_file():
+            raise FileNotFoundError(f"Configuration file {file} does not exist.")
+        data = read_yaml_mapping(file)
         data.pop("preset", None)
         _check_keys(list(data), f"file {file}")
         values.update(data)

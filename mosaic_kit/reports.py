@@ -17,6 +17,7 @@ from statistics import mean, stdev
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from .registry import ALL_DATASETS, GROUPS, get_info, in_group
+from .results import load_results
 
 __all__ = ["RunRecord", "ResultTable", "find_runs", "load_records", "aggregate", "reference_resnet18",
            "reference_paper_means", "write_report", "plot_scores"]
@@ -86,7 +87,7 @@ def find_runs(paths: Iterable[str | Path]) -> List[Path]:
 def load_records(run_dirs: Iterable[str | Path]) -> List[RunRecord]:
     out = []
     for d in map(Path, run_dirs):
-        res = json.loads((d / "results.json").read_text())
+        res = load_results(d)
         meta = json.loads((d / "suite.json").read_text()) if (d / "suite.json").is_file() else {}
         cfg = res.get("config", {})
         out.append(RunRecord(meta.get("label", cfg.get("method", "?")), int(cfg.get("seed", -1)), d, res))
@@ -249,7 +250,9 @@ def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str
     def shown(path: Path) -> str:  # relative to the report, so the links work from results.md
         return os.path.relpath(path.resolve(), out.resolve())
 
-    md = (f"# {title}\n\nTest ACC / AUC in percent ({which}); mean ± sample std over runs ({n_runs}). {refs}\n\n"
+    md = (f"# {title}\n\nTest ACC / AUC in percent ({which}); mean ± sample std over runs ({n_runs}). Read from each "
+          "run's `results.json`: the training's own evaluation of its best-validation checkpoint (later `eval` "
+          f"calls write `evaluation-*.json` beside it and are not read). {refs}\n\n"
           + to_markdown(table) + "\nRuns:\n\n" + "\n".join(f"- `{shown(r)}`" for r in runs) + "\n")
     paths = {"md": out / "results.md", "csv": out / "results.csv", "tex": out / "results.tex"}
     atomic_write_bytes(paths["md"], md.encode())

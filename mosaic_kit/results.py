@@ -35,11 +35,25 @@ def markdown_table(results: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_results(run_dir: str | Path, results: Dict[str, Any]) -> None:
+def write_results(run_dir: str | Path, results: Dict[str, Any], name: str = "results") -> Path:
+    """``{name}.json`` and ``{name}.md`` in ``run_dir``: ``results`` is the training's own evaluation (what tables
+    read); later evaluations of a run use their own names (``evaluation-last``, ...)."""
     run_dir = Path(run_dir)
-    atomic_write_bytes(run_dir / "results.json", json.dumps(results, indent=2, sort_keys=False).encode())
-    atomic_write_bytes(run_dir / "results.md", markdown_table(results).encode())
+    atomic_write_bytes(run_dir / f"{name}.json", json.dumps(results, indent=2, sort_keys=False).encode())
+    atomic_write_bytes(run_dir / f"{name}.md", markdown_table(results).encode())
+    return run_dir / f"{name}.json"
 
 
-def load_results(run_dir: str | Path) -> Dict[str, Any]:
-    return json.loads((Path(run_dir) / "results.json").read_text())
+def load_results(run_dir: str | Path, name: str = "results") -> Dict[str, Any]:
+    path = Path(run_dir) / f"{name}.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: the run has not finished (resume it with `train --resume "
+                                f"{run_dir}`) or {run_dir} is not a run directory.")
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is not valid JSON ({err}); re-create it with `python -m mosaic_kit eval "
+                         f"{run_dir}` (writes evaluation-best.json) or restore it.") from None
+    if not isinstance(data, dict) or not isinstance(data.get("datasets"), dict):
+        raise ValueError(f"{path} is not a mosaic_kit results file (no 'datasets' mapping).")
+    return data

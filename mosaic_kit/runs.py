@@ -1,7 +1,6 @@
 """A finished (or interrupted) run directory: rebuild its models, and score a checkpoint on val and test."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Optional
@@ -16,9 +15,9 @@ from .methods import build_model, has_mixing, mixing_summary, parameter_report, 
 from .models.mosaic import MosaicModel, frozen_shared_copy
 from .models.parameters import frozen_fingerprint
 from .registry import resolve_datasets
-from .results import write_results
+from .results import load_results, write_results
 
-__all__ = ["LoadedRun", "load_run", "evaluate_run", "list_checkpoints"]
+__all__ = ["LoadedRun", "load_run", "evaluate_run", "evaluation_name", "list_checkpoints"]
 
 
 def list_checkpoints(run_dir: str | Path) -> list:
@@ -61,9 +60,18 @@ def load_run(run_dir: str | Path, checkpoint: str = "best", overrides: Optional[
     return LoadedRun(cfg, model, teacher, norm, meta, run_dir, checkpoint)
 
 
+def evaluation_name(checkpoint: str, overrides: Optional[Dict[str, Any]] = None) -> str:
+    """File stem of a later evaluation: ``evaluation-best``, ``evaluation-last-eval_max_samples=64``, ..."""
+    keys = "-".join(f"{k}={v}" for k, v in sorted((overrides or {}).items()) if k not in ("device", "out"))
+    return f"evaluation-{checkpoint}" + (f"-{keys}" if keys else "").replace("/", "_").replace(" ", "")
+
+
 def evaluate_run(run_dir: str | Path, checkpoint: str = "best", data=None, wall_time_s: Optional[float] = None,
-                 overrides: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-    """Score student and teacher of ``checkpoint`` on val and test; write results.json / results.md."""
+                 overrides: Optional[Dict[str, Any]] = None, output: Optional[str] = None) -> Dict[str, Any]:
+    """Score student and teacher of ``checkpoint`` on val and test and write them as ``{output}.json`` / ``.md``.
+
+    The trainer's own evaluation is ``output="results"`` (``results.json``, what tables read); any other call
+    writes beside it under ``evaluation_name(checkpoint, overrides)`` and never over the training result."""
     run = load_run(run_dir, checkpoint, overrides)
     cfg, model, teacher, norm, run_dir = run.cfg, run.model, run.teacher, run.norm, run.run_dir
     device = dist.resolve_device(cfg.device)
@@ -90,7 +98,11 @@ def evaluate_run(run_dir: str | Path, checkpoint: str = "best", data=None, wall_
     if wall_time_s is not None:
         results["wall_time_s"] = round(wall_time_s, 1)
     elif (run_dir / "results.json").exists():
-        results["wall_time_s"] = json.loads((run_dir / "results.json").read_text()).get("wall_time_s")
+        results["wall_time_s"] = load_results(run_dir).get("wall_time_s")
+    output = output or evaluation_name(checkpoint, overrides)
+    if output != "results":
+        results["evaluation"] = {"checkpoint": checkpoint, "overrides": dict(overrides or {}),
+                                 "truncated": cfg.eval_max_samples is not None}
     if dist.is_main():
-        write_results(run_dir, results)
+        write_results(run_dir, results, output)
     return results

@@ -22,15 +22,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-import yaml
-
 from .atomic import atomic_write_bytes
+from .coerce import read_yaml_mapping
 from .config import load_config, path_keys
+from .methods import get_method
+from .registry import build_routing, resolve_datasets
 
 __all__ = ["RunSpec", "Plan", "load_plan", "run_suite", "notebook_dir"]
 
 
 _PLAN_KEYS = {"name", "preset", "overrides", "methods", "datasets", "seeds", "out", "report", "title"}
+
+
+def _validate(cfg, where: str) -> None:
+    """What load_config cannot know: the method exists, the datasets and routing resolve."""
+    try:
+        get_method(cfg.method)
+        build_routing(resolve_datasets(cfg.datasets), cfg.routing)
+    except ValueError as err:
+        raise ValueError(f"{where}: {err}") from None
 
 
 def notebook_dir() -> Path:
@@ -90,7 +100,7 @@ def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Plan file {path} does not exist.")
-    data = yaml.safe_load(path.read_text()) or {}
+    data = read_yaml_mapping(path, "plan")
     unknown = set(data) - _PLAN_KEYS
     if unknown:
         raise ValueError(f"Plan {path} has unknown keys {sorted(unknown)}; allowed: {sorted(_PLAN_KEYS)}.")
@@ -113,7 +123,8 @@ def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
                     if isinstance(value, str) and value != "synthetic" and not Path(value).expanduser().is_absolute():
                         over[key] = str((root / value).resolve())
                 run_dir = out / label / sel / f"seed{seed}"
-                load_config(preset, overrides={**over, "out": str(run_dir)})  # validate now, fail early
+                _validate(load_config(preset, overrides={**over, "out": str(run_dir)}), f"{path} run {label}/{sel}/"
+                          f"seed{seed}")  # every run checked before the first one trains
                 params = {"preset": preset, "overrides": over, "out": str(run_dir.resolve())}
                 runs.append(RunSpec(label, sel, int(seed), params, str(run_dir)))
     return Plan(name, runs, str(root / data.get("report", f"reports/suite-{name}")),

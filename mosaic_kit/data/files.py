@@ -6,17 +6,21 @@ the zip archive chunk by chunk, into a plain ``.npy`` file in a cache folder and
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import shutil
+import sys
+import zlib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import numpy as np
 from numpy.lib import format as npformat
 
-from ..registry import DatasetInfo, get_info
+from ..registry import ALL_DATASETS, DatasetInfo, get_info
 
 __all__ = ["Split", "open_split", "download", "default_cache_dir", "MissingDataError"]
 
@@ -101,29 +105,61 @@ def _check_size(info: DatasetInfo, size: int) -> None:
 def _stream_member_to_npy(zf: zipfile.ZipFile, member: str, target: Path) -> None:
     """Copy one array out of an npz into ``target`` (.npy) without holding it in memory."""
     tmp = target.with_suffix(f".npy.tmp-{os.getpid()}")  # per process: ranks of several nodes may convert at once
-    with zf.open(member) as src:
-        version = npformat.read_magic(src)
-        read_header = npformat.read_array_header_1_0 if version == (1, 0) else npformat.read_array_header_2_0
-        shape, fortran, dtype = read_header(src)
-        out = npformat.open_memmap(tmp, mode="w+", dtype=dtype, shape=shape, fortran_order=fortran)
-        flat = out.reshape(-1, order="F" if fortran else "C") if out.size else out
-        done, itemsize = 0, dtype.itemsize
-        while done < out.size:
-            buf = src.read(min(_CHUNK, (out.size - done) * itemsize))
-            if not buf:
-                raise ValueError(f"{member} ends after {done} of {out.size} values: the npz file is truncated.")
-            chunk = np.frombuffer(buf, dtype=dtype)
-            flat[done:done + chunk.size] = chunk
-            done += chunk.size
-        out.flush()
-        del out, flat
-    os.replace(tmp, target)
+    try:
+        with zf.open(member) as src:
+            _copy_member(src, member, tmp, target)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)  # nothing half-written stays behind, whatever went wrong
 
 
-def _cache_folder(path: Path, cache_dir: Optional[str | Path]) -> Path:
-    stat = path.stat()
-    key = hashlib.sha1(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:12]
-    return Path(cache_dir or default_cache_dir()) / "npy" / f"{path.stem}-{key}"
+def _copy_member(src, member: str, tmp: Path, target: Path) -> None:
+    version = npformat.read_magic(src)
+    read_header = npformat.read_array_header_1_0 if version == (1, 0) else npformat.read_array_header_2_0
+    shape, fortran, dtype = read_header(src)
+    need = int(np.prod(shape)) * dtype.itemsize
+    free = shutil.disk_usage(target.parent).free
+    if need + (64 << 20) > free:  # a memory map that outgrows the disk ends in SIGBUS: refuse before writing
+        raise OSError(errno.ENOSPC, f"{member} needs {need / 2**30:.2f} GiB as a memory-mapped copy in "
+                      f"{target.parent}, which has {free / 2**30:.2f} GiB free; set cache_dir (or MOSAIC_KIT_CACHE) "
+                      "to a disk with room")
+    out = npformat.open_memmap(tmp, mode="w+", dtype=dtype, shape=shape, fortran_order=fortran)
+    flat = out.reshape(-1, order="F" if fortran else "C") if out.size else out
+    done, itemsize = 0, dtype.itemsize
+    while done < out.size:
+        buf = src.read(min(_CHUNK, (out.size - done) * itemsize))
+        if not buf:
+            raise ValueError(f"{member} ends after {done} of {out.size} values: the npz file is truncated.")
+        chunk = np.frombuffer(buf, dtype=dtype)
+        flat[done:done + chunk.size] = chunk
+        done += chunk.size
+    out.flush()
+    del out, flat
+
+
+def _cache_folder(path: Path, cache_dir: Optional[str | Path], root: Path, info: DatasetInfo, size: int) -> Path:
+    """The cache folder of ``path``, keyed by its content: the archive members' names, CRC-32s and sizes (read
+    from the zip directory, nothing decompressed). A file rewritten with other arrays, even at the same size and
+    time, gets a new folder; the first use of a new content says so when an older cache of the same file exists."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            sig = "|".join(f"{i.filename}:{i.CRC:08x}:{i.file_size}" for i in zf.infolist())
+    except zipfile.BadZipFile as err:
+        raise ValueError(f"{path} is not a readable npz archive ({err}); it may be truncated: "
+                         f"delete it and download it again. {_download_hint(info, size, root)}") from None
+    key = hashlib.sha1(f"{path.name}|{sig}".encode()).hexdigest()[:12]
+    base = Path(cache_dir or default_cache_dir()) / "npy"
+    folder = base / f"{path.stem}-{key}"
+    if not folder.exists():
+        source = str(path.resolve())
+        stale = [f for f in base.glob(f"{path.stem}-*") if f != folder and (f / "source.txt").is_file()
+                 and (f / "source.txt").read_text().strip() == source]
+        if stale:
+            print(f"note: {path} changed since its cache {stale[0].name} was made (other content): converting it "
+                  "again.", file=sys.stderr)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "source.txt").write_text(source + "\n")
+    return folder
 
 
 def _check_arrays(info: DatasetInfo, path: Path, split: str, size: int, images: np.ndarray,
@@ -137,7 +173,8 @@ def _check_arrays(info: DatasetInfo, path: Path, split: str, size: int, images: 
         raise ValueError(f"{where}_images has shape {images.shape}: 3D volumes, but {info.python_class} is a 2D "
                          "dataset of (N, S, S[, 3]) images. Is this the file of a 3D dataset renamed?")
     expected_ndim = 4 if info.is_3d or info.n_channels == 3 else 3
-    if images.ndim != expected_ndim or images.shape[1] != size:
+    sides = images.shape[1:4] if info.is_3d else images.shape[1:3]
+    if images.ndim != expected_ndim or tuple(sides) != (size,) * (3 if info.is_3d else 2):
         want = "(N, S, S, S)" if info.is_3d else "(N, S, S" + (", 3)" if info.n_channels == 3 else ")")
         raise ValueError(f"{where}_images has shape {images.shape}, expected {want} with S={size} for "
                          f"{info.python_class} ({info.modality}); check the file's size suffix.")
@@ -162,6 +199,34 @@ def _check_arrays(info: DatasetInfo, path: Path, split: str, size: int, images: 
                          f"0..{high}; the labels do not belong to this dataset.")
 
 
+def _likely(images: np.ndarray, labels: np.ndarray, split: str) -> List[str]:
+    """Datasets whose medmnist.INFO fits these arrays: modality, channels, label width and range, split size."""
+    flat = labels.reshape(len(labels), -1)
+    is_3d, rgb = images.ndim == 4 and images.shape[-1] != 3, images.ndim == 4 and images.shape[-1] == 3
+    out = []
+    for name in ALL_DATASETS:
+        i = get_info(name)
+        width, high = (i.n_classes, 1) if i.is_multilabel else (1, i.n_classes - 1)
+        if (i.is_3d == is_3d and (i.n_channels == 3) == rgb and flat.shape[1] == width and int(flat.max()) <= high
+                and i.n_samples.get(split) == len(images)):
+            out.append(name)
+    return out
+
+
+def _check_identity(info: DatasetInfo, path: Path, split: str, images: np.ndarray, labels: np.ndarray) -> None:
+    """A split whose size is exactly another dataset's (and not this one's) is that dataset's file, renamed."""
+    expected = info.n_samples.get(split)
+    if expected is None or len(images) == expected:
+        return
+    others = [n for n in _likely(images, labels, split) if n != info.name]
+    if others:
+        other = get_info(others[0])
+        raise ValueError(f"{path}: the {split} split has {len(images)} images, {info.python_class}'s has {expected}; "
+                         f"its size, shape and labels are those of {other.python_class} ({other.file_name(28)} "
+                         "family). The file was most likely saved under the wrong name: rename it, or download "
+                         f"{info.file_name(28)} again.")
+
+
 def open_split(root: str | Path, name: str, split: str, size: int = 28, *, download_missing: bool = False,
                cache_dir: Optional[str | Path] = None) -> Split:
     """Open ``split`` of dataset ``name`` at ``size`` from ``root`` as memory-mapped arrays."""
@@ -177,7 +242,7 @@ def open_split(root: str | Path, name: str, split: str, size: int = 28, *, downl
         else:
             raise MissingDataError(f"{path} not found (dataset {info.python_class}, size {size}). "
                                    + _download_hint(info, size, root))
-    folder = _cache_folder(path, cache_dir)
+    folder = _cache_folder(path, cache_dir, root, info, size)
     arrays = {}
     for kind in ("images", "labels"):
         target = folder / f"{split}_{kind}.npy"
@@ -191,11 +256,12 @@ def open_split(root: str | Path, name: str, split: str, size: int = 28, *, downl
                         raise ValueError(f"{path} has no '{split}_{kind}' array (it holds: {keys}); "
                                          "is it an official MedMNIST file?")
                     _stream_member_to_npy(zf, member, target)
-            except zipfile.BadZipFile as err:
+            except (zipfile.BadZipFile, zlib.error, EOFError) as err:
                 raise ValueError(f"{path} is not a readable npz archive ({err}); it may be truncated: "
                                  f"delete it and download it again. {_download_hint(info, size, root)}") from None
         arrays[kind] = np.load(target, mmap_mode="r")
     images, labels = arrays["images"], np.asarray(arrays["labels"])
     _check_arrays(info, path, split, size, images, labels)
+    _check_identity(info, path, split, images, labels)
     labels = labels.astype(np.int64).reshape(len(labels), -1)
     return Split(info=info, split=split, images=images, labels=labels)

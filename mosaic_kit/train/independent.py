@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional
@@ -15,7 +14,7 @@ from ..config import Config
 from ..environment import environment_info
 from ..evaluate import summarize
 from ..registry import resolve_datasets
-from ..results import write_results
+from ..results import load_results, write_results
 
 __all__ = ["train_independent"]
 
@@ -40,7 +39,7 @@ def train_independent(cfg: Config, resume: bool = False, progress: bool = True,
                 tqdm.write(f"independent: training {name}")
             train(sub, resume=resume and (Path(sub.out) / "last_state.pt").exists(), progress=progress,
                   on_round=on_round)
-        parts[name] = json.loads((Path(sub.out) / "results.json").read_text())
+        parts[name] = load_results(sub.out)
 
     def merged(which: Optional[str]) -> Dict[str, Any]:
         per = {n: (r if which is None else r[which])["datasets"][n] for n, r in parts.items()}

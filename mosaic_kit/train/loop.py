@@ -11,7 +11,9 @@ Run directory: ``config.yaml``, ``environment.json``, ``metrics.jsonl`` (one lin
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import random
 import time
 from dataclasses import dataclass
@@ -35,10 +37,13 @@ from ..models.parameters import frozen_fingerprint
 from ..models.speed import apply_speed
 from ..registry import resolve_datasets
 from ..runs import evaluate_run
+from ..checkpoint import load_state
 from .checkpointer import Checkpointer
 from .ema import ExpertEMA
+from .lock import RunLock
 from .log import RunLog
 from .optim import build_optimizer, build_scheduler, round_order
+from .resume import resume_changes
 from .signals import NonFiniteError, StopRequest, TrainingInterrupted
 from .state import TrainState
 from .step import TrainStep
@@ -66,6 +71,7 @@ class Session:
     step: TrainStep
     checkpointer: Checkpointer
     state: TrainState
+    resumed_with: Dict[str, tuple]  # keys a resume changed: {key: (before, now)}
 
     @property
     def total_steps(self) -> int:
@@ -78,15 +84,24 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _setup(cfg: Config, resume: bool) -> Session:
-    """Create (or reopen) the run directory and build model, teacher, optimizer, schedule and data streams."""
-    run_dir = Path(cfg.out)
+def _check_run_dir(run_dir: Path, resume: bool) -> None:
     if resume and not (run_dir / "last_state.pt").exists():
         raise FileNotFoundError(f"Cannot resume: {run_dir} has no last_state.pt (no finished round yet?).")
     if not resume and (run_dir / "last_state.pt").exists():
         raise FileExistsError(f"{run_dir} already holds a run; resume it with `train --resume {run_dir}` or "
                               "choose another --out.")
-    run_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _setup(cfg: Config, resume: bool) -> Session:
+    """Open the (locked) run directory and build model, teacher, optimizer, schedule and data streams; on resume,
+    first check that the configuration changes only what a resume may change."""
+    run_dir = Path(cfg.out)
+    _check_run_dir(run_dir, resume)  # again, now under the lock
+    ckpt, changes = None, {}
+    if resume:
+        ckpt = load_state(run_dir / "last_state.pt")
+        if "config" in ckpt:  # runs of version 0.1 stored no configuration in their state
+            changes = resume_changes(ckpt["config"], cfg, str(run_dir))
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     _seed_everything(cfg.seed)
@@ -112,18 +127,20 @@ def _setup(cfg: Config, resume: bool) -> Session:
     aug_gen = torch.Generator().manual_seed(cfg.seed)
     meta = {"method": cfg.method, "backbone": cfg.backbone, "datasets": ",".join(datasets),
             "frozen_fingerprint": fingerprint}
-    checkpointer = Checkpointer(run_dir, model, teacher, meta, main=dist.is_main())
+    checkpointer = Checkpointer(run_dir, model, teacher, meta, cfg.to_dict(), main=dist.is_main())
     state = TrainState()
     if resume:
-        state = checkpointer.restore(optimizer, scheduler, aug_gen, streams)
+        state = checkpointer.restore(optimizer, scheduler, aug_gen, streams, ckpt)
         checkpointer.trim_log(state)
+        if changes and dist.is_main():
+            (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     elif dist.is_main():
         (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
         (run_dir / "environment.json").write_text(json.dumps(environment_info(), indent=2))
         (run_dir / "metrics.jsonl").unlink(missing_ok=True)
     step = TrainStep(model, teacher, optimizer, norm, device, cfg, aug_gen)
     return Session(cfg, run_dir, device, datasets, data, model, norm, teacher, optimizer, scheduler, streams, steps,
-                   aug_gen, step, checkpointer, state)
+                   aug_gen, step, checkpointer, state, changes)
 
 
 def run_round(s: Session, rnd: int, loader: Loader, log: RunLog, stop: StopRequest, bar: tqdm, t0: float) -> None:
@@ -195,6 +212,14 @@ def train(cfg: Config, resume: bool = False, progress: bool = True, stop_after_r
         from .independent import train_independent
 
         return train_independent(cfg, resume, progress, on_round)
+    _check_run_dir(Path(cfg.out), resume)
+    rank0 = int(os.environ.get("RANK", "0")) == 0  # the process group starts later, in _setup
+    with RunLock(cfg.out) if rank0 else contextlib.nullcontext():
+        return _train(cfg, resume, progress, stop_after_rounds, on_round)
+
+
+def _train(cfg: Config, resume: bool, progress: bool, stop_after_rounds: Optional[int],
+           on_round: Optional[Callable[[Path], None]]) -> Path:
     s = _setup(cfg, resume)
     main, start_round = dist.is_main(), s.state.round
     workers = cfg.loader_workers if cfg.loader_workers is not None else (2 if s.device.type == "cuda" else 0)
@@ -205,6 +230,13 @@ def train(cfg: Config, resume: bool = False, progress: bool = True, stop_after_r
     bar = tqdm(total=s.total_steps, initial=s.state.step, desc="train", unit="step", disable=not (progress and main),
                dynamic_ncols=True)
     t0 = time.time() - s.state.wall_time_s
+    if s.resumed_with:
+        log.write(kind="resume", step=s.state.step, round=s.state.round,
+                  changed={k: list(v) for k, v in s.resumed_with.items()})
+        if main:
+            what = ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in s.resumed_with.items())
+            bar.write(f"resumed with {what}" + (" (the learning-rate schedule keeps its original length; steps past "
+                                                 "it run at min_lr)" if "rounds" in s.resumed_with else ""))
     try:
         with StopRequest() as stop:
             for rnd in range(s.state.round, cfg.rounds):
@@ -222,5 +254,5 @@ def train(cfg: Config, resume: bool = False, progress: bool = True, stop_after_r
         log.close()
         loader.close()
     dist.barrier()  # rank 0 has written best.safetensors
-    evaluate_run(s.run_dir, data=s.data, wall_time_s=time.time() - t0)
+    evaluate_run(s.run_dir, data=s.data, wall_time_s=time.time() - t0, output="results")
     return s.run_dir

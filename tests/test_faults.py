@@ -1,0 +1,217 @@
+"""Faults an adversarial user (or a bad day) produces: each ends in one clear error, or in the right result with
+nothing written over; none exits 0 with a wrong number."""
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from conftest import tiny_cfg
+from mosaic_kit.checkpoint import load_state, load_tensors
+from mosaic_kit.config import load_config
+from mosaic_kit.data import open_split
+from mosaic_kit.train import train
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = dict(datasets=["breastmnist", "adrenalmnist3d"], rounds=2, steps_per_dataset=2, eval_max_samples=16)
+
+
+class _RunsCode:
+    """Unpickling this calls ``os.system``: what a hostile ``last_state.pt`` would hold."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_a_state_file_that_would_run_code_is_refused(tmp_path):
+    run = train(tiny_cfg(tmp_path, **TINY), progress=False, stop_after_rounds=1)
+    marker = tmp_path / "pwned"
+    state = load_state(run / "last_state.pt")
+    state["extra"] = _RunsCode(marker)
+    torch.save(state, run / "last_state.pt")
+    with pytest.raises(ValueError, match="holds objects other than tensors.*could run code, so it is refused"):
+        train(tiny_cfg(tmp_path, **TINY), resume=True, progress=False)
+    assert not marker.exists()
+
+
+def test_a_second_trainer_in_the_same_directory_is_refused(tmp_path):
+    out = tmp_path / "run"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom mosaic_kit.train.lock import RunLock\n"
+                               f"with RunLock({str(out)!r}):\n    print('locked', flush=True)\n    time.sleep(120)"],
+                              cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(RuntimeError, match=rf"being trained by another process \(pid {holder.pid}\)"):
+            train(tiny_cfg(tmp_path, **TINY), progress=False)
+        assert not (out / "config.yaml").exists()  # nothing of the holder's run was touched
+    finally:
+        holder.kill()  # SIGKILL: the kernel drops the lock with the process
+        holder.wait()
+    assert (train(tiny_cfg(tmp_path, **TINY), progress=False) / "results.json").is_file()
+
+
+def _breast_like(n_train=546, n_val=78, n_test=156):
+    rng = np.random.default_rng(0)
+    return {f"{s}_{k}": (rng.integers(0, 256, (n, 28, 28), dtype=np.uint8) if k == "images" else
+                         rng.integers(0, 2, (n, 1), dtype=np.uint8))
+            for s, n in (("train", n_train), ("val", n_val), ("test", n_test)) for k in ("images", "labels")}
+
+
+def test_a_file_rewritten_in_place_is_read_anew(tmp_path, capfd):
+    path = tmp_path / "breastmnist.npz"
+    arrays = _breast_like()
+    np.savez(path, **arrays)
+    stat = path.stat()
+    first = open_split(tmp_path, "breastmnist", "train", cache_dir=tmp_path / "c").labels.copy()
+    arrays["train_labels"] = 1 - arrays["train_labels"]  # other labels, same size
+    np.savez(path, **arrays)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # and the same modification time
+    assert path.stat().st_size == stat.st_size
+    again = open_split(tmp_path, "breastmnist", "train", cache_dir=tmp_path / "c").labels
+    np.testing.assert_array_equal(again, 1 - first)
+    assert "changed since its cache" in capfd.readouterr().err
+
+
+def test_another_datasets_file_under_a_real_name_is_named(tmp_path):
+    np.savez(tmp_path / "pneumoniamnist.npz", **_breast_like())  # BreastMNIST's split sizes, Pneumonia's name
+    with pytest.raises(ValueError, match=r"546 images, PneumoniaMNIST's has 4708; .* those of BreastMNIST"):
+        open_split(tmp_path, "pneumoniamnist", "train", cache_dir=tmp_path / "c")
+    np.savez(tmp_path / "breastmnist.npz", **_breast_like())
+    assert len(open_split(tmp_path, "breastmnist", "train", cache_dir=tmp_path / "c")) == 546
+
+
+def test_resume_applies_allowed_changes_and_refuses_the_rest(tmp_path):
+    cfg = tiny_cfg(tmp_path, **TINY)
+    run = train(cfg, progress=False, stop_after_rounds=1)
+    steps_before = len((run / "metrics.jsonl").read_text().splitlines())
+    with pytest.raises(ValueError, match=r"another experiment: lr: 0\.001 -> 0\.01.*start a new run"):
+        train(load_config(file=str(run / "config.yaml"), overrides={"lr": 0.01}), resume=True, progress=False)
+    edited = yaml.safe_load((run / "config.yaml").read_text())
+    (run / "config.yaml").write_text(yaml.safe_dump({**edited, "bottleneck_b": 13}))
+    with pytest.raises(ValueError, match=r"bottleneck_b: 12 -> 13"):
+        train(load_config(file=str(run / "config.yaml")), resume=True, progress=False)
+    assert len((run / "metrics.jsonl").read_text().splitlines()) == steps_before  # refused before any step
+    (run / "config.yaml").write_text(yaml.safe_dump(edited))
+    train(load_config(file=str(run / "config.yaml"), overrides={"rounds": 3}), resume=True, progress=False)
+    rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["changed"] for r in rows if r["kind"] == "resume"] == [{"rounds": [2, 3]}]
+    assert [r["round"] for r in rows if r["kind"] == "round"] == [0, 1, 2]
+    assert yaml.safe_load((run / "config.yaml").read_text())["rounds"] == 3
+
+
+def test_resume_through_the_cli_takes_set(tmp_path):
+    run = train(tiny_cfg(tmp_path, **TINY), progress=False, stop_after_rounds=1)
+    r = subprocess.run([sys.executable, "-m", "mosaic_kit", "train", "--resume", str(run), "--set", "seed=7"],
+                       cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 2 and "seed: 42 -> 7" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run([sys.executable, "-m", "mosaic_kit", "train", "--resume", str(run), "--set", "patience=9"],
+                       cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "resumed with patience 5 -> 9" in r.stdout + r.stderr
+
+
+def test_eval_never_overwrites_the_training_result(tmp_path):
+    run = train(tiny_cfg(tmp_path, **TINY), progress=False)
+    before = (run / "results.json").read_bytes()
+    r = subprocess.run([sys.executable, "-m", "mosaic_kit", "eval", str(run), "--checkpoint", "last", "--set",
+                        "eval_max_samples=8"], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (run / "results.json").read_bytes() == before
+    written = json.loads((run / "evaluation-last-eval_max_samples=8.json").read_text())
+    assert written["evaluation"] == {"checkpoint": "last", "overrides": {"eval_max_samples": 8}, "truncated": True}
+    assert "evaluation-last-eval_max_samples=8.json" in r.stdout
+
+
+def test_a_crash_between_the_checkpoint_writes_resumes_from_the_last_complete_state(tmp_path, monkeypatch, capfd):
+    import mosaic_kit.train.checkpointer as ckpt_mod
+
+    ref = train(tiny_cfg(tmp_path / "ref", **{**TINY, "rounds": 3}), progress=False)
+    real, calls = ckpt_mod.save_state, {"n": 0}
+
+    def dies_on_the_second(path, state):
+        calls["n"] += 1
+        if calls["n"] == 2:  # round 2: last.safetensors is written, the machine dies before last_state.pt
+            raise SystemExit("power cut")
+        real(path, state)
+
+    monkeypatch.setattr(ckpt_mod, "save_state", dies_on_the_second)
+    with pytest.raises(SystemExit):
+        train(tiny_cfg(tmp_path, **{**TINY, "rounds": 3}), progress=False)
+    monkeypatch.setattr(ckpt_mod, "save_state", real)
+    assert int(load_tensors(tmp_path / "run" / "last.safetensors")[1]["step"]) == 8
+    assert load_state(tmp_path / "run" / "last_state.pt")["state"]["step"] == 4
+    run = train(tiny_cfg(tmp_path, **{**TINY, "rounds": 3}), resume=True, progress=False)
+    assert "newer than last_state.pt (step 4)" in capfd.readouterr().err
+    assert json.loads((run / "results.json").read_text())["datasets"] == \
+        json.loads((ref / "results.json").read_text())["datasets"]
+    for a, b in zip(load_tensors(run / "last.safetensors")[0]["student"].values(),
+                    load_tensors(ref / "last.safetensors")[0]["student"].values()):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("- lr\n- 0.1\n", "must be a YAML mapping of keys to values; it holds a list"),
+    ("lr: [1, 2\n", "is not valid YAML"),
+    ("lr: .nan\n", "'lr' must be a finite number"),
+    ("rounds: 2.5\n", "'rounds' expects int"),
+])
+def test_bad_configuration_files_are_named(tmp_path, text, message):
+    f = tmp_path / "c.yaml"
+    f.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        load_config("cpu-tiny", file=str(f))
+    r = subprocess.run([sys.executable, "-m", "mosaic_kit", "train", "--config", str(f), "--out", str(tmp_path / "r")],
+                       cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.startswith("error: ") and "Traceback" not in r.stderr
+
+
+def test_bad_checkpoint_and_results_files_are_named(tmp_path):
+    from mosaic_kit.results import load_results
+    from mosaic_kit.runs import evaluate_run
+
+    run = train(tiny_cfg(tmp_path, **TINY), progress=False)
+    (run / "last.safetensors").write_bytes(b"\x00" * 100)
+    with pytest.raises(ValueError, match="not a readable safetensors checkpoint"):
+        evaluate_run(run, "last")
+    (run / "results.json").write_text("{ truncated")
+    with pytest.raises(ValueError, match="results.json is not valid JSON"):
+        load_results(run)
+    (run / "last_state.pt").write_bytes(b"PK\x03\x04 not a torch file")
+    with pytest.raises(ValueError, match="not a readable training state"):
+        load_state(run / "last_state.pt")
+
+
+def test_no_disk_for_the_cache_is_a_clear_error_and_leaves_nothing(tmp_path, monkeypatch):
+    import shutil
+
+    import mosaic_kit.data.files as files
+
+    np.savez(tmp_path / "breastmnist.npz", **_breast_like())
+    monkeypatch.setattr(files.shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(10 << 30, 10 << 30, 1 << 20))
+    with pytest.raises(OSError, match=r"needs 0\.00 GiB as a memory-mapped copy in .* has 0\.00 GiB free; set "
+                                      r"cache_dir"):
+        open_split(tmp_path, "breastmnist", "train", cache_dir=tmp_path / "c")
+    assert not [p for p in (tmp_path / "c").rglob("*") if ".tmp-" in p.name or p.suffix == ".npy"]
+
+
+def test_dry_run_checks_every_run_before_any_trains(tmp_path):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(yaml.safe_dump({"name": "typo", "preset": "cpu-tiny", "methods": ["mos", "lorra"],
+                                    "datasets": ["breastmnist"], "seeds": [1]}))
+    r = subprocess.run([sys.executable, "-m", "mosaic_kit", "suite", "--plan", str(plan), "--dry-run"], cwd=tmp_path,
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "run lorra/breastmnist/seed1: Unknown method 'lorra'. Did you mean 'lora'?" in r.stderr
+    plan.write_text("- not\n- a mapping\n")
+    r = subprocess.run([sys.executable, "-m", "mosaic_kit", "suite", "--plan", str(plan), "--dry-run"], cwd=tmp_path,
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "Plan " in r.stderr and "must be a YAML mapping" in r.stderr
+    assert not (tmp_path / "runs").exists()
