@@ -6,11 +6,11 @@ import dataclasses
 import math
 import typing
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Sequence
 
 import yaml
 
-__all__ = ["type_problems", "coerce_to", "read_yaml_mapping"]
+__all__ = ["type_problems", "range_problems", "coerce_to", "read_yaml_mapping"]
 
 
 def type_problems(obj: Any) -> List[str]:
@@ -55,6 +55,12 @@ def type_problems(obj: Any) -> List[str]:
         else:
             setattr(obj, name, value)
     return problems
+
+
+def range_problems(obj: Any, positive: Sequence[str] = (), non_negative: Sequence[str] = ()) -> List[str]:
+    """Messages for the fields of ``obj`` named in ``positive`` that are not > 0, and in ``non_negative`` < 0."""
+    out = [f"{k} must be > 0 (got {getattr(obj, k)})" for k in positive if getattr(obj, k) <= 0]
+    return out + [f"{k} must be >= 0 (got {getattr(obj, k)})" for k in non_negative if getattr(obj, k) < 0]
 
 
 def coerce_to(key: str, hint: Any, raw: Any) -> Any:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Type, TypeVar
 
-from .coerce import coerce_to, read_yaml_mapping, type_problems
+from .coerce import coerce_to, range_problems, read_yaml_mapping, type_problems
 
 __all__ = ["Config", "Options", "option", "PRESET_DIR", "available_presets", "load_config", "parse_set",
            "register_options", "unregister_options", "all_keys", "key_help", "path_keys"]
@@ -31,11 +31,6 @@ def _f(default: Any, help: str, *, path: bool = False) -> Any:  # noqa: A002 - m
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
     return field(default=default, metadata=meta)
-
-
-def _range_problems(obj: Any, positive: Sequence[str] = (), non_negative: Sequence[str] = ()) -> List[str]:
-    out = [f"{k} must be > 0 (got {getattr(obj, k)})" for k in positive if getattr(obj, k) <= 0]
-    return out + [f"{k} must be >= 0 (got {getattr(obj, k)})" for k in non_negative if getattr(obj, k) < 0]
 
 
 @dataclass
@@ -53,10 +48,10 @@ class Options:
         return []
 
     def check_positive(self, *keys: str) -> List[str]:
-        return _range_problems(self, positive=keys)
+        return range_problems(self, positive=keys)
 
     def check_non_negative(self, *keys: str) -> List[str]:
-        return _range_problems(self, non_negative=keys)
+        return range_problems(self, non_negative=keys)
 
 
 #: A method options field: ``lora_rank: int = option(8, "LoRA rank")``.
@@ -162,11 +157,15 @@ class Config:
         problems = type_problems(self)
         if problems:  # range checks below assume the right types
             raise ValueError("Invalid configuration: " + "; ".join(problems))
-        problems = _range_problems(
+        problems = range_problems(
             self, positive=("rounds", "steps_per_dataset", "batch_size", "eval_batch_size", "img_size", "vol_size",
-                            "patch_3d", "log_every", "max_bad_steps", "prefetch"),
+                            "patch_3d", "log_every", "max_bad_steps", "prefetch", "adapter_scale"),
             non_negative=("lr", "weight_decay", "warmup_steps", "min_lr", "grad_clip", "consistency_weight",
-                          "patience", "threads"))
+                          "patience", "threads", "seed"))
+        if not 0 <= self.rotation_deg <= 180:
+            problems.append(f"rotation_deg must be in [0, 180] (got {self.rotation_deg})")
+        if self.min_lr > self.lr:
+            problems.append(f"min_lr ({self.min_lr}) must be at most lr ({self.lr})")
         for key in ("ema_momentum", "ema_momentum_3d"):
             if not 0.0 <= getattr(self, key) < 1.0:
                 problems.append(f"{key} must be in [0, 1) (got {getattr(self, key)})")

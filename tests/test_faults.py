@@ -215,3 +215,35 @@ def test_dry_run_checks_every_run_before_any_trains(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 2 and "Plan " in r.stderr and "must be a YAML mapping" in r.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_custom_sizes_are_noted_synthetic_files_are_recognised(tmp_path, capfd):
+    from mosaic_kit.data import write_suite
+
+    np.savez(tmp_path / "breastmnist.npz", **_breast_like(n_train=100))  # a subset: no dataset has 100 images
+    assert len(open_split(tmp_path, "breastmnist", "train", cache_dir=tmp_path / "c")) == 100
+    assert "has 100 images where BreastMNIST's official file has 546" in capfd.readouterr().err
+    synth = write_suite(tmp_path / "s", ["breastmnist"])  # the kit's suite, recognised by its marker array
+    assert len(open_split(synth, "breastmnist", "train", cache_dir=tmp_path / "c")) == 320
+    assert "official file" not in capfd.readouterr().err
+
+
+def test_a_misfit_names_the_dataset_the_arrays_fit(tmp_path):
+    arrays = _breast_like()
+    arrays["train_labels"] = arrays["train_labels"] * 0 + 1
+    np.savez(tmp_path / "pathmnist.npz", **arrays)  # grayscale BreastMNIST arrays under an RGB dataset's name
+    with pytest.raises(ValueError, match=r"expected \(N, S, S, 3\) .* Its arrays fit BreastMNIST\."):
+        open_split(tmp_path, "pathmnist", "train", cache_dir=tmp_path / "c")
+
+
+@pytest.mark.parametrize("override, message", [
+    ({"rotation_deg": 270.0}, r"rotation_deg must be in \[0, 180\]"),
+    ({"min_lr": 1e-2}, r"min_lr \(0\.01\) must be at most lr"),
+    ({"adapter_scale": 0.0}, "adapter_scale must be > 0"),
+    ({"seed": -1}, "seed must be >= 0"),
+    ({"lora_dropout": 1.0}, "lora_dropout must be < 1"),
+    ({"lr": float("inf")}, "'lr' must be a finite number"),
+])
+def test_numbers_out_of_range_are_named(override, message):
+    with pytest.raises(ValueError, match=message):
+        load_config("cpu-tiny", overrides=override)

@@ -22,12 +22,12 @@ from typing import Dict, Iterable, Optional
 import numpy as np
 
 from ..registry import ALL_DATASETS, DEFAULT_ROUTING, DatasetInfo, get_info
-from .files import default_cache_dir
+from .files import MARKER, default_cache_dir
 
 __all__ = ["SPLIT_SIZES", "make_dataset", "write_suite", "ensure_suite"]
 
 SPLIT_SIZES: Dict[str, int] = {"train": 320, "val": 64, "test": 128}
-SUITE_VERSION = 4
+SUITE_VERSION = 5  # 5: files carry the MARKER array
 
 
 def _rng(seed: int, name: str, split: str) -> np.random.Generator:
@@ -135,7 +135,7 @@ def write_suite(root: str | Path, names: Iterable[str] = ALL_DATASETS, size: int
         if target.exists():
             continue
         tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}.npz")  # per process: ranks may write at once
-        np.savez_compressed(tmp, **make_dataset(name, s, seed, split_sizes))
+        np.savez_compressed(tmp, **make_dataset(name, s, seed, split_sizes), **{MARKER: np.array(SUITE_VERSION)})
         os.replace(tmp, target)
     return root
 

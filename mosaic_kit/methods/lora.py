@@ -23,7 +23,8 @@ class LoraOptions(Options):
     lora_dropout: float = option(0.0, "LoRA dropout")
 
     def problems(self) -> List[str]:
-        return self.check_positive("lora_rank") + self.check_non_negative("lora_alpha", "lora_dropout")
+        out = self.check_positive("lora_rank") + self.check_non_negative("lora_alpha", "lora_dropout")
+        return out + ([f"lora_dropout must be < 1 (got {self.lora_dropout})"] if self.lora_dropout >= 1 else [])
 
 
 def peft_config(opts: LoraOptions) -> "LoraConfig":
