@@ -8,7 +8,7 @@ from typing import List
 import numpy as np
 
 from .registry import SPECIALIST_COLORS, SPECIALISTS, get_info
-from .results import load_results
+from .results import load_results, provenance_tag
 
 __all__ = ["save_run_figures", "read_metrics", "curves_figure", "LiveCurves"]
 
@@ -75,6 +75,9 @@ def save_run_figures(run_dir: str | Path) -> List[Path]:
     written = []
     if (run_dir / "metrics.jsonl").is_file():  # an `independent` run keeps its curves in per-dataset sub-runs
         fig = curves_figure(read_metrics(run_dir), routing)
+        if provenance_tag(results):
+            fig.suptitle(provenance_tag(results), fontsize=9)
+            fig.tight_layout()
         fig.savefig(out / "curves.png", dpi=120)
         plt.close(fig)
         written.append(out / "curves.png")
@@ -89,7 +92,9 @@ def save_run_figures(run_dir: str | Path) -> List[Path]:
     ax.bar(xs + 0.2, teacher, 0.4, color="lightgrey", edgecolor="k", lw=0.5, label="EMA teacher")
     ax.scatter(xs, chance, marker="_", s=200, color="k", label="chance", zorder=3)
     ax.set_xticks(xs, [n.replace("mnist", "") for n in names], rotation=45, ha="right")
-    ax.set(ylabel="test accuracy", ylim=(0, 1), title="Test accuracy per dataset (colour = specialist)")
+    tag = provenance_tag(results)
+    ax.set(ylabel="test accuracy", ylim=(0, 1),
+           title="Test accuracy per dataset (colour = specialist)" + (f"; {tag}" if tag else ""))
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(out / "test_scores.png", dpi=120)

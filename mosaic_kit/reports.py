@@ -17,6 +17,7 @@ from statistics import mean, stdev
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from .registry import ALL_DATASETS, GROUPS, get_info, in_group
+from .data.provenance import REAL
 from .results import load_results
 
 __all__ = ["RunRecord", "ResultTable", "find_runs", "load_records", "aggregate", "reference_resnet18",
@@ -43,7 +44,7 @@ class ResultTable:
     runs: Dict[str, int] = field(default_factory=dict)     # label -> number of runs
     params: Dict[str, List[int]] = field(default_factory=dict)  # label -> trainable parameters per run
     wall: Dict[str, List[float]] = field(default_factory=dict)  # label -> wall time (s) per run
-    synthetic: bool = False  # runs on the embedded suite: published numbers on real data do not apply
+    references_absent: str = ""  # why published numbers must not stand beside these runs ("" when they may)
 
 
 def _read_csv(path: Path) -> List[dict]:
@@ -121,8 +122,26 @@ def aggregate(records: Sequence[RunRecord], which: str = "student", split: str =
                 for m in METRICS:
                     means.setdefault((r.label, group), {}).setdefault(m, []).append(
                         mean(res["datasets"][n][split][m] for n in names))
-    synthetic = any(r.results.get("config", {}).get("data_root") == "synthetic" for r in records)
-    return ResultTable(labels, datasets, cells, means, runs, params, wall, synthetic)
+    return ResultTable(labels, datasets, cells, means, runs, params, wall, references_absent(records))
+
+
+def references_absent(records: Sequence[RunRecord]) -> str:
+    """Why published numbers on the real datasets must not stand beside these runs; "" when every run used
+    official or same-split files and a pretrained backbone (``provenance`` in results.json)."""
+    reasons = []
+    for r in records:
+        prov, cfg = r.results.get("provenance"), r.results.get("config", {})
+        if prov is None:  # results of mosaic_kit 0.1 recorded no provenance
+            kinds = {"synthetic"} if cfg.get("data_root") == "synthetic" else {"unrecorded"}
+            pretrained = bool(cfg.get("weights"))
+        else:
+            kinds, pretrained = set(prov["datasets"].values()), prov["backbone"]["pretrained"]
+        reasons += [f"{k} data" for k in sorted(kinds - set(REAL))]
+        reasons += [] if pretrained else ["a random (not pretrained) backbone"]
+    if not reasons:
+        return ""
+    return ("Published numbers on the real datasets are left out: these runs used " +
+            ", ".join(dict.fromkeys(reasons)) + ".")
 
 
 def _fmt(values: Optional[Sequence[float]], pct: bool = True, latex: bool = False) -> str:
@@ -137,7 +156,7 @@ def _fmt(values: Optional[Sequence[float]], pct: bool = True, latex: bool = Fals
 
 
 def _rows(table: ResultTable, latex: bool = False) -> Tuple[List[str], List[List[str]]]:
-    with_refs = not table.synthetic
+    with_refs = not table.references_absent
     ref = reference_resnet18() if with_refs else {}
     header = ["dataset"] + [f"{lab} {m.upper()}" for lab in table.labels for m in METRICS] + \
              (["ResNet-18 ACC", "ResNet-18 AUC"] if with_refs else [])
@@ -203,7 +222,7 @@ def plot_scores(table: ResultTable, path: str | Path, metric: str = "acc") -> Pa
     """Dot plot per dataset: each label's mean (± std over runs) beside the ResNet-18 reference."""
     import matplotlib.pyplot as plt
 
-    ref = {} if table.synthetic else reference_resnet18()
+    ref = {} if table.references_absent else reference_resnet18()
     fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(table.datasets) + 2), 4))
     xs = list(range(len(table.datasets)))
     width = 0.6 / max(1, len(table.labels))
@@ -238,8 +257,8 @@ def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     n_runs = ", ".join(f"{lab}: {n} run{'s' if n > 1 else ''}" for lab, n in table.runs.items())
-    if table.synthetic:
-        refs = "Runs on the embedded synthetic suite: published numbers on the real datasets do not apply and are left out."
+    if table.references_absent:
+        refs = table.references_absent
     else:
         paper = reference_paper_means()
         refs = ("ResNet-18: MedMNIST v2 (Yang et al., Sci. Data 2023), 28 px for 2D, ResNet-18+3D for 3D. For scale, "

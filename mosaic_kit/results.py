@@ -9,7 +9,7 @@ from typing import Any, Dict, Mapping
 from .registry import get_info
 from .atomic import atomic_write_bytes
 
-__all__ = ["write_results", "markdown_table", "load_results"]
+__all__ = ["write_results", "markdown_table", "load_results", "provenance_line", "provenance_tag"]
 
 
 def _fmt(v: Any) -> str:
@@ -32,7 +32,33 @@ def markdown_table(results: Mapping[str, Any]) -> str:
         t = teacher.get("mean", {}).get(group, {})
         lines.append(f"| **mean {group}** | | | | **{_fmt(m['acc'])}** | **{_fmt(m['auc'])}** | {_fmt(t.get('acc'))} "
                      f"| {_fmt(t.get('auc'))} |")
-    return "\n".join(lines) + "\n"
+    source = provenance_line(results)
+    return "\n".join(lines) + "\n" + (f"\n{source}\n" if source else "")
+
+
+def provenance_tag(results: Mapping[str, Any]) -> str:
+    """A few words for figure titles: ``synthetic data, random backbone``; "" when not recorded."""
+    prov = results.get("provenance")
+    if not prov:
+        return ""
+    kinds = "/".join(dict.fromkeys(prov["datasets"].values()))
+    trunc = ", truncated evaluation" if prov["evaluation"] != "complete" else ""
+    return f"{kinds} data, {'pretrained' if prov['backbone']['pretrained'] else 'random'} backbone{trunc}"
+
+
+def provenance_line(results: Mapping[str, Any]) -> str:
+    """One sentence: what the data files were, which backbone weights, whether evaluation was complete."""
+    prov = results.get("provenance")
+    if not prov:
+        return ""
+    kinds: Dict[str, list] = {}
+    for name, kind in prov["datasets"].items():
+        kinds.setdefault(kind, []).append(name)
+    data = "; ".join(f"{k} ({', '.join(v)})" if len(v) <= 3 else f"{k} ({len(v)} datasets)" for k, v in kinds.items())
+    bb = prov["backbone"]
+    weights = (f"pretrained weights {Path(bb['weights']).name} (sha256 {bb['sha256'][:12]})" if bb["pretrained"]
+               else "random init, not pretrained")
+    return f"Data: {data}. Backbone: {bb['backbone']}, {weights}. Evaluation: {prov['evaluation']}."
 
 
 def write_results(run_dir: str | Path, results: Dict[str, Any], name: str = "results") -> Path:

@@ -8,7 +8,7 @@ from typing import Any, Dict, Optional
 from . import distributed as dist
 from .checkpoint import load_into, load_tensors
 from .config import Config, load_config
-from .data import Normalization, iter_batches, open_datasets
+from .data import Normalization, dataset_provenance, iter_batches, open_datasets, weights_provenance
 from .environment import environment_info
 from .evaluate import evaluate, prepare, summarize
 from .methods import build_model, has_mixing, mixing_summary, parameter_report, upgrade_names
@@ -87,7 +87,12 @@ def evaluate_run(run_dir: str | Path, checkpoint: str = "best", data=None, wall_
         return {"datasets": {n: {split: per_split[split][n] for split in per_split} for n in datasets},
                 "mean": summarize(per_split["test"]), "mean_val": summarize(per_split["val"])}
 
-    results: Dict[str, Any] = {**score(model), "teacher": score(teacher), "routing": dict(model.routing),
+    evaluation = ("complete" if cfg.eval_max_samples is None else
+                  f"truncated: at most {cfg.eval_max_samples} samples per split")
+    provenance = {"datasets": {n: dataset_provenance(data[n]) for n in datasets},
+                  "backbone": weights_provenance(cfg.backbone, cfg.weights), "evaluation": evaluation}
+    results: Dict[str, Any] = {**score(model), "teacher": score(teacher), "provenance": provenance,
+                               "routing": dict(model.routing),
                                "params": parameter_report(model), "config": cfg.to_dict(), "checkpoint": checkpoint,
                                "best_round": int(run.meta.get("round", -1)), "environment": environment_info()}
     if has_mixing(model):  # mos-soft's router, gmoe's gate: the mean weight of each expert per dataset

@@ -172,3 +172,23 @@ def test_transforms_shapes_order_and_normalisation():
     v = torch.randint(0, 255, (2, 28, 28, 28), dtype=torch.uint8)
     assert prepare_3d(v, 32, NORM).shape == (2, 1, 32, 32, 32)
     assert prepare_3d(v, 28, NORM, augment=True, generator=torch.Generator().manual_seed(0)).shape == (2, 1, 28, 28, 28)
+
+
+def test_provenance_of_real_files_and_of_an_official_md5(tmp_path, monkeypatch):
+    import shutil
+
+    import medmnist
+
+    from mosaic_kit.data import dataset_provenance
+
+    src = need(REAL_MEDMNIST / "breastmnist.npz")
+    splits = {s: open_split(src.parent, "breastmnist", s, cache_dir=tmp_path / "c") for s in ("train", "val", "test")}
+    assert dataset_provenance(splits) == "same-splits"  # the official split sizes, another file
+    assert dataset_provenance({"train": splits["train"]}) == "custom"  # sizes unknown without every split
+    copy = tmp_path / "breastmnist.npz"
+    shutil.copy(src, copy)
+    digest = hashlib.md5(copy.read_bytes()).hexdigest()
+    monkeypatch.setitem(medmnist.INFO["breastmnist"], "MD5", digest)  # as if this were the Zenodo file
+    splits = {s: open_split(tmp_path, "breastmnist", s, cache_dir=tmp_path / "c2") for s in ("train", "val", "test")}
+    assert dataset_provenance(splits) == "official"
+    assert (splits["train"].cache / "md5.txt").read_text().strip() == digest  # computed once per content

@@ -8,13 +8,16 @@ from mosaic_kit.reports import (aggregate, find_runs, load_records, reference_pa
                                 to_csv, to_latex, to_markdown, write_report)
 
 
-def _run(root, label, seed, scores, data_root="/data/medmnist", trainable=1000):
+def _run(root, label, seed, scores, data_root="/data/medmnist", trainable=1000, kind="same-splits", pretrained=True):
     d = root / label / f"seed{seed}"
     d.mkdir(parents=True)
     ds = {n: {"val": {"acc": a, "auc": u}, "test": {"acc": a, "auc": u}} for n, (a, u) in scores.items()}
+    prov = {"datasets": {n: kind for n in scores}, "evaluation": "complete",
+            "backbone": {"backbone": "deit_tiny_patch16_224", "weights": "w.safetensors" if pretrained else None,
+                         "sha256": "ab" * 32 if pretrained else None, "pretrained": pretrained}}
     (d / "results.json").write_text(json.dumps({
         "datasets": ds, "teacher": {"datasets": ds}, "params": {"trainable": trainable}, "wall_time_s": 60.0,
-        "config": {"method": "mos", "seed": seed, "data_root": data_root}}))
+        "provenance": prov, "config": {"method": "mos", "seed": seed, "data_root": data_root}}))
     (d / "suite.json").write_text(json.dumps({"label": label, "seed": seed}))
     return d
 
@@ -40,10 +43,10 @@ def test_aggregate_means_and_sample_std(tmp_path):
 
 
 def test_synthetic_runs_get_no_published_columns(tmp_path):
-    _run(tmp_path, "mos", 1, {"breastmnist": (0.8, 0.9)}, data_root="synthetic")
+    _run(tmp_path, "mos", 1, {"breastmnist": (0.8, 0.9)}, data_root="synthetic", kind="synthetic")
     paths = write_report([tmp_path], tmp_path / "out", title="t")
     md = paths["md"].read_text()
-    assert "ResNet-18 ACC" not in md and "do not apply" in md and "MOSAIC paper" not in md
+    assert "ResNet-18 ACC" not in md and "left out: these runs used synthetic data" in md and "MOSAIC paper" not in md
     assert "- `../mos/seed1`" in md  # run links relative to the report
     assert all(paths[k].stat().st_size > 0 for k in ("csv", "tex", "acc_png", "auc_png"))
 
@@ -62,3 +65,34 @@ def test_missing_runs_are_named(tmp_path):
         find_runs([tmp_path / "nope"])
     with pytest.raises(ValueError, match="No runs to aggregate"):
         aggregate([])
+
+
+@pytest.mark.parametrize("kind, pretrained, reason", [
+    ("custom", True, "custom data"), ("same-splits", False, "a random (not pretrained) backbone"),
+    ("official", True, None)])
+def test_references_need_real_files_and_pretrained_weights(tmp_path, kind, pretrained, reason):
+    _run(tmp_path, "mos", 1, {"breastmnist": (0.8, 0.9)}, kind=kind, pretrained=pretrained)
+    md = write_report([tmp_path], tmp_path / "out", title="t")["md"].read_text()
+    assert ("ResNet-18 ACC" in md) == (reason is None)
+    if reason:
+        assert f"left out: these runs used {reason}" in md
+
+
+def test_a_synthetic_suite_in_a_folder_is_detected_by_content(tmp_path):
+    """``synth --out DIR`` writes official names; a run on DIR is still synthetic, and says so everywhere."""
+    from conftest import tiny_cfg
+    from mosaic_kit.data import write_suite
+    from mosaic_kit.train import train
+
+    root = write_suite(tmp_path / "looks-official", ["breastmnist", "adrenalmnist3d"])
+    run = train(tiny_cfg(tmp_path, data_root=str(root), datasets=["breastmnist", "adrenalmnist3d"], rounds=1,
+                         steps_per_dataset=2, eval_max_samples=16), progress=False)
+    res = json.loads((run / "results.json").read_text())
+    assert res["provenance"]["datasets"] == {"breastmnist": "synthetic", "adrenalmnist3d": "synthetic"}
+    assert res["provenance"]["backbone"] == {"backbone": "test_vit", "weights": None, "sha256": None,
+                                             "pretrained": False}
+    assert res["provenance"]["evaluation"] == "truncated: at most 16 samples per split"
+    assert "Data: synthetic (breastmnist, adrenalmnist3d). Backbone: test_vit, random init" in \
+        (run / "results.md").read_text()
+    md = write_report([run], tmp_path / "out")["md"].read_text()
+    assert "ResNet-18 ACC" not in md and "synthetic data, a random (not pretrained) backbone" in md

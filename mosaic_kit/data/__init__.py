@@ -6,11 +6,13 @@ from typing import Dict, List, Optional
 
 from ..registry import get_info
 from .files import MissingDataError, Split, default_cache_dir, download, open_split
+from .provenance import dataset_provenance, weights_provenance
 from .stream import BatchStream, iter_batches, take
 from .synthetic import ensure_suite, make_dataset, write_suite
 from .transforms import Normalization, prepare_2d, prepare_3d
 
 __all__ = [
+    "dataset_provenance", "weights_provenance",
     "Split", "MissingDataError", "open_split", "download", "default_cache_dir", "BatchStream",
     "iter_batches", "take", "ensure_suite", "make_dataset", "write_suite", "Normalization", "prepare_2d",
     "prepare_3d", "SYNTHETIC", "resolve_root", "open_datasets",

@@ -42,6 +42,9 @@ class Split:
     split: str
     images: np.ndarray  # (N, H, W[, C]) for 2D, (N, D, H, W) for 3D, uint8
     labels: np.ndarray  # (N, L) int64
+    path: Optional[Path] = None  # the npz file it was read from
+    cache: Optional[Path] = None  # its content-keyed cache folder
+    synthetic: bool = False  # a file of the kit's synthetic suite (it carries the MARKER array)
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
@@ -279,4 +282,5 @@ def open_split(root: str | Path, name: str, split: str, size: int = 28, *, downl
     if f"{MARKER}.npy" not in members:  # the kit's synthetic suite has its own split sizes
         _check_identity(info, path, split, images, labels)
     labels = labels.astype(np.int64).reshape(len(labels), -1)
-    return Split(info=info, split=split, images=images, labels=labels)
+    return Split(info=info, split=split, images=images, labels=labels, path=path, cache=folder,
+                 synthetic=f"{MARKER}.npy" in members)

@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import random
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,6 +115,10 @@ def _setup(cfg: Config, resume: bool) -> Session:
         data = open_datasets(cfg.data_root, datasets, cfg.size, cfg.size_3d, download_missing=cfg.download,
                              cache_dir=cfg.cache_dir)
     model, norm = build_model(cfg)
+    if not cfg.weights and sum(p.numel() for p in model.vit.parameters()) > 2_000_000 and dist.is_main():
+        print(f"warning: backbone {cfg.backbone} has no weights file (weights=None): it is a random init, so this run "
+              "says nothing about a pretrained ViT; give weights=PATH. Results and tables mark it `pretrained: "
+              "false`.", file=sys.stderr)
     fingerprint = frozen_fingerprint(model)
     model.to(device).train()
     teacher = ExpertEMA(model)
