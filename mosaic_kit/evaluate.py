@@ -10,7 +10,7 @@ import torch
 
 from . import distributed as dist
 from .data import Normalization, Split, iter_batches, prepare_2d, prepare_3d
-from .metrics import compute_metrics, scores_from_logits, within_one_accuracy
+from .metrics import bootstrap_ci, compute_metrics, scores_from_logits, within_one_accuracy
 from .models.mosaic import MosaicModel
 from .registry import GROUPS, get_info, in_group
 
@@ -53,12 +53,16 @@ def predict(model: MosaicModel, dataset: str, split: Split, norm: Normalization,
 
 
 def evaluate(model: MosaicModel, splits: Mapping[str, Split], norm: Normalization, device: torch.device,
-             batch_size: int = 128, limit: Optional[int] = None, amp: str = "auto") -> Dict[str, Dict[str, float]]:
-    """Per-dataset ``{"acc", "auc"}`` (RetinaMNIST also ``acc_pm1``) over ``{dataset: split}``."""
+             batch_size: int = 128, limit: Optional[int] = None, amp: str = "auto",
+             ci: bool = False) -> Dict[str, Dict[str, float]]:
+    """Per-dataset ``{"acc", "auc"}`` (RetinaMNIST also ``acc_pm1``) over ``{dataset: split}``; with ``ci`` also
+    ``"ci95": {"acc": [lo, hi], "auc": [lo, hi]}``, a seeded bootstrap interval over the split's samples."""
     out: Dict[str, Dict[str, float]] = {}
     for name, split in splits.items():
         y, s = predict(model, name, split, norm, device, batch_size, limit, amp)
         out[name] = compute_metrics(get_info(name).task, y, s)
+        if ci:
+            out[name]["ci95"] = {k: list(v) for k, v in bootstrap_ci(get_info(name).task, y, s).items()}
         if get_info(name).is_ordinal:
             out[name]["acc_pm1"] = within_one_accuracy(y, s)
     return out

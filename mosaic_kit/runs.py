@@ -14,7 +14,8 @@ from .evaluate import evaluate, prepare, summarize
 from .methods import build_model, has_mixing, mixing_summary, parameter_report, upgrade_names
 from .models.mosaic import MosaicModel, frozen_shared_copy
 from .models.parameters import frozen_fingerprint
-from .registry import resolve_datasets
+from .metrics import majority_accuracy
+from .registry import get_info, resolve_datasets
 from .results import load_results, write_results
 
 __all__ = ["LoadedRun", "load_run", "evaluate_run", "evaluation_name", "list_checkpoints"]
@@ -83,7 +84,7 @@ def evaluate_run(run_dir: str | Path, checkpoint: str = "best", data=None, wall_
 
     def score(net: MosaicModel) -> Dict[str, Any]:
         per_split = {split: evaluate(net, {n: data[n][split] for n in datasets}, norm, device, cfg.eval_batch_size,
-                                     cfg.eval_max_samples, cfg.amp) for split in ("val", "test")}
+                                     cfg.eval_max_samples, cfg.amp, ci=split == "test") for split in ("val", "test")}
         return {"datasets": {n: {split: per_split[split][n] for split in per_split} for n in datasets},
                 "mean": summarize(per_split["test"]), "mean_val": summarize(per_split["val"])}
 
@@ -91,7 +92,10 @@ def evaluate_run(run_dir: str | Path, checkpoint: str = "best", data=None, wall_
                   f"truncated: at most {cfg.eval_max_samples} samples per split")
     provenance = {"datasets": {n: dataset_provenance(data[n]) for n in datasets},
                   "backbone": weights_provenance(cfg.backbone, cfg.weights), "evaluation": evaluation}
+    majority = {n: majority_accuracy(get_info(n).task, data[n]["train"].labels, data[n]["test"].labels)
+                for n in datasets if "train" in data[n]}  # the rate a constant prediction reaches
     results: Dict[str, Any] = {**score(model), "teacher": score(teacher), "provenance": provenance,
+                               "majority": majority,
                                "routing": dict(model.routing),
                                "params": parameter_report(model), "config": cfg.to_dict(), "checkpoint": checkpoint,
                                "best_round": int(run.meta.get("round", -1)), "environment": environment_info()}

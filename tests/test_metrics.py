@@ -46,3 +46,31 @@ def test_single_class_auc_is_nan_not_crash():
     assert np.isnan(m["auc"]) and m["acc"] == 1.0
     with pytest.raises(ValueError, match="Unknown task"):
         compute_metrics("regression", np.zeros(3), np.zeros((3, 2)))
+
+
+def test_majority_rate_by_hand():
+    from mosaic_kit.metrics import majority_accuracy
+
+    train, test = np.array([[0], [1], [1], [1]]), np.array([[1], [0], [1], [0], [1]])
+    assert majority_accuracy("binary-class", train, test) == 3 / 5  # class 1 is the majority; 3 of 5 test are 1
+    ml_train = np.array([[1, 0], [1, 0], [0, 1]])  # per label: 1 (2/3), 0 (1/3)
+    ml_test = np.array([[1, 1], [0, 0]])
+    assert majority_accuracy("multi-label, binary-class", ml_train, ml_test) == 2 / 4
+
+
+def test_bootstrap_interval_by_hand():
+    """The vectorised bootstrap equals scoring each resample with compute_metrics (ties in the scores count half
+    in the AUC, as in scikit-learn)."""
+    from mosaic_kit.metrics import bootstrap_ci, compute_metrics
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 200)
+    s = np.round(np.clip(y * 0.3 + rng.random(200) * 0.7, 0, 1), 2)
+    ci = bootstrap_ci("binary-class", y, s, n_boot=300, seed=0)
+    again = np.random.default_rng(0)  # the same resamples, scored one by one here
+    draws = [compute_metrics("binary-class", y[idx], s[idx]) for idx in (again.integers(0, 200, 200) for _ in range(300))]
+    for k in ("acc", "auc"):
+        assert ci[k] == pytest.approx(tuple(np.percentile([d[k] for d in draws], [2.5, 97.5])))
+    point = compute_metrics("binary-class", y, s)
+    assert ci["acc"][0] < point["acc"] < ci["acc"][1] and ci["auc"][0] < point["auc"] < ci["auc"][1]
+    assert bootstrap_ci("binary-class", y, s, n_boot=300, seed=0) == ci  # seeded

@@ -84,8 +84,8 @@ def test_results_notebook(trained, tmp_path):
     out = tmp_path / "report"
     _execute("04_results.ipynb", tmp_path / "res.ipynb", run_dirs=[str(run)], out_dir=str(out), title="tiny")
     md = (out / "results.md").read_text()
-    assert "| breastmnist |" in md and "| mean 3D (1) |" in md
-    assert "ResNet-18 ACC" not in md and "left out: these runs used synthetic data" in md  # no published columns
+    assert "| breastmnist |" in md and "| mean 3D (1 dataset) |" in md
+    assert "ResNet-18 (28 px)" not in md and "left out: these runs used synthetic data" in md  # no published columns
     for f in ("results.csv", "results.tex", "acc.png", "auc.png"):
         assert (out / f).stat().st_size > 0
 

@@ -34,8 +34,8 @@ def test_aggregate_means_and_sample_std(tmp_path):
     assert table.means[("mos", "all")]["acc"] == pytest.approx([0.7, 0.8])  # per-run mean over datasets first
     md = to_markdown(table)
     row = next(line for line in md.splitlines() if line.startswith("| breastmnist |"))
-    assert f"85.0 ± {100 * stdev([0.8, 0.9]):.1f}" in row and "| 86.3 | 90.1 |" in row  # ResNet-18 reference
-    assert "| mean all (2) | 75.0 ± 7.1 |" in md and "| trainable parameters | 1,000 |" in md
+    assert f"85.0 ± {100 * stdev([0.8, 0.9]):.1f} n=2" in row and "| 86.3 | 90.1 | 83.3 | 89.1 |" in row  # 28, 224 px
+    assert "| mean all (2 datasets) | 75.0 ± 7.1 n=2 |" in md and "| trainable parameters | 1,000 |" in md
     assert "reported mean 2D" not in md
     assert "mos,breastmnist,acc,0.850000" in to_csv(table)
     tex = to_latex(table, "cap")
@@ -46,7 +46,7 @@ def test_synthetic_runs_get_no_published_columns(tmp_path):
     _run(tmp_path, "mos", 1, {"breastmnist": (0.8, 0.9)}, data_root="synthetic", kind="synthetic")
     paths = write_report([tmp_path], tmp_path / "out", title="t")
     md = paths["md"].read_text()
-    assert "ResNet-18 ACC" not in md and "left out: these runs used synthetic data" in md and "MOSAIC paper" not in md
+    assert "ResNet-18 (28 px)" not in md and "left out: these runs used synthetic data" in md and "MOSAIC paper" not in md
     assert "- `../mos/seed1`" in md  # run links relative to the report
     assert all(paths[k].stat().st_size > 0 for k in ("csv", "tex", "acc_png", "auc_png"))
 
@@ -73,7 +73,7 @@ def test_missing_runs_are_named(tmp_path):
 def test_references_need_real_files_and_pretrained_weights(tmp_path, kind, pretrained, reason):
     _run(tmp_path, "mos", 1, {"breastmnist": (0.8, 0.9)}, kind=kind, pretrained=pretrained)
     md = write_report([tmp_path], tmp_path / "out", title="t")["md"].read_text()
-    assert ("ResNet-18 ACC" in md) == (reason is None)
+    assert ("ResNet-18 (28 px) ACC" in md) == (reason is None)
     if reason:
         assert f"left out: these runs used {reason}" in md
 
@@ -95,4 +95,35 @@ def test_a_synthetic_suite_in_a_folder_is_detected_by_content(tmp_path):
     assert "Data: synthetic (breastmnist, adrenalmnist3d). Backbone: test_vit, random init" in \
         (run / "results.md").read_text()
     md = write_report([run], tmp_path / "out")["md"].read_text()
-    assert "ResNet-18 ACC" not in md and "synthetic data, a random (not pretrained) backbone" in md
+    assert "ResNet-18 (28 px)" not in md and "synthetic data, a random (not pretrained) backbone" in md
+
+
+def test_unrelated_runs_are_not_averaged(tmp_path):
+    a = _run(tmp_path, "mos", 1, {"breastmnist": (0.8, 0.9)})
+    b = _run(tmp_path / "other", "mos", 2, {"breastmnist": (0.6, 0.7)})
+    for d, rounds in ((a, 3), (b, 8)):  # same label, another schedule: not seeds of one configuration
+        res = json.loads((d / "results.json").read_text())
+        res["config"]["rounds"] = rounds
+        (d / "results.json").write_text(json.dumps(res))
+    table = aggregate(load_records([a, b]))
+    assert table.labels == ["mos [rounds=3]", "mos [rounds=8]"] and table.runs == {"mos [rounds=3]": 1, "mos [rounds=8]": 1}
+    c = _run(tmp_path / "third", "mos", 3, {"breastmnist": (0.7, 0.8)})
+    res = json.loads((c / "results.json").read_text())
+    res["config"].update(rounds=3, data_root="/elsewhere/medmnist")  # another path only: a seed of the first
+    (c / "results.json").write_text(json.dumps(res))
+    assert aggregate(load_records([a, c])).runs == {"mos": 2}
+
+
+def test_undefined_and_truncated_cells_are_marked(tmp_path):
+    d = _run(tmp_path, "mos", 1, {"breastmnist": (0.8, float("nan")), "pneumoniamnist": (0.7, 0.9)})
+    res = json.loads((d / "results.json").read_text())
+    res["provenance"]["evaluation"] = "truncated: at most 16 samples per split"
+    res["majority"] = {"breastmnist": 0.731, "pneumoniamnist": 0.625}
+    res["datasets"]["pneumoniamnist"]["test"]["ci95"] = {"acc": [0.6, 0.8], "auc": [0.85, 0.95]}
+    (d / "results.json").write_text(json.dumps(res))
+    md = write_report([d], tmp_path / "out")["md"].read_text()
+    row = lambda name: next(x for x in md.splitlines() if x.startswith(f"| {name}"))  # noqa: E731
+    assert "| undefined |" in row("breastmnist") and "| 73.1 |" in row("breastmnist")  # majority-class column
+    assert "70.0 [60.0, 80.0]* n=1" in row("pneumoniamnist") and "90.0 [85.0, 95.0]* n=1" in row("pneumoniamnist")
+    assert "90.0†* n=1" in row("mean all")  # the AUC mean covers the one dataset where it is defined
+    assert "a mean marked † covers only" in md and "*: evaluated on at most" in md

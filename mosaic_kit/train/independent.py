@@ -46,7 +46,12 @@ def train_independent(cfg: Config, resume: bool = False, progress: bool = True,
         return {"datasets": per, "mean": summarize({n: v["test"] for n, v in per.items()}),
                 "mean_val": summarize({n: v["val"] for n, v in per.items()})}
 
-    results: Dict[str, Any] = {**merged(None), "teacher": merged("teacher"),
+    provs = [r.get("provenance") for r in parts.values()]
+    provenance = None if None in provs else {
+        "datasets": {n: k for p in provs for n, k in p["datasets"].items()}, "backbone": provs[0]["backbone"],
+        "evaluation": "complete" if all(p["evaluation"] == "complete" for p in provs) else provs[0]["evaluation"]}
+    results: Dict[str, Any] = {**merged(None), "teacher": merged("teacher"), "provenance": provenance,
+                               "majority": {n: v for r in parts.values() for n, v in (r.get("majority") or {}).items()},
                                "routing": {n: r["routing"][n] for n, r in parts.items()},
                                "params": {"trainable": sum(r["params"]["trainable"] for r in parts.values()),
                                           "total": sum(r["params"]["total"] for r in parts.values()),

@@ -1,0 +1,196 @@
+"""The table as Markdown, CSV and LaTeX, a per-dataset dot plot, and ``write_report`` that writes them all.
+
+A cell reads ``mean ± sample std over seeds [95% bootstrap interval over test samples] n=runs``; ``undefined``
+where no run could score it (an AUC on a split with one class), ``†`` where a mean skipped such datasets, ``*``
+when a run's evaluation was truncated (``eval_max_samples``).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from pathlib import Path
+from statistics import mean, stdev
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from ..registry import GROUPS, in_group
+from .references import reference_paper_means, reference_resnet18
+from .table import METRICS, ResultTable, aggregate, find_runs, load_records
+
+__all__ = ["to_markdown", "to_csv", "to_latex", "plot_scores", "write_report"]
+
+
+def _fmt(values: Optional[Sequence[float]], pct: bool = True, latex: bool = False,
+         ci: Optional[Sequence[Tuple[float, float]]] = None, mark: str = "", n: bool = True) -> str:
+    if not values:
+        return "–" if not latex else "--"
+    defined = [v for v in values if not math.isnan(v)]
+    if not defined:
+        return "undefined"
+    k = 100 if pct else 1
+    text = f"{mean(defined) * k:.1f}"
+    if len(defined) > 1:
+        pm = r"$\pm$" if latex else "±"
+        text += f" {pm} {stdev(defined) * k:.1f}"
+    if ci:
+        lo, hi = mean(c[0] for c in ci), mean(c[1] for c in ci)
+        if not (math.isnan(lo) or math.isnan(hi)):
+            text += f" [{lo * k:.1f}, {hi * k:.1f}]"
+    if len(defined) < len(values):
+        mark += "†"
+    return text + mark + (f" n={len(defined)}" if n else "")
+
+
+def _rows(table: ResultTable, latex: bool = False) -> Tuple[List[str], List[List[str]]]:
+    with_refs = not table.references_absent
+    r28, r224 = (reference_resnet18(28), reference_resnet18(224)) if with_refs else ({}, {})
+    major = bool(table.majority)
+    header = ["dataset"] + [f"{lab} {m.upper()}" for lab in table.labels for m in METRICS] + \
+             (["majority-class ACC"] if major else []) + \
+             ([f"ResNet-18 ({res} px) {m.upper()}" for res in (28, 224) for m in METRICS] if with_refs else [])
+
+    def refs(names: List[str]) -> List[str]:
+        out = [_fmt([mean(table.majority[n] for n in names)], latex=latex, n=False)
+               if all(n in table.majority for n in names) else "–"] if major else []
+        for ref in ((r28, r224) if with_refs else ()):
+            out += [_fmt([mean(ref[n][m] for n in names)], latex=latex, n=False) if all(n in ref for n in names)
+                    else "–" for m in METRICS]
+        return out
+
+    rows = []
+    for n in table.datasets:
+        cells = [_fmt(table.cells.get((lab, n), {}).get(m), latex=latex, ci=table.ci.get((lab, n), {}).get(m),
+                      mark="*" if table.truncated.get(lab) else "") for lab in table.labels for m in METRICS]
+        rows.append([n] + cells + refs([n]))
+    for g in GROUPS:
+        names = [n for n in table.datasets if in_group(n, g)]
+        if not names:
+            continue
+        cells = [_fmt(table.means.get((lab, g), {}).get(m), latex=latex,
+                      mark=("†" if table.partial.get((lab, g), {}).get(m) else "") +
+                           ("*" if table.truncated.get(lab) else "")) for lab in table.labels for m in METRICS]
+        rows.append([f"mean {g.upper() if g != 'all' else 'all'} ({len(names)} dataset{'s' if len(names) > 1 else ''})"]
+                    + cells + refs(names))
+    pad = [""] * (len(header) - 1 - len(table.labels) * len(METRICS))
+    rows.append(["trainable parameters"] + [f"{mean(table.params[lab]):,.0f}" if i == 0 else ""
+                                            for lab in table.labels for i, _ in enumerate(METRICS)] + pad)
+    if any(table.wall.get(lab) for lab in table.labels):
+        rows.append(["wall time per run (min)"] + [f"{mean(table.wall[lab]) / 60:.1f}" if i == 0 and table.wall.get(lab)
+                                                   else "" for lab in table.labels for i, _ in enumerate(METRICS)]
+                    + pad)
+    return header, rows
+
+
+def to_markdown(table: ResultTable) -> str:
+    header, rows = _rows(table)
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(out) + "\n"
+
+
+def to_csv(table: ResultTable) -> str:
+    """Long format, one row per (label, dataset or group, metric): mean and std over the defined values, n."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["label", "row", "metric", "mean", "std", "n", "undefined"])
+    for (lab, row), scores in list(table.cells.items()) + [((lab, f"mean_{g}"), v) for (lab, g), v in table.means.items()]:
+        for m, values in scores.items():
+            d = [v for v in values if not math.isnan(v)]
+            s = f"{stdev(d):.6f}" if len(d) > 1 else ""
+            w.writerow([lab, row, m, f"{mean(d):.6f}" if d else "", s, len(d), len(values) - len(d)])
+    return buf.getvalue()
+def to_latex(table: ResultTable, caption: str = "") -> str:
+    header, rows = _rows(table, latex=True)
+    esc = lambda s: s.replace("_", r"\_").replace("±", r"$\pm$")  # noqa: E731
+    lines = [r"\begin{table}[t]", r"\centering", r"\small", r"\begin{tabular}{l" + "r" * (len(header) - 1) + "}",
+             r"\toprule", " & ".join(esc(h) for h in header) + r" \\", r"\midrule"]
+    for r in rows:
+        if r[0].startswith(("mean all", "trainable parameters")):
+            lines.append(r"\midrule")
+        lines.append(" & ".join(esc(c) for c in r) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    if caption:
+        lines.append(r"\caption{" + esc(caption) + "}")
+    lines.append(r"\end{table}")
+    return "\n".join(lines) + "\n"
+
+
+def plot_scores(table: ResultTable, path: str | Path, metric: str = "acc") -> Path:
+    """Dot plot per dataset: each label's mean (± std over runs) beside the ResNet-18 reference."""
+    import matplotlib.pyplot as plt
+
+    ref = {} if table.references_absent else reference_resnet18()
+    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(table.datasets) + 2), 4))
+    xs = list(range(len(table.datasets)))
+    width = 0.6 / max(1, len(table.labels))
+    for k, lab in enumerate(table.labels):
+        pts = [(x + (k - (len(table.labels) - 1) / 2) * width, table.cells.get((lab, n), {}).get(metric))
+               for x, n in zip(xs, table.datasets)]
+        pts = [(x, [u for u in v if not math.isnan(u)]) for x, v in pts if v]
+        pts = [(x, v) for x, v in pts if v]
+        ax.errorbar([x for x, _ in pts], [mean(v) for _, v in pts],
+                    yerr=[stdev(v) if len(v) > 1 else 0 for _, v in pts], fmt="o", capsize=3,
+                    label=f"{lab} (n={table.runs.get(lab, 0)})")
+    if ref:
+        ax.scatter([x for x, n in zip(xs, table.datasets) if n in ref],
+                   [ref[n][metric] for n in table.datasets if n in ref], marker="_", s=300, color="k",
+                   label="ResNet-18 (MedMNIST v2; 28 px, 3D: ResNet-18+3D)")
+    ax.set_xticks(xs, table.datasets, rotation=45, ha="right", fontsize=8)
+    ax.set(ylabel=f"test {metric.upper()}", ylim=(0, 1.02), title=f"Test {metric.upper()} per dataset")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str = "Results",
+                 which: str = "student") -> Dict[str, Path]:
+    """Write ``results.md``, ``results.csv``, ``results.tex``, ``acc.png`` and ``auc.png`` into ``out_dir``."""
+    from ..atomic import atomic_write_bytes
+
+    runs = find_runs(run_dirs)
+    table = aggregate(load_records(runs), which)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    n_runs = ", ".join(f"{lab}: {n} run{'s' if n > 1 else ''}" for lab, n in table.runs.items())
+    if table.references_absent:
+        refs = table.references_absent
+    else:
+        paper = reference_paper_means()
+        full = {g: sum(1 for n in table.datasets if in_group(n, g)) == n for g, n in (("all", 18), ("2d", 12),
+                                                                                        ("3d", 6))}
+        refs = ("ResNet-18: MedMNIST v2 (Yang et al., Sci. Data 2023), trained from scratch at 28 px and at 224 px on "
+                "the 2D datasets; for the 3D datasets the 28 px columns hold ResNet-18+3D (28^3). The MOSAIC paper "
+                "reports these means for MOSAIC with ViT-B/16 (3 seeds), comparable only with a mean over the same "
+                "datasets: " + ", ".join(f"{g.upper() if g != 'all' else 'all'} {100 * v['acc']:.1f} / "
+                                         f"{100 * v['auc']:.1f}" + ("" if full[g] else " (not covered here)")
+                                         for g, v in paper.items()) + " (ACC / AUC).")
+    notes = ["Cells: mean ± sample std over runs, [95% bootstrap interval over test samples, averaged over runs] "
+             "where recorded, n = runs with a defined value."]
+    if table.majority:
+        notes.append("Majority-class ACC: the most frequent training class (per label for ChestMNIST) predicted for "
+                     "every test sample, computed on the same files.")
+    if any(table.partial.values()) or any(math.isnan(v) for c in table.cells.values() for vs in c.values()
+                                          for v in vs):
+        notes.append("undefined / †: an AUC on a split with one class has no value; a mean marked † covers only "
+                     "the datasets where it is defined.")
+    if any(table.truncated.values()):
+        notes.append("*: evaluated on at most `eval_max_samples` samples per split, not the whole split.")
+
+    def shown(path: Path) -> str:  # relative to the report, so the links work from results.md
+        return os.path.relpath(path.resolve(), out.resolve())
+
+    md = (f"# {title}\n\nTest ACC / AUC in percent ({which}); mean ± sample std over runs ({n_runs}). Read from each "
+          "run's `results.json`: the training's own evaluation of its best-validation checkpoint (later `eval` "
+          f"calls write `evaluation-*.json` beside it and are not read). {refs}\n\n"
+          + to_markdown(table) + "\n" + "\n".join(notes) + "\n\nRuns:\n\n" + "\n".join(f"- `{shown(r)}`" for r in runs) + "\n")
+    paths = {"md": out / "results.md", "csv": out / "results.csv", "tex": out / "results.tex"}
+    atomic_write_bytes(paths["md"], md.encode())
+    atomic_write_bytes(paths["csv"], to_csv(table).encode())
+    atomic_write_bytes(paths["tex"], to_latex(table, title).encode())
+    paths["acc_png"] = plot_scores(table, out / "acc.png", "acc")
+    paths["auc_png"] = plot_scores(table, out / "auc.png", "auc")
+    return paths
