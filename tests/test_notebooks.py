@@ -77,6 +77,8 @@ def test_subspaces_notebook(trained, tmp_path):
                     cka_samples=16)
     # PCA + t-SNE + 3 layers + angles + CKA 2D + CKA 3D
     assert len(_outputs(book, "image/png")) == 8
+    printed = "".join(o.get("text", "") for c in book.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert printed.count("random subspaces") == 3  # the baseline beside each pair's observed angle
 
 
 def test_results_notebook(trained, tmp_path):

@@ -115,6 +115,17 @@ def test_specialist_angles(tmp_path, wb):
     assert np.allclose(specialist_angles(fresh, ["B", "C"])[("B", "C")], 0.0, atol=1e-5)
 
 
+def test_random_subspace_baseline(wb):
+    from mosaic_kit.viz import random_subspace_angles, specialist_angle_baselines
+
+    mean, sd = random_subspace_angles(2, 1, 1, n_draws=4000)  # random lines in a plane: uniform on [0, 90]
+    assert abs(mean - 45.0) < 1.5 and abs(sd - 90 / 12 ** 0.5) < 1.5
+    wide, narrow = random_subspace_angles(64, 4, 4), random_subspace_angles(64, 24, 24)
+    assert wide[0] > narrow[0]  # larger ranks in the same space leave random subspaces closer
+    base = specialist_angle_baselines(wb.model, n_draws=50)
+    assert set(base) == set(specialist_angles(wb.model)) and all(0 < m < 90 for m, _ in base.values())
+
+
 def test_features_and_cka(wb):
     splits = {n: wb.data[n]["test"] for n in wb.datasets}
     feats = collect_features(wb.model, splits, wb.norm, n_per_dataset=10)

@@ -22,7 +22,8 @@ from ..data.stream import iter_batches
 from ..data.transforms import Normalization
 from ..evaluate import prepare
 
-__all__ = ["collect_features", "specialist_angles", "linear_cka", "specialist_cka", "embed_2d"]
+__all__ = ["collect_features", "specialist_angles", "random_subspace_angles", "specialist_angle_baselines",
+           "linear_cka", "specialist_cka", "embed_2d"]
 
 
 class _AdapterTap:
@@ -101,6 +102,27 @@ def specialist_angles(model: nn.Module, specialists: Optional[Sequence[str]] = N
             per_layer.append(float(np.degrees(subspace_angles(wa, wb)).mean()))
         out[(a, b)] = np.array(per_layer)
     return out
+
+
+def random_subspace_angles(dim: int, rank_a: int, rank_b: int, n_draws: int = 200,
+                           seed: int = 0) -> Tuple[float, float]:
+    """(mean, std) over ``n_draws`` seeded draws of the mean principal angle in degrees between two random
+    (Gaussian) subspaces of ``dim``-space with ranks ``rank_a`` and ``rank_b``: what specialist angles are read
+    against (unrelated subspaces are not at 90 degrees when their ranks are large against ``dim``)."""
+    rng = np.random.default_rng(seed)
+    draws = [np.degrees(subspace_angles(rng.standard_normal((dim, rank_a)), rng.standard_normal((dim, rank_b)))).mean()
+             for _ in range(n_draws)]
+    return float(np.mean(draws)), float(np.std(draws, ddof=1))
+
+
+def specialist_angle_baselines(model: nn.Module, specialists: Optional[Sequence[str]] = None,
+                               n_draws: int = 200) -> Dict[Tuple[str, str], Tuple[float, float]]:
+    """``random_subspace_angles`` for every specialist pair, at the model's width and the pair's bottlenecks."""
+    names = list(specialists or _specialist_names(model))
+    side = model.vit.blocks[0].side
+    rank = {s: side.specialists[s].up.weight.shape[1] for s in names}
+    return {(a, b): random_subspace_angles(model.embed_dim, rank[a], rank[b], n_draws)
+            for a, b in itertools.combinations(names, 2)}
 
 
 def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
