@@ -9,7 +9,8 @@ A plan (YAML) is a grid of methods x dataset selections x seeds on one preset::
     methods: [mos]                   # or [{label: mos-norm, method: mos, overrides: {adapter_input: norm}}]
     datasets: [all]                  # selections: a group (all/2d/3d), a name, or {name: ..., datasets: [...]}
     seeds: [42, 123]
-    out: runs/suite-cpu              # each run: {out}/{label}/{selection}/seed{seed}
+    grid: {lr: [1.0e-3, 3.0e-4]}     # optional: every method at every point; the report picks on validation
+    out: runs/suite-cpu              # each run: {out}/{label}/[{grid point}/]{selection}/seed{seed}
     report: reports/suite-cpu
 
 A run whose ``suite.json`` matches its spec and that holds ``results.json`` is skipped, so an interrupted suite
@@ -18,7 +19,8 @@ picks up where it stopped. Each executed notebook is kept next to its run (``tra
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import itertools
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -31,7 +33,7 @@ from .registry import build_routing, resolve_datasets
 __all__ = ["RunSpec", "Plan", "load_plan", "run_suite", "notebook_dir"]
 
 
-_PLAN_KEYS = {"name", "preset", "overrides", "methods", "datasets", "seeds", "out", "report", "title"}
+_PLAN_KEYS = {"name", "preset", "overrides", "methods", "datasets", "seeds", "out", "report", "title", "grid"}
 
 
 def _validate(cfg, where: str) -> None:
@@ -59,9 +61,11 @@ class RunSpec:
     seed: int
     parameters: Dict[str, Any]  # the training notebook's parameters
     run_dir: str
+    grid: Dict[str, Any] = field(default_factory=dict)  # this run's point of the plan's grid (chosen on validation)
 
     def fingerprint(self) -> Dict[str, Any]:
-        return {"label": self.label, "selection": self.selection, "seed": self.seed, "parameters": self.parameters}
+        out = {"label": self.label, "selection": self.selection, "seed": self.seed, "parameters": self.parameters}
+        return {**out, "grid": self.grid} if self.grid else out
 
 
 @dataclass
@@ -111,22 +115,27 @@ def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
     name = data.get("name", path.stem)
     out = root / data.get("out", f"runs/suite-{name}")
     preset, shared = data.get("preset"), dict(data.get("overrides") or {})
+    grid = data.get("grid") or {}
+    if not isinstance(grid, dict) or not all(isinstance(v, list) and v for v in grid.values()):
+        raise ValueError(f"Plan {path}: 'grid' maps keys to non-empty lists of values, e.g. {{lr: [1e-4, 3e-4]}}.")
+    points = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
     runs = []
-    for m in data["methods"]:
+    for m, point in itertools.product(data["methods"], points):
         label, method_over = _method(m)
+        tag = ",".join(f"{k}={v}" for k, v in point.items())
         for d in data["datasets"]:
             sel, datasets = _selection(d)
             for seed in data["seeds"]:
-                over = {**shared, **method_over, "datasets": datasets, "seed": int(seed)}
+                over = {**shared, **method_over, **point, "datasets": datasets, "seed": int(seed)}
                 for key in path_keys():  # relative to where the suite starts: each notebook runs in its run dir
                     value = over.get(key)
                     if isinstance(value, str) and value != "synthetic" and not Path(value).expanduser().is_absolute():
                         over[key] = str((root / value).resolve())
-                run_dir = out / label / sel / f"seed{seed}"
+                run_dir = out / label / (f"{tag}/" if tag else "") / sel / f"seed{seed}"
                 _validate(load_config(preset, overrides={**over, "out": str(run_dir)}), f"{path} run {label}/{sel}/"
                           f"seed{seed}")  # every run checked before the first one trains
                 params = {"preset": preset, "overrides": over, "out": str(run_dir.resolve())}
-                runs.append(RunSpec(label, sel, int(seed), params, str(run_dir)))
+                runs.append(RunSpec(label, sel, int(seed), params, str(run_dir), dict(point)))
     return Plan(name, runs, str(root / data.get("report", f"reports/suite-{name}")),
                 data.get("title", f"Suite '{name}'"))
 

@@ -127,3 +127,46 @@ def test_undefined_and_truncated_cells_are_marked(tmp_path):
     assert "70.0 [60.0, 80.0]* n=1" in row("pneumoniamnist") and "90.0 [85.0, 95.0]* n=1" in row("pneumoniamnist")
     assert "90.0†* n=1" in row("mean all")  # the AUC mean covers the one dataset where it is defined
     assert "a mean marked † covers only" in md and "*: evaluated on at most" in md
+
+
+def test_grid_selection_reads_validation_only(tmp_path):
+    """The report picks each method's grid point on validation; raising the losers' test numbers changes nothing."""
+    def run(lr, seed, val, test):
+        d = _run(tmp_path / f"lr{lr}", "mos", seed, {"breastmnist": (test, test)})
+        res = json.loads((d / "results.json").read_text())
+        res["mean_val"] = {"all": {"acc": val, "auc": val}}
+        res["config"]["lr"] = lr
+        (d / "results.json").write_text(json.dumps(res))
+        (d / "suite.json").write_text(json.dumps({"label": "mos", "seed": seed, "grid": {"lr": lr}}))
+        return d
+
+    dirs = [run(1e-3, 1, 0.80, 0.70), run(1e-3, 2, 0.82, 0.72), run(3e-4, 1, 0.75, 0.60), run(3e-4, 2, 0.77, 0.62)]
+    md = write_report(dirs, tmp_path / "out")["md"].read_text()
+    assert "mos (lr=0.001) ACC" in md and "lr=0.0003) ACC" not in md
+    assert "| mos | lr=0.001 | 81.0 | 2 | selected |" in md and "| mos | lr=0.0003 | 76.0 | 2 | not selected |" in md
+    assert "71.0 ± 1.4 n=2" in md and "61.0" not in md  # only the selected point's test numbers
+    for d in dirs[2:]:  # the losers' test numbers become the best: the choice must not move
+        res = json.loads((d / "results.json").read_text())
+        res["datasets"]["breastmnist"]["test"] = {"acc": 0.99, "auc": 0.99}
+        (d / "results.json").write_text(json.dumps(res))
+    again = write_report(dirs, tmp_path / "out2")["md"].read_text()
+    assert "| mos | lr=0.001 | 81.0 | 2 | selected |" in again and "71.0 ± 1.4 n=2" in again and "99.0" not in again
+
+
+def test_plan_grid_expands_into_runs(tmp_path):
+    import yaml
+
+    from mosaic_kit.suite import load_plan
+
+    plan = tmp_path / "p.yaml"
+    plan.write_text(yaml.safe_dump({"name": "g", "preset": "cpu-tiny", "methods": ["mos", "lora"],
+                                    "grid": {"lr": [1e-3, 3e-4]}, "datasets": ["breastmnist"], "seeds": [1, 2]}))
+    p = load_plan(plan, root=tmp_path)
+    assert len(p.runs) == 2 * 2 * 1 * 2
+    first = p.runs[0]
+    assert first.grid == {"lr": 1e-3} and "lr=0.001" in first.run_dir and first.parameters["overrides"]["lr"] == 1e-3
+    assert first.fingerprint()["grid"] == {"lr": 1e-3}
+    plan.write_text(yaml.safe_dump({"name": "g", "methods": ["mos"], "grid": {"lr": []}, "datasets": ["breastmnist"],
+                                    "seeds": [1]}))
+    with pytest.raises(ValueError, match="'grid' maps keys to non-empty lists"):
+        load_plan(plan, root=tmp_path)

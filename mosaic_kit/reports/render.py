@@ -16,7 +16,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..registry import GROUPS, in_group
 from .references import reference_paper_means, reference_resnet18
-from .table import METRICS, ResultTable, aggregate, find_runs, load_records
+from .selection import Candidate, select_on_validation
+from .table import METRICS, ResultTable, aggregate, find_runs, load_records, split_configurations
 
 __all__ = ["to_markdown", "to_csv", "to_latex", "plot_scores", "write_report"]
 
@@ -146,13 +147,27 @@ def plot_scores(table: ResultTable, path: str | Path, metric: str = "acc") -> Pa
     return path
 
 
+def _selection_md(candidates: List[Candidate]) -> str:
+    if not candidates:
+        return ""
+    lines = ["## Selection on validation", "",
+             "Each method's column above is its grid point with the best mean validation ACC (over datasets within "
+             "a run, then over runs); the test numbers of the other points are not shown and played no part.", "",
+             "| method | grid point | mean val ACC | runs | |", "|---|---|---|---|---|"]
+    lines += [f"| {c.label} | {', '.join(f'{k}={v}' for k, v in c.point.items())} | "
+              f"{'–' if math.isnan(c.val) else f'{100 * c.val:.1f}'} | {c.runs} | "
+              f"{'selected' if c.selected else 'not selected'} |" for c in candidates]
+    return "\n".join(lines) + "\n\n"
+
+
 def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str = "Results",
                  which: str = "student") -> Dict[str, Path]:
     """Write ``results.md``, ``results.csv``, ``results.tex``, ``acc.png`` and ``auc.png`` into ``out_dir``."""
     from ..atomic import atomic_write_bytes
 
     runs = find_runs(run_dirs)
-    table = aggregate(load_records(runs), which)
+    kept, candidates = select_on_validation(load_records(runs, split=False))
+    table = aggregate(split_configurations(kept), which)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     n_runs = ", ".join(f"{lab}: {n} run{'s' if n > 1 else ''}" for lab, n in table.runs.items())
@@ -186,7 +201,8 @@ def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str
     md = (f"# {title}\n\nTest ACC / AUC in percent ({which}); mean ± sample std over runs ({n_runs}). Read from each "
           "run's `results.json`: the training's own evaluation of its best-validation checkpoint (later `eval` "
           f"calls write `evaluation-*.json` beside it and are not read). {refs}\n\n"
-          + to_markdown(table) + "\n" + "\n".join(notes) + "\n\nRuns:\n\n" + "\n".join(f"- `{shown(r)}`" for r in runs) + "\n")
+          + to_markdown(table) + "\n" + "\n".join(notes) + "\n\n" + _selection_md(candidates)
+          + "Runs:\n\n" + "\n".join(f"- `{shown(r)}`" for r in runs) + "\n")
     paths = {"md": out / "results.md", "csv": out / "results.csv", "tex": out / "results.tex"}
     atomic_write_bytes(paths["md"], md.encode())
     atomic_write_bytes(paths["csv"], to_csv(table).encode())

@@ -21,7 +21,8 @@ from ..data.provenance import REAL
 from ..registry import ALL_DATASETS, GROUPS, in_group
 from ..results import load_results
 
-__all__ = ["RunRecord", "ResultTable", "find_runs", "load_records", "aggregate", "references_absent", "METRICS"]
+__all__ = ["RunRecord", "ResultTable", "find_runs", "load_records", "split_configurations", "aggregate",
+           "references_absent", "METRICS"]
 
 METRICS = ("acc", "auc")
 
@@ -32,6 +33,7 @@ class RunRecord:
     seed: int
     run_dir: Path
     results: dict
+    grid: Dict[str, Any] = field(default_factory=dict)  # the plan's grid point of this run (suite.json)
 
 
 @dataclass
@@ -74,13 +76,21 @@ def _facts(results: Dict[str, Any]) -> Dict[str, Any]:
     return facts
 
 
-def load_records(run_dirs: Iterable[str | Path]) -> List[RunRecord]:
+def load_records(run_dirs: Iterable[str | Path], split: bool = True) -> List[RunRecord]:
+    """One record per run directory; with ``split``, labels whose runs are not seeds of one configuration are
+    split (``split_configurations``)."""
     out = []
     for d in map(Path, run_dirs):
         res = load_results(d)
         meta = json.loads((d / "suite.json").read_text()) if (d / "suite.json").is_file() else {}
         cfg = res.get("config", {})
-        out.append(RunRecord(meta.get("label", cfg.get("method", "?")), int(cfg.get("seed", -1)), d, res))
+        out.append(RunRecord(meta.get("label", cfg.get("method", "?")), int(cfg.get("seed", -1)), d, res,
+                             dict(meta.get("grid") or {})))
+    return split_configurations(out) if split else out
+
+
+def split_configurations(out: List[RunRecord]) -> List[RunRecord]:
+    """Relabel runs so that a label holds only seeds of one configuration (``label [key=value, ...]``)."""
     for label in dict.fromkeys(r.label for r in out):  # a label's runs must be seeds of one configuration
         recs = [r for r in out if r.label == label]
         facts = [_facts(r.results) for r in recs]

@@ -1,0 +1,52 @@
+"""Selection on validation only: when a plan holds a grid (e.g. ``lr``), each method's table column is the grid
+point with the best mean validation score; test numbers play no part in the choice, and the other points are
+listed with their validation scores only."""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from statistics import mean
+from typing import Dict, List, Sequence, Tuple
+
+from .table import RunRecord
+
+__all__ = ["Candidate", "select_on_validation"]
+
+
+@dataclass
+class Candidate:
+    label: str  # the method's label in the plan
+    point: Dict[str, object]  # the grid point
+    val: float  # mean validation metric: over datasets within a run, then over its runs
+    runs: int
+    selected: bool
+
+
+def _val(r: RunRecord, metric: str) -> float:
+    v = (r.results.get("mean_val") or {}).get("all", {}).get(metric, float("nan"))
+    return float("nan") if v is None else float(v)
+
+
+def select_on_validation(records: Sequence[RunRecord], metric: str = "acc") -> Tuple[List[RunRecord], List[Candidate]]:
+    """Keep, per label, the runs of the grid point with the best mean validation ``metric`` (ties: the first point
+    in plan order); records without a grid point pass through. The kept records are relabelled with the chosen
+    values, e.g. ``mos (lr=0.001)``."""
+    kept: List[RunRecord] = [r for r in records if not r.grid]
+    candidates: List[Candidate] = []
+    for label in dict.fromkeys(r.label for r in records if r.grid):
+        points: Dict[str, List[RunRecord]] = {}
+        for r in records:
+            if r.grid and r.label == label:
+                points.setdefault(json.dumps(r.grid, sort_keys=True, default=str), []).append(r)
+        scores = {k: mean(v) if (v := [x for x in (_val(r, metric) for r in rs) if not math.isnan(x)]) else float("nan")
+                  for k, rs in points.items()}
+        best = max(points, key=lambda k: -math.inf if math.isnan(scores[k]) else scores[k])
+        for k, rs in points.items():
+            candidates.append(Candidate(label, rs[0].grid, scores[k], len(rs), k == best))
+        chosen = ", ".join(f"{k}={v}" for k, v in points[best][0].grid.items())
+        for r in points[best]:
+            r.label = f"{label} ({chosen})"
+            kept.append(r)
+    order = {id(r): i for i, r in enumerate(records)}
+    return sorted(kept, key=lambda r: order[id(r)]), candidates
