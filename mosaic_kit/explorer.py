@@ -26,12 +26,17 @@ __all__ = ["Explorer"]
 UNTRAINED = "random adapters (untrained)"
 
 
-def _label_text(dataset: str, y) -> str:
+def _class_name(dataset: str, k: int, synthetic: bool) -> str:
+    """MedMNIST's class name, or for the kit's synthetic data a neutral one (its patterns are not real findings)."""
+    return f"synthetic class {k}" if synthetic else get_info(dataset).labels.get(str(k), str(k))
+
+
+def _label_text(dataset: str, y, synthetic: bool = False) -> str:
     info = get_info(dataset)
     if info.is_multilabel:
-        on = [info.labels[str(i)] for i, v in enumerate(y) if v]
+        on = [_class_name(dataset, i, synthetic) for i, v in enumerate(y) if v]
         return ", ".join(on) or "no finding"
-    return f"{int(y[0])}: {info.labels.get(str(int(y[0])), '?')}"
+    return f"{int(y[0])}: {_class_name(dataset, int(y[0]), synthetic)}"
 
 
 class Explorer:
@@ -98,7 +103,7 @@ class Explorer:
         self.refresh()
 
     # -- state and rendering -------------------------------------------------------------------------
-    def _predictions(self, x: torch.Tensor, name: str, size: int) -> tuple:
+    def _predictions(self, x: torch.Tensor, name: str, size: int, synthetic: bool = False) -> tuple:
         net = self.wb.net(self.which.value)
         info = get_info(name)
         preds, maps = {}, {}
@@ -106,7 +111,7 @@ class Explorer:
             logits, m = rollout_map(net, x, name, spec, out_size=size)
             p = torch.sigmoid(logits[0]) if info.is_multilabel else logits[0].softmax(-1)
             k = int(p.argmax())
-            preds[spec] = {"class": k, "name": info.labels.get(str(k), str(k)), "prob": float(p[k])}
+            preds[spec] = {"class": k, "name": _class_name(name, k, synthetic), "prob": float(p[k])}
             maps[spec] = m[0].numpy()
         return preds, maps
 
@@ -116,10 +121,11 @@ class Explorer:
         name, split, idx = self.dataset.value, self.split.value, self.index.value
         info = get_info(name)
         n = len(self.wb.data[name][split])
+        synthetic = bool(getattr(self.wb.data[name][split], "synthetic", False))
         st: Dict[str, Any] = {"dataset": name, "split": split, "index": idx, "n_samples": n, "mode": self.mode.value,
                               "model": self.which.value, "checkpoint": self.checkpoint.value, "source": self.wb.source,
                               "trained": self.wb.trained, "is_3d": info.is_3d, "routed": self.wb.model.routing[name],
-                              "slice": self.slice.value if info.is_3d else None}
+                              "slice": self.slice.value if info.is_3d else None, "synthetic": synthetic}
         if self.mode.value == "grid":
             idxs = list(range(idx, min(n, idx + self.grid_size)))
             raw, ys = self.wb.raw(name, split, idxs)
@@ -127,15 +133,15 @@ class Explorer:
             with torch.no_grad():
                 logits = self.wb.net(self.which.value)(x, name)
             pred = (logits > 0).int() if info.is_multilabel else logits.argmax(-1)
-            st["grid"] = [{"index": i, "label": _label_text(name, y), "pred": p.tolist()}
+            st["grid"] = [{"index": i, "label": _label_text(name, y, synthetic), "pred": p.tolist()}
                           for i, y, p in zip(idxs, ys, pred)]
             self.state = st
             self._render_grid(raw)
         else:
             raw, ys = self.wb.raw(name, split, [idx])
             x = self.wb.prepared(name, split, [idx])
-            preds, maps = self._predictions(x, name, raw.shape[1])
-            st.update(label=ys[0].tolist(), label_text=_label_text(name, ys[0]), predictions=preds)
+            preds, maps = self._predictions(x, name, raw.shape[1], synthetic)
+            st.update(label=ys[0].tolist(), label_text=_label_text(name, ys[0], synthetic), predictions=preds)
             self.state = st
             self._render_sample(raw[0], maps)
         self.info.value = self._info_html()
@@ -148,6 +154,9 @@ class Explorer:
                 f"weights: {html.escape(st['source'])}")
         if not st["trained"]:
             head += " <span style='color:#b00'>(untrained: predictions are not meaningful)</span>"
+        if st["synthetic"]:
+            head += (" · <span style='color:#b00'>synthetic data: the kit's generated patterns, not MedMNIST "
+                     "images; classes are numbered, not named</span>")
         if st["mode"] == "grid":
             return head
         rows = "".join(

@@ -55,6 +55,10 @@ def test_explorer_switches_checkpoints_and_models(trained_run):
     assert ex.state["model"] == "teacher"
     ex.dataset.value = "breastmnist"
     assert ex.state["routed"] == "B" and ex.state["label_text"].split(":")[0] in {"0", "1"}
+    # the embedded suite is synthetic: classes are numbered, never given BreastMNIST's real names
+    assert ex.state["synthetic"] and ex.state["label_text"].endswith(f"synthetic class {ex.state['label'][0]}")
+    assert all(p["name"].startswith("synthetic class") for p in ex.state["predictions"].values())
+    assert "synthetic data" in ex.info.value and "malignant" not in ex.info.value
 
 
 def test_explorer_without_checkpoint_says_so(tmp_path):
