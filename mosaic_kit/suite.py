@@ -140,6 +140,17 @@ def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
                 data.get("title", f"Suite '{name}'"))
 
 
+def _set_aside(run_dir: Path) -> Path:
+    """Move a finished run that no longer matches its plan entry to ``{name}.replaced-N`` (nothing is deleted)."""
+    n = 1
+    while (target := run_dir.with_name(f"{run_dir.name}.replaced-{n}")).exists():
+        n += 1
+    run_dir.rename(target)
+    run_dir.mkdir()
+    print(f"  {run_dir} held a run of another plan entry; moved it to {target}")
+    return target
+
+
 def is_done(spec: RunSpec) -> bool:
     d = Path(spec.run_dir)
     if not (d / "results.json").is_file() or not (d / "suite.json").is_file():
@@ -166,7 +177,13 @@ def run_suite(plan: Plan, notebooks: Optional[str | Path] = None, kernel: str = 
         bar.write(f"run {spec.label} / {spec.selection} / seed {spec.seed} -> {d} (notebook: {d / 'train.ipynb'})")
         d.mkdir(parents=True, exist_ok=True)
         (d / "suite.json").unlink(missing_ok=True)  # a half-done run is never mistaken for a finished one
-        pm.execute_notebook(str(nb / "01_train.ipynb"), str(d / "train.ipynb"), parameters=spec.parameters,
+        resume = (d / "last_state.pt").is_file() and not (d / "results.json").is_file()
+        if resume:  # interrupted after a checkpoint: continue it (the trainer refuses a changed configuration)
+            bar.write(f"  resuming the interrupted run in {d} from its last checkpoint")
+        elif (d / "results.json").is_file():  # finished under another plan fingerprint: train it afresh
+            _set_aside(d)
+        pm.execute_notebook(str(nb / "01_train.ipynb"), str(d / "train.ipynb"),
+                            parameters={**spec.parameters, "resume": resume},
                             kernel_name=kernel, progress_bar=False, cwd=str(d))
         atomic_write_bytes(d / "suite.json", json.dumps(spec.fingerprint(), indent=1).encode())
         summary["executed"].append(spec.run_dir)

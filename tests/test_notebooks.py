@@ -136,3 +136,31 @@ def test_shipped_plans_are_valid(plan, runs):
     assert len(p.runs) == runs
     if plan != "zoo-real-cpu":
         assert {r.seed for r in p.runs} == {42, 123, 456}
+
+
+def test_suite_resumes_an_interrupted_run_and_sets_aside_a_stale_one(tmp_path):
+    from mosaic_kit.config import load_config
+    from mosaic_kit.train import train
+
+    plan_file = tmp_path / "plan.yaml"
+    plan_file.write_text(json.dumps({
+        "name": "t", "preset": "cpu-tiny", "overrides": {**TINY, "datasets": None},
+        "methods": ["mos"], "datasets": [{"name": "one", "datasets": ["breastmnist"]}],
+        "seeds": [1], "out": "runs", "report": "report"}))
+    spec = load_plan(plan_file, root=tmp_path).runs[0]
+    cfg = load_config("cpu-tiny", overrides={**spec.parameters["overrides"], "out": spec.run_dir})
+    train(cfg, progress=False, stop_after_rounds=1)  # killed after round 1 of 2: a checkpoint, no results
+    run = Path(spec.run_dir)
+    assert (run / "last_state.pt").is_file() and not (run / "results.json").exists()
+    rounds_before = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    run_suite(load_plan(plan_file, root=tmp_path), progress=False)
+    book = nbformat.read(run / "train.ipynb", as_version=4)
+    assert "resume = True" in "".join(c.source for c in book.cells)
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert records[:len(rounds_before)] == rounds_before  # round 1 kept, not retrained
+    assert sorted({r["round"] for r in records if r.get("kind") == "round"}) == [0, 1]
+    assert (run / "results.json").is_file()
+    # the plan entry changes (another lr): the finished run is moved aside, not overwritten or refused
+    plan_file.write_text(plan_file.read_text().replace('"rounds": 2', '"rounds": 1'))
+    run_suite(load_plan(plan_file, root=tmp_path), progress=False)
+    assert (run.parent / "seed1.replaced-1" / "results.json").is_file() and (run / "results.json").is_file()
