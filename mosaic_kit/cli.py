@@ -1,4 +1,5 @@
-"""Command line: ``python -m mosaic_kit {params,train,eval,report,table,suite,methods,synth,download,keys}``."""
+"""Command line: ``python -m mosaic_kit {params,train,eval,predict,export,report,table,suite,methods,synth,download,
+keys}``."""
 from __future__ import annotations
 
 import argparse
@@ -162,6 +163,34 @@ def _cmd_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from .predict import format_table, load, save_overlay
+
+    window = None
+    if args.window:
+        try:
+            window = tuple(float(v) for v in args.window.split(","))
+            assert len(window) == 2
+        except (ValueError, AssertionError):
+            raise ValueError(f"--window {args.window!r}: give LOW,HIGH, e.g. --window=-1000,400") from None
+    predictor = load(args.run_dir, args.checkpoint, "teacher" if args.teacher else "student", args.device)
+    preds = predictor.predict(args.files, args.dataset, attention=bool(args.attention), window=window)
+    if args.attention:
+        for i, p in enumerate(preds):
+            save_overlay(p, Path(args.attention) / f"{i:03d}-{Path(p.source).name.split('.')[0]}.png")
+    print(json.dumps([p.to_dict() for p in preds], indent=1) if args.json else format_table(preds))
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .export import export
+
+    paths = export(args.run_dir, args.dataset, args.format, args.out, args.checkpoint,
+                   "teacher" if args.teacher else "student")
+    print("\n".join(f"wrote {p}" for p in paths))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m mosaic_kit", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -184,6 +213,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override keys of the run's config (e.g. data_root, device)")
     p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser("predict", help="classify your own images or volumes with a trained run")
+    p.add_argument("run_dir")
+    p.add_argument("files", nargs="+", help="PNG/JPEG/TIFF/BMP, .npy, .nii[.gz], DICOM file or series folder")
+    p.add_argument("--dataset", required=True, help="which of the run's datasets the inputs belong to")
+    p.add_argument("--window", help="LOW,HIGH intensity window for inputs that are not 8-bit (e.g. CT: -1000,400)")
+    p.add_argument("--attention", metavar="DIR", help="write attention-overlay PNGs into DIR")
+    p.add_argument("--json", action="store_true", help="JSON instead of a table")
+    p.add_argument("--checkpoint", default="best", choices=("best", "last"))
+    p.add_argument("--teacher", action="store_true", help="use the EMA teacher instead of the student")
+    p.add_argument("--device", default="cpu")
+    p.set_defaults(func=_cmd_predict)
+
+    p = sub.add_parser("export", help="export one dataset's path of a run to ONNX or TorchScript")
+    p.add_argument("run_dir")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--format", default="onnx", choices=("onnx", "torchscript"))
+    p.add_argument("--out", help="output file (default: RUN/export/DATASET.onnx or .pt)")
+    p.add_argument("--checkpoint", default="best", choices=("best", "last"))
+    p.add_argument("--teacher", action="store_true", help="export the EMA teacher instead of the student")
+    p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("report", help="figures and the results table of a run")
     p.add_argument("run_dir")

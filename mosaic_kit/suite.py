@@ -27,6 +27,7 @@ from typing import Any, Dict, List, Optional
 from .atomic import atomic_write_bytes
 from .coerce import read_yaml_mapping
 from .config import load_config, path_keys
+from .hub import is_hub_spec
 from .methods import get_method
 from .registry import build_routing, resolve_datasets
 
@@ -129,7 +130,8 @@ def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
                 over = {**shared, **method_over, **point, "datasets": datasets, "seed": int(seed)}
                 for key in path_keys():  # relative to where the suite starts: each notebook runs in its run dir
                     value = over.get(key)
-                    if isinstance(value, str) and value != "synthetic" and not Path(value).expanduser().is_absolute():
+                    if isinstance(value, str) and value != "synthetic" and not is_hub_spec(value) and \
+                            not Path(value).expanduser().is_absolute():
                         over[key] = str((root / value).resolve())
                 run_dir = out / label / (f"{tag}/" if tag else "") / sel / f"seed{seed}"
                 _validate(load_config(preset, overrides={**over, "out": str(run_dir)}), f"{path} run {label}/{sel}/"

@@ -18,14 +18,15 @@ PACKAGE = ROOT / "mosaic_kit"
 
 #: Bottom to top; a unit may import its own layer and the ones below.
 LAYERS = [
-    {"registry", "config", "coerce", "atomic", "checkpoint", "environment", "metrics", "distributed", "__version__"},
+    {"registry", "config", "coerce", "atomic", "checkpoint", "environment", "metrics", "distributed", "hub",
+     "__version__"},
     {"data"},
     {"models"},  # know no method
     {"methods"},
     {"evaluate", "results"},
     {"runs"},
     {"train"},
-    {"reports", "plots", "viz", "workbench", "suite"},
+    {"reports", "plots", "viz", "workbench", "suite", "predict", "export"},
     {"cli", "explorer", "__main__", "__init__"},
 ]
 LAYER = {unit: i for i, units in enumerate(LAYERS) for unit in units}

@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional
 
+from ..hub import resolve_weights
 from .files import SPLITS, Split
 
 __all__ = ["PROVENANCES", "REAL", "dataset_provenance", "weights_provenance", "file_digest"]
@@ -49,5 +50,5 @@ def weights_provenance(backbone: str, weights: Optional[str]) -> Dict[str, Any]:
     """``{"backbone", "weights", "sha256", "pretrained"}``: a run without a weights file has a random backbone."""
     if not weights:
         return {"backbone": backbone, "weights": None, "sha256": None, "pretrained": False}
-    return {"backbone": backbone, "weights": str(weights), "sha256": file_digest(weights, "sha256"),
-            "pretrained": True}
+    return {"backbone": backbone, "weights": str(weights),
+            "sha256": file_digest(resolve_weights(str(weights), backbone), "sha256"), "pretrained": True}

@@ -56,7 +56,7 @@ def prepare_2d(images: torch.Tensor, img_size: int, norm: Normalization, *, augm
     """
     x = images.to(device, non_blocking=True)
     x = x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2)
-    x = x.float().div_(255.0)
+    x = x.float().div(255.0)
     if x.shape[-1] != img_size:
         x = F.interpolate(x, size=(img_size, img_size), mode="bilinear", align_corners=False,
                           antialias=x.shape[-1] > img_size)
@@ -83,7 +83,7 @@ def prepare_3d(volumes: torch.Tensor, vol_size: int, norm: Normalization, *, aug
                jitter: Sequence[float] = (0.1, 0.1), shard: Optional[Tuple[int, int]] = None) -> torch.Tensor:
     """(B, D, H, W) uint8 -> (B, 1, vol_size, vol_size, vol_size) float, normalised (``shard``: as in
     ``prepare_2d``)."""
-    x = volumes.to(device, non_blocking=True).unsqueeze(1).float().div_(255.0)
+    x = volumes.to(device, non_blocking=True).unsqueeze(1).float().div(255.0)
     if x.shape[-1] != vol_size:
         x = F.interpolate(x, size=(vol_size,) * 3, mode="trilinear", align_corners=False)
     if augment:

@@ -11,6 +11,7 @@ from timm.models import load_checkpoint
 from timm.models.vision_transformer import Block, VisionTransformer, checkpoint_filter_fn
 
 from ..data.transforms import Normalization
+from ..hub import resolve_weights
 
 __all__ = ["create_backbone", "load_backbone_weights", "resolve_normalization", "WEIGHT_SUFFIXES"]
 
@@ -85,7 +86,8 @@ def _mismatch_report(model: VisionTransformer, path: Path, err: Exception) -> st
 
 
 def create_backbone(name: str, weights: Optional[str | Path] = None, img_size: int = 224) -> VisionTransformer:
-    """A headless timm ViT at ``img_size``, frozen, with weights from ``weights`` (or random init)."""
+    """A headless timm ViT at ``img_size``, frozen, with weights from ``weights`` (a local file, or a timm name
+    ``timm:ARCH[.TAG]`` read from the Hugging Face cache; ``None``: random init)."""
     not_vit = (f"'{name}' is not a plain timm VisionTransformer with pre-norm blocks; "
                "MOSAIC needs one (e.g. vit_base_patch16_224, deit_tiny_patch16_224).")
     if not timm.is_model(name):
@@ -98,7 +100,7 @@ def create_backbone(name: str, weights: Optional[str | Path] = None, img_size: i
     if not isinstance(model, VisionTransformer) or not all(type(b) is Block for b in model.blocks):
         raise ValueError(not_vit)
     if weights:
-        load_backbone_weights(model, weights)
+        load_backbone_weights(model, resolve_weights(str(weights), name))
     model.requires_grad_(False)
     return model
 

@@ -1,0 +1,227 @@
+"""A trained run on new inputs: every file format, the preprocessing of the training data, clear errors for bad
+inputs, the ``predict`` command, export parity (ONNX, TorchScript) and weights by timm name."""
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import mosaic_kit
+from mosaic_kit.cli import main
+from mosaic_kit.data import open_datasets
+from mosaic_kit.data.readers import IntensityWarning, conform, read_array
+from mosaic_kit.evaluate import predict as predict_split
+from mosaic_kit.registry import get_info
+from mosaic_kit.train import train
+
+from conftest import DEIT_TINY, need, tiny_cfg
+
+DATASETS = ["pathmnist", "breastmnist", "chestmnist", "adrenalmnist3d"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("predict")
+    cfg = tiny_cfg(tmp, datasets=DATASETS, rounds=1, steps_per_dataset=2, eval_max_samples=32)
+    return train(cfg, progress=False)
+
+
+@pytest.fixture(scope="module")
+def predictor(run_dir):
+    return mosaic_kit.load(run_dir)
+
+
+def _dicom(path: Path, pixels: np.ndarray, z: float, series: str, intercept: float = -1024.0) -> None:
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = CTImageStorage, generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID, ds.SeriesInstanceUID, ds.Modality = CTImageStorage, \
+        meta.MediaStorageSOPInstanceUID, series, "CT"
+    ds.Rows, ds.Columns = pixels.shape
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.RescaleIntercept, ds.RescaleSlope = intercept, 1.0
+    ds.ImagePositionPatient, ds.InstanceNumber = [0.0, 0.0, z], int(z)
+    ds.PixelData = pixels.astype(np.uint16).tobytes()
+    ds.save_as(path, enforce_file_format=True)
+
+
+def test_predictions_match_the_evaluation_of_the_same_samples(run_dir, predictor):
+    """The predictor feeds the model exactly what evaluation does: same probabilities on the run's own test files."""
+    data = open_datasets("synthetic", DATASETS, 28, 28)
+    for name in ("pathmnist", "chestmnist", "adrenalmnist3d"):
+        split = data[name]["test"]
+        _, expected = predict_split(predictor.model(name), name, split, predictor.norm, predictor.device, limit=6)
+        preds = predictor.predict(split.images[:6], dataset=name)  # a stacked batch in the files' layout
+        got = np.array([list(p.probabilities.values()) for p in preds])
+        np.testing.assert_allclose(got, expected, atol=1e-5)
+        assert {p.specialist for p in preds} == {predictor.model(name).routing[name]}
+    multi = predictor.predict(data["chestmnist"]["test"].images[:2], dataset="chestmnist")
+    assert all(p.label == (", ".join(c for c, v in p.probabilities.items() if v >= 0.5) or "none") for p in multi)
+
+
+def test_every_file_format_is_read(tmp_path, predictor):
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (40, 52, 3), dtype=np.uint8)
+    alpha = np.dstack([rgb, rng.integers(0, 256, (40, 52), dtype=np.uint8)])
+    Image.fromarray(alpha, "RGBA").save(tmp_path / "a.png")
+    Image.fromarray(rgb).save(tmp_path / "a.bmp")
+    Image.fromarray(rgb).save(tmp_path / "a.jpg", quality=95)
+    Image.fromarray(rgb[..., 0]).save(tmp_path / "g.tif")
+    np.save(tmp_path / "g.npy", rgb[..., 0])
+    vol = rng.integers(0, 256, (20, 24, 30), dtype=np.uint8)
+    np.save(tmp_path / "v.npy", vol)
+    Image.fromarray(vol[0]).save(tmp_path / "v.tif", save_all=True, append_images=[Image.fromarray(s) for s in vol[1:]])
+    assert read_array(tmp_path / "v.tif").shape == (20, 24, 30)  # a multi-page TIFF is a volume
+    assert read_array(tmp_path / "a.png").shape == (40, 52, 3)  # alpha dropped
+
+    by_png = predictor.predict(tmp_path / "a.png", dataset="pathmnist")[0]
+    by_bmp = predictor.predict(tmp_path / "a.bmp", dataset="pathmnist")[0]
+    assert by_png.probabilities == pytest.approx(by_bmp.probabilities, abs=1e-6)  # RGBA == its RGB
+    assert by_png.image.shape == (28, 28, 3)
+    gray = predictor.predict([tmp_path / "g.tif", tmp_path / "g.npy", Image.fromarray(rgb[..., 0])],
+                             dataset="breastmnist")
+    assert [p.image.shape for p in gray] == [(28, 28)] * 3
+    assert gray[0].probabilities == pytest.approx(gray[1].probabilities, abs=1e-6)
+    assert gray[0].probabilities == pytest.approx(gray[2].probabilities, abs=1e-6)
+    jpg = predictor.predict(tmp_path / "a.jpg", dataset="breastmnist")[0]  # RGB -> grayscale for a gray dataset
+    assert jpg.image.shape == (28, 28) and sum(jpg.probabilities.values()) == pytest.approx(1, abs=1e-5)
+    v_npy, v_tif = predictor.predict([tmp_path / "v.npy", tmp_path / "v.tif"], dataset="adrenalmnist3d")
+    assert v_npy.image.shape == (28, 28, 28) and v_npy.probabilities == pytest.approx(v_tif.probabilities, abs=1e-6)
+
+
+def test_nifti_and_dicom_volumes(tmp_path, predictor):
+    import nibabel as nib
+
+    rng = np.random.default_rng(1)
+    xyz = rng.normal(0, 300, (16, 18, 12)).astype(np.float32)
+    nib.save(nib.Nifti1Image(xyz, np.eye(4)), tmp_path / "v.nii.gz")
+    np.testing.assert_array_equal(read_array(tmp_path / "v.nii.gz"), xyz.transpose(2, 1, 0)[::-1, ::-1])
+
+    series = tmp_path / "series"
+    series.mkdir()
+    stored = rng.integers(0, 2000, (5, 16, 16)).astype(np.uint16)
+    for k, z in enumerate([3.0, 1.0, 4.0, 0.0, 2.0]):  # files named out of order: sorted by position
+        _dicom(series / f"slice{k}.dcm", stored[int(z)], z, "1.2.3")
+    (series / "README.txt").write_text("not a slice")
+    np.testing.assert_array_equal(read_array(series), stored.astype(np.float32) - 1024)  # Hounsfield units
+    assert read_array(series / "slice1.dcm").shape == (16, 16)
+
+    with pytest.warns(IntensityWarning, match="not 8-bit"):
+        hu = predictor.predict(series, dataset="adrenalmnist3d")[0]
+    assert hu.notes and "--window" in hu.notes[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IntensityWarning)
+        windowed = predictor.predict([series, tmp_path / "v.nii.gz"], dataset="adrenalmnist3d", window=(-1000, 400))
+    assert [p.notes for p in windowed] == [[], []] and windowed[0].image.shape == (28, 28, 28)
+    assert conform(np.full((4, 4), 400.0), get_info("breastmnist"), 8, window=(-1000, 400)).max() == 255
+
+    other = tmp_path / "mixed"
+    other.mkdir()
+    _dicom(other / "a.dcm", stored[0], 0.0, "1.2.3")
+    _dicom(other / "b.dcm", stored[1], 1.0, "9.9.9")
+    with pytest.raises(ValueError, match="2 DICOM series"):
+        read_array(other)
+
+
+def test_bad_inputs_get_one_clear_error(tmp_path, predictor):
+    np.save(tmp_path / "v.npy", np.zeros((8, 8, 8), np.uint8))
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "g.png")
+    (tmp_path / "bad.png").write_text("not an image")
+    (tmp_path / "x.xyz").write_text("?")
+    cases = [((tmp_path / "g.png", "adrenalmnist3d"), "2D image .* 3D dataset"),
+             ((tmp_path / "v.npy", "breastmnist"), "not a 2D image, but breastmnist is a 2D dataset"),
+             ((tmp_path / "bad.png", "breastmnist"), "could not be read .* Give PNG"),
+             ((tmp_path / "x.xyz", "breastmnist"), "unknown file type"),
+             ((tmp_path / "g.png", "breastmnst"), "Did you mean 'breastmnist'"),
+             ((tmp_path / "g.png", "octmnist"), "not trained on 'octmnist'; it serves pathmnist")]
+    for (item, dataset), message in cases:
+        with pytest.raises(ValueError, match=message):
+            predictor.predict(item, dataset=dataset)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        predictor.predict(tmp_path / "missing.png", dataset="breastmnist")
+    with pytest.raises(ValueError, match="HIGH > LOW"):
+        predictor.predict(tmp_path / "g.png", dataset="breastmnist", window=(5, 5))
+    with pytest.raises(ValueError, match="NaN"):
+        predictor.predict(np.full((8, 8), np.nan), dataset="breastmnist")
+    with pytest.raises(FileNotFoundError, match="not a run directory"):
+        mosaic_kit.load(tmp_path)
+
+
+def test_predict_command_table_json_and_attention(tmp_path, run_dir, capsys):
+    Image.fromarray(np.random.default_rng(2).integers(0, 256, (30, 30), dtype=np.uint8)).save(tmp_path / "g.png")
+    assert main(["predict", str(run_dir), str(tmp_path / "g.png"), "--dataset", "breastmnist",
+                 "--attention", str(tmp_path / "att")]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split()[:4] == ["input", "dataset", "specialist", "prediction"]
+    assert "breastmnist" in table[1] and (tmp_path / "att" / "000-g.png").is_file()
+    np.save(tmp_path / "ct.npy", np.random.default_rng(3).normal(0, 500, (10, 12, 12)).astype(np.float32))
+    assert main(["predict", str(run_dir), str(tmp_path / "ct.npy"), "--dataset", "adrenalmnist3d", "--json",
+                 "--window=-1000,400"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out[0]["specialist"] == "C" and set(out[0]["probabilities"]) == {"normal", "hyperplasia"}
+    assert main(["predict", str(run_dir), str(tmp_path / "ct.npy"), "--dataset", "breastmnist"]) == 2
+    assert "breastmnist is a 2D dataset" in capsys.readouterr().err
+    assert main(["predict", str(run_dir), str(tmp_path / "g.png"), "--dataset", "breastmnist", "--window", "1"]) == 2
+    assert "LOW,HIGH" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("dataset", ["breastmnist", "pathmnist", "adrenalmnist3d"])
+def test_export_matches_pytorch(tmp_path, run_dir, predictor, dataset):
+    ort = pytest.importorskip("onnxruntime", reason="export is the `export` extra")
+    from mosaic_kit.export import example_input, export
+
+    onnx_file, meta_file = export(run_dir, dataset, "onnx", tmp_path / f"{dataset}.onnx")
+    ts_file, _ = export(run_dir, dataset, "torchscript", tmp_path / f"{dataset}.pt")
+    meta = json.loads(meta_file.read_text())
+    assert meta["class_names"] == predictor.class_names(dataset) and meta["input"]["shape"][0] == "batch"
+    x = example_input(dataset, 28, batch=5, seed=4)  # another batch size than the export's example
+    reference = np.array([list(p.probabilities.values())
+                          for p in predictor.predict(x.numpy().astype(np.uint8), dataset=dataset)])
+    logits, probs = ort.InferenceSession(str(onnx_file)).run(None, {"input": x.numpy()})
+    assert probs.shape == reference.shape and np.abs(probs - reference).max() < 1e-4
+    with torch.no_grad():
+        scripted = torch.jit.load(str(ts_file))(x)
+    assert np.abs(scripted[1].numpy() - reference).max() < 1e-4
+    assert np.abs(scripted[0].numpy() - logits).max() < 1e-4
+    one = ort.InferenceSession(str(onnx_file)).run(None, {"input": x[:1].numpy()})[1]  # batch of one
+    assert np.abs(one - reference[:1]).max() < 1e-4
+    assert not list(tmp_path.glob(".*.part"))
+
+
+def test_weights_by_timm_name_from_the_local_cache(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    from mosaic_kit.models.backbone import create_backbone
+
+    weights = need(DEIT_TINY)
+    repo = tmp_path / "hub" / "models--timm--deit_tiny_patch16_224.fb_in1k"
+    (repo / "snapshots" / ("a" * 40)).mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("a" * 40)
+    (repo / "snapshots" / ("a" * 40) / "model.safetensors").symlink_to(weights)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    by_name = create_backbone("deit_tiny_patch16_224", "timm:deit_tiny_patch16_224.fb_in1k", 32)
+    default_tag = create_backbone("deit_tiny_patch16_224", "timm:deit_tiny_patch16_224", 32)
+    by_file = create_backbone("deit_tiny_patch16_224", str(weights), 32)
+    for a, b, c in zip(by_name.state_dict().values(), default_tag.state_dict().values(),
+                       by_file.state_dict().values()):
+        assert torch.equal(a, c) and torch.equal(b, c)
+    with pytest.raises(FileNotFoundError, match=r"timm/vit_tiny_patch16_224\.augreg_in21k/model\.safetensors .*"
+                                                r"offline mode.*hf download"):
+        create_backbone("vit_tiny_patch16_224", "timm:vit_tiny_patch16_224.augreg_in21k", 32)
+    with pytest.raises(ValueError, match="set backbone=deit_tiny_patch16_224"):
+        create_backbone("vit_tiny_patch16_224", "timm:deit_tiny_patch16_224", 32)
+    with pytest.raises(ValueError, match="no pretrained weights 'deit_tiny_patch16_224.nope'"):
+        create_backbone("deit_tiny_patch16_224", "timm:deit_tiny_patch16_224.nope", 32)
