@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Type, TypeVar
 
 from .coerce import coerce_to, range_problems, read_yaml_mapping, type_problems
+from .custom import register_spec_files
 
 __all__ = ["Config", "Options", "option", "PRESET_DIR", "available_presets", "load_config", "parse_set",
            "register_options", "unregister_options", "all_keys", "key_help", "path_keys"]
@@ -99,6 +100,7 @@ class Config:
     download: bool = _f(False, "download missing npz files from MedMNIST's Zenodo records")
     cache_dir: Optional[str] = _f(None, "where memory-mapped .npy copies go (default ~/.cache/mosaic_kit)", path=True)
     routing: Dict[str, str] = _f({}, "overrides of the paper's routing, e.g. {tissuemnist: B}")
+    custom_datasets: List[str] = _f([], "spec files (YAML) of your own datasets, then named in datasets", path=True)
     # --- model ------------------------------------------------------------------------------------
     method: str = _f("mos", "method (python -m mosaic_kit methods): mos (MOSAIC), mos-soft, adapter, adapter-dataset, "
                              "lora, vpt, gmoe, linear, bitfit, partial, full")
@@ -169,10 +171,9 @@ class Config:
         for key in ("ema_momentum", "ema_momentum_3d"):
             if not 0.0 <= getattr(self, key) < 1.0:
                 problems.append(f"{key} must be in [0, 1) (got {getattr(self, key)})")
-        if self.size not in (28, 64, 128, 224):
-            problems.append(f"size must be one of 28, 64, 128, 224 for 2D files (got {self.size})")
-        if self.size_3d not in (28, 64):
-            problems.append(f"size_3d must be 28 or 64 for 3D files (got {self.size_3d})")
+        for key, sizes, kind in (("size", (28, 64, 128, 224), "2D"), ("size_3d", (28, 64), "3D")):
+            if getattr(self, key) not in sizes:
+                problems.append(f"{key} must be one of {sizes} for {kind} files (got {getattr(self, key)})")
         if self.vol_size % self.patch_3d:
             problems.append(f"vol_size ({self.vol_size}) must be a multiple of patch_3d ({self.patch_3d})")
         choices = {"norm": ("auto", "imagenet", "half"), "adapter_input": ("residual", "norm"),
@@ -180,12 +181,12 @@ class Config:
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:
                 problems.append(f"{key} must be one of {', '.join(allowed)} (got '{getattr(self, key)}')")
-        if self.loader_workers is not None and self.loader_workers < 0:
-            problems.append(f"loader_workers must be >= 0 or None (got {self.loader_workers})")
-        if self.eval_max_samples is not None and self.eval_max_samples <= 0:
-            problems.append(f"eval_max_samples must be > 0 or None (got {self.eval_max_samples})")
+        for key, low in (("loader_workers", 0), ("eval_max_samples", 1)):
+            if getattr(self, key) is not None and getattr(self, key) < low:
+                problems.append(f"{key} must be >= {low} or None (got {getattr(self, key)})")
         if problems:
             raise ValueError("Invalid configuration: " + "; ".join(problems))
+        register_spec_files(self.custom_datasets)  # their names become valid in `datasets`
         self._check_method_options()
 
     def _check_method_options(self) -> None:

@@ -24,7 +24,7 @@ from .evaluate import autocast, prepare
 from .metrics import scores_from_logits
 from .models.mosaic import MosaicModel
 from .registry import DatasetInfo, check_dataset_name, get_info
-from .runs import load_run
+from .runs import load_run, run_overrides
 
 __all__ = ["Prediction", "Predictor", "load", "format_table", "save_overlay"]
 
@@ -158,7 +158,7 @@ def load(run_dir: str | Path, checkpoint: str = "best", which: str = "student", 
         raise FileNotFoundError(f"{run_dir} is not a run directory (no config.yaml).")
     from .config import load_config
 
-    cfg = load_config(file=str(cfg_file), overrides=overrides)
+    cfg = load_config(file=str(cfg_file), overrides=run_overrides(run_dir, overrides))
     datasets = _datasets(cfg)
     if cfg.independent:  # one model per dataset, each in its own folder: loaded when first asked for
         first = load_run(run_dir / datasets[0], checkpoint, overrides)

@@ -15,7 +15,8 @@ from medmnist import INFO
 
 __all__ = [
     "DatasetInfo", "ALL_DATASETS", "DATASETS_2D", "DATASETS_3D", "SPECIALISTS", "SPECIALIST_COLORS", "DEFAULT_ROUTING",
-    "GROUPS", "TASK_MULTILABEL", "TASK_ORDINAL", "get_info", "in_group", "resolve_datasets", "build_routing",
+    "GROUPS", "TASK_MULTILABEL", "TASK_ORDINAL", "get_info", "in_group", "register_dataset", "resolve_datasets",
+    "build_routing",
     "check_dataset_name",
 ]
 
@@ -59,6 +60,11 @@ class DatasetInfo:
     n_samples: Mapping[str, int]
     sizes: Tuple[int, ...]
     labels: Mapping[str, str]
+    source: Optional[str] = None  # a custom dataset's folder or npz (``mosaic_kit.custom``); None for MedMNIST
+
+    @property
+    def is_custom(self) -> bool:
+        return self.source is not None
 
     @property
     def is_3d(self) -> bool:
@@ -77,10 +83,12 @@ class DatasetInfo:
         return f"{self.name}.npz" if size == 28 else f"{self.name}_{size}.npz"
 
     def url(self, size: int) -> str:
+        if self.is_custom:
+            raise ValueError(f"{self.name} is a custom dataset (source {self.source}); it has no download.")
         return INFO[self.name]["url" if size == 28 else f"url_{size}"]
 
-    def md5(self, size: int) -> str:
-        return INFO[self.name]["MD5" if size == 28 else f"MD5_{size}"]
+    def md5(self, size: int) -> Optional[str]:
+        return None if self.is_custom else INFO[self.name]["MD5" if size == 28 else f"MD5_{size}"]
 
 
 def _make_info(name: str) -> DatasetInfo:
@@ -106,6 +114,20 @@ DATASETS_2D: Tuple[str, ...] = tuple(n for n, i in _INFOS.items() if not i.is_3d
 DATASETS_3D: Tuple[str, ...] = tuple(n for n, i in _INFOS.items() if i.is_3d)
 
 
+_CUSTOM_ROUTING: Dict[str, str] = {}  # registered datasets of your own -> their spec's specialist
+
+
+def register_dataset(info: DatasetInfo, specialist: str) -> None:
+    """Add a dataset that is not MedMNIST (``mosaic_kit.custom`` builds ``info`` from a spec file) and its
+    specialist in the routing table. The groups all / 2d / 3d keep meaning the 18 MedMNIST datasets."""
+    if info.name in ALL_DATASETS:
+        raise ValueError(f"'{info.name}' is a MedMNIST dataset; a custom dataset needs its own name.")
+    if specialist not in SPECIALISTS:
+        raise ValueError(f"specialist '{specialist}' is not one of {', '.join(SPECIALISTS)}.")
+    _INFOS[info.name] = info
+    _CUSTOM_ROUTING[info.name] = specialist
+
+
 def in_group(name: str, group: str) -> bool:
     """Whether dataset ``name`` belongs to ``group`` (one of ``GROUPS``)."""
     return group == "all" or get_info(name).modality == group
@@ -116,11 +138,12 @@ def check_dataset_name(name: str) -> str:
     key = name.strip().lower()
     if key in _INFOS:
         return key
-    close = difflib.get_close_matches(key, ALL_DATASETS, n=1)
+    close = difflib.get_close_matches(key, list(_INFOS), n=1)
     hint = f" Did you mean '{close[0]}'?" if close else ""
     raise ValueError(
-        f"Unknown dataset '{name}'.{hint} Valid names: {', '.join(ALL_DATASETS)} "
-        "(or the groups 'all', '2d', '3d')."
+        f"Unknown dataset '{name}'.{hint} Valid names: {', '.join(_INFOS)} "
+        "(or the groups 'all', '2d', '3d'; a dataset of your own is named after listing its spec file in "
+        "custom_datasets)."
     )
 
 
@@ -147,7 +170,7 @@ def resolve_datasets(spec: Iterable[str] | str) -> List[str]:
 
 def build_routing(datasets: Iterable[str], overrides: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
     """Map each selected dataset to its specialist: the paper's table with the user's overrides on top."""
-    routing = dict(DEFAULT_ROUTING)
+    routing = {**DEFAULT_ROUTING, **_CUSTOM_ROUTING}
     for name, spec in (overrides or {}).items():
         spec_u = str(spec).strip().upper()
         if spec_u not in SPECIALISTS:

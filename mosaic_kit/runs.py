@@ -18,7 +18,7 @@ from .metrics import majority_accuracy
 from .registry import get_info, resolve_datasets
 from .results import load_results, write_results
 
-__all__ = ["LoadedRun", "load_run", "evaluate_run", "evaluation_name", "list_checkpoints"]
+__all__ = ["LoadedRun", "load_run", "run_overrides", "evaluate_run", "evaluation_name", "list_checkpoints"]
 
 
 def list_checkpoints(run_dir: str | Path) -> list:
@@ -39,13 +39,20 @@ class LoadedRun:
     checkpoint: str
 
 
+def run_overrides(run_dir: Path, overrides: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """``overrides`` plus, for a run on datasets of your own, the specs it stored (``RUN/datasets/*.yaml``) in
+    place of the original spec files, which may have moved."""
+    stored = sorted(str(p) for p in (Path(run_dir) / "datasets").glob("*.yaml"))
+    return {**({"custom_datasets": stored} if stored else {}), **(overrides or {})}
+
+
 def load_run(run_dir: str | Path, checkpoint: str = "best", overrides: Optional[Dict[str, Any]] = None) -> LoadedRun:
     """Rebuild a run's models from ``config.yaml`` and ``{checkpoint}.safetensors``; the frozen backbone is rebuilt
     from the configuration and checked against the checkpoint's fingerprint."""
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").exists():
         raise FileNotFoundError(f"{run_dir} is not a run directory (no config.yaml).")
-    cfg = load_config(file=str(run_dir / "config.yaml"), overrides=overrides)
+    cfg = load_config(file=str(run_dir / "config.yaml"), overrides=run_overrides(run_dir, overrides))
     path = run_dir / f"{checkpoint}.safetensors"
     groups, meta = load_tensors(path)
     if meta.get("method", cfg.method) != cfg.method:

@@ -100,6 +100,14 @@ def _method(entry: Any) -> tuple:
     raise ValueError(f"Plan methods entries must be a method name or {{label, method, overrides}}; got {entry!r}.")
 
 
+def _absolute(value: Any, root: Path) -> Any:
+    """A relative path resolved against the suite's folder; other values (synthetic, timm:NAME, None) as they are."""
+    if isinstance(value, str) and value != "synthetic" and not is_hub_spec(value) and \
+            not Path(value).expanduser().is_absolute():
+        return str((root / value).resolve())
+    return value
+
+
 def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
     """Read and validate a plan; every run's configuration is built once here, so a typo fails before any run."""
     path = Path(path)
@@ -129,10 +137,10 @@ def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
             for seed in data["seeds"]:
                 over = {**shared, **method_over, **point, "datasets": datasets, "seed": int(seed)}
                 for key in path_keys():  # relative to where the suite starts: each notebook runs in its run dir
-                    value = over.get(key)
-                    if isinstance(value, str) and value != "synthetic" and not is_hub_spec(value) and \
-                            not Path(value).expanduser().is_absolute():
-                        over[key] = str((root / value).resolve())
+                    if key in over:
+                        value = over[key]
+                        over[key] = [_absolute(v, root) for v in value] if isinstance(value, list) else \
+                            _absolute(value, root)
                 run_dir = out / label / (f"{tag}/" if tag else "") / sel / f"seed{seed}"
                 _validate(load_config(preset, overrides={**over, "out": str(run_dir)}), f"{path} run {label}/{sel}/"
                           f"seed{seed}")  # every run checked before the first one trains

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from ..registry import get_info
+from .custom import build_custom
 from .files import MissingDataError, Split, default_cache_dir, download, open_split
 from .provenance import dataset_provenance, weights_provenance
 from .stream import BatchStream, iter_batches, take
@@ -15,7 +16,7 @@ __all__ = [
     "dataset_provenance", "weights_provenance",
     "Split", "MissingDataError", "open_split", "download", "default_cache_dir", "BatchStream",
     "iter_batches", "take", "ensure_suite", "make_dataset", "write_suite", "Normalization", "prepare_2d",
-    "prepare_3d", "SYNTHETIC", "resolve_root", "open_datasets",
+    "prepare_3d", "SYNTHETIC", "resolve_root", "open_datasets", "build_custom",
 ]
 
 SYNTHETIC = "synthetic"
@@ -25,7 +26,7 @@ def resolve_root(data_root: str, datasets: List[str], size: int, size_3d: int,
                  cache_dir: Optional[str] = None) -> Path:
     """The folder to read from: ``data_root`` itself, or the embedded suite (generated on first use)."""
     if data_root == SYNTHETIC:
-        return ensure_suite(datasets, size, size_3d, cache_dir)
+        return ensure_suite([n for n in datasets if not get_info(n).is_custom], size, size_3d, cache_dir)
     root = Path(data_root).expanduser()
     if not root.is_dir():
         raise MissingDataError(f"data_root '{data_root}' is not a folder. Point it at the folder holding the "
@@ -37,10 +38,13 @@ def open_datasets(data_root: str, datasets: List[str], size: int = 28, size_3d: 
                   splits=("train", "val", "test"), download_missing: bool = False,
                   cache_dir: Optional[str] = None) -> Dict[str, Dict[str, Split]]:
     """Open every split of every selected dataset (2D at ``size``, 3D at ``size_3d``)."""
-    root = resolve_root(data_root, datasets, size, size_3d, cache_dir)
+    official = [n for n in datasets if not get_info(n).is_custom]
+    root = resolve_root(data_root, official, size, size_3d, cache_dir) if official else None
     out: Dict[str, Dict[str, Split]] = {}
     for name in datasets:
-        s = size_3d if get_info(name).is_3d else size
-        out[name] = {split: open_split(root, name, split, s, download_missing=download_missing,
+        info = get_info(name)
+        s = size_3d if info.is_3d else size
+        folder = build_custom(info, s, cache_dir) if info.is_custom else root  # your own: built from its source
+        out[name] = {split: open_split(folder, name, split, s, download_missing=download_missing,
                                        cache_dir=cache_dir) for split in splits}
     return out

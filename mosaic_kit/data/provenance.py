@@ -37,6 +37,8 @@ def dataset_provenance(splits: Mapping[str, Split]) -> str:
     first = next(iter(splits.values()))
     if any(s.synthetic for s in splits.values()):
         return "synthetic"
+    if first.info.is_custom:
+        return "custom"
     info, size = first.info, int(first.images.shape[1])
     if first.path is not None and size in info.sizes and \
             file_digest(first.path, "md5", first.cache) == info.md5(size):

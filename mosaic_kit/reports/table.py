@@ -18,6 +18,7 @@ from typing import Any, Dict, Iterable, List, Sequence, Tuple
 
 from ..config import path_keys
 from ..data.provenance import REAL
+from ..custom import register_run_datasets
 from ..registry import ALL_DATASETS, GROUPS, in_group
 from ..results import load_results
 
@@ -81,6 +82,7 @@ def load_records(run_dirs: Iterable[str | Path], split: bool = True) -> List[Run
     split (``split_configurations``)."""
     out = []
     for d in map(Path, run_dirs):
+        register_run_datasets(d)  # datasets of your own: their names, modality and classes
         res = load_results(d)
         meta = json.loads((d / "suite.json").read_text()) if (d / "suite.json").is_file() else {}
         cfg = res.get("config", {})
@@ -126,7 +128,7 @@ def aggregate(records: Sequence[RunRecord], which: str = "student", split: str =
         raise ValueError("No runs to aggregate: give run directories that hold results.json.")
     labels = list(dict.fromkeys(r.label for r in records))
     seen = {n for r in records for n in r.results["datasets"]}
-    t = ResultTable(labels, [n for n in ALL_DATASETS if n in seen], {}, {},
+    t = ResultTable(labels, [n for n in ALL_DATASETS if n in seen] + sorted(seen - set(ALL_DATASETS)), {}, {},
                     references_absent=references_absent(records))
     for r in records:
         res = r.results if which == "student" else r.results["teacher"]

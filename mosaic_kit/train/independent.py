@@ -11,6 +11,7 @@ from tqdm.auto import tqdm
 
 from .. import distributed as dist
 from ..config import Config
+from ..custom import write_run_datasets
 from ..environment import environment_info
 from ..evaluate import summarize
 from ..registry import resolve_datasets
@@ -30,6 +31,7 @@ def train_independent(cfg: Config, resume: bool = False, progress: bool = True,
     run_dir.mkdir(parents=True, exist_ok=True)
     if dist.is_main():
         (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+        write_run_datasets(run_dir, resolve_datasets(cfg.datasets))
     t0 = time.time()
     parts: Dict[str, Dict[str, Any]] = {}
     for name in resolve_datasets(cfg.datasets):

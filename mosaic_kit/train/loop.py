@@ -44,6 +44,7 @@ from .ema import ExpertEMA
 from .lock import RunLock
 from .log import RunLog
 from .optim import build_optimizer, build_scheduler, round_order
+from ..custom import write_run_datasets
 from .resume import resume_changes
 from .signals import NonFiniteError, StopRequest, TrainingInterrupted
 from .state import TrainState
@@ -141,6 +142,7 @@ def _setup(cfg: Config, resume: bool) -> Session:
             (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     elif dist.is_main():
         (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+        write_run_datasets(run_dir, datasets)  # your own datasets' specs: the run loads without their files
         (run_dir / "environment.json").write_text(json.dumps(environment_info(), indent=2))
         (run_dir / "metrics.jsonl").unlink(missing_ok=True)
     step = TrainStep(model, teacher, optimizer, norm, device, cfg, aug_gen)
