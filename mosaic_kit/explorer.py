@@ -9,16 +9,20 @@ All state the display shows is in ``Explorer.state`` (a plain dict), so callback
 from __future__ import annotations
 
 import html
+import tempfile
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import ipywidgets as W
+import numpy as np
 import torch
 
 from .config import Config, load_config
-from .registry import get_info
+from .predict import Predictor
+from .registry import SPECIALIST_COLORS, get_info
+from .results import load_results
 from .viz.attention import rollout_map
-from .registry import SPECIALIST_COLORS
-from .viz.figures import overlay
+from .viz.figures import explorer_grid_figure, explorer_sample_figure, prediction_figure
 from .workbench import Workbench, list_checkpoints
 
 __all__ = ["Explorer"]
@@ -39,8 +43,20 @@ def _label_text(dataset: str, y, synthetic: bool = False) -> str:
     return f"{int(y[0])}: {_class_name(dataset, int(y[0]), synthetic)}"
 
 
+def _correct(dataset: str, y, pred_class: int, pred_labels=None) -> bool:
+    """Whether a prediction is right: the class (multi-label: every label) matches the true label."""
+    if get_info(dataset).is_multilabel:
+        return list(map(int, y)) == list(map(int, pred_labels))
+    return int(y[0]) == int(pred_class)
+
+
+def _mark(ok: bool) -> str:
+    return "✓ right" if ok else "✗ wrong"
+
+
 class Explorer:
-    """Widgets: dataset, split, sample index (or a grid page), 3D slice, student/teacher, checkpoint, overlay."""
+    """Widgets: dataset, split, sample index (or a grid page), 3D slice, student/teacher, checkpoint, overlay, and
+    an upload of your own image or volume (classified through ``mosaic_kit.predict``)."""
 
     def __init__(self, run_dir: Optional[str] = None, cfg: Optional[Config] = None, preset: str = "cpu-tiny",
                  overrides: Optional[Dict[str, Any]] = None, device: str = "cpu", grid_size: int = 12) -> None:
@@ -66,8 +82,12 @@ class Explorer:
         self.attention = W.Checkbox(description="attention overlay", value=True)
         self.checkpoint = W.Dropdown(description="checkpoint", options=checkpoints, value=first,
                                      disabled=run_dir is None)
+        self.upload = W.FileUpload(description="your image", accept=".png,.jpg,.jpeg,.tif,.tiff,.bmp,.npy,.nii,.gz,.dcm",
+                                   multiple=False)
         self.info = W.HTML()
         self.out = W.Output()
+        self.upload_info = W.HTML()
+        self.upload_out = W.Output()
         self.state: Dict[str, Any] = {}
         self._busy = False
         self._sync_ranges()
@@ -76,6 +96,7 @@ class Explorer:
         self.dataset.observe(self._on_dataset, names="value")
         self.split.observe(self._on_dataset, names="value")
         self.checkpoint.observe(self._on_checkpoint, names="value")
+        self.upload.observe(self._on_upload, names="value")
         self.refresh()
 
     # -- callbacks ------------------------------------------------------------------------------------
@@ -102,6 +123,52 @@ class Explorer:
         self.wb = Workbench.from_run(self.run_dir, change["new"], device=self.device)
         self.refresh()
 
+    def run_metrics(self, name: str) -> Optional[Dict[str, Any]]:
+        """The loaded run's test ACC/AUC on ``name`` (from ``results.json``: the best checkpoint), or None."""
+        if self.run_dir is None or not (Path(self.run_dir) / "results.json").is_file():
+            return None
+        res = load_results(self.run_dir)
+        res = res if self.which.value == "student" else res.get("teacher", {})
+        scores = (res.get("datasets") or {}).get(name, {}).get("test")
+        return None if scores is None else {"acc": scores["acc"], "auc": scores["auc"],
+                                            "checkpoint": load_results(self.run_dir).get("checkpoint", "best")}
+
+    # -- your own image ------------------------------------------------------------------------------
+    def predictor(self) -> Predictor:
+        """The loaded model as a ``Predictor`` (what ``mosaic_kit.load`` returns for a run)."""
+        net = self.wb.net(self.which.value)
+        return Predictor(self.wb.cfg, {n: net for n in self.wb.datasets}, self.wb.norm, self.wb.device, self.wb.source)
+
+    def classify_file(self, path: str | Path) -> Dict[str, Any]:
+        """Classify a file as a sample of the selected dataset; its result goes to ``state["upload"]``."""
+        name = self.dataset.value
+        try:
+            p = self.predictor().predict(path, dataset=name, attention=True)[0]
+        except (ValueError, TypeError, OSError) as err:
+            self.state["upload"] = {"file": Path(path).name, "error": str(err)}
+            self.upload_info.value = f"<span style='color:#b00'>{html.escape(str(err))}</span>"
+            return self.state["upload"]
+        self.state["upload"] = {"file": Path(path).name, "dataset": name, "label": p.label,
+                                "prob": p.top(1)[0][1], "specialist": p.specialist, "notes": p.notes}
+        self.upload_info.value = (f"your file <b>{html.escape(Path(path).name)}</b> as {html.escape(name)}: "
+                                  f"<b>{html.escape(p.label)}</b> ({p.top(1)[0][1]:.2f}), specialist {p.specialist}"
+                                  + "".join(f"<br><i>{html.escape(n)}</i>" for n in p.notes))
+        self._render_upload(p)
+        return self.state["upload"]
+
+    def _on_upload(self, change) -> None:
+        files = change["new"]
+        if not files:
+            return
+        item = files[0]
+        folder = Path(tempfile.mkdtemp(prefix="mosaic-upload-"))
+        path = folder / Path(item["name"]).name
+        path.write_bytes(bytes(item["content"]))
+        self.classify_file(path)
+
+    def _render_upload(self, p) -> None:
+        self._show(prediction_figure(p), self.upload_out, tight=False)
+
     # -- state and rendering -------------------------------------------------------------------------
     def _predictions(self, x: torch.Tensor, name: str, size: int, synthetic: bool = False) -> tuple:
         net = self.wb.net(self.which.value)
@@ -111,7 +178,8 @@ class Explorer:
             logits, m = rollout_map(net, x, name, spec, out_size=size)
             p = torch.sigmoid(logits[0]) if info.is_multilabel else logits[0].softmax(-1)
             k = int(p.argmax())
-            preds[spec] = {"class": k, "name": _class_name(name, k, synthetic), "prob": float(p[k])}
+            preds[spec] = {"class": k, "name": _class_name(name, k, synthetic), "prob": float(p[k]),
+                           "labels": (p >= 0.5).int().tolist() if info.is_multilabel else None}
             maps[spec] = m[0].numpy()
         return preds, maps
 
@@ -122,7 +190,7 @@ class Explorer:
         info = get_info(name)
         n = len(self.wb.data[name][split])
         synthetic = bool(getattr(self.wb.data[name][split], "synthetic", False))
-        st: Dict[str, Any] = {"dataset": name, "split": split, "index": idx, "n_samples": n, "mode": self.mode.value,
+        st: Dict[str, Any] = {"upload": self.state.get("upload"), "metrics": self.run_metrics(name), "dataset": name, "split": split, "index": idx, "n_samples": n, "mode": self.mode.value,
                               "model": self.which.value, "checkpoint": self.checkpoint.value, "source": self.wb.source,
                               "trained": self.wb.trained, "is_3d": info.is_3d, "routed": self.wb.model.routing[name],
                               "slice": self.slice.value if info.is_3d else None, "synthetic": synthetic}
@@ -133,7 +201,8 @@ class Explorer:
             with torch.no_grad():
                 logits = self.wb.net(self.which.value)(x, name)
             pred = (logits > 0).int() if info.is_multilabel else logits.argmax(-1)
-            st["grid"] = [{"index": i, "label": _label_text(name, y, synthetic), "pred": p.tolist()}
+            st["grid"] = [{"index": i, "label": _label_text(name, y, synthetic), "pred": p.tolist(),
+                           "correct": _correct(name, y, int(p) if p.ndim == 0 else -1, p.tolist() if p.ndim else None)}
                           for i, y, p in zip(idxs, ys, pred)]
             self.state = st
             self._render_grid(raw)
@@ -141,7 +210,9 @@ class Explorer:
             raw, ys = self.wb.raw(name, split, [idx])
             x = self.wb.prepared(name, split, [idx])
             preds, maps = self._predictions(x, name, raw.shape[1], synthetic)
-            st.update(label=ys[0].tolist(), label_text=_label_text(name, ys[0], synthetic), predictions=preds)
+            routed = preds[st["routed"]]
+            st.update(label=ys[0].tolist(), label_text=_label_text(name, ys[0], synthetic), predictions=preds,
+                      correct=_correct(name, ys[0], routed["class"], routed.get("labels")))
             self.state = st
             self._render_sample(raw[0], maps)
         self.info.value = self._info_html()
@@ -157,48 +228,37 @@ class Explorer:
         if st["synthetic"]:
             head += (" · <span style='color:#b00'>synthetic data: the kit's generated patterns, not MedMNIST "
                      "images; classes are numbered, not named</span>")
+        if st["metrics"]:
+            m = st["metrics"]
+            head += (f"<br>this run on {html.escape(st['dataset'])} (test split, {st['model']}, {m['checkpoint']} "
+                     f"checkpoint): ACC <b>{m['acc']:.3f}</b> · AUC <b>{m['auc']:.3f}</b>")
         if st["mode"] == "grid":
-            return head
+            right = sum(c["correct"] for c in st["grid"])
+            return head + f"<br>this page: {right} of {len(st['grid'])} right (routed specialist)"
         rows = "".join(
             f"<tr><td>{'backbone only' if s == 'none' else 'specialist ' + s}{' ★' if s == st['routed'] else ''}"
             f"</td><td>{html.escape(p['name'])}</td><td>{p['prob']:.2f}</td></tr>"
             for s, p in st["predictions"].items())
-        return (f"{head}<br>sample #{st['index']} · label <b>{html.escape(st['label_text'])}</b>"
+        color = "#1a7f37" if st["correct"] else "#b00"
+        return (f"{head}<br>sample #{st['index']} · label <b>{html.escape(st['label_text'])}</b> · "
+                f"<b style='color:{color}'>{_mark(st['correct'])}</b>"
                 f"<table><tr><th>forward through</th><th>prediction</th><th>p</th></tr>{rows}</table>")
 
     def _render_sample(self, raw, maps) -> None:
-        import matplotlib.pyplot as plt
-
-        specs = list(maps)
-        fig, axes = plt.subplots(1, len(specs) + 1, figsize=(2.3 * (len(specs) + 1), 2.6))
-        sl = self.state["slice"]
-        overlay(axes[0], raw, None, self.state["is_3d"], sl, title=self.state["label_text"][:28])
-        for ax, s in zip(axes[1:], specs):
-            title = "backbone only" if s == "none" else f"specialist {s}{' ★' if s == self.state['routed'] else ''}"
-            overlay(ax, raw, maps[s] if self.attention.value else None, self.state["is_3d"], sl,
-                    title=f"{title}\n{self.state['predictions'][s]['name'][:20]}")
-        self._show(fig)
+        maps = {k: (v if self.attention.value else None) for k, v in maps.items()}
+        self._show(explorer_sample_figure(raw, maps, self.state), tight=False)
 
     def _render_grid(self, raw) -> None:
-        import matplotlib.pyplot as plt
+        self._show(explorer_grid_figure(raw, self.state))
 
-        cols = 6
-        rows = -(-len(raw) // cols)
-        fig, axes = plt.subplots(rows, cols, figsize=(1.8 * cols, 1.9 * rows), squeeze=False)
-        for ax in axes.flat:
-            ax.axis("off")
-        for ax, r, cell in zip(axes.flat, raw, self.state["grid"]):
-            overlay(ax, r, None, self.state["is_3d"], self.state["slice"],
-                    title=f"#{cell['index']}: {cell['label'][:16]}")
-        self._show(fig)
-
-    def _show(self, fig) -> None:
-        """Replace what the output area shows with ``fig``."""
+    def _show(self, fig, out: Optional[W.Output] = None, tight: bool = True) -> None:
+        """Replace what an output area (the sample view's unless ``out``) shows with ``fig``."""
         import matplotlib.pyplot as plt
         from IPython.display import clear_output, display
 
-        fig.tight_layout()
-        with self.out:
+        if tight:
+            fig.tight_layout()
+        with out or self.out:
             clear_output(wait=True)
             display(fig)
         plt.close(fig)
@@ -207,7 +267,10 @@ class Explorer:
     def widget(self) -> W.Widget:
         controls = W.VBox([W.HBox([self.dataset, self.checkpoint]), self.split,
                            W.HBox([self.index, self.slice]), W.HBox([self.mode, self.which]), self.attention])
-        return W.VBox([controls, self.info, self.out])
+        upload = W.VBox([W.HTML("<b>Classify your own image or volume</b> as a sample of the selected dataset "
+                                "(PNG/JPEG/TIFF/BMP, .npy, NIfTI, DICOM):"), self.upload, self.upload_info,
+                         self.upload_out])
+        return W.VBox([controls, self.info, self.out, upload])
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
@@ -216,4 +279,4 @@ class Explorer:
 
     def controls(self) -> List[W.Widget]:
         return [self.dataset, self.split, self.index, self.slice, self.mode, self.which, self.attention,
-                self.checkpoint]
+                self.checkpoint, self.upload]

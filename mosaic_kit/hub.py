@@ -70,5 +70,6 @@ def resolve_weights(weights: str, backbone: str) -> Path:
             f"the Hugging Face Hub is not reachable: {type(problem).__name__}")
     raise FileNotFoundError(
         f"weights={weights}: {repo}/{_FILES[0]} is not in the local Hugging Face cache ({constants.HF_HUB_CACHE}) "
-        f"and cannot be fetched ({mode}). On a machine with network run `hf download {repo} {_FILES[0]}` and copy its models--{repo.replace('/', '--')} folder into "
+        f"and cannot be fetched ({mode}). On a machine with network run `hf download {repo} {_FILES[0]}` and copy "
+        f"its models--{repo.replace('/', '--')} folder into "
         f"{constants.HF_HUB_CACHE}, or download the file and give weights=<path to {_FILES[0]}>.")

@@ -188,29 +188,16 @@ def format_table(predictions: Sequence[Prediction], k: int = 3) -> str:
     return "\n".join("  ".join(c[:48].ljust(w) for c, w in zip(r[:-1], widths)) + "  " + r[-1] for r in rows)
 
 
-def save_overlay(prediction: Prediction, path: str | Path, alpha: float = 0.45) -> Path:
-    """A PNG of the input with its attention map as a translucent overlay and a colour bar (a volume: its three
-    middle slices). Needs ``predict(..., attention=True)`` and matplotlib."""
+def save_overlay(prediction: Prediction, path: str | Path) -> Path:
+    """A PNG of the input with its attention map as a translucent overlay and a colour bar (a volume: the middle
+    slice along each axis). Needs ``predict(..., attention=True)`` and matplotlib."""
     if prediction.attention is None:
         raise ValueError("This prediction has no attention map: call predict(..., attention=True).")
     import matplotlib.pyplot as plt
 
-    img, att = prediction.image, prediction.attention
-    if img.ndim == 3 and img.shape[-1] != 3:  # a volume: the middle slice along each axis
-        mids = [s // 2 for s in img.shape]
-        views = [(img[mids[0]], att[mids[0]], f"axial {mids[0]}"), (img[:, mids[1]], att[:, mids[1]], f"coronal {mids[1]}"),
-                 (img[:, :, mids[2]], att[:, :, mids[2]], f"sagittal {mids[2]}")]
-    else:
-        views = [(img, att, "")]
-    fig, axes = plt.subplots(1, len(views), figsize=(3.2 * len(views) + 0.8, 3.4), squeeze=False)
-    for ax, (im, at, title) in zip(axes[0], views):
-        ax.imshow(im, cmap=None if im.ndim == 3 else "gray", vmin=0, vmax=255)
-        shown = ax.imshow(at, cmap="inferno", alpha=alpha, vmin=0, vmax=1)
-        ax.set_title(title, fontsize=9)
-        ax.axis("off")
-    fig.colorbar(shown, ax=axes[0].tolist(), fraction=0.046, pad=0.02, label="attention rollout")
-    fig.suptitle(f"{Path(prediction.source).name}: {prediction.label} ({prediction.top(1)[0][1]:.2f}), "
-                 f"specialist {prediction.specialist or '-'}", fontsize=10)
+    from .viz.figures import prediction_figure
+
+    fig = prediction_figure(prediction)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")

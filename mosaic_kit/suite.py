@@ -172,7 +172,7 @@ def run_suite(plan: Plan, notebooks: Optional[str | Path] = None, kernel: str = 
               progress: bool = True) -> Dict[str, Any]:
     """Execute every pending run of ``plan`` and rebuild its report. Returns what was run and skipped."""
     import papermill as pm
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # a text bar: shown in terminals, notebooks and papermill output
 
     nb = Path(notebooks) if notebooks else notebook_dir()
     pending = [r for r in plan.runs if not is_done(r)]

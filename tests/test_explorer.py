@@ -65,3 +65,43 @@ def test_explorer_without_checkpoint_says_so(tmp_path):
     (tmp_path / "config.yaml").write_text("backbone: test_vit\n")
     with pytest.raises(FileNotFoundError, match="holds no checkpoint"):
         Explorer(run_dir=str(tmp_path))
+
+
+def test_explorer_marks_right_and_wrong_shows_run_metrics_and_classifies_uploads(trained_run, tmp_path):
+    import datetime
+    import io
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    ex = Explorer(run_dir=str(trained_run))
+    st = ex.state
+    routed = st["predictions"][st["routed"]]
+    assert st["correct"] == (routed["class"] == st["label"][0])
+    assert ("✓ right" if st["correct"] else "✗ wrong") in ex.info.value
+    results = json.loads((trained_run / "results.json").read_text())
+    assert st["metrics"]["acc"] == results["datasets"]["pathmnist"]["test"]["acc"]
+    assert f"ACC <b>{st['metrics']['acc']:.3f}</b>" in ex.info.value
+    ex.mode.value = "grid"
+    grid = ex.state["grid"]
+    assert all(c["correct"] == (c["pred"] == int(c["label"].split(":")[0])) for c in grid)
+    assert f"{sum(c['correct'] for c in grid)} of {len(grid)} right" in ex.info.value
+
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 40, 4), dtype=np.uint8), "RGBA").save(buf, "PNG")
+    ex.upload.value = ({"name": "mine.png", "type": "image/png", "size": buf.tell(), "content": memoryview(
+        buf.getvalue()), "last_modified": datetime.datetime(2026, 1, 1)},)
+    up = ex.state["upload"]
+    assert up["file"] == "mine.png" and up["dataset"] == "pathmnist" and up["specialist"] == "A"
+    assert "mine.png" in ex.upload_info.value and up["label"] in ex.upload_info.value
+    ex.dataset.value = "adrenalmnist3d"  # a 2D file for a 3D dataset: said in the widget, nothing raised
+    assert "3D dataset" in ex.classify_file(_png(tmp_path))["error"]
+
+
+def _png(folder):
+    import numpy as np
+    from PIL import Image
+
+    Image.fromarray(np.zeros((20, 20), np.uint8)).save(folder / "flat.png")
+    return folder / "flat.png"

@@ -46,7 +46,7 @@ def _split_indices(labels: np.ndarray, fractions: List[float], seed: int) -> Dic
 
 def _from_folders(source: Path, info: DatasetInfo, size: int, names: List[str],
                   window: Optional[Tuple[float, float]]) -> Tuple[Dict[str, np.ndarray], Dict[str, np.ndarray]]:
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # a text bar: shown in terminals, notebooks and papermill output
 
     roots = {s: source / s for s in SPLITS} if (source / "train").is_dir() else {"all": source}
     images: Dict[str, list] = {}

@@ -71,7 +71,7 @@ def download(name: str, size: int, root: str | Path, url: Optional[str] = None) 
     """
     import urllib.request
 
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # a text bar: shown in terminals, notebooks and papermill output
 
     info = get_info(name)
     _check_size(info, size)

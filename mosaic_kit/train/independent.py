@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Optional
 
 import yaml
-from tqdm.auto import tqdm
+from tqdm import tqdm  # a text bar: shown in terminals, notebooks and papermill output
 
 from .. import distributed as dist
 from ..config import Config

@@ -24,7 +24,7 @@ from typing import Callable, Dict, List, Optional
 import numpy as np
 import torch
 import yaml
-from tqdm.auto import tqdm
+from tqdm import tqdm  # a text bar: shown in terminals, notebooks and papermill output
 
 from .. import distributed as dist
 from ..config import Config
@@ -235,7 +235,7 @@ def _train(cfg: Config, resume: bool, progress: bool, stop_after_rounds: Optiona
                     shard=dist.shard_range if dist.world_size() > 1 else None)
     log = RunLog(s.run_dir / "metrics.jsonl" if main else None)
     bar = tqdm(total=s.total_steps, initial=s.state.step, desc="train", unit="step", disable=not (progress and main),
-               dynamic_ncols=True)
+               dynamic_ncols=True, mininterval=1.0)
     t0 = time.time() - s.state.wall_time_s
     if s.resumed_with:
         log.write(kind="resume", step=s.state.step, round=s.state.round,
