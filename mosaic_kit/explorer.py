@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import ipywidgets as W
-import numpy as np
 import torch
 
 from .config import Config, load_config
@@ -22,25 +21,12 @@ from .predict import Predictor
 from .registry import SPECIALIST_COLORS, get_info
 from .results import load_results
 from .viz.attention import rollout_map
-from .viz.figures import explorer_grid_figure, explorer_sample_figure, prediction_figure
+from .viz.figures import class_name, explorer_grid_figure, explorer_sample_figure, label_text, prediction_figure
 from .workbench import Workbench, list_checkpoints
 
 __all__ = ["Explorer"]
 
 UNTRAINED = "random adapters (untrained)"
-
-
-def _class_name(dataset: str, k: int, synthetic: bool) -> str:
-    """MedMNIST's class name, or for the kit's synthetic data a neutral one (its patterns are not real findings)."""
-    return f"synthetic class {k}" if synthetic else get_info(dataset).labels.get(str(k), str(k))
-
-
-def _label_text(dataset: str, y, synthetic: bool = False) -> str:
-    info = get_info(dataset)
-    if info.is_multilabel:
-        on = [_class_name(dataset, i, synthetic) for i, v in enumerate(y) if v]
-        return ", ".join(on) or "no finding"
-    return f"{int(y[0])}: {_class_name(dataset, int(y[0]), synthetic)}"
 
 
 def _correct(dataset: str, y, pred_class: int, pred_labels=None) -> bool:
@@ -82,8 +68,8 @@ class Explorer:
         self.attention = W.Checkbox(description="attention overlay", value=True)
         self.checkpoint = W.Dropdown(description="checkpoint", options=checkpoints, value=first,
                                      disabled=run_dir is None)
-        self.upload = W.FileUpload(description="your image", accept=".png,.jpg,.jpeg,.tif,.tiff,.bmp,.npy,.nii,.gz,.dcm",
-                                   multiple=False)
+        self.upload = W.FileUpload(description="your image", multiple=False,
+                                   accept=".png,.jpg,.jpeg,.tif,.tiff,.bmp,.npy,.nii,.gz,.dcm")
         self.info = W.HTML()
         self.out = W.Output()
         self.upload_info = W.HTML()
@@ -178,7 +164,7 @@ class Explorer:
             logits, m = rollout_map(net, x, name, spec, out_size=size)
             p = torch.sigmoid(logits[0]) if info.is_multilabel else logits[0].softmax(-1)
             k = int(p.argmax())
-            preds[spec] = {"class": k, "name": _class_name(name, k, synthetic), "prob": float(p[k]),
+            preds[spec] = {"class": k, "name": class_name(name, k, synthetic), "prob": float(p[k]),
                            "labels": (p >= 0.5).int().tolist() if info.is_multilabel else None}
             maps[spec] = m[0].numpy()
         return preds, maps
@@ -190,7 +176,8 @@ class Explorer:
         info = get_info(name)
         n = len(self.wb.data[name][split])
         synthetic = bool(getattr(self.wb.data[name][split], "synthetic", False))
-        st: Dict[str, Any] = {"upload": self.state.get("upload"), "metrics": self.run_metrics(name), "dataset": name, "split": split, "index": idx, "n_samples": n, "mode": self.mode.value,
+        st: Dict[str, Any] = {"upload": self.state.get("upload"), "metrics": self.run_metrics(name),
+                              "dataset": name, "split": split, "index": idx, "n_samples": n, "mode": self.mode.value,
                               "model": self.which.value, "checkpoint": self.checkpoint.value, "source": self.wb.source,
                               "trained": self.wb.trained, "is_3d": info.is_3d, "routed": self.wb.model.routing[name],
                               "slice": self.slice.value if info.is_3d else None, "synthetic": synthetic}
@@ -201,7 +188,7 @@ class Explorer:
             with torch.no_grad():
                 logits = self.wb.net(self.which.value)(x, name)
             pred = (logits > 0).int() if info.is_multilabel else logits.argmax(-1)
-            st["grid"] = [{"index": i, "label": _label_text(name, y, synthetic), "pred": p.tolist(),
+            st["grid"] = [{"index": i, "label": label_text(name, y, synthetic), "pred": p.tolist(),
                            "correct": _correct(name, y, int(p) if p.ndim == 0 else -1, p.tolist() if p.ndim else None)}
                           for i, y, p in zip(idxs, ys, pred)]
             self.state = st
@@ -211,7 +198,7 @@ class Explorer:
             x = self.wb.prepared(name, split, [idx])
             preds, maps = self._predictions(x, name, raw.shape[1], synthetic)
             routed = preds[st["routed"]]
-            st.update(label=ys[0].tolist(), label_text=_label_text(name, ys[0], synthetic), predictions=preds,
+            st.update(label=ys[0].tolist(), label_text=label_text(name, ys[0], synthetic), predictions=preds,
                       correct=_correct(name, ys[0], routed["class"], routed.get("labels")))
             self.state = st
             self._render_sample(raw[0], maps)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import List
+from typing import Dict, List
 
 import numpy as np
 
@@ -11,6 +11,9 @@ from .registry import SPECIALIST_COLORS, SPECIALISTS, get_info
 from .results import load_results, provenance_tag
 
 __all__ = ["save_run_figures", "read_metrics", "curves_figure", "LiveCurves"]
+
+_STYLES = ("-", "--", ":", "-.")
+_MARKERS = ("o", "s", "^", "v", "D", "x")
 
 
 
@@ -21,10 +24,11 @@ def read_metrics(run_dir: str | Path) -> List[dict]:
 def curves_figure(rows: List[dict], routing: dict):
     """Training loss by specialist (left) and validation accuracy per round (right) from metrics rows."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     steps = [r for r in rows if r["kind"] == "step"]
     rounds = [r for r in rows if r["kind"] == "round"]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 3.8))
     for k, spec in enumerate(sorted(set(routing.values()))):
         pts = [(r["step"], r["task_loss"]) for r in steps if routing.get(r["dataset"]) == spec]
         if pts:
@@ -35,11 +39,20 @@ def curves_figure(rows: List[dict], routing: dict):
     if steps:
         ax1.legend(markerscale=3)
     if rounds:
-        ax2.plot([r["round"] + 1 for r in rounds], [r["val_acc"] for r in rounds], "k-o", label="mean")
-        for name in rounds[0]["val"]:
-            ax2.plot([r["round"] + 1 for r in rounds], [r["val"][name] for r in rounds], lw=0.8, alpha=0.5,
-                     color=SPECIALIST_COLORS.get(routing.get(name), "grey"))
-    ax2.set(xlabel="round", ylabel="val accuracy", title="Validation accuracy (mean in black)")
+        xs = [r["round"] + 1 for r in rounds]
+        ax2.plot(xs, [r["val_acc"] for r in rounds], "k-o", lw=2, label="mean")
+        seen: Dict[str, int] = {}
+        for name in rounds[0]["val"]:  # colour = specialist; line style and marker tell datasets apart
+            k = seen[routing.get(name)] = seen.get(routing.get(name), -1) + 1
+            ax2.plot(xs, [r["val"][name] for r in rounds], lw=1, alpha=0.8, ls=_STYLES[k % len(_STYLES)],
+                     marker=_MARKERS[k % len(_MARKERS)], ms=3, color=SPECIALIST_COLORS.get(routing.get(name), "grey"),
+                     label=f"{name.replace('mnist', '')} ({routing.get(name, '-')})")
+        ax2.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), ncol=1 + len(rounds[0]["val"]) // 10)
+    if rounds and len(rounds) <= 20:
+        ax2.set_xticks([r["round"] + 1 for r in rounds])  # one tick per round
+    else:
+        ax2.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax2.set(xlabel="round", ylabel="val accuracy", title="Validation accuracy per dataset (mean in black)")
     fig.tight_layout()
     return fig
 
@@ -88,7 +101,8 @@ def save_run_figures(run_dir: str | Path) -> List[Path]:
     student = [results["datasets"][n]["test"]["acc"] for n in names]
     teacher = [results["teacher"]["datasets"][n]["test"]["acc"] for n in names]
     chance = [1.0 / get_info(n).n_classes if not get_info(n).is_multilabel else np.nan for n in names]
-    ax.bar(xs - 0.2, student, 0.4, color=[SPECIALIST_COLORS.get(routing.get(n), "grey") for n in names], label="student")
+    ax.bar(xs - 0.2, student, 0.4, color=[SPECIALIST_COLORS.get(routing.get(n), "grey") for n in names],
+           label="student")
     ax.bar(xs + 0.2, teacher, 0.4, color="lightgrey", edgecolor="k", lw=0.5, label="EMA teacher")
     ax.scatter(xs, chance, marker="_", s=200, color="k", label="chance", zorder=3)
     ax.set_xticks(xs, [n.replace("mnist", "") for n in names], rotation=45, ha="right")

@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 from typing import Any, Dict, Mapping
 
+from .custom import register_run_datasets
 from .registry import get_info
 from .atomic import atomic_write_bytes
 
@@ -71,6 +72,8 @@ def write_results(run_dir: str | Path, results: Dict[str, Any], name: str = "res
 
 
 def load_results(run_dir: str | Path, name: str = "results") -> Dict[str, Any]:
+    """A run's ``{name}.json``; the run's own datasets (``RUN/datasets/*.yaml``) are registered first."""
+    register_run_datasets(run_dir)
     path = Path(run_dir) / f"{name}.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: the run has not finished (resume it with `train --resume "

@@ -97,5 +97,11 @@ def test_custom_datasets_train_report_and_predict_without_their_files(tmp_path):
     predictor = mosaic_kit.load(run)
     pred = predictor.predict(sample, dataset="skinlesions")[0]
     assert set(pred.probabilities) == {"busy", "calm"} and pred.specialist == "A"
+    import subprocess
+    import sys
+
+    report = subprocess.run([sys.executable, "-m", "mosaic_kit", "report", str(run)], capture_output=True, text=True)
+    assert report.returncode == 0, report.stderr  # a fresh process learns the datasets from the run directory
+    assert "| skinlesions |" in report.stdout and (run / "figures" / "test_scores.png").is_file()
     vol = np.random.default_rng(0).normal(0, 300, (16, 16, 16))
     assert predictor.predict(vol, dataset="organct", window=(-1000, 1000))[0].label in ("low", "mid", "high")

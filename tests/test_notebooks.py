@@ -59,6 +59,10 @@ def test_train_notebook(trained):
     assert set(res["datasets"]) == set(TINY["datasets"]) and res["config"]["rounds"] == 2
     assert len(_outputs(book, "image/png")) >= 2  # live curves + test score bars
     assert any("| breastmnist |" in md for md in _outputs(book, "text/markdown"))
+    streams = "".join(o.get("text", "") for c in book.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                      if o.get("output_type") == "stream")
+    steps = 2 * 3 * len(TINY["datasets"])
+    assert "train: 100%" in streams and f"{steps}/{steps}" in streams  # a text bar, readable in the saved notebook
 
 
 def test_attention_notebook(trained, tmp_path):

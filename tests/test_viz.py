@@ -141,16 +141,20 @@ def test_features_and_cka(wb):
 
 def test_figures_render(wb):
     fig = figures.attention_figure(wb, "adrenalmnist3d", [0, 1])
-    assert len(fig.axes) == 2 * 5  # image + A, B, C forced + bare backbone
+    assert len(fig.axes) == 2 * 5 + 1  # image + A, B, C forced + bare backbone, and one colour bar
     assert "specialist C ★" in fig.axes[1].get_title()  # the routed specialist comes first after the image
     assert "backbone only" in fig.axes[4].get_title()
+    label = wb.raw("adrenalmnist3d", "test", [0])[1][0][0]
+    assert f"true: {label}: synthetic class {label}" in fig.axes[0].get_title()  # names, never bare arrays
+    assert "slice 14 of 28" in fig.axes[0].get_title()
+    assert fig.axes[-1].get_ylabel() == "attention rollout"
     fig2, delta = figures.attribution_figure(wb, "breastmnist", [0], steps=16)
-    assert len(fig2.axes) == 3 and delta.shape == (1,)
+    assert len(fig2.axes) == 3 + 2 and delta.shape == (1,)
     fig3 = figures.student_teacher_figure(wb, "pathmnist", [0])
-    assert len(fig3.axes) == 4
+    assert len(fig3.axes) == 4 + 1
     # RGB images (H, W, 3): maps must cover the image at its own resolution, not at the channel count
     rgb = figures.attention_figure(wb, "pathmnist", [0])
-    for ax in rgb.axes[1:]:
+    for ax in rgb.axes[1:-1]:  # the last axes is the colour bar
         image, heat = ax.get_images()
         assert image.get_array().shape == (28, 28, 3) and heat.get_array().shape == (28, 28)
     heat = fig2.axes[1].get_images()[1].get_array()

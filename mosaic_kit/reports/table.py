@@ -18,7 +18,6 @@ from typing import Any, Dict, Iterable, List, Sequence, Tuple
 
 from ..config import path_keys
 from ..data.provenance import REAL
-from ..custom import register_run_datasets
 from ..registry import ALL_DATASETS, GROUPS, in_group
 from ..results import load_results
 
@@ -82,7 +81,6 @@ def load_records(run_dirs: Iterable[str | Path], split: bool = True) -> List[Run
     split (``split_configurations``)."""
     out = []
     for d in map(Path, run_dirs):
-        register_run_datasets(d)  # datasets of your own: their names, modality and classes
         res = load_results(d)
         meta = json.loads((d / "suite.json").read_text()) if (d / "suite.json").is_file() else {}
         cfg = res.get("config", {})

@@ -15,7 +15,8 @@ from ..registry import SPECIALIST_COLORS, get_info
 from .attention import rollout_map
 from .attribution import integrated_gradients, patch_attributions
 
-__all__ = ["display_image", "overlay", "prediction_figure", "explorer_sample_figure", "explorer_grid_figure", "attention_figure", "student_teacher_figure", "attribution_figure",
+__all__ = ["display_image", "overlay", "class_name", "label_text", "prediction_figure", "explorer_sample_figure",
+           "explorer_grid_figure", "attention_figure", "student_teacher_figure", "attribution_figure",
            "feature_map_figure", "pairwise_heatmap_figure"]
 
 
@@ -50,11 +51,42 @@ def overlay(ax, raw: np.ndarray, heat: Optional[np.ndarray], is_3d: bool, slice_
     return shown
 
 
-def _describe(dataset: str, logits: torch.Tensor) -> str:
+def class_name(dataset: str, k: int, synthetic: bool = False) -> str:
+    """The dataset's class name, or for the kit's synthetic data a neutral one (its patterns are not findings)."""
+    return f"synthetic class {k}" if synthetic else get_info(dataset).labels.get(str(k), str(k))
+
+
+def label_text(dataset: str, y, synthetic: bool = False) -> str:
+    """A true label as text: ``"1: malignant"``, or the positive labels of a multi-label sample."""
+    if get_info(dataset).is_multilabel:
+        return ", ".join(class_name(dataset, i, synthetic) for i, v in enumerate(y) if v) or "no finding"
+    return f"{int(y[0])}: {class_name(dataset, int(y[0]), synthetic)}"
+
+
+def _sample_title(wb, dataset: str, split: str, idx: int, y, raw: np.ndarray, slice_index: Optional[int]) -> str:
+    """``dataset #idx``, the true label by name, and for a volume the slice shown."""
+    synthetic = _synthetic(wb, dataset, split)
+    title = f"{dataset} #{idx}\ntrue: {label_text(dataset, y, synthetic)[:24]}"
+    if wb.is_3d(dataset):
+        k = raw.shape[0] // 2 if slice_index is None else slice_index
+        title += f"\nslice {k} of {raw.shape[0]}"
+    return title
+
+
+def _colorbar(fig, shown, axes, label: str = "attention rollout") -> None:
+    if shown is not None:
+        fig.colorbar(shown, ax=list(np.ravel(axes)), fraction=0.02, pad=0.01, label=label)
+
+
+def _describe(dataset: str, logits: torch.Tensor, synthetic: bool = False) -> str:
     info = get_info(dataset)
     p = torch.sigmoid(logits) if info.is_multilabel else logits.softmax(-1)
     k = int(p.argmax())
-    return f"{info.labels.get(str(k), k)[:18]} ({float(p[k]):.2f})"
+    return f"{class_name(dataset, k, synthetic)[:18]} ({float(p[k]):.2f})"
+
+
+def _synthetic(wb, dataset: str, split: str) -> bool:
+    return bool(getattr(wb.data[dataset][split], "synthetic", False))
 
 
 def attention_figure(wb, dataset: str, indices: Sequence[int], split: str = "test", which: str = "student",
@@ -72,15 +104,18 @@ def attention_figure(wb, dataset: str, indices: Sequence[int], split: str = "tes
     is_3d = wb.is_3d(dataset)
     fig, axes = plt.subplots(len(indices), len(specs) + 1, figsize=(2.1 * (len(specs) + 1), 2.2 * len(indices)),
                              squeeze=False)
+    shown = None
     for i, idx in enumerate(indices):
-        overlay(axes[i, 0], raw[i], None, is_3d, slice_index, title=f"{dataset} #{idx}\nlabel {y[i].tolist()}")
+        overlay(axes[i, 0], raw[i], None, is_3d, slice_index,
+                title=_sample_title(wb, dataset, split, idx, y[i], raw[i], slice_index))
         for j, s in enumerate(specs, 1):
             logits, m = maps[s]
             name = "backbone only" if s == "none" else f"specialist {s}{' ★' if s == routed else ''}"
-            overlay(axes[i, j], raw[i], m[i].cpu().numpy(), is_3d, slice_index,
-                    title=f"{name}\n{_describe(dataset, logits[i])}")
+            shown = overlay(axes[i, j], raw[i], m[i].cpu().numpy(), is_3d, slice_index,
+                            title=f"{name}\n{_describe(dataset, logits[i], _synthetic(wb, dataset, split))}")
     fig.suptitle(f"Attention rollout, {which} ({wb.source}); ★ = routed specialist", fontsize=9)
     fig.tight_layout()
+    _colorbar(fig, shown, axes[:, 1:])
     return fig
 
 
@@ -89,18 +124,23 @@ def student_teacher_figure(wb, dataset: str, indices: Sequence[int], split: str 
     """Rows = samples; columns = image, student rollout, teacher rollout, |difference|."""
     import matplotlib.pyplot as plt
 
-    raw, _ = wb.raw(dataset, split, indices)
+    raw, y = wb.raw(dataset, split, indices)
     x = wb.prepared(dataset, split, indices)
     (ls, ms), (lt, mt) = (rollout_map(wb.net(w), x, dataset, out_size=raw.shape[1]) for w in ("student", "teacher"))
     is_3d = wb.is_3d(dataset)
-    fig, axes = plt.subplots(len(indices), 4, figsize=(8.4, 2.2 * len(indices)), squeeze=False)
+    fig, axes = plt.subplots(len(indices), 4, figsize=(8.8, 2.4 * len(indices)), squeeze=False)
+    shown = None
     for i, idx in enumerate(indices):
-        overlay(axes[i, 0], raw[i], None, is_3d, slice_index, title=f"{dataset} #{idx}")
-        overlay(axes[i, 1], raw[i], ms[i].numpy(), is_3d, slice_index, title=f"student\n{_describe(dataset, ls[i])}")
-        overlay(axes[i, 2], raw[i], mt[i].numpy(), is_3d, slice_index, title=f"teacher\n{_describe(dataset, lt[i])}")
-        overlay(axes[i, 3], raw[i], (ms[i] - mt[i]).abs().numpy(), is_3d, slice_index, cmap="magma",
+        overlay(axes[i, 0], raw[i], None, is_3d, slice_index,
+                title=_sample_title(wb, dataset, split, idx, y[i], raw[i], slice_index))
+        shown = overlay(axes[i, 1], raw[i], ms[i].numpy(), is_3d, slice_index,
+                        title=f"student\n{_describe(dataset, ls[i], _synthetic(wb, dataset, split))}")
+        overlay(axes[i, 2], raw[i], mt[i].numpy(), is_3d, slice_index,
+                title=f"teacher\n{_describe(dataset, lt[i], _synthetic(wb, dataset, split))}")
+        overlay(axes[i, 3], raw[i], (ms[i] - mt[i]).abs().numpy(), is_3d, slice_index,
                 title="|student - teacher|")
     fig.tight_layout()
+    _colorbar(fig, shown, axes[:, 1:], "attention rollout (and its difference)")
     return fig
 
 
@@ -113,7 +153,7 @@ def attribution_figure(wb, dataset: str, indices: Sequence[int], split: str = "t
     import matplotlib.pyplot as plt
 
     net = wb.net(which)
-    raw, _ = wb.raw(dataset, split, indices)
+    raw, y = wb.raw(dataset, split, indices)
     x = wb.prepared(dataset, split, indices)
     attr, delta = integrated_gradients(net, dataset, x, steps=steps)
     per_patch = patch_attributions(net, dataset, x, steps=steps)
@@ -124,19 +164,23 @@ def attribution_figure(wb, dataset: str, indices: Sequence[int], split: str = "t
     pixel = F.interpolate(pixel.unsqueeze(1), size=size, mode=mode, align_corners=False).squeeze(1)
     patch = F.interpolate(per_patch.unsqueeze(1), size=size, mode="nearest").squeeze(1)
     fig, axes = plt.subplots(len(indices), 3, figsize=(6.6, 2.2 * len(indices)), squeeze=False)
+    pixel = pixel / pixel.flatten(1).amax(1).clamp_min(1e-12).view(-1, *[1] * (pixel.ndim - 1))  # [0, 1] per sample
     for i, idx in enumerate(indices):
-        overlay(axes[i, 0], raw[i], None, is_3d, slice_index, title=f"{dataset} #{idx}")
-        overlay(axes[i, 1], raw[i], pixel[i].numpy(), is_3d, slice_index, cmap="inferno",
-                title=f"|IG| (delta {float(delta[i]):+.1e})")
+        overlay(axes[i, 0], raw[i], None, is_3d, slice_index,
+                title=_sample_title(wb, dataset, split, idx, y[i], raw[i], slice_index))
+        shown = overlay(axes[i, 1], raw[i], pixel[i].numpy(), is_3d, slice_index,
+                        title=f"|IG| (delta {float(delta[i]):+.1e})")
         p = patch[i].numpy()
         lim = float(np.abs(p).max()) or 1.0
         ax = axes[i, 2]
         overlay(ax, raw[i], None, is_3d, slice_index, title="LayerIG on patch embedding")
         img = display_image(raw[i], is_3d, slice_index)
-        ax.imshow(_slice(p, is_3d, raw[i].shape[0], slice_index), cmap="bwr", vmin=-lim, vmax=lim, alpha=0.55,
-                  extent=(0, img.shape[1], img.shape[0], 0))
+        signed = ax.imshow(_slice(p / lim, is_3d, raw[i].shape[0], slice_index), cmap="bwr", vmin=-1, vmax=1,
+                           alpha=0.55, extent=(0, img.shape[1], img.shape[0], 0))
     fig.suptitle(f"Captum attributions, {which}: red supports the predicted class", fontsize=9)
     fig.tight_layout()
+    _colorbar(fig, shown, axes[:, 1], "|IG| (per-sample max = 1)")
+    _colorbar(fig, signed, axes[:, 2], "LayerIG (per-sample max |.| = 1)")
     return fig, delta.numpy()
 
 
