@@ -1,11 +1,9 @@
-"""One flat key space shared by the CLI (``--set key=value``), YAML presets and notebook parameters.
-
-Inside, the keys every run has form the ``Config`` dataclass below; each method's own keys form a small
-options dataclass (a subclass of ``Options``) that the method registers with ``register_options``, the way a
-peft tuner owns its config. Users never see the split: ``bottleneck_a`` or ``lora_rank`` is set like ``lr``,
-``cfg.lora_rank`` reads it, and ``to_dict()`` (what ``config.yaml`` holds) is flat. A preset is a YAML file in
-``mosaic_kit/presets`` holding a subset of the keys; ``load_config`` applies preset, then YAML file, then
-``--set`` overrides, and validates the result.
+"""One flat key space shared by the CLI (``--set key=value``), YAML presets and notebook parameters. Inside, the
+keys every run has form the ``Config`` dataclass below; each method's own keys form a small options dataclass (a
+subclass of ``Options``) that the method registers with ``register_options``, the way a peft tuner owns its config.
+Users never see the split: ``bottleneck_a`` or ``lora_rank`` is set like ``lr``, ``cfg.lora_rank`` reads it, and
+``to_dict()`` (what ``config.yaml`` holds) is flat. A preset is a YAML file in ``mosaic_kit/presets`` holding a
+subset of the keys; ``load_config`` applies preset, then YAML file, then ``--set`` overrides, and validates it.
 """
 from __future__ import annotations
 
@@ -150,6 +148,8 @@ class Config:
     pin_memory: bool = _f(True, "page-locked batches for asynchronous host-to-device copies (CUDA only)")
     out: str = _f("runs/mosaic", "run directory")
     log_every: int = _f(10, "progress-bar refresh period in steps")
+    tracker: str = _f("tensorboard", "tracking: tensorboard (RUN/tensorboard), mlflow (MLFLOW_TRACKING_URI or "
+                                     "RUN/mlflow.db), none")
 
     method_options: Dict[str, Any] = field(default_factory=dict, repr=False)  # every method's own keys, flat
 
@@ -177,7 +177,7 @@ class Config:
         if self.vol_size % self.patch_3d:
             problems.append(f"vol_size ({self.vol_size}) must be a multiple of patch_3d ({self.patch_3d})")
         choices = {"norm": ("auto", "imagenet", "half"), "adapter_input": ("residual", "norm"),
-                   "amp": ("auto", "bf16", "off")}
+                   "amp": ("auto", "bf16", "off"), "tracker": ("tensorboard", "mlflow", "none")}
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:
                 problems.append(f"{key} must be one of {', '.join(allowed)} (got '{getattr(self, key)}')")

@@ -9,6 +9,7 @@ import numpy as np
 
 from .registry import SPECIALIST_COLORS, SPECIALISTS, get_info
 from .results import load_results, provenance_tag
+from .train.tracking import log_figures
 
 __all__ = ["save_run_figures", "read_metrics", "curves_figure", "LiveCurves"]
 
@@ -113,4 +114,6 @@ def save_run_figures(run_dir: str | Path) -> List[Path]:
     fig.tight_layout()
     fig.savefig(out / "test_scores.png", dpi=120)
     plt.close(fig)
-    return written + [out / "test_scores.png"]
+    written.append(out / "test_scores.png")
+    log_figures(run_dir, written)  # into the run's TensorBoard log / MLflow run, when it has one
+    return written

@@ -37,12 +37,14 @@ from ..models.mosaic import MosaicModel
 from ..models.parameters import frozen_fingerprint
 from ..models.speed import apply_speed
 from ..registry import resolve_datasets
+from ..results import markdown_table
 from ..runs import evaluate_run
 from ..checkpoint import load_state
 from .checkpointer import Checkpointer
 from .ema import ExpertEMA
 from .lock import RunLock
 from .log import RunLog
+from .tracking import Tracker, open_tracker
 from .optim import build_optimizer, build_scheduler, round_order
 from ..custom import write_run_datasets
 from .resume import resume_changes
@@ -233,7 +235,9 @@ def _train(cfg: Config, resume: bool, progress: bool, stop_after_rounds: Optiona
     loader = Loader(s.streams, workers=workers, depth=cfg.prefetch,
                     pin_memory=cfg.pin_memory and s.device.type == "cuda",
                     shard=dist.shard_range if dist.world_size() > 1 else None)
-    log = RunLog(s.run_dir / "metrics.jsonl" if main else None)
+    tracker = open_tracker(cfg.tracker, s.run_dir, cfg.to_dict(), s.state.step if resume else None) if main \
+        else Tracker()
+    log = RunLog(s.run_dir / "metrics.jsonl" if main else None, tracker)
     bar = tqdm(total=s.total_steps, initial=s.state.step, desc="train", unit="step", disable=not (progress and main),
                dynamic_ncols=True, mininterval=1.0)
     t0 = time.time() - s.state.wall_time_s
@@ -255,11 +259,18 @@ def _train(cfg: Config, resume: bool, progress: bool, stop_after_rounds: Optiona
                     bar.write(f"early stop: no better mean val acc for {cfg.patience} rounds")
                     break
                 if stop_after_rounds is not None and rnd + 1 - start_round >= stop_after_rounds:
+                    tracker.close()
                     return s.run_dir
+    except BaseException:
+        tracker.close()
+        raise
     finally:
         bar.close()
         log.close()
         loader.close()
     dist.barrier()  # rank 0 has written best.safetensors
-    evaluate_run(s.run_dir, data=s.data, wall_time_s=time.time() - t0, output="results")
+    results = evaluate_run(s.run_dir, data=s.data, wall_time_s=time.time() - t0, output="results")
+    if main:
+        tracker.finish(results, markdown_table(results))
+    tracker.close()
     return s.run_dir
