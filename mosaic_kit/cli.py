@@ -113,7 +113,8 @@ def _cmd_suite(args: argparse.Namespace) -> int:
     from .suite import load_plan, run_suite
 
     plan = load_plan(args.plan)
-    summary = run_suite(plan, notebooks=args.notebooks, kernel=args.kernel, dry_run=args.dry_run)
+    summary = run_suite(plan, notebooks=args.notebooks, kernel=args.kernel, dry_run=args.dry_run,
+                        max_parallel=args.max_parallel)
     if args.dry_run:
         print(f"plan '{plan.name}': {summary['runs']} runs, {summary['skipped']} done, "
               f"{len(summary['pending'])} to run:")
@@ -251,6 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--notebooks", help="folder of the kit's notebooks (default: the clone's notebooks/)")
     p.add_argument("--kernel", default="python3", help="Jupyter kernel name for papermill")
     p.add_argument("--dry-run", action="store_true", help="list pending runs without running them")
+    p.add_argument("--max-parallel", type=int, default=1, metavar="N",
+                   help="runs at once on this machine (one GPU each, or an equal share of the CPU threads)")
     p.set_defaults(func=_cmd_suite)
 
     p = sub.add_parser("synth", help="write the embedded synthetic suite as npz files")

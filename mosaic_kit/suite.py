@@ -75,6 +75,7 @@ class Plan:
     runs: List[RunSpec]
     report: str
     title: str
+    out: str = "runs"  # the folder holding the plan's run directories
 
 
 def _selection(entry: Any) -> tuple:
@@ -147,7 +148,7 @@ def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
                 params = {"preset": preset, "overrides": over, "out": str(run_dir.resolve())}
                 runs.append(RunSpec(label, sel, int(seed), params, str(run_dir), dict(point)))
     return Plan(name, runs, str(root / data.get("report", f"reports/suite-{name}")),
-                data.get("title", f"Suite '{name}'"))
+                data.get("title", f"Suite '{name}'"), str(out))
 
 
 def _set_aside(run_dir: Path) -> Path:
@@ -168,12 +169,70 @@ def is_done(spec: RunSpec) -> bool:
     return json.loads((d / "suite.json").read_text()) == spec.fingerprint()
 
 
+def keep_run_records(plan: Plan, folder: Path) -> List[Path]:
+    """Copy every finished run's ``results.json``, ``config.yaml`` and ``suite.json`` into ``folder`` (the
+    report's ``runs/``, by the runs' own relative paths): a committed report carries what each number came from."""
+    import shutil
+
+    kept = []
+    for spec in plan.runs:
+        src = Path(spec.run_dir)
+        if not is_done(spec):
+            continue
+        rel = src.resolve().relative_to(Path(plan.out).resolve())
+        for name in ("results.json", "config.yaml", "suite.json"):
+            (folder / rel).mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src / name, folder / rel / name)
+        kept.append(folder / rel)
+    return kept
+
+
+def _execute(spec: RunSpec, nb: Path, kernel: str, slot: Dict[str, Any], say) -> None:
+    """Train one run through the training notebook (``slot``: this worker's device or thread share)."""
+    import papermill as pm
+
+    d = Path(spec.run_dir)
+    say(f"run {spec.label} / {spec.selection} / seed {spec.seed} -> {d} (notebook: {d / 'train.ipynb'})")
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "suite.json").unlink(missing_ok=True)  # a half-done run is never mistaken for a finished one
+    resume = (d / "last_state.pt").is_file() and not (d / "results.json").is_file()
+    if resume:  # interrupted after a checkpoint: continue it (the trainer refuses a changed configuration)
+        say(f"  resuming the interrupted run in {d} from its last checkpoint")
+    elif (d / "results.json").is_file():  # finished under another plan fingerprint: train it afresh
+        _set_aside(d)
+    params = {**spec.parameters, "resume": resume,
+              "overrides": {**spec.parameters["overrides"], **slot}}
+    pm.execute_notebook(str(nb / "01_train.ipynb"), str(d / "train.ipynb"), parameters=params,
+                        kernel_name=kernel, progress_bar=False, cwd=str(d))
+    atomic_write_bytes(d / "suite.json", json.dumps(spec.fingerprint(), indent=1).encode())
+
+
+def parallel_slots(n: int) -> List[Dict[str, Any]]:
+    """What each of ``n`` concurrent runs gets: one GPU each where there are GPUs (round robin), else an equal
+    share of the CPU threads (only these keys differ from the plan; tables ignore them)."""
+    import os
+
+    import torch
+
+    if n <= 1:
+        return [{}]
+    if torch.cuda.is_available():
+        return [{"device": f"cuda:{i % torch.cuda.device_count()}"} for i in range(n)]
+    return [{"threads": max(1, (os.cpu_count() or 1) // n)} for _ in range(n)]
+
+
 def run_suite(plan: Plan, notebooks: Optional[str | Path] = None, kernel: str = "python3", dry_run: bool = False,
-              progress: bool = True) -> Dict[str, Any]:
-    """Execute every pending run of ``plan`` and rebuild its report. Returns what was run and skipped."""
+              progress: bool = True, max_parallel: int = 1) -> Dict[str, Any]:
+    """Execute every pending run of ``plan`` (``max_parallel`` at a time) and rebuild its report. Returns what was
+    run and skipped."""
+    import queue
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
     import papermill as pm
     from tqdm import tqdm  # a text bar: shown in terminals, notebooks and papermill output
 
+    if max_parallel < 1:
+        raise ValueError(f"max_parallel must be >= 1 (got {max_parallel}).")
     nb = Path(notebooks) if notebooks else notebook_dir()
     pending = [r for r in plan.runs if not is_done(r)]
     summary = {"plan": plan.name, "runs": len(plan.runs), "skipped": len(plan.runs) - len(pending),
@@ -181,24 +240,32 @@ def run_suite(plan: Plan, notebooks: Optional[str | Path] = None, kernel: str = 
     if dry_run:
         summary["pending"] = [r.run_dir for r in pending]
         return summary
-    bar = tqdm(pending, desc=f"suite {plan.name}", unit="run", disable=not progress)
-    for spec in bar:
-        d = Path(spec.run_dir)
-        bar.write(f"run {spec.label} / {spec.selection} / seed {spec.seed} -> {d} (notebook: {d / 'train.ipynb'})")
-        d.mkdir(parents=True, exist_ok=True)
-        (d / "suite.json").unlink(missing_ok=True)  # a half-done run is never mistaken for a finished one
-        resume = (d / "last_state.pt").is_file() and not (d / "results.json").is_file()
-        if resume:  # interrupted after a checkpoint: continue it (the trainer refuses a changed configuration)
-            bar.write(f"  resuming the interrupted run in {d} from its last checkpoint")
-        elif (d / "results.json").is_file():  # finished under another plan fingerprint: train it afresh
-            _set_aside(d)
-        pm.execute_notebook(str(nb / "01_train.ipynb"), str(d / "train.ipynb"),
-                            parameters={**spec.parameters, "resume": resume},
-                            kernel_name=kernel, progress_bar=False, cwd=str(d))
-        atomic_write_bytes(d / "suite.json", json.dumps(spec.fingerprint(), indent=1).encode())
-        summary["executed"].append(spec.run_dir)
+    bar = tqdm(total=len(pending), desc=f"suite {plan.name}", unit="run", disable=not progress)
+    slots: "queue.Queue[Dict[str, Any]]" = queue.Queue()
+    for slot in parallel_slots(max_parallel):
+        slots.put(slot)
+
+    def work(spec: RunSpec) -> str:
+        slot = slots.get()
+        try:
+            _execute(spec, nb, kernel, slot, bar.write)
+        finally:
+            slots.put(slot)
+        return spec.run_dir
+
+    with ThreadPoolExecutor(max_parallel, thread_name_prefix="suite-run") as pool:
+        futures = [pool.submit(work, spec) for spec in pending]
+        try:
+            for fut in as_completed(futures):
+                summary["executed"].append(fut.result())  # a failed run stops the suite (finished ones stay)
+                bar.update(1)
+        finally:
+            for fut in futures:
+                fut.cancel()
+            bar.close()
     report = Path(plan.report)
     report.mkdir(parents=True, exist_ok=True)
+    keep_run_records(plan, report / "runs")
     pm.execute_notebook(str(nb / "04_results.ipynb"), str(report / "results.ipynb"),
                         parameters={"run_dirs": [str(Path(r.run_dir).resolve()) for r in plan.runs],
                                     "out_dir": str(report.resolve()), "title": plan.title},

@@ -1,6 +1,7 @@
 """Every notebook runs headless through papermill on the embedded data with a tiny backbone, and the suite
 runner regenerates a report from a plan (skipping finished runs)."""
 import json
+import os
 from pathlib import Path
 
 import nbformat
@@ -111,14 +112,20 @@ def test_suite_runs_plan_skips_done_runs_and_rebuilds_report(tmp_path):
     plan = load_plan(plan_file, root=tmp_path)
     assert [Path(r.run_dir).relative_to(tmp_path).as_posix() for r in plan.runs] == \
         ["runs/mos/pair/seed1", "runs/mos/pair/seed2"]
-    summary = run_suite(plan, progress=False)
-    assert len(summary["executed"]) == 2 and summary["skipped"] == 0
+    summary = run_suite(plan, progress=False, max_parallel=2)  # two at once, each on a share of the threads
+    assert sorted(summary["executed"]) == sorted(r.run_dir for r in plan.runs) and summary["skipped"] == 0
+    threads = {json.loads((Path(r.run_dir) / "results.json").read_text())["config"]["threads"] for r in plan.runs}
+    assert threads == {max(1, (os.cpu_count() or 1) // 2)}
     for r in plan.runs:
         assert (Path(r.run_dir) / "train.ipynb").is_file() and (Path(r.run_dir) / "suite.json").is_file()
     md = (tmp_path / "report" / "results.md").read_text()
     assert "mos: 2 runs" in md and "±" in md
     assert (tmp_path / "report" / "results.ipynb").is_file()
     assert run_suite(load_plan(plan_file, root=tmp_path), dry_run=True)["pending"] == []
+    kept = tmp_path / "report" / "runs" / "mos" / "pair" / "seed2"  # each number's run record beside the report
+    assert json.loads((kept / "results.json").read_text()) == json.loads(
+        (tmp_path / "runs" / "mos" / "pair" / "seed2" / "results.json").read_text())
+    assert (kept / "config.yaml").is_file() and (kept / "suite.json").is_file()
 
 
 def test_plan_errors_name_the_problem(tmp_path):

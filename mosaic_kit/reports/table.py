@@ -68,8 +68,10 @@ def find_runs(paths: Iterable[str | Path]) -> List[Path]:
 
 def _facts(results: Dict[str, Any]) -> Dict[str, Any]:
     """What makes a configuration: every key but the seed and paths, plus the data kinds and weights' hash."""
-    ignored = {"seed", "out", *path_keys()}
+    ignored = {"seed", "out", "threads", "tracker", *path_keys()}  # how a run was executed, not what it is
     facts = {k: v for k, v in results.get("config", {}).items() if k not in ignored}
+    if str(facts.get("device", "")).startswith("cuda:"):
+        facts["device"] = "cuda"  # which GPU of a parallel suite ran it
     prov = results.get("provenance") or {}
     facts["data"] = ",".join(sorted(set((prov.get("datasets") or {}).values()))) or None
     facts["weights_sha256"] = ((prov.get("backbone") or {}).get("sha256") or "")[:12] or None
