@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+
+import yaml
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -113,6 +115,16 @@ def _cmd_suite(args: argparse.Namespace) -> int:
     from .suite import load_plan, run_suite
 
     plan = load_plan(args.plan)
+    if args.executor != "local":
+        from .cluster import Resources, format_states, run_on_cluster
+
+        if any("=" not in item for item in args.slurm):
+            raise ValueError(f"--slurm expects KEY=VALUE items, got {args.slurm}.")
+        given = dict(item.split("=", 1) for item in args.slurm)
+        resources = Resources.from_plan(plan, {k.strip(): yaml.safe_load(v) for k, v in given.items()})
+        cluster = "local" if args.executor == "submitit-local" else args.executor
+        print(format_states(run_on_cluster(plan, resources, cluster, args.notebooks, args.kernel, args.wait)))
+        return 0
     summary = run_suite(plan, notebooks=args.notebooks, kernel=args.kernel, dry_run=args.dry_run,
                         max_parallel=args.max_parallel)
     if args.dry_run:
@@ -165,22 +177,10 @@ def _cmd_keys(args: argparse.Namespace) -> int:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from .predict import format_table, load, save_overlay
+    from .predict import predict_command
 
-    window = None
-    if args.window:
-        try:
-            window = tuple(float(v) for v in args.window.split(","))
-            assert len(window) == 2
-        except (ValueError, AssertionError):
-            raise ValueError(f"--window {args.window!r}: give LOW,HIGH, e.g. --window=-1000,400") from None
-    predictor = load(args.run_dir, args.checkpoint, "teacher" if args.teacher else "student", args.device)
-    preds = predictor.predict(args.files, args.dataset, attention=bool(args.attention), window=window)
-    if args.attention:
-        for i, p in enumerate(preds):
-            save_overlay(p, Path(args.attention) / f"{i:03d}-{Path(p.source).name.split('.')[0]}.png")
-    print(json.dumps([p.to_dict() for p in preds], indent=1) if args.json else format_table(preds))
-    return 0
+    return predict_command(args.run_dir, args.files, args.dataset, args.window, args.attention, args.json,
+                           args.checkpoint, "teacher" if args.teacher else "student", args.device)
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
@@ -254,6 +254,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="list pending runs without running them")
     p.add_argument("--max-parallel", type=int, default=1, metavar="N",
                    help="runs at once on this machine (one GPU each, or an equal share of the CPU threads)")
+    p.add_argument("--executor", default="local", choices=("local", "slurm", "submitit-local"),
+                   help="where runs go: this machine, SLURM jobs, or submitit's local executor")
+    p.add_argument("--slurm", action="append", default=[], metavar="KEY=VALUE", help="job resources over the "
+                   "plan's slurm: gpus_per_run, cpus_per_run, mem_gb, time_min, partition, account")
+    p.add_argument("--wait", action="store_true", help="with --executor: wait for the jobs, then build the report")
     p.set_defaults(func=_cmd_suite)
 
     p = sub.add_parser("synth", help="write the embedded synthetic suite as npz files")

@@ -26,7 +26,7 @@ from .models.mosaic import MosaicModel
 from .registry import DatasetInfo, check_dataset_name, get_info
 from .runs import load_run, run_overrides
 
-__all__ = ["Prediction", "Predictor", "load", "format_table", "save_overlay"]
+__all__ = ["Prediction", "Predictor", "load", "format_table", "save_overlay", "predict_command"]
 
 
 @dataclass
@@ -186,6 +186,26 @@ def format_table(predictions: Sequence[Prediction], k: int = 3) -> str:
         rows.append((p.source, p.dataset, p.specialist or "-", p.label, f"{p.top(1)[0][1]:.2f}", top))
     widths = [min(max(len(r[i]) for r in rows), 48) for i in range(len(rows[0]) - 1)]
     return "\n".join("  ".join(c[:48].ljust(w) for c, w in zip(r[:-1], widths)) + "  " + r[-1] for r in rows)
+
+
+def predict_command(run_dir: str, files: List[str], dataset: str, window: Optional[str] = None,
+                    attention: Optional[str] = None, as_json: bool = False, checkpoint: str = "best",
+                    which: str = "student", device: str = "cpu") -> int:
+    """``python -m mosaic_kit predict``: print a table (or JSON) of predictions; overlays into ``attention``."""
+    import json
+
+    win = None
+    if window:
+        try:
+            win = tuple(float(v) for v in window.split(","))
+            assert len(win) == 2
+        except (ValueError, AssertionError):
+            raise ValueError(f"--window {window!r}: give LOW,HIGH, e.g. --window=-1000,400") from None
+    preds = load(run_dir, checkpoint, which, device).predict(files, dataset, attention=bool(attention), window=win)
+    for i, p in enumerate(preds if attention else []):
+        save_overlay(p, Path(attention) / f"{i:03d}-{Path(p.source).name.split('.')[0]}.png")
+    print(json.dumps([p.to_dict() for p in preds], indent=1) if as_json else format_table(preds))
+    return 0
 
 
 def save_overlay(prediction: Prediction, path: str | Path) -> Path:

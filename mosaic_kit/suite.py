@@ -34,7 +34,8 @@ from .registry import build_routing, resolve_datasets
 __all__ = ["RunSpec", "Plan", "load_plan", "run_suite", "notebook_dir"]
 
 
-_PLAN_KEYS = {"name", "preset", "overrides", "methods", "datasets", "seeds", "out", "report", "title", "grid"}
+_PLAN_KEYS = {"name", "preset", "overrides", "methods", "datasets", "seeds", "out", "report", "title", "grid",
+              "slurm"}
 
 
 def _validate(cfg, where: str) -> None:
@@ -76,6 +77,7 @@ class Plan:
     report: str
     title: str
     out: str = "runs"  # the folder holding the plan's run directories
+    slurm: Dict[str, Any] = field(default_factory=dict)  # cluster resources per run (``cluster.Resources``)
 
 
 def _selection(entry: Any) -> tuple:
@@ -148,7 +150,7 @@ def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
                 params = {"preset": preset, "overrides": over, "out": str(run_dir.resolve())}
                 runs.append(RunSpec(label, sel, int(seed), params, str(run_dir), dict(point)))
     return Plan(name, runs, str(root / data.get("report", f"reports/suite-{name}")),
-                data.get("title", f"Suite '{name}'"), str(out))
+                data.get("title", f"Suite '{name}'"), str(out), dict(data.get("slurm") or {}))
 
 
 def _set_aside(run_dir: Path) -> Path:
@@ -228,7 +230,6 @@ def run_suite(plan: Plan, notebooks: Optional[str | Path] = None, kernel: str = 
     import queue
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
-    import papermill as pm
     from tqdm import tqdm  # a text bar: shown in terminals, notebooks and papermill output
 
     if max_parallel < 1:
@@ -263,6 +264,15 @@ def run_suite(plan: Plan, notebooks: Optional[str | Path] = None, kernel: str = 
             for fut in futures:
                 fut.cancel()
             bar.close()
+    build_report(plan, nb, kernel)
+    return summary
+
+
+def build_report(plan: Plan, notebooks: Optional[str | Path] = None, kernel: str = "python3") -> Path:
+    """The plan's report folder from its runs (``04_results`` through papermill), with every run's records."""
+    import papermill as pm
+
+    nb = Path(notebooks) if notebooks else notebook_dir()
     report = Path(plan.report)
     report.mkdir(parents=True, exist_ok=True)
     keep_run_records(plan, report / "runs")
@@ -270,4 +280,4 @@ def run_suite(plan: Plan, notebooks: Optional[str | Path] = None, kernel: str = 
                         parameters={"run_dirs": [str(Path(r.run_dir).resolve()) for r in plan.runs],
                                     "out_dir": str(report.resolve()), "title": plan.title},
                         kernel_name=kernel, progress_bar=False, cwd=str(report))
-    return summary
+    return report

@@ -26,7 +26,7 @@ LAYERS = [
     {"evaluate", "results"},
     {"runs"},
     {"train"},
-    {"reports", "plots", "viz", "workbench", "suite", "predict", "export"},
+    {"reports", "plots", "viz", "workbench", "suite", "predict", "export", "cluster"},
     {"cli", "explorer", "__main__", "__init__"},
 ]
 LAYER = {unit: i for i, units in enumerate(LAYERS) for unit in units}
