@@ -89,3 +89,19 @@ def test_no_tracker_and_a_bad_tracker_name(tmp_path):
     assert not (run / "tensorboard").exists() and not (run / "mlflow.db").exists()
     with pytest.raises(ValueError, match="tracker must be one of tensorboard, mlflow, none"):
         tiny_cfg(tmp_path, tracker="wandb")
+
+
+def test_gate_weights_per_round_for_a_method_with_a_router(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run = train(tiny_cfg(tmp_path, datasets=DATASETS, rounds=2, method="mos-soft", eval_max_samples=32),
+                progress=False)
+    gates = [r for r in _rows(run) if r["kind"] == "gate"]
+    assert [g["round"] for g in gates] == [0, 1]
+    assert set(gates[0]["weights"]["breastmnist"]) == {"A", "B", "C"}
+    assert sum(gates[0]["weights"]["breastmnist"].values()) == pytest.approx(1, abs=1e-3)
+    acc = EventAccumulator(str(run / "tensorboard"), size_guidance={"scalars": 0})
+    acc.Reload()
+    assert [e.value for e in acc.Scalars("gate/breastmnist/B")] == \
+        pytest.approx([g["weights"]["breastmnist"]["B"] for g in gates])

@@ -28,11 +28,11 @@ from tqdm import tqdm  # a text bar: shown in terminals, notebooks and papermill
 
 from .. import distributed as dist
 from ..config import Config
-from ..data import BatchStream, Normalization, open_datasets
+from ..data import BatchStream, Normalization, iter_batches, open_datasets
 from ..data.loader import Loader
 from ..environment import environment_info
-from ..evaluate import evaluate, summarize
-from ..methods import build_model
+from ..evaluate import evaluate, prepare, summarize
+from ..methods import build_model, has_mixing, mixing_summary
 from ..models.mosaic import MosaicModel
 from ..models.parameters import frozen_fingerprint
 from ..models.speed import apply_speed
@@ -201,6 +201,10 @@ def end_round(s: Session, rnd: int, loader: Loader, log: RunLog, bar: tqdm, t0: 
         state.bad_rounds += 1
     log.write(kind="round", round=rnd, step=state.step, val_acc=mean_acc, best=improved,
               val={n: v["acc"] for n, v in val.items()}, wall_time_s=state.wall_time_s)
+    if has_mixing(s.model):  # mos-soft's router load, gmoe's gate: each expert's mean weight on a val batch
+        log.write(kind="gate", round=rnd, step=state.step, weights={
+            n: mixing_summary(s.model, prepare(s.model, n, next(iter_batches(s.data[n]["val"], 64))[0], s.norm,
+                                               s.device), n) for n in s.datasets})
     if dist.is_main():
         bar.write(f"round {rnd + 1}/{cfg.rounds}: mean val acc {mean_acc:.4f}{' (best)' if improved else ''}")
     if improved:

@@ -4,8 +4,9 @@
 ``MLFLOW_TRACKING_URI`` or, without it, to a local SQLite store ``RUN/mlflow.db`` with artifacts in
 ``RUN/mlartifacts`` (experiment ``MLFLOW_EXPERIMENT_NAME`` or ``mosaic_kit``); ``tracker=none`` writes only ``metrics.jsonl``. Logged: training loss, task loss,
 consistency and lr per step (``train/*``), the mean and per-dataset validation accuracy per round (``val/*``),
-the configuration (TensorBoard hparams / MLflow params), the final test table as text with its means, the
-experts' mean gate weights where the method has a gate (``gate/*``), and the run's figures as images. Where a
+the experts' mean gate weights per round where the method has a gate (``gate/DATASET/EXPERT``: ``mos-soft``'s
+router load, ``gmoe``'s gate), the configuration (TensorBoard hparams / MLflow params), the final test table as
+text with its means, and the run's figures as images. Where a
 run's tracking lives is kept in ``RUN/tracking.json``, so ``save_run_figures`` and a resumed run add to it.
 """
 from __future__ import annotations
@@ -33,6 +34,8 @@ def scalars(row: Dict[str, Any]) -> Dict[str, float]:
     if row.get("kind") == "round":
         return {"val/acc_mean": float(row["val_acc"]), "val/round": float(row["round"] + 1),
                 **_flat("val/acc", row.get("val", {}))}
+    if row.get("kind") == "gate":
+        return _flat("gate", row.get("weights", {}))
     if row.get("kind") == "skip":
         return {"train/skipped_step": 1.0}
     return {}
@@ -73,8 +76,6 @@ class TensorBoardTracker(Tracker):
     def finish(self, results: Dict[str, Any], table_md: str) -> None:
         step = max(int(results.get("config", {}).get("rounds", 0)), 0)
         self.w.add_text("results", table_md, step)
-        for name, value in _flat("gate", results.get("mixing_weights", {})).items():
-            self.w.add_scalar(name, value, step)
         metrics = {f"test/{m}_{g}": float(results["mean"][g][m]) for g in results["mean"]
                    for m in ("acc", "auc") if m in results["mean"][g]}
         hp = {k: (v if isinstance(v, (int, float, str, bool)) else json.dumps(v)) for k, v in self.config.items()
@@ -136,9 +137,7 @@ class MlflowTracker(Tracker):
     def finish(self, results: Dict[str, Any], table_md: str) -> None:
         self.flush()
         step = int(results.get("config", {}).get("rounds", 0))
-        for name, value in {**_flat("test", {g: {m: v for m, v in results["mean"][g].items()}
-                                              for g in results["mean"]}),
-                            **_flat("gate", results.get("mixing_weights", {}))}.items():
+        for name, value in _flat("test", {g: dict(results["mean"][g]) for g in results["mean"]}).items():
             self.client.log_metric(self.run_id, name, value, step=step)
         self.client.log_text(self.run_id, table_md, "results.md")
         for name in ("results.json", "config.yaml"):
