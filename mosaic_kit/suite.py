@@ -182,9 +182,11 @@ def keep_run_records(plan: Plan, folder: Path) -> List[Path]:
         if not is_done(spec):
             continue
         rel = src.resolve().relative_to(Path(plan.out).resolve())
+        (folder / rel).mkdir(parents=True, exist_ok=True)
         for name in ("results.json", "config.yaml", "suite.json"):
-            (folder / rel).mkdir(parents=True, exist_ok=True)
             shutil.copy2(src / name, folder / rel / name)
+        if (src / "datasets").is_dir():  # the specs of the run's own datasets
+            shutil.copytree(src / "datasets", folder / rel / "datasets", dirs_exist_ok=True)
         kept.append(folder / rel)
     return kept
 
@@ -275,9 +277,9 @@ def build_report(plan: Plan, notebooks: Optional[str | Path] = None, kernel: str
     nb = Path(notebooks) if notebooks else notebook_dir()
     report = Path(plan.report)
     report.mkdir(parents=True, exist_ok=True)
-    keep_run_records(plan, report / "runs")
+    kept = keep_run_records(plan, report / "runs")  # the report reads these copies: its links stay valid
     pm.execute_notebook(str(nb / "04_results.ipynb"), str(report / "results.ipynb"),
-                        parameters={"run_dirs": [str(Path(r.run_dir).resolve()) for r in plan.runs],
+                        parameters={"run_dirs": [str(k.resolve()) for k in kept],
                                     "out_dir": str(report.resolve()), "title": plan.title},
                         kernel_name=kernel, progress_bar=False, cwd=str(report))
     return report

@@ -126,6 +126,7 @@ def test_suite_runs_plan_skips_done_runs_and_rebuilds_report(tmp_path):
     assert json.loads((kept / "results.json").read_text()) == json.loads(
         (tmp_path / "runs" / "mos" / "pair" / "seed2" / "results.json").read_text())
     assert (kept / "config.yaml").is_file() and (kept / "suite.json").is_file()
+    assert "- `runs/mos/pair/seed2`" in md  # the report lists (and read) the copies committed with it
 
 
 def test_plan_errors_name_the_problem(tmp_path):

@@ -170,3 +170,20 @@ def test_plan_grid_expands_into_runs(tmp_path):
                                     "seeds": [1]}))
     with pytest.raises(ValueError, match="'grid' maps keys to non-empty lists"):
         load_plan(plan, root=tmp_path)
+
+
+def test_gaps_to_references_against_the_noise(tmp_path):
+    from mosaic_kit.reports import gaps_md
+
+    _run(tmp_path, "mos", 1, {"breastmnist": (0.90, 0.95), "adrenalmnist3d": (0.70, 0.80)})
+    _run(tmp_path, "mos", 2, {"breastmnist": (0.92, 0.85), "adrenalmnist3d": (0.74, 0.84)})
+    table = aggregate(load_records(find_runs([tmp_path])))
+    table.majority.update({"breastmnist": 0.731, "adrenalmnist3d": 0.768})
+    rows = {line.split(" | ")[1]: line for line in gaps_md(table).splitlines() if line.startswith("| mos |")}
+    # Breast ACC 91.0 vs ResNet-18 86.3: +4.7 > std 1.4 -> above; AUC 90.0 vs 90.1: -0.1 within std 7.1
+    assert "+4.7 (above)" in rows["breastmnist"] and "-0.1 (within noise)" in rows["breastmnist"]
+    assert "+17.9 (above)" in rows["breastmnist"]  # vs the majority rate 73.1
+    # Adrenal ACC 72.0 vs majority 76.8: -4.8, std 2.8 -> below
+    assert "-4.8 (below)" in rows["adrenalmnist3d"]
+    table.references_absent = "synthetic data"
+    assert gaps_md(table) == ""

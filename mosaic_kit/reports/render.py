@@ -19,7 +19,7 @@ from .references import reference_paper_means, reference_resnet18
 from .selection import Candidate, select_on_validation
 from .table import METRICS, ResultTable, aggregate, find_runs, load_records, split_configurations
 
-__all__ = ["to_markdown", "to_csv", "to_latex", "plot_scores", "write_report"]
+__all__ = ["to_markdown", "to_csv", "to_latex", "plot_scores", "write_report", "gaps_md"]
 
 
 def _fmt(values: Optional[Sequence[float]], pct: bool = True, latex: bool = False,
@@ -147,6 +147,45 @@ def plot_scores(table: ResultTable, path: str | Path, metric: str = "acc") -> Pa
     return path
 
 
+def _noise(values: Sequence[float], ci: Optional[Sequence[Tuple[float, float]]]) -> float:
+    """The noise a gap is judged against: the larger of the sample std over seeds and the mean half-width of the
+    runs' 95% bootstrap intervals over test samples."""
+    std = stdev(values) if len(values) > 1 else 0.0
+    half = mean((hi - lo) / 2 for lo, hi in ci) if ci else 0.0
+    return max(std, 0.0 if math.isnan(half) else half)
+
+
+def gaps_md(table: ResultTable) -> str:
+    """Per label and dataset, the gap of the mean test score to ResNet-18 (28 px; 3D: ResNet-18+3D) and to the
+    majority-class rate, and whether it exceeds the noise (``_noise``); empty when references are absent."""
+    if table.references_absent:
+        return ""
+    ref = reference_resnet18(28)
+    lines = ["## Gaps to the references", "",
+             "Gap = mean test score - reference, in points; it *exceeds the noise* when larger in size than the "
+             "larger of the std over seeds and the mean half-width of the 95% bootstrap intervals.", "",
+             "| method | dataset | ACC - ResNet-18 | AUC - ResNet-18 | ACC - majority class | noise ACC / AUC |",
+             "|---|---|---|---|---|---|"]
+
+    def verdict(gap: float, noise: float) -> str:
+        word = "within noise" if abs(gap) <= noise else ("above" if gap > 0 else "below")
+        return f"{100 * gap:+.1f} ({word})"
+
+    for lab in table.labels:
+        for n in table.datasets:
+            cells = table.cells.get((lab, n), {})
+            vals = {m: [v for v in cells.get(m, []) if not math.isnan(v)] for m in METRICS}
+            if not vals["acc"]:
+                continue
+            noise = {m: _noise(vals[m], table.ci.get((lab, n), {}).get(m)) if vals[m] else float("nan")
+                     for m in METRICS}
+            row = [verdict(mean(vals[m]) - ref[n][m], noise[m]) if n in ref and vals[m] else "–" for m in METRICS]
+            row.append(verdict(mean(vals["acc"]) - table.majority[n], noise["acc"]) if n in table.majority else "–")
+            lines.append(f"| {lab} | {n} | " + " | ".join(row) +
+                         f" | {100 * noise['acc']:.1f} / {100 * noise['auc']:.1f} |")
+    return "\n".join(lines) + "\n\n"
+
+
 def _selection_md(candidates: List[Candidate]) -> str:
     if not candidates:
         return ""
@@ -201,7 +240,7 @@ def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str
     md = (f"# {title}\n\nTest ACC / AUC in percent ({which}); mean ± sample std over runs ({n_runs}). Read from each "
           "run's `results.json`: the training's own evaluation of its best-validation checkpoint (later `eval` "
           f"calls write `evaluation-*.json` beside it and are not read). {refs}\n\n"
-          + to_markdown(table) + "\n" + "\n".join(notes) + "\n\n" + _selection_md(candidates)
+          + to_markdown(table) + "\n" + "\n".join(notes) + "\n\n" + gaps_md(table) + _selection_md(candidates)
           + "Runs:\n\n" + "\n".join(f"- `{shown(r)}`" for r in runs) + "\n")
     paths = {"md": out / "results.md", "csv": out / "results.csv", "tex": out / "results.tex"}
     atomic_write_bytes(paths["md"], md.encode())
