@@ -12,6 +12,7 @@ the real BreastMNIST and AdrenalMNIST3D files with the ImageNet DeiT-Tiny weight
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -22,6 +23,22 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from jupyter_lab import chromium, open_and_run_all, running_lab  # noqa: E402
+
+
+#: No cell selection frames or collapser bars in the picture.
+CLEAN = (".jp-Notebook .jp-Cell.jp-mod-selected, .jp-Notebook .jp-Cell.jp-mod-active { background: transparent "
+         "!important; border-color: transparent !important; } .jp-Collapser { visibility: hidden !important; }")
+
+
+def crop(path: Path, margin: int = 16) -> None:
+    """Cut the empty space below the notebook's last output."""
+    import numpy as np
+    from PIL import Image
+
+    im = Image.open(path).convert("RGB")
+    rows = np.flatnonzero((np.asarray(im).min(axis=(1, 2)) < 245))
+    if rows.size:
+        im.crop((0, 0, im.width, min(im.height, int(rows[-1]) + margin))).save(path)
 
 
 def first_cases(run_dir: Path, wrong_dataset: str, right_dataset: str) -> tuple:
@@ -60,7 +77,7 @@ def main() -> None:
 
     book = nbformat.read(ROOT / "notebooks" / "05_explorer.ipynb", as_version=4)
     params = next(c for c in book.cells if "parameters" in c.metadata.get("tags", []))
-    params.source += f"\nrun_dir = {str(run)!r}"
+    params.source += f"\nimport os; os.chdir({str(ROOT)!r}); run_dir = {os.path.relpath(run, ROOT)!r}"
     book.cells.append(nbformat.v4.new_code_cell(
         f'explorer.dataset.value = "{args.wrong}"\nexplorer.index.value = {wrong}'))
     book.cells.append(nbformat.v4.new_code_cell(
@@ -78,10 +95,13 @@ def main() -> None:
                                    f".filter(e => e.innerText.includes('sample #')).length >= 2", timeout=300_000)
             page.wait_for_timeout(4000)  # the last figures replace the first ones
             page.evaluate("() => window.jupyterapp.commands.execute('notebook:hide-all-cell-code')")
+            page.add_style_tag(content=CLEAN)
+            page.evaluate("() => document.activeElement && document.activeElement.blur()")
             page.wait_for_timeout(1000)
             Path(args.out).parent.mkdir(parents=True, exist_ok=True)
             page.locator(".jp-Notebook").screenshot(path=args.out)
             browser.close()
+    crop(Path(args.out))
     print(f"wrote {args.out}")
 
 

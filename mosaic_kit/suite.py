@@ -27,7 +27,7 @@ from typing import Any, Dict, List, Optional
 from .atomic import atomic_write_bytes
 from .coerce import read_yaml_mapping
 from .config import load_config, path_keys
-from .hub import is_hub_spec
+from .paths import absolute
 from .methods import get_method
 from .registry import build_routing, resolve_datasets
 
@@ -103,14 +103,6 @@ def _method(entry: Any) -> tuple:
     raise ValueError(f"Plan methods entries must be a method name or {{label, method, overrides}}; got {entry!r}.")
 
 
-def _absolute(value: Any, root: Path) -> Any:
-    """A relative path resolved against the suite's folder; other values (synthetic, timm:NAME, None) as they are."""
-    if isinstance(value, str) and value != "synthetic" and not is_hub_spec(value) and \
-            not Path(value).expanduser().is_absolute():
-        return str((root / value).resolve())
-    return value
-
-
 def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
     """Read and validate a plan; every run's configuration is built once here, so a typo fails before any run."""
     path = Path(path)
@@ -141,9 +133,7 @@ def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
                 over = {**shared, **method_over, **point, "datasets": datasets, "seed": int(seed)}
                 for key in path_keys():  # relative to where the suite starts: each notebook runs in its run dir
                     if key in over:
-                        value = over[key]
-                        over[key] = [_absolute(v, root) for v in value] if isinstance(value, list) else \
-                            _absolute(value, root)
+                        over[key] = absolute(over[key], root)
                 run_dir = out / label / (f"{tag}/" if tag else "") / sel / f"seed{seed}"
                 _validate(load_config(preset, overrides={**over, "out": str(run_dir)}), f"{path} run {label}/{sel}/"
                           f"seed{seed}")  # every run checked before the first one trains

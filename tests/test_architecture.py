@@ -19,7 +19,7 @@ PACKAGE = ROOT / "mosaic_kit"
 #: Bottom to top; a unit may import its own layer and the ones below.
 LAYERS = [
     {"registry", "config", "coerce", "atomic", "checkpoint", "environment", "metrics", "distributed", "hub", "custom",
-     "__version__"},
+     "paths", "__version__"},
     {"data"},
     {"models"},  # know no method
     {"methods"},

@@ -47,6 +47,7 @@ from .log import RunLog
 from .tracking import Tracker, open_tracker
 from .optim import build_optimizer, build_scheduler, round_order
 from ..custom import write_run_datasets
+from ..paths import with_absolute_paths
 from .resume import resume_changes
 from .signals import NonFiniteError, StopRequest, TrainingInterrupted
 from .state import TrainState
@@ -221,6 +222,7 @@ def train(cfg: Config, resume: bool = False, progress: bool = True, stop_after_r
     rounds, checkpointed but not evaluated, as an interrupted run would be (resume it with ``resume=True``).
     ``independent=true`` trains one single-task model per dataset instead (``independent.train_independent``).
     """
+    cfg = with_absolute_paths(cfg)  # config.yaml records where the data and weights are, from any folder
     if cfg.independent:
         from .independent import train_independent
 
