@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
-	$(BIN)/python -m pip install --quiet -e ".[notebooks,test,export,tracking]"
+	$(BIN)/python -m pip install --quiet -e ".[notebooks,test,export,tracking,cluster]"
 	touch $(STAMP)
 
 demo: venv
