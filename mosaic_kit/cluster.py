@@ -159,7 +159,7 @@ def run_on_cluster(plan: Plan, resources: Resources, cluster: str = "slurm", not
                       f"RESUBMITTED (was {state})"})
     if wait:
         for job in jobs:
-            job.result()  # raises the run's error
+            job.results()  # every task; raises the run's error
     if all(is_done(s) for s in plan.runs):
         build_report(plan, nb, kernel)
     return {"plan": plan.name, "table": table, "report": plan.report,

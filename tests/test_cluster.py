@@ -60,3 +60,23 @@ def test_suite_command_with_an_executor_prints_states(tmp_path, capsys, monkeypa
     assert "unknown" in capsys.readouterr().err
     assert main(["suite", "--plan", str(f), "--executor", "slurm", "--slurm", "partition"]) == 2
     assert "KEY=VALUE" in capsys.readouterr().err
+
+
+def test_a_run_with_two_processes_joins_one_process_group(tmp_path):
+    """The several-GPU path on CPU: two tasks of one job (submitit's local executor) train one run together
+    (gloo), rank 0 writes it."""
+    import dataclasses
+
+    plan = load_plan(_plan(tmp_path, gpus_per_run=2, cpus_per_run=2, mem_gb=4, time_min=10), root=tmp_path)
+    res = Resources.from_plan(plan)
+    spec = plan.runs[0]
+    spec = dataclasses.replace(spec, parameters={**spec.parameters, "overrides": {
+        **spec.parameters["overrides"], "device": "cpu", "batch_size": 8}})
+    plan = dataclasses.replace(plan, runs=[spec])
+    summary = run_on_cluster(plan, res, cluster="local", wait=True)
+    assert summary["finished"] == 1
+    log = [json.loads(x) for x in (Path(spec.run_dir) / "metrics.jsonl").read_text().splitlines()]
+    assert sum(r["kind"] == "step" for r in log) == 2  # one round x 2 steps, logged once (rank 0)
+    assert (Path(spec.run_dir) / "suite.json").is_file() and (tmp_path / "report" / "results.md").is_file()
+    tasks = sorted(p.name.split("_")[1] for p in (tmp_path / "report-jobs").glob("*_log.out"))
+    assert tasks == ["0", "1"]  # two processes ran the job
