@@ -123,7 +123,9 @@ class Explorer:
     def predictor(self) -> Predictor:
         """The loaded model as a ``Predictor`` (what ``mosaic_kit.load`` returns for a run)."""
         net = self.wb.net(self.which.value)
-        return Predictor(self.wb.cfg, {n: net for n in self.wb.datasets}, self.wb.norm, self.wb.device, self.wb.source)
+        p = Predictor(self.wb.cfg, {n: net for n in self.wb.datasets}, self.wb.norm, self.wb.device, self.wb.source)
+        p.synthetic = {n for n in self.wb.datasets if getattr(self.wb.data[n]["test"], "synthetic", False)}
+        return p
 
     def classify_file(self, path: str | Path) -> Dict[str, Any]:
         """Classify a file as a sample of the selected dataset; its result goes to ``state["upload"]``."""

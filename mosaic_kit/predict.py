@@ -59,6 +59,7 @@ class Predictor:
         self.cfg, self.norm, self.device, self.source = cfg, norm, device, source
         self._models = models  # dataset -> model (one shared model, or one per dataset for independent runs)
         self._run_dir, self._checkpoint, self._which, self._overrides = run_dir, checkpoint, which, overrides
+        self.synthetic = _synthetic_datasets(run_dir)  # trained on the kit's generated data: classes numbered
 
     @property
     def datasets(self) -> List[str]:
@@ -80,7 +81,11 @@ class Predictor:
         return self.cfg.size_3d if get_info(dataset).is_3d else self.cfg.size
 
     def class_names(self, dataset: str) -> List[str]:
+        """The dataset's class names; ``synthetic class k`` where the run learnt the kit's synthetic data (its
+        patterns are not the named findings)."""
         info = get_info(dataset)
+        if dataset in self.synthetic:
+            return [f"synthetic class {i}" for i in range(info.n_classes)]
         return [info.labels[str(i)] for i in range(info.n_classes)]
 
     def conform(self, images: Any, dataset: str, window: Optional[Tuple[float, float]] = None
@@ -138,6 +143,17 @@ class Predictor:
                 out.append(Prediction(names[k], dataset, label, probs, model.resolve_specialist(dataset),
                                       arrays[k], None if maps is None else maps[j], notes[k]))
         return out
+
+
+def _synthetic_datasets(run_dir: Optional[Path]) -> set:
+    """Datasets a run's ``results.json`` records as synthetic (none without a results file)."""
+    import json
+
+    path = Path(run_dir) / "results.json" if run_dir is not None else None
+    if path is None or not path.is_file():
+        return set()
+    prov = (json.loads(path.read_text()).get("provenance") or {}).get("datasets") or {}
+    return {n for n, kind in prov.items() if kind == "synthetic"}
 
 
 def _pick(run, which: str) -> MosaicModel:

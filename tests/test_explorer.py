@@ -95,6 +95,7 @@ def test_explorer_marks_right_and_wrong_shows_run_metrics_and_classifies_uploads
     up = ex.state["upload"]
     assert up["file"] == "mine.png" and up["dataset"] == "pathmnist" and up["specialist"] == "A"
     assert "mine.png" in ex.upload_info.value and up["label"] in ex.upload_info.value
+    assert up["label"].startswith("synthetic class")  # the run learnt synthetic data: no real class names
     ex.dataset.value = "adrenalmnist3d"  # a 2D file for a 3D dataset: said in the widget, nothing raised
     assert "3D dataset" in ex.classify_file(_png(tmp_path))["error"]
 
