@@ -115,7 +115,7 @@ def submission_script(resources: Resources, folder: str | Path = "slurm-logs") -
                                partition=p.get("slurm_partition"), account=p.get("slurm_account"))
 
 
-def _state(run_dir: Path, folder: Path) -> Optional[str]:
+def _state(run_dir: Path) -> Optional[str]:
     """The SLURM (or local) state of the run's last job, from ``RUN/job.json``; None if it has none."""
     import submitit
 
@@ -145,7 +145,7 @@ def run_on_cluster(plan: Plan, resources: Resources, cluster: str = "slurm", not
         if is_done(spec):
             table.append({"run": spec.run_dir, "job": "-", "state": "DONE"})
             continue
-        state = _state(run, folder)
+        state = _state(run)
         if state in ACTIVE and cluster == "slurm":
             table.append({"run": spec.run_dir, "job": json.loads((run / "job.json").read_text())["job_id"],
                           "state": state})

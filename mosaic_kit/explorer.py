@@ -75,6 +75,7 @@ class Explorer:
         self.upload_info = W.HTML()
         self.upload_out = W.Output()
         self.state: Dict[str, Any] = {}
+        self._results: Optional[Dict[str, Any]] = None
         self._busy = False
         self._sync_ranges()
         for w in (self.index, self.slice, self.mode, self.which, self.attention):
@@ -113,11 +114,12 @@ class Explorer:
         """The loaded run's test ACC/AUC on ``name`` (from ``results.json``: the best checkpoint), or None."""
         if self.run_dir is None or not (Path(self.run_dir) / "results.json").is_file():
             return None
-        res = load_results(self.run_dir)
-        res = res if self.which.value == "student" else res.get("teacher", {})
+        if self._results is None:  # read once: refresh() runs on every widget change
+            self._results = load_results(self.run_dir)
+        res = self._results if self.which.value == "student" else self._results.get("teacher", {})
         scores = (res.get("datasets") or {}).get(name, {}).get("test")
         return None if scores is None else {"acc": scores["acc"], "auc": scores["auc"],
-                                            "checkpoint": load_results(self.run_dir).get("checkpoint", "best")}
+                                            "checkpoint": self._results.get("checkpoint", "best")}
 
     # -- your own image ------------------------------------------------------------------------------
     def predictor(self) -> Predictor:

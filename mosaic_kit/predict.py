@@ -16,14 +16,14 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from .config import Config
+from .config import Config, load_config
 from .data import Normalization
 from .data.readers import IntensityWarning, as_array, conform, split_batch
 from .distributed import resolve_device
 from .evaluate import autocast, prepare
 from .metrics import scores_from_logits
 from .models.mosaic import MosaicModel
-from .registry import DatasetInfo, check_dataset_name, get_info
+from .registry import DatasetInfo, check_dataset_name, get_info, resolve_datasets
 from .runs import load_run, run_overrides
 
 __all__ = ["Prediction", "Predictor", "load", "format_table", "save_overlay", "predict_command"]
@@ -172,10 +172,8 @@ def load(run_dir: str | Path, checkpoint: str = "best", which: str = "student", 
     cfg_file = run_dir / "config.yaml"
     if not cfg_file.is_file():
         raise FileNotFoundError(f"{run_dir} is not a run directory (no config.yaml).")
-    from .config import load_config
-
     cfg = load_config(file=str(cfg_file), overrides=run_overrides(run_dir, overrides))
-    datasets = _datasets(cfg)
+    datasets = resolve_datasets(cfg.datasets)
     if cfg.independent:  # one model per dataset, each in its own folder: loaded when first asked for
         first = load_run(run_dir / datasets[0], checkpoint, overrides)
         models: Dict[str, Optional[MosaicModel]] = {n: None for n in datasets}
@@ -186,12 +184,6 @@ def load(run_dir: str | Path, checkpoint: str = "best", which: str = "student", 
     model = _pick(run, which).to(dev).eval()
     return Predictor(run.cfg, {n: model for n in model.routing}, run.norm, dev,
                      f"{run_dir} ({checkpoint} checkpoint, {which})", run_dir, checkpoint, which, overrides)
-
-
-def _datasets(cfg: Config) -> List[str]:
-    from .registry import resolve_datasets
-
-    return resolve_datasets(cfg.datasets)
 
 
 def format_table(predictions: Sequence[Prediction], k: int = 3) -> str:
