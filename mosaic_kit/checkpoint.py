@@ -19,7 +19,8 @@ __all__ = ["save_tensors", "load_tensors", "save_state", "load_state", "trainabl
 
 #: Checkpoint layout version, stored in the metadata. 2: side modules under their method's own slot name
 #: (``blocks.{i}.adapter.``, ``blocks.{i}.gmoe.``); files without it are version 1 (every slot named ``mos``).
-FORMAT = 2
+#: 3: ``method=gmoe`` is the two-backbone form; files of version <= 2 named ``gmoe`` are today's ``gmoe-shared``.
+FORMAT = 3
 
 
 def trainable_state(model: torch.nn.Module) -> Dict[str, torch.Tensor]:

@@ -101,7 +101,7 @@ class Config:
     custom_datasets: List[str] = _f([], "spec files (YAML) of your own datasets, then named in datasets", path=True)
     # --- model ------------------------------------------------------------------------------------
     method: str = _f("mos", "method (python -m mosaic_kit methods): mos (MOSAIC), mos-soft, adapter, adapter-dataset, "
-                             "lora, vpt, gmoe, linear, bitfit, partial, full")
+                             "lora, vpt, gmoe, gmoe-shared, linear, bitfit, partial, full")
     independent: bool = _f(False, "train one single-task model per dataset instead of one joint model")
     backbone: str = _f("vit_base_patch16_224", "any timm ViT name")
     weights: Optional[str] = _f(None, "local backbone weights (.safetensors, .pth or Google .npz); None = random init",

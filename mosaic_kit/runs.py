@@ -1,6 +1,7 @@
 """A finished (or interrupted) run directory: rebuild its models, and score a checkpoint on val and test."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Optional
@@ -11,7 +12,7 @@ from .config import Config, load_config
 from .data import Normalization, dataset_provenance, iter_batches, open_datasets, weights_provenance
 from .environment import environment_info
 from .evaluate import evaluate, prepare, summarize
-from .methods import build_model, has_mixing, mixing_summary, parameter_report, upgrade_names
+from .methods import build_model, has_mixing, mixing_summary, parameter_report, upgrade_method, upgrade_names
 from .models.mosaic import MosaicModel, frozen_shared_copy
 from .models.parameters import frozen_fingerprint
 from .metrics import majority_accuracy
@@ -52,10 +53,12 @@ def load_run(run_dir: str | Path, checkpoint: str = "best", overrides: Optional[
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").exists():
         raise FileNotFoundError(f"{run_dir} is not a run directory (no config.yaml).")
-    cfg = load_config(file=str(run_dir / "config.yaml"), overrides=run_overrides(run_dir, overrides))
     path = run_dir / f"{checkpoint}.safetensors"
     groups, meta = load_tensors(path)
-    if meta.get("method", cfg.method) != cfg.method:
+    cfg = load_config(file=str(run_dir / "config.yaml"), overrides=run_overrides(run_dir, overrides))
+    if upgrade_method(cfg.method, meta) != cfg.method:  # a run of an older layout: its method's name today
+        cfg = dataclasses.replace(cfg, method=upgrade_method(cfg.method, meta))
+    if upgrade_method(meta.get("method", cfg.method), meta) != cfg.method:
         raise ValueError(f"{path} was written by method '{meta.get('method')}', the config says '{cfg.method}'.")
     model, norm = build_model(cfg)
     if meta.get("frozen_fingerprint") not in (None, frozen_fingerprint(model)):

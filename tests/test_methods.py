@@ -13,7 +13,8 @@ from mosaic_kit.train import train
 from mosaic_kit.checkpoint import load_tensors, save_tensors, trainable_state
 
 DATASETS = ["pathmnist", "breastmnist", "adrenalmnist3d"]
-ZERO_INIT = {"mos", "mos-soft", "adapter", "adapter-dataset", "lora", "gmoe", "linear", "bitfit", "partial", "full"}
+ZERO_INIT = {"mos", "mos-soft", "adapter", "adapter-dataset", "lora", "gmoe", "gmoe-shared", "linear", "bitfit",
+             "partial", "full"}
 
 
 def _adapter(d, b):
@@ -36,7 +37,9 @@ def expected_trainable(method, cfg, model):
         "adapter-dataset": depth * len(DATASETS) * _adapter(d, cfg.adapter_bottleneck),
         "lora": depth * cfg.lora_rank * (d + 3 * d),
         "vpt": depth * cfg.vpt_prompts * d,
-        "gmoe": depth * (2 * _adapter(d, cfg.gmoe_bottleneck) + 2 * d + 2),
+        "gmoe-shared": depth * (2 * _adapter(d, cfg.gmoe_bottleneck) + 2 * d + 2),
+        # an adapter in every block of both backbones, the gate on both CLS features, a second 3D tokenizer
+        "gmoe": 2 * depth * _adapter(d, cfg.gmoe_bottleneck) + 2 * 2 * d + 2 + d * cfg.patch_3d ** 3 + d + (1 + n3) * d,
         "linear": 0,
         "bitfit": depth * (2 * d + 3 * d + d + hidden + d) + d + d,  # block biases, patch-embed bias, final-norm bias
         "partial": cfg.partial_blocks * block + 2 * d,
@@ -51,12 +54,25 @@ def method(request):
 
 def _cfg(tmp_path, method, **kw):
     base = dict(datasets=DATASETS, adapter_bottleneck=10, lora_rank=4, vpt_prompts=3, gmoe_bottleneck=6)
+    if method == "gmoe":  # its second backbone: here a file holding the same random init as the first
+        base["gmoe_medical_weights"] = str(_test_vit_file(tmp_path / "medical.safetensors", tiny_cfg(tmp_path).seed))
     return tiny_cfg(tmp_path, method=method, **{**base, **kw})
+
+
+def _test_vit_file(path, seed):
+    """timm's test_vit at 32 px, initialised from ``seed``, saved in timm's layout."""
+    from safetensors.torch import save_file
+
+    if not path.exists():
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            save_file(create_backbone("test_vit", None, 32).state_dict(), str(path))
+    return path
 
 
 def test_method_table_is_complete():
     assert set(available_methods()) == {"mos", "mos-soft", "adapter", "adapter-dataset", "lora", "vpt", "gmoe",
-                                        "linear", "bitfit", "partial", "full"}
+                                        "gmoe-shared", "linear", "bitfit", "partial", "full"}
     with pytest.raises(ValueError, match="Did you mean 'lora'"):
         get_method("lorra")
 
@@ -130,7 +146,7 @@ def test_short_run_beats_chance(tmp_path, method):
     res = json.loads((run / "results.json").read_text())
     assert res["mean_val"]["all"]["acc"] > 0.4, res["mean_val"]  # 9 classes: chance 0.11
     assert res["config"]["method"] == method
-    experts = {"mos-soft": {"A", "B", "C"}, "gmoe": {"general", "medical"}}.get(method)
+    experts = {"mos-soft": {"A", "B", "C"}, "gmoe": {"general", "medical"}, "gmoe-shared": {"general", "medical"}}.get(method)
     if experts:  # the router's / gate's mean weights per dataset (over layers and a validation batch)
         load = res["mixing_weights"]["pathmnist"]
         assert set(load) == experts and sum(load.values()) == pytest.approx(1.0, abs=1e-3)
@@ -138,12 +154,13 @@ def test_short_run_beats_chance(tmp_path, method):
         assert "mixing_weights" not in res
 
 
-@pytest.mark.parametrize("method, k", [("mos-soft", 3), ("gmoe", 2)])
-def test_mixing_load_is_a_distribution(tmp_path, method, k):
+@pytest.mark.parametrize("method, k, modules", [("mos-soft", 3, "blocks"), ("gmoe-shared", 2, "blocks"), ("gmoe", 2, 1)])
+def test_mixing_load_is_a_distribution(tmp_path, method, k, modules):
     model, _ = build_model(_cfg(tmp_path, method))
     load = mixing_load(model, torch.randn(4, 3, 32, 32), "pathmnist")
-    assert load.shape == (len(model.vit.blocks), k)
-    torch.testing.assert_close(load.sum(-1), torch.ones(len(model.vit.blocks)))
+    n = len(model.vit.blocks) if modules == "blocks" else modules  # a gate per block, or gmoe's one gate
+    assert load.shape == (n, k)
+    torch.testing.assert_close(load.sum(-1), torch.ones(n))
     torch.testing.assert_close(load, torch.full_like(load, 1 / k))  # zero-initialised router / gate: uniform
     assert mixing_load(build_model(_cfg(tmp_path, "mos"))[0], torch.randn(4, 3, 32, 32), "pathmnist") is None
 
@@ -155,22 +172,22 @@ def test_gmoe_experts_start_from_adapter_checkpoints(tmp_path):
             if ".adapter." in n:
                 p.normal_()
     save_tensors(tmp_path / "general.safetensors", {"student": trainable_state(src)}, {"method": "adapter", "format": 2})
-    model, _ = build_model(_cfg(tmp_path, "gmoe", gmoe_init_general=str(tmp_path / "general.safetensors")))
+    model, _ = build_model(_cfg(tmp_path, "gmoe-shared", gmoe_init_general=str(tmp_path / "general.safetensors")))
     blk = model.vit.blocks[1].gmoe
     torch.testing.assert_close(blk.experts["general"].up.weight, src.vit.blocks[1].adapter.up.weight)
     assert torch.count_nonzero(blk.experts["medical"].up.weight) == 0
     with pytest.raises(ValueError, match="do not fit gmoe_bottleneck=5"):
-        build_model(_cfg(tmp_path, "gmoe", gmoe_bottleneck=5, gmoe_init_general=str(tmp_path / "general.safetensors")))
+        build_model(_cfg(tmp_path, "gmoe-shared", gmoe_bottleneck=5, gmoe_init_general=str(tmp_path / "general.safetensors")))
     with pytest.raises(FileNotFoundError, match="GMoE expert initialisation"):
-        build_model(_cfg(tmp_path, "gmoe", gmoe_init_medical=str(tmp_path / "nope.safetensors")))
+        build_model(_cfg(tmp_path, "gmoe-shared", gmoe_init_medical=str(tmp_path / "nope.safetensors")))
     # a checkpoint written before side modules had their own slot names (format 1: ".mos.specialists.shared.")
     old = {n.replace(".adapter.", ".mos.specialists.shared."): t for n, t in trainable_state(src).items()}
     save_tensors(tmp_path / "old.safetensors", {"student": old}, {"method": "adapter"})
-    model, _ = build_model(_cfg(tmp_path, "gmoe", gmoe_init_medical=str(tmp_path / "old.safetensors")))
+    model, _ = build_model(_cfg(tmp_path, "gmoe-shared", gmoe_init_medical=str(tmp_path / "old.safetensors")))
     torch.testing.assert_close(model.vit.blocks[1].gmoe.experts["medical"].up.weight, src.vit.blocks[1].adapter.up.weight)
     save_tensors(tmp_path / "mos.safetensors", {"student": old}, {"method": "mos"})
     with pytest.raises(ValueError, match="written by method 'mos'; a GMoE expert starts from a method=adapter"):
-        build_model(_cfg(tmp_path, "gmoe", gmoe_init_medical=str(tmp_path / "mos.safetensors")))
+        build_model(_cfg(tmp_path, "gmoe-shared", gmoe_init_medical=str(tmp_path / "mos.safetensors")))
 
 
 def test_independent_trains_one_model_per_dataset(tmp_path):

@@ -8,7 +8,8 @@
 | ``adapter-dataset`` | one adapter per dataset, in one model |
 | ``lora`` | LoRA on the attention qkv projection (Hugging Face peft) |
 | ``vpt`` | visual prompts, deep (per layer) or shallow |
-| ``gmoe`` | GMoE-Adapter (Med-VTAB): a "general" and a "medical" expert adapter mixed by a per-token gate |
+| ``gmoe`` | GMoE-Adapter (Med-VTAB): a general and a medical backbone, each with adapters, mixed per sample by a gate |
+| ``gmoe-shared`` | GMoE on one backbone: a "general" and a "medical" expert adapter mixed by a per-token gate |
 | ``linear`` | heads only (and the 3D tokenizer, which has no pretrained weights) |
 | ``bitfit`` | the backbone's biases |
 | ``partial`` | the last ``partial_blocks`` blocks and the final norm |
@@ -31,11 +32,11 @@ from ..models.parameters import parameter_report as _parameter_report
 from ..registry import build_routing, resolve_datasets
 from . import adapters, finetune, gmoe, lora, mos, vpt
 from .base import (METHODS, Method, available_methods, get_method, register_method, unregister_method,
-                   upgrade_names)
+                   upgrade_method, upgrade_names)
 from .diagnostics import has_mixing, mixing_load, mixing_summary
 
 __all__ = ["Method", "METHODS", "available_methods", "get_method", "register_method", "unregister_method",
-           "build_model", "parameter_report", "upgrade_names", "has_mixing", "mixing_load", "mixing_summary"]
+           "build_model", "parameter_report", "upgrade_names", "upgrade_method", "has_mixing", "mixing_load", "mixing_summary"]
 
 register_method(mos.Mos())
 register_method(mos.MosSoft())
@@ -44,6 +45,7 @@ register_method(adapters.PerDatasetAdapters())
 register_method(lora.Lora())
 register_method(vpt.Vpt())
 register_method(gmoe.Gmoe())
+register_method(gmoe.GmoeShared())
 register_method(finetune.Linear())
 register_method(finetune.BitFit())
 register_method(finetune.Partial())

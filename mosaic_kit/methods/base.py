@@ -24,12 +24,11 @@ import torch
 import torch.nn as nn
 from timm.models.vision_transformer import VisionTransformer
 
-from ..checkpoint import FORMAT
 from ..config import Config, Options, register_options, unregister_options
 from ..models.mosaic import MosaicModel
 
 __all__ = ["Method", "ALWAYS_TRAINABLE", "METHODS", "register_method", "unregister_method", "get_method",
-           "available_methods", "constant_routing", "upgrade_names"]
+           "available_methods", "constant_routing", "upgrade_names", "upgrade_method"]
 
 #: Tensors every method trains: the per-dataset heads, and the 3D tokenizer (it has no pretrained weights).
 ALWAYS_TRAINABLE = ("heads.", "tokenizer_3d.")
@@ -97,7 +96,7 @@ def unregister_method(name: str) -> None:
 def upgrade_names(method: str, tensors: Mapping[str, torch.Tensor], meta: Mapping[str, str]) -> Dict[str, torch.Tensor]:
     """Tensor names of a checkpoint in today's layout: files of format 1 (before ``checkpoint.FORMAT`` was
     stored) named every side module ``mos``; the method's ``legacy_renames`` map them."""
-    if int(meta.get("format", 1)) >= FORMAT:
+    if int(meta.get("format", 1)) >= 2:
         return dict(tensors)
     renames = get_method(method).legacy_renames
     out = {}
@@ -106,6 +105,12 @@ def upgrade_names(method: str, tensors: Mapping[str, torch.Tensor], meta: Mappin
             name = name.replace(old, new)
         out[name] = t
     return out
+
+
+def upgrade_method(method: str, meta: Mapping[str, str]) -> str:
+    """Today's name of the method that wrote a checkpoint: before format 3, ``gmoe`` was the one-backbone form,
+    now ``gmoe-shared``."""
+    return "gmoe-shared" if method == "gmoe" and int(meta.get("format", 1)) < 3 else method
 
 
 def available_methods() -> List[str]:

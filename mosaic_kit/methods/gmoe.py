@@ -1,14 +1,21 @@
-"""GMoE-Adapter of Med-VTAB, as implemented here.
+"""GMoE-Adapter of Med-VTAB, in two forms.
 
-In every block, beside the MLP (MOSAIC's insertion point), two AdaptFormer adapters of the same width run on
-the block's input: a "general" expert ``A_g`` and a "medical" expert ``A_m``. A learnable gate computes, per
-token, ``alpha = softmax(W x + b)`` over the two experts, and the block adds
-``alpha_g * A_g(x) + alpha_m * A_m(x)`` (each adapter already scaled by ``adapter_scale``). The gate starts at
-zero (an even mix); the experts' up-projections start at zero, unless an expert is initialised from a trained
-adapter: ``gmoe_init_general`` / ``gmoe_init_medical`` name a checkpoint of this kit holding one adapter per
-block (``best.safetensors`` of a ``method=adapter`` run, e.g. on another data source), so the two experts can
-start from different pre-training, which is the paper's point. The paper pairs two different backbones; here
-one frozen backbone is shared and the "sources" are the experts' starting weights.
+``gmoe`` (the paper's): two frozen pre-trained backbones from different domains, a "general" one (the run's
+``backbone``/``weights``, or ``gmoe_general_weights``) and a "medical" one (``gmoe_medical_weights``, optionally
+another architecture of the same width, ``gmoe_medical_backbone``). Each carries its own expert adapter
+(AdaptFormer, width ``gmoe_bottleneck``) in every block and its own 3D tokenizer (a volume tokenizer maps into
+one backbone's embedding space, which the other does not share). Per sample, a gate computed from the two CLS
+features, ``alpha = softmax(W [f_g; f_m] + b)``, weighs the experts' final features before the dataset's head:
+``f = alpha_g f_g + alpha_m f_m``. The gate starts at zero (an even mix). Two backbone passes per batch.
+
+``gmoe-shared`` (the earlier, cheaper form): one frozen backbone; in every block two adapters, a "general"
+``A_g`` and a "medical" ``A_m``, mixed per token by ``alpha = softmax(W x + b)``:
+``alpha_g A_g(x) + alpha_m A_m(x)``. The two experts differ only through their starting weights:
+``gmoe_init_general`` / ``gmoe_init_medical`` name a checkpoint of this kit holding one adapter per block
+(``best.safetensors`` of a ``method=adapter`` run, e.g. on another data source).
+
+A medical ViT for ``gmoe_medical_weights`` is any file in timm's layout (``.safetensors``/``.pth``, keys like
+``blocks.0.attn.qkv.weight``) or ``timm:ARCH.TAG`` from the Hugging Face cache.
 """
 from __future__ import annotations
 
@@ -24,18 +31,26 @@ from timm.models.vision_transformer import VisionTransformer
 from ..checkpoint import load_tensors
 from ..config import Config, Options, option
 from ..models.adapter import Adapter
+from ..models.backbone import create_backbone
+from ..models.dual import DualBackboneModel
 from ..models.mosaic import MosaicModel
 from .adapters import SharedAdapter
-from .base import Method, constant_routing, upgrade_names
+from .base import ALWAYS_TRAINABLE, Method, constant_routing, upgrade_names
 
-__all__ = ["GmoeOptions", "GatedExperts", "Gmoe", "load_expert"]
+__all__ = ["GmoeOptions", "GatedExperts", "Gmoe", "GmoeShared", "load_expert"]
 
 EXPERTS = ("general", "medical")
 
 
 @dataclass
 class GmoeOptions(Options):
-    gmoe_bottleneck: int = option(64, "bottleneck of each GMoE-Adapter expert (method=gmoe)")
+    gmoe_bottleneck: int = option(64, "bottleneck of each GMoE-Adapter expert (gmoe, gmoe-shared)")
+    gmoe_general_weights: Optional[str] = option(None, "weights of the general expert's backbone (method=gmoe; "
+                                                       "empty: the run's `weights`)", path=True)
+    gmoe_medical_weights: Optional[str] = option(None, "weights of the medical expert's backbone (method=gmoe): a "
+                                                       "timm-layout file or timm:ARCH.TAG", path=True)
+    gmoe_medical_backbone: Optional[str] = option(None, "timm architecture of the medical backbone, same width as "
+                                                        "`backbone` (method=gmoe; empty: `backbone`)")
     gmoe_init_general: Optional[str] = option(None, "safetensors of a trained adapter to start the 'general' expert "
                                                     "from", path=True)
     gmoe_init_medical: Optional[str] = option(None, "safetensors of a trained adapter to start the 'medical' expert "
@@ -87,8 +102,8 @@ def load_expert(path: str | Path, depth: int) -> Dict[int, Dict[str, torch.Tenso
     return per_block
 
 
-class Gmoe(Method):
-    name, summary = "gmoe", "GMoE-Adapter of Med-VTAB: gated general + medical expert adapters"
+class GmoeShared(Method):
+    name, summary = "gmoe-shared", "GMoE-Adapter on one shared backbone: two expert adapters, per-token gate"
     options, slot = GmoeOptions, "gmoe"
     legacy_renames = ((".mos.", ".gmoe."),)
 
@@ -115,3 +130,39 @@ class Gmoe(Method):
         if marker in name:
             return "expert_" + name.split(marker, 1)[1].split(".", 1)[0]
         return "router" if f".{self.slot}.gate." in name else super().component(name)
+
+
+class Gmoe(Method):
+    name, summary = "gmoe", "GMoE-Adapter of Med-VTAB: general + medical backbones with adapters, per-sample gate"
+    options, slot = GmoeOptions, "expert"
+
+    def build(self, cfg: Config, vit: VisionTransformer, datasets: List[str]) -> MosaicModel:
+        opts = cfg.options(GmoeOptions)
+        if not opts.gmoe_medical_weights:
+            raise ValueError("method=gmoe runs two pre-trained backbones: set gmoe_medical_weights to the medical "
+                             "ViT's weights (a timm-layout file, or timm:ARCH.TAG), or use method=gmoe-shared, the "
+                             "one-backbone form.")
+        if opts.gmoe_init_general or opts.gmoe_init_medical:
+            raise ValueError("gmoe_init_general/gmoe_init_medical start gmoe-shared's adapters; with method=gmoe the "
+                             "experts differ by their backbones (gmoe_general_weights, gmoe_medical_weights).")
+        if opts.gmoe_general_weights:
+            vit = create_backbone(cfg.backbone, opts.gmoe_general_weights, cfg.img_size)
+        medical = create_backbone(opts.gmoe_medical_backbone or cfg.backbone, opts.gmoe_medical_weights, cfg.img_size)
+        return DualBackboneModel(vit, medical, constant_routing(datasets, "gmoe"), slot=self.slot,
+                                 side=lambda dim: Adapter(dim, opts.gmoe_bottleneck, cfg.adapter_scale),
+                                 adapter_input=cfg.adapter_input, vol_size=cfg.vol_size, patch_3d=cfg.patch_3d,
+                                 method=self.name)
+
+    def trainable(self, name: str, model: MosaicModel, cfg: Config) -> bool:
+        return (name.startswith(ALWAYS_TRAINABLE + ("medical.tokenizer_3d.", "gate."))
+                or f".{self.slot}." in name)
+
+    def component(self, name: str) -> Optional[str]:
+        medical = name.startswith("medical.")
+        if f".{self.slot}." in name:
+            return "expert_medical" if medical else "expert_general"
+        if name.startswith("gate."):
+            return "router"
+        if medical:
+            return "tokenizer_3d_medical" if name.startswith("medical.tokenizer_3d.") else "backbone_medical"
+        return None

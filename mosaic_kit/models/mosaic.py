@@ -14,7 +14,7 @@ from ..registry import get_info
 from .side_block import SideBlock
 from .tokenizer import VolumeTokenizer
 
-__all__ = ["MosaicModel", "BARE", "frozen_shared_copy"]
+__all__ = ["MosaicModel", "BARE", "frozen_shared_copy", "tokenize_with", "run_blocks"]
 
 #: Specialist name that runs no adapter: the frozen backbone under the dataset's head.
 BARE = "none"
@@ -95,7 +95,7 @@ class MosaicModel(nn.Module):
                 continue
             if n.startswith("heads.") and not n.startswith(f"heads.{dataset}."):
                 continue
-            if n.startswith("tokenizer_3d.") and not is_3d:
+            if ".tokenizer_3d." in f".{n}" and not is_3d:  # this model's, or a second backbone's
                 continue
             if is_3d and n.startswith(("vit.patch_embed.", "vit.pos_embed")):
                 continue
@@ -115,16 +115,7 @@ class MosaicModel(nn.Module):
             self.tokenizer_3d.to(memory_format=torch.channels_last_3d if enable else torch.contiguous_format)
 
     def tokenize(self, x: torch.Tensor, is_3d: bool) -> torch.Tensor:
-        vit = self.vit
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last_3d if is_3d else torch.channels_last)
-        if is_3d:
-            if self.tokenizer_3d is None:
-                raise ValueError("This model serves no 3D dataset, so it has no 3D tokenizer.")
-            x = self.tokenizer_3d(x, vit.cls_token)
-        else:
-            x = vit._pos_embed(vit.patch_embed(x))
-        return vit.norm_pre(vit.patch_drop(x))
+        return tokenize_with(self.vit, self.tokenizer_3d, x, is_3d, self.channels_last)
 
     def encode(self, x: torch.Tensor, specialist: Optional[str], is_3d: bool) -> torch.Tensor:
         """Final-norm token sequence with ``specialist``'s adapters active (None = bare backbone)."""
@@ -132,9 +123,7 @@ class MosaicModel(nn.Module):
         if self.prompts is not None:
             x = self.prompts.run(self.vit.blocks, x, specialist)
         else:
-            checkpointing = self.grad_checkpointing and torch.is_grad_enabled()
-            for blk in self.vit.blocks:
-                x = checkpoint(blk, x, specialist, use_reentrant=False) if checkpointing else blk(x, specialist)
+            x = run_blocks(self.vit, x, specialist, self.grad_checkpointing and torch.is_grad_enabled())
         return self.vit.norm(x)
 
     def resolve_specialist(self, dataset: str, specialist: Optional[str] = None) -> Optional[str]:
@@ -168,6 +157,29 @@ class MosaicModel(nn.Module):
             for name, f in zip(names, feats.split([inputs[n].shape[0] for n in names])):
                 out[name] = self.heads[name](f)
         return out
+
+
+def tokenize_with(vit: VisionTransformer, tokenizer_3d: Optional[VolumeTokenizer], x: torch.Tensor, is_3d: bool,
+                  channels_last: bool = False) -> torch.Tensor:
+    """Tokens of a batch: volumes through ``tokenizer_3d`` (with ``vit``'s CLS token), images through ``vit``'s
+    own patch and position embedding."""
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last_3d if is_3d else torch.channels_last)
+    if is_3d:
+        if tokenizer_3d is None:
+            raise ValueError("This model serves no 3D dataset, so it has no 3D tokenizer.")
+        x = tokenizer_3d(x, vit.cls_token)
+    else:
+        x = vit._pos_embed(vit.patch_embed(x))
+    return vit.norm_pre(vit.patch_drop(x))
+
+
+def run_blocks(vit: VisionTransformer, x: torch.Tensor, specialist: Optional[str],
+               checkpointing: bool = False) -> torch.Tensor:
+    """``vit``'s (side-module) blocks over a token sequence; ``checkpointing`` recomputes activations in backward."""
+    for blk in vit.blocks:
+        x = checkpoint(blk, x, specialist, use_reentrant=False) if checkpointing else blk(x, specialist)
+    return x
 
 
 def frozen_shared_copy(model: MosaicModel) -> MosaicModel:

@@ -17,7 +17,7 @@ from typing import Any, Dict, Mapping
 import torch
 
 from ..checkpoint import FORMAT, load_into, load_tensors, save_state, save_tensors, trainable_state
-from ..methods import upgrade_names
+from ..methods import upgrade_method, upgrade_names
 from ..models.mosaic import MosaicModel
 from .ema import ExpertEMA
 from .state import TrainState
@@ -82,7 +82,7 @@ class Checkpointer:
         state = TrainState()
         state.load_state_dict(ckpt["state"])
         groups, meta = self._tensors(ckpt, state)
-        method = meta.get("method", self.model.method)
+        method = upgrade_method(meta.get("method", self.model.method), meta)
         load_into(self.model, upgrade_names(method, groups["student"], meta), "student")
         load_into(self.teacher.model, upgrade_names(method, groups["teacher"], meta), "teacher")
         try:
