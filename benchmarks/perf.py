@@ -18,6 +18,9 @@ Sections (``--sections``, default all):
 - ``scaling``   time per round as steps per dataset grow, and evaluation time as data grows (both linear).
 - ``switches``  each speed switch on vs off: fused attention, channels-last, bf16, activation checkpointing,
                 torch.compile, read-ahead loader threads.
+- ``gmoe``      the two-backbone GMoE-Adapter (``method=gmoe``: two frozen ViTs, an adapter in every block of
+                each, a gate) against one shared adapter and ``gmoe-shared`` (one ViT, two gated adapters
+                per block): forward and training step, each vs the bare timm forward of one backbone.
 - ``gpu``       (CUDA only) images/s of the training step and model-FLOPs utilisation: FLOPs counted with
                 torch's FlopCounterMode over the step, divided by the measured bf16 matmul rate.
 
@@ -145,6 +148,40 @@ def section_overhead(args, device) -> None:
             rows.append({"backbone": backbone, "forward": k, "ms/batch": 1e3 * v, "images/s": args.batch / v,
                          "vs bare": v / t["bare timm"]})
     report("overhead (forward, batch %d, 224 px)" % args.batch, rows)
+
+
+def section_gmoe(args, device) -> None:
+    """Cost of the second backbone: ``gmoe`` runs two ViT passes per batch (expected about 2x the bare forward)."""
+    import timm
+    from safetensors.torch import save_file
+
+    rows = []
+    for backbone in args.backbones:
+        with tempfile.TemporaryDirectory() as tmp:  # the medical expert's weights: a random init in timm's layout
+            medical = Path(tmp) / "medical.safetensors"
+            save_file(timm.create_model(backbone, pretrained=False, num_classes=0).state_dict(), str(medical))
+            models = {m: model_for(backbone, device, method=m, gmoe_medical_weights=str(medical), adapter_bottleneck=64,
+                                   gmoe_bottleneck=64) for m in ("adapter", "gmoe-shared", "gmoe")}
+        bare = timm.create_model(backbone, pretrained=False, num_classes=0).to(device).eval()
+        x = batch_for("pathmnist", args.batch, device)
+        fwd = {"bare timm": lambda: bare.forward_features(x)[:, 0]}
+        for m, (model, _) in models.items():
+            fwd[m] = lambda model=model: model.eval().forward_features(x, "pathmnist")
+        with torch.no_grad(), autocast(device, args.amp):
+            t = bench(fwd, device, args.reps)
+        steps = {}
+        x_u8, y = uint8_batch_for("pathmnist", args.batch), torch.randint(0, 9, (args.batch, 1))
+        for m, (model, cfg) in models.items():
+            model.train()
+            steps[m] = _step_fn(model, cfg, "pathmnist", x_u8, y, device, args.amp)[0]
+        ts = bench(steps, device, args.reps)
+        for k, v in t.items():
+            trainable = sum(p.numel() for p in models[k][0].parameters() if p.requires_grad) if k in models else 0
+            rows.append({"backbone": backbone, "method": k, "trainable params": f"{trainable:,}",
+                         "forward ms/batch": 1e3 * v, "forward vs bare": v / t["bare timm"],
+                         "train ms/step": 1e3 * ts[k] if k in ts else "",
+                         "train vs adapter": ts[k] / ts["adapter"] if k in ts else ""})
+    report("gmoe (forward and train step, batch %d, 224 px)" % args.batch, rows)
 
 
 def uint8_batch_for(dataset: str, n: int) -> torch.Tensor:
@@ -445,7 +482,7 @@ def main() -> None:
     ap.add_argument("--compile", action="store_true", help="gpu section: torch.compile the blocks")
     ap.add_argument("--memory-sizes", default="1000,8000", help="training-split sizes of the memory section")
     ap.add_argument("--scratch", default=None, help="folder for the large temporary files (default: system temp)")
-    ap.add_argument("--sections", default="overhead,train,pipeline,memory,eval,scaling,switches,gpu")
+    ap.add_argument("--sections", default="overhead,train,pipeline,memory,eval,scaling,switches,gmoe,gpu")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--min-seconds", type=float, default=20.0, help="least time per comparison")
     ap.add_argument("--json", help="also write the results here")
@@ -483,6 +520,8 @@ def main() -> None:
         section_scaling(args, device)
     if "switches" in sections:
         section_switches(args, device)
+    if "gmoe" in sections:
+        section_gmoe(args, device)
     if "gpu" in sections and device.type == "cuda":
         section_gpu(args, device)
     print(f"\n(total {time.time() - t0:.0f} s)")

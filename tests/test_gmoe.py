@@ -107,3 +107,18 @@ def test_a_short_run_reports_gate_weights_and_reloads(tmp_path, two_files):
     assert res["params"]["components"]["expert_medical"]["trainable"] > 0
     again = json.loads(json.dumps(evaluate_run(run, output="again")["datasets"]))
     assert again == json.loads(json.dumps(res["datasets"]))
+
+
+def test_the_readme_recipe_turns_a_full_run_into_a_medical_backbone(tmp_path):
+    """A method=full run's backbone, saved as the README shows, is a timm-layout file gmoe loads as its expert."""
+    from mosaic_kit.runs import load_run
+    from mosaic_kit.train import train
+
+    run = train(tiny_cfg(tmp_path / "full", method="full", rounds=1, steps_per_dataset=2, eval_max_samples=8,
+                         datasets=["pathmnist"], lr=1e-2), progress=False)
+    vit = load_run(run).model.vit
+    save_file({k: v.contiguous() for k, v in vit.state_dict().items()}, str(tmp_path / "medical_vit.safetensors"))
+    model, _ = build_model(tiny_cfg(tmp_path, method="gmoe", datasets=["pathmnist"],
+                                    gmoe_medical_weights=str(tmp_path / "medical_vit.safetensors")))
+    torch.testing.assert_close(model.medical.vit.blocks[2].mlp.fc1.weight, vit.blocks[2].mlp.fc1.weight)
+    assert not torch.equal(model.vit.blocks[2].mlp.fc1.weight, vit.blocks[2].mlp.fc1.weight)  # fine-tuned: moved

@@ -86,6 +86,29 @@ def test_subspaces_notebook(trained, tmp_path):
     assert printed.count("random subspaces") == 3  # the baseline beside each pair's observed angle
 
 
+def test_attention_and_subspace_notebooks_show_the_gate_of_gmoe(tmp_path):
+    """A two-backbone gmoe run: both notebooks run through and show each sample's gate weights."""
+    import torch
+    from safetensors.torch import save_file
+
+    from conftest import tiny_cfg
+    from mosaic_kit.models.backbone import create_backbone
+    from mosaic_kit.train import train
+
+    torch.manual_seed(5)
+    save_file(create_backbone("test_vit", None, 32).state_dict(), str(tmp_path / "medical.safetensors"))
+    run = train(tiny_cfg(tmp_path, method="gmoe", gmoe_medical_weights=str(tmp_path / "medical.safetensors"),
+                         eval_max_samples=32), progress=False)
+    book = _execute("03_subspaces.ipynb", tmp_path / "sub.ipynb", run_dir=str(run), n_per_dataset=8, tsne=False)
+    printed = "".join(o.get("text", "") for c in book.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "method 'gmoe' has no specialists: sections 3 and 4 are skipped" in printed
+    assert len(_outputs(book, "image/png")) == 1 + 3 + 1  # PCA, 3 layers, the gate figure
+    book = _execute("02_attention.ipynb", tmp_path / "att.ipynb", run_dir=str(run), n_samples=2, ig_steps=4,
+                    forced_limit=16)
+    table = next(md for md in _outputs(book, "text/markdown") if "| sample |" in md)
+    assert table.splitlines()[0] == "| dataset | sample | general | medical |" and len(table.splitlines()) == 2 + 2  # one dataset (one path), 2 samples
+
+
 def test_results_notebook(trained, tmp_path):
     run, _ = trained
     out = tmp_path / "report"

@@ -22,7 +22,7 @@ from ..data.stream import iter_batches
 from ..data.transforms import Normalization
 from ..evaluate import prepare
 
-__all__ = ["collect_features", "specialist_angles", "random_subspace_angles", "specialist_angle_baselines",
+__all__ = ["collect_features", "has_specialists", "specialist_angles", "random_subspace_angles", "specialist_angle_baselines",
            "linear_cka", "specialist_cka", "embed_2d"]
 
 
@@ -73,6 +73,11 @@ def collect_features(model: nn.Module, splits: Mapping[str, Split], norm: Normal
             out["specialist"] += [model.routing[name]] * len(x)
             out["label"].append(y[:, 0].numpy())
     return {k: (np.concatenate(v) if k in ("cls", "adapter", "label") else np.array(v)) for k, v in out.items()}
+
+
+def has_specialists(model: nn.Module) -> bool:
+    """Whether the model's side modules hold named specialists to compare (mos, mos-soft, adapter-dataset)."""
+    return hasattr(model.vit.blocks[0].side, "specialists")
 
 
 def _specialist_names(model: nn.Module) -> List[str]:
