@@ -8,7 +8,8 @@ from mosaic_kit.reports import (aggregate, find_runs, load_records, reference_pa
                                 to_csv, to_latex, to_markdown, write_report)
 
 
-def _run(root, label, seed, scores, data_root="/data/medmnist", trainable=1000, kind="same-splits", pretrained=True):
+def _run(root, label, seed, scores, data_root="/data/medmnist", trainable=1000, kind="same-splits", pretrained=True,
+         method="mos"):
     d = root / label / f"seed{seed}"
     d.mkdir(parents=True)
     ds = {n: {"val": {"acc": a, "auc": u}, "test": {"acc": a, "auc": u}} for n, (a, u) in scores.items()}
@@ -17,7 +18,7 @@ def _run(root, label, seed, scores, data_root="/data/medmnist", trainable=1000, 
                          "sha256": "ab" * 32 if pretrained else None, "pretrained": pretrained}}
     (d / "results.json").write_text(json.dumps({
         "datasets": ds, "teacher": {"datasets": ds}, "params": {"trainable": trainable}, "wall_time_s": 60.0,
-        "provenance": prov, "config": {"method": "mos", "seed": seed, "data_root": data_root}}))
+        "provenance": prov, "config": {"method": method, "seed": seed, "data_root": data_root}}))
     (d / "suite.json").write_text(json.dumps({"label": label, "seed": seed}))
     return d
 
@@ -187,3 +188,31 @@ def test_gaps_to_references_against_the_noise(tmp_path):
     assert "-4.8 (below)" in rows["adrenalmnist3d"]
     table.references_absent = "synthetic data"
     assert gaps_md(table) == ""
+
+
+def test_accuracy_against_trainable_parameters(tmp_path):
+    from mosaic_kit.reports.scaling import scaling_points, trend
+
+    sizes = {"vpt-p1": 100, "vpt-p10": 1000, "vpt-p50": 10000, "lora-r1": 200, "lora-r32": 6000, "linear": 50}
+    acc = {"vpt-p1": (0.60, 0.62), "vpt-p10": (0.70, 0.72), "vpt-p50": (0.80, 0.82),  # rises: +20 vs std 1.4
+           "lora-r1": (0.75, 0.85), "lora-r32": (0.78, 0.80),  # -1.0 within std 7.1
+           "linear": (0.5, 0.5)}
+    for label, (a1, a2) in acc.items():
+        for seed, a in ((1, a1), (2, a2)):
+            _run(tmp_path, label, seed, {"breastmnist": (a, a), "pneumoniamnist": (a, a)}, trainable=sizes[label],
+                 method=label.split("-")[0])
+    records = load_records(find_runs([tmp_path]))
+    points = {p.label: p for p in scaling_points(aggregate(records), records)}
+    assert points["vpt-p10"].family == "VPT" and points["lora-r32"].family == "LoRA"
+    assert points["vpt-p50"].params == 10000 and points["vpt-p50"].mean("acc") == pytest.approx(0.81)
+    vpt = sorted((p for p in points.values() if p.family == "VPT"), key=lambda p: p.params)
+    assert trend(vpt, "acc") == "+20.0 (rises; noise 1.4)"
+    lora = sorted((p for p in points.values() if p.family == "LoRA"), key=lambda p: p.params)
+    assert trend(lora, "acc") == "-1.0 (within noise; noise 7.1)"
+    paths = write_report([tmp_path], tmp_path / "report", title="sweep")
+    md = paths["md"].read_text()
+    assert "## Accuracy against trainable parameters" in md
+    assert "| VPT | 100 → 10,000 | +20.0 (rises; noise 1.4) |" in md and "| linear probe | linear | 50 |" in md
+    assert paths["scaling_png"].stat().st_size > 10_000
+    alone = write_report([tmp_path / "vpt-p1", tmp_path / "lora-r1"], tmp_path / "no-sweep")
+    assert "scaling_png" not in alone and "against trainable parameters" not in alone["md"].read_text()

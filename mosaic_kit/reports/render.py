@@ -16,6 +16,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..registry import GROUPS, in_group
 from .references import reference_paper_means, reference_resnet18
+from .scaling import plot_scaling, scaling_md, scaling_points
 from .selection import Candidate, select_on_validation
 from .table import METRICS, ResultTable, aggregate, find_runs, load_records, split_configurations
 
@@ -201,12 +202,15 @@ def _selection_md(candidates: List[Candidate]) -> str:
 
 def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str = "Results",
                  which: str = "student") -> Dict[str, Path]:
-    """Write ``results.md``, ``results.csv``, ``results.tex``, ``acc.png`` and ``auc.png`` into ``out_dir``."""
+    """Write ``results.md``, ``results.csv``, ``results.tex``, ``acc.png`` and ``auc.png`` into ``out_dir``; where
+    a method family ran at several sizes, also the accuracy-vs-trainable-parameters section and ``scaling.png``."""
     from ..atomic import atomic_write_bytes
 
     runs = find_runs(run_dirs)
     kept, candidates = select_on_validation(load_records(runs, split=False))
     table = aggregate(split_configurations(kept), which)
+    points = scaling_points(table, kept)
+    sweep = len(points) != len({p.family for p in points})  # some family at several sizes: draw the curve
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     n_runs = ", ".join(f"{lab}: {n} run{'s' if n > 1 else ''}" for lab, n in table.runs.items())
@@ -241,6 +245,7 @@ def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str
           "run's `results.json`: the training's own evaluation of its best-validation checkpoint (later `eval` "
           f"calls write `evaluation-*.json` beside it and are not read). {refs}\n\n"
           + to_markdown(table) + "\n" + "\n".join(notes) + "\n\n" + gaps_md(table) + _selection_md(candidates)
+          + (scaling_md(points) if sweep else "")
           + "Runs:\n\n" + "\n".join(f"- `{shown(r)}`" for r in runs) + "\n")
     paths = {"md": out / "results.md", "csv": out / "results.csv", "tex": out / "results.tex"}
     atomic_write_bytes(paths["md"], md.encode())
@@ -248,4 +253,6 @@ def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str
     atomic_write_bytes(paths["tex"], to_latex(table, title).encode())
     paths["acc_png"] = plot_scores(table, out / "acc.png", "acc")
     paths["auc_png"] = plot_scores(table, out / "auc.png", "auc")
+    if sweep:
+        paths["scaling_png"] = plot_scaling(points, out / "scaling.png")
     return paths

@@ -1,0 +1,112 @@
+"""Accuracy against trainable parameters: one line per method family (the same method at several sizes: VPT
+prompts, LoRA ranks, adapter or MOSAIC widths), error bars over seeds, and the trend in words."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from statistics import mean, stdev
+from typing import Dict, List, Sequence
+
+from .table import METRICS, ResultTable, RunRecord
+
+__all__ = ["ScalingPoint", "scaling_points", "scaling_md", "plot_scaling", "FAMILY_NAMES"]
+
+FAMILY_NAMES = {"mos": "MOSAIC", "mos-soft": "MOSAIC (soft router)", "vpt": "VPT", "lora": "LoRA",
+                "adapter": "adapter", "adapter-dataset": "adapter per dataset", "linear": "linear probe",
+                "gmoe": "GMoE", "gmoe-shared": "GMoE (shared backbone)"}
+
+
+@dataclass
+class ScalingPoint:
+    family: str
+    label: str
+    params: float  # trainable parameters (mean over runs)
+    scores: Dict[str, List[float]]  # metric -> mean test score over the datasets, one value per run
+
+    def mean(self, metric: str) -> float:
+        v = [x for x in self.scores[metric] if not math.isnan(x)]
+        return mean(v) if v else float("nan")
+
+    def std(self, metric: str) -> float:
+        v = [x for x in self.scores[metric] if not math.isnan(x)]
+        return stdev(v) if len(v) > 1 else 0.0
+
+
+def scaling_points(table: ResultTable, records: Sequence[RunRecord], group: str = "all") -> List[ScalingPoint]:
+    """One point per label of ``table``: its method family (``method``, ``independent`` ones apart), trainable
+    parameters and mean test ACC / AUC over ``group``'s datasets, per run."""
+    family = {}
+    for r in records:
+        cfg = r.results.get("config", {})
+        name = FAMILY_NAMES.get(cfg.get("method"), cfg.get("method", "?"))
+        family[r.label] = name + (" (independent)" if cfg.get("independent") else "")
+    return [ScalingPoint(family[lab], lab, mean(table.params[lab]), {m: list(table.means[(lab, group)][m])
+                                                                      for m in METRICS})
+            for lab in table.labels if (lab, group) in table.means and table.params.get(lab)]
+
+
+def _families(points: Sequence[ScalingPoint]) -> Dict[str, List[ScalingPoint]]:
+    out: Dict[str, List[ScalingPoint]] = {}
+    for p in points:
+        out.setdefault(p.family, []).append(p)
+    return {f: sorted(ps, key=lambda p: p.params) for f, ps in out.items()}
+
+
+def trend(points: Sequence[ScalingPoint], metric: str) -> str:
+    """The smallest against the largest size of one family: the change in points and whether it exceeds the
+    noise (the larger of the two sample stds over seeds)."""
+    lo, hi = points[0], points[-1]
+    diff = 100 * (hi.mean(metric) - lo.mean(metric))
+    noise = 100 * max(lo.std(metric), hi.std(metric))
+    if math.isnan(diff):
+        return "undefined"
+    verdict = "within noise" if abs(diff) <= noise else ("rises" if diff > 0 else "falls")
+    return f"{diff:+.1f} ({verdict}; noise {noise:.1f})"
+
+
+def scaling_md(points: Sequence[ScalingPoint]) -> str:
+    """A table of every point by family, and per family with several sizes the change from its smallest to its
+    largest size."""
+    fams = _families(points)
+    lines = ["## Accuracy against trainable parameters", "",
+             "Mean test score over the datasets, mean ± sample std over seeds, per method family and size "
+             "(figure: `scaling.png`).", "",
+             "| family | label | trainable parameters | ACC | AUC | runs |", "|---|---|---|---|---|---|"]
+    for fam, ps in fams.items():
+        lines += [f"| {fam} | {p.label} | {p.params:,.0f} | {100 * p.mean('acc'):.1f} ± {100 * p.std('acc'):.1f} | "
+                  f"{100 * p.mean('auc'):.1f} ± {100 * p.std('auc'):.1f} | {len(p.scores['acc'])} |" for p in ps]
+    sweeps = {f: ps for f, ps in fams.items() if len(ps) > 1}
+    if sweeps:
+        lines += ["", "From the smallest to the largest size of each family, in points (a change counts only when "
+                  "larger than the larger std over seeds of the two ends):", "",
+                  "| family | parameters | ACC change | AUC change |", "|---|---|---|---|"]
+        lines += [f"| {f} | {ps[0].params:,.0f} → {ps[-1].params:,.0f} | {trend(ps, 'acc')} | {trend(ps, 'auc')} |"
+                  for f, ps in sweeps.items()]
+    return "\n".join(lines) + "\n\n"
+
+
+def plot_scaling(points: Sequence[ScalingPoint], path: str | Path, title: str = "") -> Path:
+    """Two panels (ACC, AUC): x = trainable parameters (log scale), one line per family, error bars = std over
+    seeds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for ax, metric in zip(axes, METRICS):
+        for i, (fam, ps) in enumerate(_families(points).items()):
+            x = [p.params for p in ps]
+            y = [100 * p.mean(metric) for p in ps]
+            ax.errorbar(x, y, yerr=[100 * p.std(metric) for p in ps], marker="o", ms=4, capsize=3, label=fam,
+                        color=f"C{i}", ls="-" if len(ps) > 1 else "none")
+        ax.set(xscale="log", xlabel="trainable parameters (log scale)", ylabel=f"mean test {metric.upper()} (%)")
+        ax.grid(alpha=0.3, which="both")
+    axes[0].legend(fontsize=8)
+    fig.suptitle(title or "accuracy against trainable parameters (error bars: std over seeds)", fontsize=10)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
