@@ -12,79 +12,21 @@ import difflib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Type, TypeVar
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Type
 
 from .coerce import coerce_to, range_problems, read_yaml_mapping, type_problems
 from .custom import register_spec_files
+from .options import O, Options, option, register_options, unregister_options
+from .options import option_fields as _option_fields
+from .options import registered_options
 
 __all__ = ["Config", "Options", "option", "PRESET_DIR", "available_presets", "load_config", "parse_set",
            "register_options", "unregister_options", "all_keys", "key_help", "path_keys"]
 
 PRESET_DIR = Path(__file__).parent / "presets"
-O = TypeVar("O", bound="Options")
 
 
-def _f(default: Any, help: str, *, path: bool = False) -> Any:  # noqa: A002 - mirrors dataclasses' metadata idiom
-    """A field with help text; ``path=True`` marks a file or folder (resolved against a plan's folder)."""
-    meta = {"help": help, "path": path}
-    if isinstance(default, (list, dict)):
-        return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
-    return field(default=default, metadata=meta)
-
-
-@dataclass
-class Options:
-    """Base of a method's own keys: fields declared with ``_f``-style help text (``option(default, help)``),
-    types checked on construction, then ``problems()`` (override it for range checks)."""
-
-    def __post_init__(self) -> None:
-        problems = type_problems(self)
-        problems = problems or self.problems()
-        if problems:
-            raise ValueError("Invalid configuration: " + "; ".join(problems))
-
-    def problems(self) -> List[str]:
-        return []
-
-    def check_positive(self, *keys: str) -> List[str]:
-        return range_problems(self, positive=keys)
-
-    def check_non_negative(self, *keys: str) -> List[str]:
-        return range_problems(self, non_negative=keys)
-
-
-#: A method options field: ``lora_rank: int = option(8, "LoRA rank")``.
-option = _f
-
-#: Registered options classes, in registration order; their fields are top-level keys.
-_OPTIONS: List[Type[Options]] = []
-
-
-def register_options(cls: Type[O]) -> Type[O]:
-    """Add a method's options dataclass to the flat key space; its field names must be new keys."""
-    if not (dataclasses.is_dataclass(cls) and issubclass(cls, Options)):
-        raise TypeError(f"{cls.__name__} must be a dataclass subclassing mosaic_kit.config.Options.")
-    if cls in _OPTIONS:
-        return cls
-    taken = {f.name: "Config" for f in dataclasses.fields(Config)}
-    taken.update({f.name: c.__name__ for c in _OPTIONS for f in dataclasses.fields(c)})
-    for f in dataclasses.fields(cls):
-        if f.name in taken:
-            raise ValueError(f"Option '{f.name}' of {cls.__name__} is already a key of {taken[f.name]}; "
-                             "give it a method-specific name (e.g. a prefix).")
-        if not f.metadata.get("help"):
-            raise ValueError(f"Option '{f.name}' of {cls.__name__} has no help text; declare it with option().")
-    _OPTIONS.append(cls)
-    return cls
-
-
-def unregister_options(cls: Type[Options]) -> None:
-    """Remove a method's options from the key space (a method defined for a test or a notebook session)."""
-    _OPTIONS.remove(cls)
-
-
-def _option_fields() -> Dict[str, dataclasses.Field]:
-    return {f.name: f for c in _OPTIONS for f in dataclasses.fields(c)}
+_f = option  # a shared key: default, help text, path=True for files and folders
 
 
 @dataclass
@@ -110,6 +52,8 @@ class Config:
     img_size: int = _f(224, "2D input resolution seen by the backbone (images are resized to it)")
     vol_size: int = _f(64, "3D input side seen by the tokenizer (volumes are resized to it)")
     patch_3d: int = _f(8, "Conv3d kernel = stride of the 3D tokenizer")
+    tokenizer_3d_init: str = _f("random", "3D tokenizer start: random, or inflate (from the pretrained 2D patch and "
+                                          "position embedding)")
     adapter_scale: float = _f(0.1, "scale s of the adapter output")
     adapter_input: str = _f("residual", "side modules read the residual stream ('residual', AdaptFormer) or "
                                         "norm2(x) ('norm')")
@@ -128,7 +72,10 @@ class Config:
     ema_momentum: float = _f(0.9, "teacher EMA momentum for 2D datasets")
     ema_momentum_3d: float = _f(0.95, "teacher EMA momentum for 3D datasets")
     consistency_weight: float = _f(0.1, "weight of the student/teacher CLS consistency loss (0 = off)")
-    patience: int = _f(5, "early stopping: rounds without a better mean validation accuracy")
+    patience: int = _f(5, "early stopping: rounds without a better mean validation select_metric")
+    select_metric: str = _f("acc", "mean validation metric that picks the best round (and early stopping): acc, auc")
+    class_balance: str = _f("none", "class imbalance: none, loss (inverse-frequency class weights), sampler "
+                                    "(class-balanced batches)")
     augment: bool = _f(True, "training augmentations (2D flips/rotation, 3D flips/intensity jitter)")
     rotation_deg: float = _f(15.0, "2D random rotation range in degrees")
     eval_max_samples: Optional[int] = _f(None, "evaluate on at most this many samples per split (None = all)")
@@ -177,7 +124,9 @@ class Config:
         if self.vol_size % self.patch_3d:
             problems.append(f"vol_size ({self.vol_size}) must be a multiple of patch_3d ({self.patch_3d})")
         choices = {"norm": ("auto", "imagenet", "half"), "adapter_input": ("residual", "norm"),
-                   "amp": ("auto", "bf16", "off"), "tracker": ("tensorboard", "mlflow", "none")}
+                   "amp": ("auto", "bf16", "off"), "tracker": ("tensorboard", "mlflow", "none"),
+                   "tokenizer_3d_init": ("random", "inflate"), "select_metric": ("acc", "auc"),
+                   "class_balance": ("none", "loss", "sampler")}
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:
                 problems.append(f"{key} must be one of {', '.join(allowed)} (got '{getattr(self, key)}')")
@@ -194,7 +143,7 @@ class Config:
         values = dict(self.method_options)
         _check_keys(list(values), "method options", valid=list(_option_fields()))
         checked: Dict[str, Any] = {}
-        for cls in _OPTIONS:
+        for cls in registered_options():
             names = [f.name for f in dataclasses.fields(cls)]
             opts = cls(**{k: values[k] for k in names if k in values})
             checked.update({k: getattr(opts, k) for k in names})
@@ -259,7 +208,7 @@ def _check_keys(keys: Sequence[str], where: str, valid: Optional[Sequence[str]] 
 def _coerce(key: str, raw: Any) -> Any:
     """Turn a ``--set`` string into the type the key's field declares."""
     owner = Config if key in _shared_fields() else \
-        next(c for c in _OPTIONS if key in {f.name for f in dataclasses.fields(c)})
+        next(c for c in registered_options() if key in {f.name for f in dataclasses.fields(c)})
     return coerce_to(key, typing.get_type_hints(owner)[key], raw)
 
 

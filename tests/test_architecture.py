@@ -18,8 +18,8 @@ PACKAGE = ROOT / "mosaic_kit"
 
 #: Bottom to top; a unit may import its own layer and the ones below.
 LAYERS = [
-    {"registry", "config", "coerce", "atomic", "checkpoint", "environment", "metrics", "distributed", "hub", "custom",
-     "paths", "__version__"},
+    {"registry", "config", "options", "coerce", "atomic", "checkpoint", "environment", "metrics", "distributed", "hub",
+     "custom", "paths", "__version__"},
     {"data"},
     {"models"},  # know no method
     {"methods"},

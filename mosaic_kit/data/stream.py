@@ -37,7 +37,19 @@ def iter_batches(split: Split, batch_size: int, limit: int | None = None,
 class BatchStream:
     """Endless shuffled training batches of one split; ``state_dict`` makes it resumable."""
 
-    def __init__(self, split: Split, batch_size: int, seed: int) -> None:
+    def __init__(self, split: Split, batch_size: int, seed: int, balanced: bool = False) -> None:
+        """
+        Args:
+            split: The training split.
+            batch_size: Samples per batch (at most the split's size); the ragged tail of an epoch is dropped.
+            seed: Seeds every epoch's order.
+            balanced: Class-balanced sampling: each epoch draws ``len(split)`` samples with replacement, every
+                class equally likely (single-label datasets only); otherwise a permutation.
+        """
+        if balanced and split.info.is_multilabel:
+            raise ValueError(f"{split.info.name} is multi-label: class-balanced sampling needs one label per "
+                             "sample; use class_balance=loss (a pos_weight per label) instead.")
+        self.balanced = balanced
         self.split = split
         self.batch_size = min(batch_size, len(split))
         self.seed = seed
@@ -54,7 +66,13 @@ class BatchStream:
         if self._perm_epoch != self.epoch:
             gen = torch.Generator().manual_seed(
                 (self.seed * 1_000_003 + zlib.crc32(self.split.info.name.encode()) * 9_176 + self.epoch) % (2 ** 63))
-            self._perm = torch.randperm(len(self.split), generator=gen).numpy()
+            if self.balanced:  # every class equally likely: p(i) = 1 / (K_present * n_class(i))
+                y = np.asarray(self.split.labels).reshape(len(self.split), -1)[:, 0].astype(np.int64)
+                counts = np.bincount(y)
+                p = torch.from_numpy(1.0 / (np.count_nonzero(counts) * counts[y]))
+                self._perm = torch.multinomial(p, len(self.split), replacement=True, generator=gen).numpy()
+            else:
+                self._perm = torch.randperm(len(self.split), generator=gen).numpy()
             self._perm_epoch = self.epoch
         return self._perm
 

@@ -56,7 +56,7 @@ class Method:
         """A ``MosaicModel`` with this method's side module (under ``slot``) or prompts and the shared keys."""
         return MosaicModel(vit, routing, side=side, slot=self.slot if side is not None else None,
                            adapter_input=cfg.adapter_input, prompts=prompts, vol_size=cfg.vol_size,
-                           patch_3d=cfg.patch_3d, method=self.name)
+                           patch_3d=cfg.patch_3d, method=self.name, tokenizer_3d_init=cfg.tokenizer_3d_init)
 
     def trainable(self, name: str, model: MosaicModel, cfg: Config) -> bool:
         """Whether the tensor ``name`` trains: by default the side modules, prompts, heads and 3D tokenizer."""

@@ -151,7 +151,7 @@ class Gmoe(Method):
         return DualBackboneModel(vit, medical, constant_routing(datasets, "gmoe"), slot=self.slot,
                                  side=lambda dim: Adapter(dim, opts.gmoe_bottleneck, cfg.adapter_scale),
                                  adapter_input=cfg.adapter_input, vol_size=cfg.vol_size, patch_3d=cfg.patch_3d,
-                                 method=self.name)
+                                 method=self.name, tokenizer_3d_init=cfg.tokenizer_3d_init)
 
     def trainable(self, name: str, model: MosaicModel, cfg: Config) -> bool:
         return (name.startswith(ALWAYS_TRAINABLE + ("medical.tokenizer_3d.", "gate."))

@@ -7,6 +7,7 @@ import torch
 import torch.nn as nn
 from timm.models.vision_transformer import VisionTransformer
 
+from .inflate import inflate_tokenizer
 from .mosaic import MosaicModel, run_blocks, tokenize_with
 from .side_block import SideBlock
 from .tokenizer import VolumeTokenizer
@@ -59,7 +60,7 @@ class DualBackboneModel(MosaicModel):
 
     def __init__(self, general: VisionTransformer, medical: VisionTransformer, routing: Mapping[str, str], *,
                  side: Callable[[int], nn.Module], slot: str, adapter_input: str = "residual", vol_size: int = 64,
-                 patch_3d: int = 8, method: str = "") -> None:
+                 patch_3d: int = 8, method: str = "", tokenizer_3d_init: str = "random") -> None:
         """
         Args:
             general: Headless timm ViT of the first expert (frozen here).
@@ -67,7 +68,8 @@ class DualBackboneModel(MosaicModel):
             routing: Dataset name -> specialist name, passed to every side module.
             side: Factory ``dim -> module`` of the side module in every block of both backbones.
             slot: Attribute name of the side modules.
-            adapter_input, vol_size, patch_3d, method: As for ``MosaicModel``.
+            adapter_input, vol_size, patch_3d, method, tokenizer_3d_init: As for ``MosaicModel`` (an inflated 3D
+                tokenizer starts from its own backbone's 2D embedding).
         """
         if general.embed_dim != medical.embed_dim:
             raise ValueError(f"The two backbones must have the same width: {general.embed_dim} vs "
@@ -78,8 +80,10 @@ class DualBackboneModel(MosaicModel):
                              f"{grids[1]} patches ({general.num_prefix_tokens} vs {medical.num_prefix_tokens} "
                              "prefix tokens). Use the same patch size and no register tokens in both.")
         super().__init__(general, routing, side=side, slot=slot, adapter_input=adapter_input, vol_size=vol_size,
-                         patch_3d=patch_3d, method=method)
+                         patch_3d=patch_3d, method=method, tokenizer_3d_init=tokenizer_3d_init)
         tok = VolumeTokenizer(medical.embed_dim, vol_size, patch_3d) if self.tokenizer_3d is not None else None
+        if tok is not None and tokenizer_3d_init == "inflate":
+            inflate_tokenizer(tok, medical)
         self.medical = Branch(medical, side, slot, adapter_input, tok)
         self.gate = FeatureGate(self.embed_dim)
 

@@ -11,6 +11,7 @@ from torch.utils.checkpoint import checkpoint
 from timm.models.vision_transformer import VisionTransformer
 
 from ..registry import get_info
+from .inflate import inflate_tokenizer
 from .side_block import SideBlock
 from .tokenizer import VolumeTokenizer
 
@@ -34,7 +35,7 @@ class MosaicModel(nn.Module):
     def __init__(self, vit: VisionTransformer, routing: Mapping[str, str], *,
                  side: Optional[Callable[[int], nn.Module]] = None, slot: Optional[str] = None,
                  adapter_input: str = "residual", prompts: Optional[nn.Module] = None, vol_size: int = 64,
-                 patch_3d: int = 8, method: str = "") -> None:
+                 patch_3d: int = 8, method: str = "", tokenizer_3d_init: str = "random") -> None:
         """
         Args:
             vit: A headless timm ViT (``num_classes=0``); it is frozen and its blocks are wrapped.
@@ -47,6 +48,8 @@ class MosaicModel(nn.Module):
             vol_size: Side of the 3D input volumes.
             patch_3d: Kernel = stride of the 3D tokenizer.
             method: Name of the method that built the model (stored in checkpoints).
+            tokenizer_3d_init: ``"random"``, or ``"inflate"``: the 3D tokenizer starts from the backbone's 2D
+                patch and position embedding (``models.inflate``).
         """
         super().__init__()
         self.routing = dict(routing)
@@ -59,6 +62,11 @@ class MosaicModel(nn.Module):
         self.prompts = prompts
         has_3d = any(info.is_3d for info in self.infos.values())
         self.tokenizer_3d = VolumeTokenizer(dim, vol_size, patch_3d) if has_3d else None
+        if tokenizer_3d_init not in ("random", "inflate"):
+            raise ValueError(f"tokenizer_3d_init must be 'random' or 'inflate', got '{tokenizer_3d_init}'.")
+        if has_3d and tokenizer_3d_init == "inflate":
+            inflate_tokenizer(self.tokenizer_3d, vit)
+        self.tokenizer_3d_init = tokenizer_3d_init
         self.heads = nn.ModuleDict({name: nn.Linear(dim, info.n_classes) for name, info in self.infos.items()})
         for head in self.heads.values():
             nn.init.trunc_normal_(head.weight, std=0.02)

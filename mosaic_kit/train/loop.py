@@ -2,8 +2,8 @@
 
 One *round* visits every selected dataset once, in a seeded shuffled order, for a fixed number of optimiser
 steps (or one full epoch); each step is ``step.TrainStep``. After each round the student is scored on every
-validation split; the best mean accuracy is kept and training stops after ``patience`` rounds without
-improvement. Then the best checkpoint is scored on val and test (``runs.evaluate_run``).
+validation split; the round with the best mean validation ``select_metric`` (accuracy by default, or AUC) is kept
+and training stops after ``patience`` rounds without improvement. Then the best checkpoint is scored on val and test (``runs.evaluate_run``).
 
 Run directory: ``config.yaml``, ``environment.json``, ``metrics.jsonl`` (one line per step and per round),
 ``best.safetensors`` / ``last.safetensors``, ``last_state.pt`` (see ``checkpointer``), ``results.json``,
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import random
 import sys
@@ -45,7 +46,7 @@ from .ema import ExpertEMA
 from .lock import RunLock
 from .log import RunLog
 from .tracking import Tracker, open_tracker
-from .optim import build_optimizer, build_scheduler, round_order
+from .optim import build_optimizer, build_scheduler, class_weights, round_order
 from ..custom import write_run_datasets
 from ..paths import with_absolute_paths
 from .resume import resume_changes
@@ -130,7 +131,8 @@ def _setup(cfg: Config, resume: bool) -> Session:
         apply_speed(net, fused_attn=cfg.fused_attn, compile=cfg.compile, channels_last=cfg.channels_last,
                     grad_checkpointing=cfg.grad_checkpointing)
     optimizer = build_optimizer(model, cfg)
-    streams = {n: BatchStream(data[n]["train"], cfg.batch_size, cfg.seed) for n in datasets}
+    streams = {n: BatchStream(data[n]["train"], cfg.batch_size, cfg.seed, cfg.class_balance == "sampler")
+               for n in datasets}
     steps = {n: streams[n].steps_per_epoch if cfg.full_epoch else cfg.steps_per_dataset for n in datasets}
     scheduler = build_scheduler(optimizer, cfg, cfg.rounds * sum(steps.values()))
     aug_gen = torch.Generator().manual_seed(cfg.seed)
@@ -148,7 +150,9 @@ def _setup(cfg: Config, resume: bool) -> Session:
         write_run_datasets(run_dir, datasets)  # your own datasets' specs: the run loads without their files
         (run_dir / "environment.json").write_text(json.dumps(environment_info(), indent=2))
         (run_dir / "metrics.jsonl").unlink(missing_ok=True)
-    step = TrainStep(model, teacher, optimizer, norm, device, cfg, aug_gen)
+    weights = ({n: class_weights(n, data[n]["train"].labels) for n in datasets} if cfg.class_balance == "loss"
+               else None)
+    step = TrainStep(model, teacher, optimizer, norm, device, cfg, aug_gen, weights)
     return Session(cfg, run_dir, device, datasets, data, model, norm, teacher, optimizer, scheduler, streams, steps,
                    aug_gen, step, checkpointer, state, changes)
 
@@ -193,21 +197,23 @@ def end_round(s: Session, rnd: int, loader: Loader, log: RunLog, bar: tqdm, t0: 
     cfg, state = s.cfg, s.state
     val = evaluate(s.model, {n: s.data[n]["val"] for n in s.datasets}, s.norm, s.device, cfg.eval_batch_size,
                    cfg.eval_max_samples, cfg.amp)
-    mean_acc = summarize(val)["all"]["acc"]
-    improved = mean_acc > state.best_acc
+    means = summarize(val)["all"]
+    mean_acc, score = means["acc"], means[cfg.select_metric]  # the checkpoint is chosen on select_metric
+    improved = not math.isnan(score) and score > state.best_acc
     state.round, state.round_step, state.wall_time_s = rnd + 1, 0, time.time() - t0
     if improved:
-        state.best_acc, state.best_round, state.bad_rounds = mean_acc, rnd, 0
+        state.best_acc, state.best_round, state.bad_rounds = score, rnd, 0
     else:
         state.bad_rounds += 1
-    log.write(kind="round", round=rnd, step=state.step, val_acc=mean_acc, best=improved,
+    log.write(kind="round", round=rnd, step=state.step, val_acc=mean_acc, val_auc=means["auc"], best=improved,
               val={n: v["acc"] for n, v in val.items()}, wall_time_s=state.wall_time_s)
     if has_mixing(s.model):  # mos-soft's router load, gmoe's gate: each expert's mean weight on a val batch
         log.write(kind="gate", round=rnd, step=state.step, weights={
             n: mixing_summary(s.model, prepare(s.model, n, next(iter_batches(s.data[n]["val"], 64))[0], s.norm,
                                                s.device), n) for n in s.datasets})
     if dist.is_main():
-        bar.write(f"round {rnd + 1}/{cfg.rounds}: mean val acc {mean_acc:.4f}{' (best)' if improved else ''}")
+        bar.write(f"round {rnd + 1}/{cfg.rounds}: mean val acc {mean_acc:.4f}, auc {means['auc']:.4f}"
+                  f"{' (best)' if improved else ''}")
     if improved:
         s.checkpointer.save_best(rnd, mean_acc)
     s.checkpointer.save_last(state, s.optimizer, s.scheduler, s.aug_gen, loader.stream_states())

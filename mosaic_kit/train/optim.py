@@ -1,8 +1,9 @@
 """Optimizer, learning-rate schedule, losses and round order of the cyclic multi-task training."""
 from __future__ import annotations
 
-from typing import List
+from typing import List, Optional
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from timm.optim import param_groups_weight_decay
@@ -12,7 +13,7 @@ from ..config import Config
 from ..models.mosaic import MosaicModel
 from ..registry import get_info
 
-__all__ = ["build_optimizer", "build_scheduler", "task_loss", "round_order"]
+__all__ = ["build_optimizer", "build_scheduler", "task_loss", "class_weights", "round_order"]
 
 
 def build_optimizer(model: MosaicModel, cfg: Config) -> torch.optim.AdamW:
@@ -30,11 +31,31 @@ def build_scheduler(optimizer: torch.optim.Optimizer, cfg: Config, total_steps: 
                              t_in_epochs=False)
 
 
-def task_loss(dataset: str, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """BCE-with-logits for multi-label datasets (ChestMNIST), cross-entropy otherwise."""
+def task_loss(dataset: str, logits: torch.Tensor, y: torch.Tensor,
+              weight: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """BCE-with-logits for multi-label datasets (ChestMNIST), cross-entropy otherwise; ``weight`` (from
+    ``class_weights``) weighs the classes, or the positives of each label (``pos_weight``) for multi-label."""
     if get_info(dataset).is_multilabel:
-        return F.binary_cross_entropy_with_logits(logits, y.float())
-    return F.cross_entropy(logits, y[:, 0])
+        return F.binary_cross_entropy_with_logits(logits, y.float(), pos_weight=weight)
+    if weight is None:
+        return F.cross_entropy(logits, y[:, 0])
+    # the weighted mean over the batch: a batch's loss scale does not depend on which classes it drew
+    return F.cross_entropy(logits, y[:, 0], weight=weight)
+
+
+def class_weights(dataset: str, labels: np.ndarray) -> torch.Tensor:
+    """Inverse-frequency class weights of a training split, ``n / (K n_k)`` (1 for every class of a balanced
+    split); for multi-label datasets the ``pos_weight`` of each label, ``n_negative / n_positive``. A class absent
+    from the split gets weight 0 in place of infinity."""
+    info = get_info(dataset)
+    y = np.asarray(labels).reshape(len(labels), -1)
+    if info.is_multilabel:
+        pos = y.sum(0).astype(np.float64)
+        w = np.where(pos > 0, (len(y) - pos) / np.maximum(pos, 1), 0.0)
+    else:
+        counts = np.bincount(y[:, 0].astype(np.int64), minlength=info.n_classes).astype(np.float64)
+        w = np.where(counts > 0, len(y) / (info.n_classes * np.maximum(counts, 1)), 0.0)
+    return torch.tensor(w, dtype=torch.float32)
 
 
 def round_order(datasets: List[str], seed: int, rnd: int) -> List[str]:

@@ -1,7 +1,7 @@
 """One training step, exactly as the trainer takes it (``benchmarks/perf.py`` times this same step).
 
 A batch of one dataset arrives as uint8 images; it is augmented for the student and kept clean for the teacher,
-both prepared on the training device. Loss = task loss + ``consistency_weight`` * MSE(student CLS on the
+both prepared on the training device. Loss = task loss (class-weighted with ``class_balance=loss``) + ``consistency_weight`` * MSE(student CLS on the
 augmented view, teacher CLS on the clean view). Losses (and a stop flag) are averaged over ranks; a non-finite
 loss or gradient norm skips the update. Otherwise: backward, gradient clipping, AdamW, then the teacher's
 tensors that the step used move by EMA.
@@ -9,7 +9,7 @@ tensors that the step used move by EMA.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Dict, Optional
 
 import numpy as np
 import torch
@@ -45,8 +45,10 @@ class TrainStep:
 
     def __init__(self, model: MosaicModel, teacher: Optional[ExpertEMA], optimizer: torch.optim.Optimizer,
                  norm: Normalization, device: torch.device, cfg: Config,
-                 aug_gen: Optional[torch.Generator] = None) -> None:
+                 aug_gen: Optional[torch.Generator] = None,
+                 class_weights: Optional[Dict[str, torch.Tensor]] = None) -> None:
         self.model, self.teacher, self.optimizer = model, teacher, optimizer
+        self.class_weights = {n: w.to(device) for n, w in (class_weights or {}).items()}
         self.norm, self.device, self.cfg = norm, device, cfg
         self.aug_gen = aug_gen if aug_gen is not None else torch.Generator().manual_seed(cfg.seed)
         self.student = dist.DatasetDDP(model, list(model.routing), device)
@@ -66,7 +68,7 @@ class TrainStep:
                         shard=shard, **({} if info.is_3d else {"rotation_deg": cfg.rotation_deg}))
         with autocast(device, cfg.amp):
             feats, logits = self.student.step(x_aug, dataset)
-            t_loss = task_loss(dataset, logits.float(), y)
+            t_loss = task_loss(dataset, logits.float(), y, self.class_weights.get(dataset))
             loss = t_loss
             cons = torch.zeros((), device=device)
             if cfg.consistency_weight > 0 and self.teacher is not None:

@@ -1,0 +1,47 @@
+"""Starting the 3D tokenizer from the backbone's pretrained 2D embedding ("inflation", as I3D did for CNNs).
+
+- Kernel: the 2D patch kernel ``(D, 3, p, p)`` summed over RGB (a gray image is the same value in all three
+  channels), resampled to the 3D kernel's in-plane size ``q`` (block means when shrinking) and multiplied by ``(p / q)^2`` so that a constant
+  patch gives the same response, then spread evenly over the ``q`` depth slices (divided by ``q``). A volume
+  constant along depth then tokenizes as its 2D slice would. The bias is copied.
+- Position embedding: the 2D grid resampled (timm's ``resample_abs_pos_embed``) to the volume's in-plane grid
+  and repeated along depth; the CLS row is the 2D one (zero where the backbone has none).
+
+Volumes are normalised with the channel average of the 2D statistics, so the match is exact up to the small
+differences between the three channels' statistics (ImageNet: std 0.229 / 0.224 / 0.225).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from timm.layers import resample_abs_pos_embed
+from timm.models.vision_transformer import VisionTransformer
+
+from .tokenizer import VolumeTokenizer
+
+__all__ = ["inflate_tokenizer"]
+
+
+@torch.no_grad()
+def inflate_tokenizer(tokenizer: VolumeTokenizer, vit: VisionTransformer) -> VolumeTokenizer:
+    """Overwrite ``tokenizer``'s Conv3d and position embedding with ``vit``'s inflated 2D patch embedding."""
+    w2 = vit.patch_embed.proj.weight.float()  # (D, C, p, p)
+    if w2.shape[0] != tokenizer.proj.out_channels:
+        raise ValueError(f"Cannot inflate a {w2.shape[0]}-wide patch embedding into a "
+                         f"{tokenizer.proj.out_channels}-wide 3D tokenizer.")
+    p, q = w2.shape[-1], tokenizer.proj.kernel_size[0]
+    gray = w2.sum(1, keepdim=True)
+    # area averaging when shrinking (exact block means where p is a multiple of q), bilinear when growing
+    plane = (F.adaptive_avg_pool2d(gray, q) if q <= p else
+             F.interpolate(gray, size=(q, q), mode="bilinear", align_corners=False)) * (p / q) ** 2
+    tokenizer.proj.weight.copy_((plane / q).unsqueeze(2).expand(-1, -1, q, -1, -1))
+    if tokenizer.proj.bias is not None and vit.patch_embed.proj.bias is not None:
+        tokenizer.proj.bias.copy_(vit.patch_embed.proj.bias)
+    n = round(tokenizer.num_patches ** (1 / 3))
+    prefix = 0 if getattr(vit, "no_embed_class", False) else vit.num_prefix_tokens
+    grid = tuple(vit.patch_embed.grid_size)
+    pos = resample_abs_pos_embed(vit.pos_embed.float(), new_size=[n, n], old_size=list(grid), num_prefix_tokens=prefix)
+    cls = pos[:, :1] if prefix else torch.zeros_like(pos[:, :1])
+    plane_pos = pos[:, prefix:].reshape(1, 1, n * n, -1).expand(1, n, n * n, -1).reshape(1, n ** 3, -1)
+    tokenizer.pos_embed.copy_(torch.cat([cls, plane_pos], dim=1))
+    return tokenizer

@@ -1,0 +1,116 @@
+"""Training-recipe options: the 3D tokenizer inflated from the 2D patch embedding, class-imbalance handling
+(weighted loss, balanced sampling) and the validation metric that picks the reported checkpoint."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import tiny_cfg
+from mosaic_kit.data.files import Split
+from mosaic_kit.data.stream import BatchStream
+from mosaic_kit.methods import build_model
+from mosaic_kit.registry import get_info
+from mosaic_kit.train.optim import class_weights, task_loss
+
+
+def test_inflated_tokenizer_sees_a_depth_constant_volume_as_its_2d_slice(tmp_path):
+    # test_vit: patch 16; at 32 px a 2 x 2 grid. Volumes 16^3 with patch 8: 2 x 2 x 2 tokens.
+    model, _ = build_model(tiny_cfg(tmp_path, method="mos", datasets=["adrenalmnist3d"], tokenizer_3d_init="inflate"))
+    vit, tok = model.vit, model.tokenizer_3d
+    g = torch.Generator().manual_seed(0)
+    blocks = torch.randn(3, 1, 2, 2, generator=g)  # one gray value per patch
+    image = blocks.repeat_interleave(16, -1).repeat_interleave(16, -2).expand(-1, 3, -1, -1)
+    volume = blocks.repeat_interleave(8, -1).repeat_interleave(8, -2).unsqueeze(2).expand(-1, -1, 16, -1, -1)
+    with torch.no_grad():
+        t2 = vit.patch_embed(image).reshape(3, 4, -1)  # (3, 4, D), row-major grid
+        t3 = tok.proj(volume).flatten(2).transpose(1, 2)  # (3, 8, D): depth-major
+    for z in range(2):  # every depth slice of tokens is the 2D token grid
+        torch.testing.assert_close(t3[:, 4 * z:4 * z + 4], t2, atol=1e-5, rtol=1e-4)
+    pos2d, pos3d = vit.pos_embed[0], tok.pos_embed[0]
+    torch.testing.assert_close(pos3d[0], pos2d[0])  # CLS row
+    torch.testing.assert_close(pos3d[1:5], pos2d[1:])  # depth slice 0: the 2D grid
+    torch.testing.assert_close(pos3d[5:], pos2d[1:])  # depth slice 1: the same
+    random, _ = build_model(tiny_cfg(tmp_path, method="mos", datasets=["adrenalmnist3d"]))
+    assert not torch.allclose(random.tokenizer_3d.proj.weight, tok.proj.weight)
+    with pytest.raises(ValueError, match="tokenizer_3d_init must be one of random, inflate"):
+        tiny_cfg(tmp_path, tokenizer_3d_init="imagenet")
+
+
+def test_inflation_resamples_a_larger_patch_and_keeps_each_backbone_own(tmp_path):
+    from safetensors.torch import save_file
+
+    from mosaic_kit.models.backbone import create_backbone
+
+    torch.manual_seed(3)
+    save_file(create_backbone("test_vit", None, 32).state_dict(), str(tmp_path / "med.safetensors"))
+    model, _ = build_model(tiny_cfg(tmp_path, method="gmoe", gmoe_medical_weights=str(tmp_path / "med.safetensors"),
+                                    tokenizer_3d_init="inflate", vol_size=32, patch_3d=4))
+    for vit, tok in ((model.vit, model.tokenizer_3d), (model.medical.vit, model.medical.tokenizer_3d)):
+        w2, w3 = vit.patch_embed.proj.weight, tok.proj.weight  # 16x16 kernels into 4x4x4
+        assert w3.shape[2:] == (4, 4, 4)
+        # a constant volume: the same response as a constant gray image (the sum of the kernel is kept)
+        torch.testing.assert_close(w3.sum((1, 2, 3, 4)), w2.sum((1, 2, 3)), rtol=1e-4, atol=1e-4)
+    assert not torch.allclose(model.tokenizer_3d.proj.weight, model.medical.tokenizer_3d.proj.weight)
+
+
+def _split(name, labels):
+    info = get_info(name)
+    shape = (len(labels),) + ((28,) * 3 if info.is_3d else (28, 28))
+    return Split(info, "train", np.zeros(shape, np.uint8), np.asarray(labels, np.int64).reshape(len(labels), -1))
+
+
+def test_class_weights_and_the_weighted_loss():
+    labels = np.array([0] * 30 + [1] * 10)  # breastmnist: 2 classes, 3:1
+    w = class_weights("breastmnist", labels.reshape(-1, 1))
+    torch.testing.assert_close(w, torch.tensor([40 / (2 * 30), 40 / (2 * 10)]))
+    logits, y = torch.randn(8, 2), torch.tensor([[0], [1]] * 4)
+    # balanced split: weights of 1, the plain loss
+    torch.testing.assert_close(task_loss("breastmnist", logits, y, class_weights("breastmnist", y.numpy())),
+                               task_loss("breastmnist", logits, y))
+    # the rare class's errors count three times as much
+    only_rare = torch.tensor([[1]] * 8)
+    assert task_loss("breastmnist", logits, only_rare, w) == pytest.approx(float(task_loss("breastmnist", logits, only_rare)))
+    per = torch.nn.functional.cross_entropy(logits, y[:, 0], reduction="none")
+    expected = (per * w[y[:, 0]]).sum() / w[y[:, 0]].sum()
+    torch.testing.assert_close(task_loss("breastmnist", logits, y, w), expected)
+    multi = class_weights("chestmnist", np.array([[1] + [0] * 13, [0] * 14, [0] * 14, [1] * 14]))
+    assert multi[0] == pytest.approx(1.0) and multi[1] == pytest.approx(3.0)  # negatives / positives per label
+
+
+def test_balanced_sampling_draws_classes_evenly_and_resumes():
+    split = _split("breastmnist", [0] * 90 + [1] * 10)
+    stream = BatchStream(split, 10, seed=1, balanced=True)
+    drawn = np.concatenate([split.labels[stream.next_index()][:, 0] for _ in range(40)])
+    assert 0.4 < drawn.mean() < 0.6  # the rare class fills about half the batches (10 % of the split)
+    plain = BatchStream(split, 10, seed=1)
+    assert np.concatenate([split.labels[plain.next_index()][:, 0] for _ in range(10)]).mean() == pytest.approx(0.1)
+    again = BatchStream(split, 10, seed=1, balanced=True)
+    again.load_state_dict({"epoch": 3, "position": 20})
+    stream.load_state_dict({"epoch": 3, "position": 20})
+    assert np.array_equal(stream.next_index(), again.next_index())
+    with pytest.raises(ValueError, match="multi-label: class-balanced sampling .* use class_balance=loss"):
+        BatchStream(_split("chestmnist", np.zeros((4, 14))), 2, seed=0, balanced=True)
+
+
+@pytest.mark.parametrize("balance", ["loss", "sampler"])
+def test_a_run_with_class_balance_trains(tmp_path, balance):
+    from mosaic_kit.train import train
+
+    run = train(tiny_cfg(tmp_path, datasets=["breastmnist"], class_balance=balance, rounds=1, eval_max_samples=16),
+                progress=False)
+    assert json.loads((run / "results.json").read_text())["config"]["class_balance"] == balance
+
+
+def test_the_best_round_is_chosen_on_the_select_metric(tmp_path):
+    from mosaic_kit.checkpoint import load_tensors
+    from mosaic_kit.train import train
+
+    run = train(tiny_cfg(tmp_path, datasets=["breastmnist", "pneumoniamnist"], select_metric="auc", rounds=4,
+                         patience=0, eval_max_samples=48, lr=3e-3), progress=False)
+    rounds = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    rounds = [r for r in rounds if r.get("kind") == "round"]
+    best = max(range(len(rounds)), key=lambda i: (rounds[i]["val_auc"], -i))
+    assert int(load_tensors(run / "best.safetensors")[1]["round"]) == rounds[best]["round"]
+    assert [r["best"] for r in rounds] == [i == 0 or r["val_auc"] > max(q["val_auc"] for q in rounds[:i])
+                                          for i, r in enumerate(rounds)]
