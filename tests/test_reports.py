@@ -16,8 +16,9 @@ def _run(root, label, seed, scores, data_root="/data/medmnist", trainable=1000, 
     prov = {"datasets": {n: kind for n in scores}, "evaluation": "complete",
             "backbone": {"backbone": "deit_tiny_patch16_224", "weights": "w.safetensors" if pretrained else None,
                          "sha256": "ab" * 32 if pretrained else None, "pretrained": pretrained}}
+    val = {"all": {m: sum(v[i] for v in scores.values()) / len(scores) for i, m in enumerate(("acc", "auc"))}}
     (d / "results.json").write_text(json.dumps({
-        "datasets": ds, "teacher": {"datasets": ds}, "params": {"trainable": trainable}, "wall_time_s": 60.0,
+        "datasets": ds, "mean_val": val, "teacher": {"datasets": ds, "mean_val": {"all": {"acc": 0.5, "auc": 0.5}}}, "params": {"trainable": trainable}, "wall_time_s": 60.0,
         "provenance": prov, "config": {"method": method, "seed": seed, "data_root": data_root}}))
     (d / "suite.json").write_text(json.dumps({"label": label, "seed": seed}))
     return d
@@ -214,5 +215,6 @@ def test_accuracy_against_trainable_parameters(tmp_path):
     assert "## Accuracy against trainable parameters" in md
     assert "| VPT | 100 → 10,000 | +20.0 (rises; noise 1.4) |" in md and "| linear probe | linear | 50 |" in md
     assert paths["scaling_png"].stat().st_size > 10_000
+    assert "| vpt-p50 | 81.0 ± 1.4 | 81.0 ± 1.4 | 50.0 ± 0.0 | 50.0 ± 0.0 | 2 |" in md  # validation, student / teacher
     alone = write_report([tmp_path / "vpt-p1", tmp_path / "lora-r1"], tmp_path / "no-sweep")
     assert "scaling_png" not in alone and "against trainable parameters" not in alone["md"].read_text()

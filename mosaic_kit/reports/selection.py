@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from statistics import mean
+from statistics import mean, stdev
 from typing import Dict, List, Sequence, Tuple
 
 from .table import RunRecord
 
-__all__ = ["Candidate", "select_on_validation"]
+__all__ = ["Candidate", "select_on_validation", "validation_md"]
 
 
 @dataclass
@@ -50,3 +50,27 @@ def select_on_validation(records: Sequence[RunRecord], metric: str = "acc") -> T
             kept.append(r)
     order = {id(r): i for i, r in enumerate(records)}
     return sorted(kept, key=lambda r: order[id(r)]), candidates
+
+
+def _pm(values: List[float]) -> str:
+    v = [100 * x for x in values if not math.isnan(x)]
+    if not v:
+        return "–"
+    return f"{mean(v):.1f} ± {stdev(v):.1f}" if len(v) > 1 else f"{v[0]:.1f}"
+
+
+def validation_md(records: Sequence[RunRecord]) -> str:
+    """Mean validation ACC / AUC per label, of the student (its best round) and of its EMA teacher: the numbers
+    on which an ablation keeps or drops a change, and a report picks student or teacher."""
+    lines = ["## Validation scores", "",
+             "Mean validation score over the datasets, mean ± sample std over runs: the only numbers to choose on "
+             "(a variant, a checkpoint, student or EMA teacher).", "",
+             "| label | student val ACC | student val AUC | teacher val ACC | teacher val AUC | runs |",
+             "|---|---|---|---|---|---|"]
+    for label in dict.fromkeys(r.label for r in records):
+        rs = [r for r in records if r.label == label]
+        teacher = [RunRecord(r.label, r.seed, r.run_dir, r.results.get("teacher") or {}) for r in rs]
+        lines.append(f"| {label} | {_pm([_val(r, 'acc') for r in rs])} | {_pm([_val(r, 'auc') for r in rs])} | "
+                     f"{_pm([_val(t, 'acc') for t in teacher])} | {_pm([_val(t, 'auc') for t in teacher])} | "
+                     f"{len(rs)} |")
+    return "\n".join(lines) + "\n\n"
