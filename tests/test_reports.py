@@ -216,5 +216,6 @@ def test_accuracy_against_trainable_parameters(tmp_path):
     assert "| VPT | 100 → 10,000 | +20.0 (rises; noise 1.4) |" in md and "| linear probe | linear | 50 |" in md
     assert paths["scaling_png"].stat().st_size > 10_000
     assert "| vpt-p50 | 81.0 ± 1.4 | 81.0 ± 1.4 | 50.0 ± 0.0 | 50.0 ± 0.0 | 2 |" in md  # validation, student / teacher
+    assert paths["wall_time_png"].stat().st_size > 10_000  # accuracy against wall time, one point per label
     alone = write_report([tmp_path / "vpt-p1", tmp_path / "lora-r1"], tmp_path / "no-sweep")
     assert "scaling_png" not in alone and "against trainable parameters" not in alone["md"].read_text()

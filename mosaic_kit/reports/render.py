@@ -16,7 +16,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..registry import GROUPS, in_group
 from .references import reference_paper_means, reference_resnet18
-from .scaling import plot_scaling, scaling_md, scaling_points
+from .scaling import is_sweep, plot_scaling, plot_wall_time, scaling_md, scaling_points
 from .selection import Candidate, select_on_validation, validation_md
 from .table import METRICS, ResultTable, aggregate, find_runs, load_records, split_configurations
 
@@ -203,14 +203,15 @@ def _selection_md(candidates: List[Candidate]) -> str:
 def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str = "Results",
                  which: str = "student") -> Dict[str, Path]:
     """Write ``results.md``, ``results.csv``, ``results.tex``, ``acc.png`` and ``auc.png`` into ``out_dir``; where
-    a method family ran at several sizes, also the accuracy-vs-trainable-parameters section and ``scaling.png``."""
+    a method family ran at several sizes, also the accuracy-vs-trainable-parameters section and ``scaling.png``;
+    with wall times recorded for several labels, ``wall_time.png`` (accuracy against wall time per run)."""
     from ..atomic import atomic_write_bytes
 
     runs = find_runs(run_dirs)
     kept, candidates = select_on_validation(load_records(runs, split=False))
     table = aggregate(split_configurations(kept), which)
     points = scaling_points(table, kept)
-    sweep = len(points) != len({p.family for p in points})  # some family at several sizes: draw the curve
+    sweep = is_sweep(points)  # some family at several sizes: draw accuracy against trainable parameters
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     n_runs = ", ".join(f"{lab}: {n} run{'s' if n > 1 else ''}" for lab, n in table.runs.items())
@@ -256,4 +257,6 @@ def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str
     paths["auc_png"] = plot_scores(table, out / "auc.png", "auc")
     if sweep:
         paths["scaling_png"] = plot_scaling(points, out / "scaling.png")
+    if sum(1 for p in points if p.wall) > 1:
+        paths["wall_time_png"] = plot_wall_time(points, out / "wall_time.png")
     return paths

@@ -1,5 +1,6 @@
-"""Accuracy against trainable parameters: one line per method family (the same method at several sizes: VPT
-prompts, LoRA ranks, adapter or MOSAIC widths), error bars over seeds, and the trend in words."""
+"""Accuracy against cost: against trainable parameters, one line per method family (the same method at several
+sizes: VPT prompts, LoRA ranks, adapter or MOSAIC widths), with the trend in words; and against wall time per
+run, one point per label (e.g. the levers of an ablation). Error bars: std over seeds."""
 from __future__ import annotations
 
 import math
@@ -10,7 +11,8 @@ from typing import Dict, List, Sequence
 
 from .table import METRICS, ResultTable, RunRecord
 
-__all__ = ["ScalingPoint", "scaling_points", "scaling_md", "plot_scaling", "FAMILY_NAMES"]
+__all__ = ["ScalingPoint", "scaling_points", "is_sweep", "scaling_md", "plot_scaling", "plot_wall_time", "trend",
+           "FAMILY_NAMES"]
 
 FAMILY_NAMES = {"mos": "MOSAIC", "mos-soft": "MOSAIC (soft router)", "vpt": "VPT", "lora": "LoRA",
                 "adapter": "adapter", "adapter-dataset": "adapter per dataset", "linear": "linear probe",
@@ -23,6 +25,7 @@ class ScalingPoint:
     label: str
     params: float  # trainable parameters (mean over runs)
     scores: Dict[str, List[float]]  # metric -> mean test score over the datasets, one value per run
+    wall: List[float]  # wall time per run (s), where recorded
 
     def mean(self, metric: str) -> float:
         v = [x for x in self.scores[metric] if not math.isnan(x)]
@@ -41,9 +44,14 @@ def scaling_points(table: ResultTable, records: Sequence[RunRecord], group: str 
         cfg = r.results.get("config", {})
         name = FAMILY_NAMES.get(cfg.get("method"), cfg.get("method", "?"))
         family[r.label] = name + (" (independent)" if cfg.get("independent") else "")
-    return [ScalingPoint(family[lab], lab, mean(table.params[lab]), {m: list(table.means[(lab, group)][m])
-                                                                      for m in METRICS})
+    return [ScalingPoint(family[lab], lab, mean(table.params[lab]),
+                         {m: list(table.means[(lab, group)][m]) for m in METRICS}, list(table.wall.get(lab, [])))
             for lab in table.labels if (lab, group) in table.means and table.params.get(lab)]
+
+
+def is_sweep(points: Sequence[ScalingPoint]) -> bool:
+    """Whether some family ran at several sizes (distinct trainable-parameter counts)."""
+    return any(len({round(p.params) for p in ps}) > 1 for ps in _families(points).values())
 
 
 def _families(points: Sequence[ScalingPoint]) -> Dict[str, List[ScalingPoint]]:
@@ -76,7 +84,7 @@ def scaling_md(points: Sequence[ScalingPoint]) -> str:
     for fam, ps in fams.items():
         lines += [f"| {fam} | {p.label} | {p.params:,.0f} | {100 * p.mean('acc'):.1f} ± {100 * p.std('acc'):.1f} | "
                   f"{100 * p.mean('auc'):.1f} ± {100 * p.std('auc'):.1f} | {len(p.scores['acc'])} |" for p in ps]
-    sweeps = {f: ps for f, ps in fams.items() if len(ps) > 1}
+    sweeps = {f: ps for f, ps in fams.items() if len({round(p.params) for p in ps}) > 1}
     if sweeps:
         lines += ["", "From the smallest to the largest size of each family, in points (a change counts only when "
                   "larger than the larger std over seeds of the two ends):", "",
@@ -105,6 +113,33 @@ def plot_scaling(points: Sequence[ScalingPoint], path: str | Path, title: str = 
         ax.grid(alpha=0.3, which="both")
     axes[0].legend(fontsize=8)
     fig.suptitle(title or "accuracy against trainable parameters (error bars: std over seeds)", fontsize=10)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_wall_time(points: Sequence[ScalingPoint], path: str | Path) -> Path:
+    """Two panels (ACC, AUC): x = wall time per run in minutes, one labelled point per label; error bars = std
+    over seeds on both axes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = [p for p in points if p.wall]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
+    for ax, metric in zip(axes, METRICS):
+        for i, p in enumerate(shown):
+            x = [w / 60 for w in p.wall]
+            ax.errorbar(mean(x), 100 * p.mean(metric), xerr=stdev(x) if len(x) > 1 else 0,
+                        yerr=100 * p.std(metric), marker="o", ms=4, capsize=3, color=f"C{i % 10}")
+            ax.annotate(p.label, (mean(x), 100 * p.mean(metric)), fontsize=7, xytext=(4, 3),
+                        textcoords="offset points")
+        ax.set(xlabel="wall time per run (min)", ylabel=f"mean test {metric.upper()} (%)")
+        ax.grid(alpha=0.3)
+    fig.suptitle("accuracy against wall time (error bars: std over seeds)", fontsize=10)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=120)
