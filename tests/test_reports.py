@@ -219,3 +219,18 @@ def test_accuracy_against_trainable_parameters(tmp_path):
     assert paths["wall_time_png"].stat().st_size > 10_000  # accuracy against wall time, one point per label
     alone = write_report([tmp_path / "vpt-p1", tmp_path / "lora-r1"], tmp_path / "no-sweep")
     assert "scaling_png" not in alone and "against trainable parameters" not in alone["md"].read_text()
+
+
+def test_levers_are_judged_against_the_baseline_on_validation(tmp_path):
+    from mosaic_kit.reports.selection import ablation_md
+
+    for label, (a1, a2) in {"baseline": (0.70, 0.72), "better": (0.80, 0.82), "noisy": (0.60, 0.86),
+                            "worse": (0.60, 0.61)}.items():
+        for seed, a in ((1, a1), (2, a2)):
+            _run(tmp_path, label, seed, {"breastmnist": (a, a)})
+    md = ablation_md(load_records(find_runs([tmp_path])))
+    rows = {line.split(" | ")[0][2:]: line for line in md.splitlines() if line.startswith("| ")}
+    assert rows["better"].endswith("| +10.0 (noise 1.4) | +10.0 (noise 1.4) | keep |")
+    assert rows["noisy"].endswith("within noise |") and rows["worse"].endswith("| drop |")
+    assert "baseline" not in rows and ablation_md(load_records(find_runs([tmp_path / "better"]))) == ""
+    assert "## Levers against the baseline" in write_report([tmp_path], tmp_path / "r")["md"].read_text()

@@ -11,7 +11,10 @@ from typing import Dict, List, Sequence, Tuple
 
 from .table import RunRecord
 
-__all__ = ["Candidate", "select_on_validation", "validation_md"]
+__all__ = ["Candidate", "select_on_validation", "validation_md", "ablation_md", "BASELINE"]
+
+#: The label an ablation plan gives its reference configuration; every other label is one lever against it.
+BASELINE = "baseline"
 
 
 @dataclass
@@ -73,4 +76,35 @@ def validation_md(records: Sequence[RunRecord]) -> str:
         lines.append(f"| {label} | {_pm([_val(r, 'acc') for r in rs])} | {_pm([_val(r, 'auc') for r in rs])} | "
                      f"{_pm([_val(t, 'acc') for t in teacher])} | {_pm([_val(t, 'auc') for t in teacher])} | "
                      f"{len(rs)} |")
+    return "\n".join(lines) + "\n\n"
+
+
+def ablation_md(records: Sequence[RunRecord], baseline: str = BASELINE) -> str:
+    """Each label against ``baseline`` on validation only (the student's best round): the change in mean
+    validation ACC and AUC, each against its noise (the larger sample std over seeds of the two). ``keep``: one
+    metric better and none worse; ``drop``: the reverse. Empty when no label is ``baseline``."""
+    base = [r for r in records if r.label == baseline]
+    if not base:
+        return ""
+    lines = ["## Levers against the baseline, on validation", "",
+             f"Change of the mean validation score from `{baseline}`, in points; a lever is kept only where the "
+             "change exceeds the noise (the larger std over seeds of the two), test scores play no part.", "",
+             "| lever | val ACC change | val AUC change | verdict |", "|---|---|---|---|"]
+
+    def stats(rs: Sequence[RunRecord], metric: str) -> Tuple[float, float]:
+        v = [100 * x for x in (_val(r, metric) for r in rs) if not math.isnan(x)]
+        return (mean(v) if v else float("nan")), (stdev(v) if len(v) > 1 else 0.0)
+
+    for label in dict.fromkeys(r.label for r in records if r.label != baseline):
+        rs = [r for r in records if r.label == label]
+        cells, verdicts = [], []
+        for metric in ("acc", "auc"):
+            (m0, s0), (m1, s1) = stats(base, metric), stats(rs, metric)
+            d, noise = m1 - m0, max(s0, s1)
+            verdicts.append("better" if d > noise else "worse" if d < -noise else "same")
+            cells.append(f"{d:+.1f} (noise {noise:.1f})")
+        verdict = ("keep" if "better" in verdicts and "worse" not in verdicts else
+                   "drop" if "worse" in verdicts and "better" not in verdicts else
+                   "mixed" if "better" in verdicts else "within noise")
+        lines.append(f"| {label} | {cells[0]} | {cells[1]} | {verdict} |")
     return "\n".join(lines) + "\n\n"
