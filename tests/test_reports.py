@@ -9,7 +9,7 @@ from mosaic_kit.reports import (aggregate, find_runs, load_records, reference_pa
 
 
 def _run(root, label, seed, scores, data_root="/data/medmnist", trainable=1000, kind="same-splits", pretrained=True,
-         method="mos"):
+         method="mos", **config):
     d = root / label / f"seed{seed}"
     d.mkdir(parents=True)
     ds = {n: {"val": {"acc": a, "auc": u}, "test": {"acc": a, "auc": u}} for n, (a, u) in scores.items()}
@@ -19,7 +19,7 @@ def _run(root, label, seed, scores, data_root="/data/medmnist", trainable=1000, 
     val = {"all": {m: sum(v[i] for v in scores.values()) / len(scores) for i, m in enumerate(("acc", "auc"))}}
     (d / "results.json").write_text(json.dumps({
         "datasets": ds, "mean_val": val, "teacher": {"datasets": ds, "mean_val": {"all": {"acc": 0.5, "auc": 0.5}}}, "params": {"trainable": trainable}, "wall_time_s": 60.0,
-        "provenance": prov, "config": {"method": method, "seed": seed, "data_root": data_root}}))
+        "provenance": prov, "config": {"method": method, "seed": seed, "data_root": data_root, **config}}))
     (d / "suite.json").write_text(json.dumps({"label": label, "seed": seed}))
     return d
 
@@ -234,3 +234,12 @@ def test_levers_are_judged_against_the_baseline_on_validation(tmp_path):
     assert rows["noisy"].endswith("within noise |") and rows["worse"].endswith("| drop |")
     assert "baseline" not in rows and ablation_md(load_records(find_runs([tmp_path / "better"]))) == ""
     assert "## Levers against the baseline" in write_report([tmp_path], tmp_path / "r")["md"].read_text()
+
+
+def test_a_key_newer_than_a_run_counts_at_its_default(tmp_path):
+    _run(tmp_path, "mos", 1, {"breastmnist": (0.8, 0.9)})  # written before class_balance existed
+    _run(tmp_path, "mos", 2, {"breastmnist": (0.9, 0.9)}, class_balance="none")
+    assert aggregate(load_records(find_runs([tmp_path]))).runs == {"mos": 2}
+    _run(tmp_path, "mos", 3, {"breastmnist": (0.9, 0.9)}, class_balance="loss")
+    assert aggregate(load_records(find_runs([tmp_path]))).runs == {"mos [class_balance=none]": 2,
+                                                                  "mos [class_balance=loss]": 1}

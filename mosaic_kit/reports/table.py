@@ -9,6 +9,7 @@ table as NaN and are marked when rendered, never dropped silently.
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from pathlib import Path
 from statistics import mean
 from typing import Any, Dict, Iterable, List, Sequence, Tuple
 
-from ..config import path_keys
+from ..config import Config, path_keys
 from ..data.provenance import REAL
 from ..registry import ALL_DATASETS, GROUPS, in_group
 from ..results import load_results
@@ -66,10 +67,17 @@ def find_runs(paths: Iterable[str | Path]) -> List[Path]:
     return list(dict.fromkeys(found))
 
 
+@functools.lru_cache(maxsize=1)
+def _defaults() -> Dict[str, Any]:
+    return json.loads(json.dumps(Config().to_dict(), default=str))
+
+
 def _facts(results: Dict[str, Any]) -> Dict[str, Any]:
-    """What makes a configuration: every key but the seed and paths, plus the data kinds and weights' hash."""
+    """What makes a configuration: every key but the seed and paths, plus the data kinds and weights' hash. A key
+    that a run's version did not have yet counts at its default (a new key's default keeps the old behaviour)."""
     ignored = {"seed", "out", "threads", "tracker", *path_keys()}  # how a run was executed, not what it is
-    facts = {k: v for k, v in results.get("config", {}).items() if k not in ignored}
+    config = {**_defaults(), **results.get("config", {})}
+    facts = {k: v for k, v in config.items() if k not in ignored}
     if str(facts.get("device", "")).startswith("cuda:"):
         facts["device"] = "cuda"  # which GPU of a parallel suite ran it
     prov = results.get("provenance") or {}
