@@ -16,9 +16,9 @@ def _poison(monkeypatch, bad_steps):
     """Make the task loss NaN on the given (1-based) step numbers."""
     real, calls = step_mod.task_loss, {"n": 0}
 
-    def task_loss(dataset, logits, y):
+    def task_loss(dataset, logits, y, weight=None):
         calls["n"] += 1
-        loss = real(dataset, logits, y)
+        loss = real(dataset, logits, y, weight)
         return loss * float("nan") if calls["n"] in bad_steps else loss
 
     monkeypatch.setattr(step_mod, "task_loss", task_loss)
