@@ -36,7 +36,8 @@ from .base import (METHODS, Method, available_methods, get_method, register_meth
 from .diagnostics import has_mixing, mixing_load, mixing_summary
 
 __all__ = ["Method", "METHODS", "available_methods", "get_method", "register_method", "unregister_method",
-           "build_model", "parameter_report", "upgrade_names", "upgrade_method", "has_mixing", "mixing_load", "mixing_summary"]
+           "build_model", "parameter_report", "upgrade_names", "upgrade_method", "has_mixing", "mixing_load",
+           "mixing_summary"]
 
 register_method(mos.Mos())
 register_method(mos.MosSoft())

@@ -7,9 +7,7 @@ import torch
 import torch.nn as nn
 from timm.models.vision_transformer import VisionTransformer
 
-from .inflate import inflate_tokenizer
-from .mosaic import MosaicModel, run_blocks, tokenize_with
-from .side_block import SideBlock
+from .mosaic import MosaicModel, freeze_and_wrap, run_blocks, tokenize_with, volume_tokenizer
 from .tokenizer import VolumeTokenizer
 
 __all__ = ["Branch", "DualBackboneModel", "FeatureGate"]
@@ -39,11 +37,8 @@ class FeatureGate(nn.Module):
 class Branch(nn.Module):
     """The second expert: a frozen ViT whose blocks carry side modules, and its own 3D tokenizer."""
 
-    def __init__(self, vit: VisionTransformer, side: Callable[[int], nn.Module], slot: str, adapter_input: str,
-                 tokenizer_3d: Optional[VolumeTokenizer]) -> None:
+    def __init__(self, vit: VisionTransformer, tokenizer_3d: Optional[VolumeTokenizer]) -> None:
         super().__init__()
-        vit.requires_grad_(False)
-        vit.blocks = nn.Sequential(*[SideBlock(b, side(vit.embed_dim), slot, adapter_input) for b in vit.blocks])
         self.vit = vit
         self.tokenizer_3d = tokenizer_3d
 
@@ -81,10 +76,9 @@ class DualBackboneModel(MosaicModel):
                              "prefix tokens). Use the same patch size and no register tokens in both.")
         super().__init__(general, routing, side=side, slot=slot, adapter_input=adapter_input, vol_size=vol_size,
                          patch_3d=patch_3d, method=method, tokenizer_3d_init=tokenizer_3d_init)
-        tok = VolumeTokenizer(medical.embed_dim, vol_size, patch_3d) if self.tokenizer_3d is not None else None
-        if tok is not None and tokenizer_3d_init == "inflate":
-            inflate_tokenizer(tok, medical)
-        self.medical = Branch(medical, side, slot, adapter_input, tok)
+        has_3d = self.tokenizer_3d is not None
+        tok = volume_tokenizer(medical, vol_size, patch_3d, tokenizer_3d_init) if has_3d else None
+        self.medical = Branch(freeze_and_wrap(medical, side, slot, adapter_input), tok)
         self.gate = FeatureGate(self.embed_dim)
 
     def no_weight_decay(self) -> Set[str]:

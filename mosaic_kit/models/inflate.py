@@ -1,8 +1,9 @@
 """Starting the 3D tokenizer from the backbone's pretrained 2D embedding ("inflation", as I3D did for CNNs).
 
 - Kernel: the 2D patch kernel ``(D, 3, p, p)`` summed over RGB (a gray image is the same value in all three
-  channels), resampled to the 3D kernel's in-plane size ``q`` (block means when shrinking) and multiplied by ``(p / q)^2`` so that a constant
-  patch gives the same response, then spread evenly over the ``q`` depth slices (divided by ``q``). A volume
+  channels), resampled to the 3D kernel's in-plane size ``q`` (block means when shrinking) and multiplied by
+  ``(p / q)^2`` so that a constant patch gives the same response, then spread evenly over the ``q`` depth slices
+  (divided by ``q``). A volume
   constant along depth then tokenizes as its 2D slice would. The bias is copied.
 - Position embedding: the 2D grid resampled (timm's ``resample_abs_pos_embed``) to the volume's in-plane grid
   and repeated along depth; the CLS row is the 2D one (zero where the backbone has none).

@@ -15,7 +15,8 @@ from .inflate import inflate_tokenizer
 from .side_block import SideBlock
 from .tokenizer import VolumeTokenizer
 
-__all__ = ["MosaicModel", "BARE", "frozen_shared_copy", "tokenize_with", "run_blocks"]
+__all__ = ["MosaicModel", "BARE", "frozen_shared_copy", "freeze_and_wrap", "volume_tokenizer", "tokenize_with",
+           "run_blocks"]
 
 #: Specialist name that runs no adapter: the frozen backbone under the dataset's head.
 BARE = "none"
@@ -55,17 +56,10 @@ class MosaicModel(nn.Module):
         self.routing = dict(routing)
         self.infos = {name: get_info(name) for name in routing}
         dim = vit.embed_dim
-        vit.requires_grad_(False)
-        vit.blocks = nn.Sequential(*[SideBlock(blk, side(dim) if side else None, slot, adapter_input)
-                                     for blk in vit.blocks])
-        self.vit = vit
+        self.vit = freeze_and_wrap(vit, side, slot, adapter_input)
         self.prompts = prompts
         has_3d = any(info.is_3d for info in self.infos.values())
-        self.tokenizer_3d = VolumeTokenizer(dim, vol_size, patch_3d) if has_3d else None
-        if tokenizer_3d_init not in ("random", "inflate"):
-            raise ValueError(f"tokenizer_3d_init must be 'random' or 'inflate', got '{tokenizer_3d_init}'.")
-        if has_3d and tokenizer_3d_init == "inflate":
-            inflate_tokenizer(self.tokenizer_3d, vit)
+        self.tokenizer_3d = volume_tokenizer(vit, vol_size, patch_3d, tokenizer_3d_init) if has_3d else None
         self.tokenizer_3d_init = tokenizer_3d_init
         self.heads = nn.ModuleDict({name: nn.Linear(dim, info.n_classes) for name, info in self.infos.items()})
         for head in self.heads.values():
@@ -165,6 +159,23 @@ class MosaicModel(nn.Module):
             for name, f in zip(names, feats.split([inputs[n].shape[0] for n in names])):
                 out[name] = self.heads[name](f)
         return out
+
+
+def freeze_and_wrap(vit: VisionTransformer, side: Optional[Callable[[int], nn.Module]], slot: Optional[str],
+                    adapter_input: str) -> VisionTransformer:
+    """Freeze ``vit`` and wrap each block as a ``SideBlock`` carrying a new ``side(dim)`` module (if any)."""
+    vit.requires_grad_(False)
+    vit.blocks = nn.Sequential(*[SideBlock(blk, side(vit.embed_dim) if side else None, slot, adapter_input)
+                                 for blk in vit.blocks])
+    return vit
+
+
+def volume_tokenizer(vit: VisionTransformer, vol_size: int, patch_3d: int, init: str = "random") -> VolumeTokenizer:
+    """A 3D tokenizer in ``vit``'s width: random, or ``init="inflate"``d from ``vit``'s 2D embedding."""
+    if init not in ("random", "inflate"):
+        raise ValueError(f"tokenizer_3d_init must be 'random' or 'inflate', got '{init}'.")
+    tok = VolumeTokenizer(vit.embed_dim, vol_size, patch_3d)
+    return inflate_tokenizer(tok, vit) if init == "inflate" else tok
 
 
 def tokenize_with(vit: VisionTransformer, tokenizer_3d: Optional[VolumeTokenizer], x: torch.Tensor, is_3d: bool,
