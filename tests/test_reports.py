@@ -215,7 +215,7 @@ def test_accuracy_against_trainable_parameters(tmp_path):
     assert "## Accuracy against trainable parameters" in md
     assert "| VPT | 100 → 10,000 | +20.0 (rises; noise 1.4) |" in md and "| linear probe | linear | 50 |" in md
     assert paths["scaling_png"].stat().st_size > 10_000
-    assert "| vpt-p50 | 81.0 ± 1.4 | 81.0 ± 1.4 | 50.0 ± 0.0 | 50.0 ± 0.0 | 2 |" in md  # validation, student / teacher
+    assert "| vpt-p50 | 81.0 ± 1.4 | 81.0 ± 1.4 | 50.0 ± 0.0 | 50.0 ± 0.0 | -31.0 ± 1.4: student | 2 |" in md  # val
     assert paths["wall_time_png"].stat().st_size > 10_000  # accuracy against wall time, one point per label
     alone = write_report([tmp_path / "vpt-p1", tmp_path / "lora-r1"], tmp_path / "no-sweep")
     assert "scaling_png" not in alone and "against trainable parameters" not in alone["md"].read_text()
@@ -227,10 +227,14 @@ def test_levers_are_judged_against_the_baseline_on_validation(tmp_path):
     for label, (a1, a2) in {"baseline": (0.70, 0.72), "better": (0.80, 0.82), "noisy": (0.60, 0.86),
                             "worse": (0.60, 0.61)}.items():
         for seed, a in ((1, a1), (2, a2)):
-            _run(tmp_path, label, seed, {"breastmnist": (a, a)})
+            d = _run(tmp_path, label, seed, {"breastmnist": (a, a), "adrenalmnist3d": (0.7, 0.7)})
+            if label == "better":  # twice the baseline's wall time
+                res = json.loads((d / "results.json").read_text())
+                (d / "results.json").write_text(json.dumps({**res, "wall_time_s": 120.0}))
     md = ablation_md(load_records(find_runs([tmp_path])))
     rows = {line.split(" | ")[0][2:]: line for line in md.splitlines() if line.startswith("| ")}
-    assert rows["better"].endswith("| +10.0 (noise 1.4) | +10.0 (noise 1.4) | keep |")
+    assert rows["better"].endswith("| +5.0 (noise 0.7) | +5.0 (noise 0.7) | breast +10.0, adrenal3d +0.0 | 2.00x "
+                                   "| keep |")
     assert rows["noisy"].endswith("within noise |") and rows["worse"].endswith("| drop |")
     assert "baseline" not in rows and ablation_md(load_records(find_runs([tmp_path / "better"]))) == ""
     assert "## Levers against the baseline" in write_report([tmp_path], tmp_path / "r")["md"].read_text()
@@ -243,3 +247,18 @@ def test_a_key_newer_than_a_run_counts_at_its_default(tmp_path):
     _run(tmp_path, "mos", 3, {"breastmnist": (0.9, 0.9)}, class_balance="loss")
     assert aggregate(load_records(find_runs([tmp_path]))).runs == {"mos [class_balance=none]": 2,
                                                                   "mos [class_balance=loss]": 1}
+
+
+def test_validation_section_picks_the_teacher_only_when_it_wins_beyond_noise(tmp_path):
+    from mosaic_kit.reports.selection import validation_md
+
+    for label, teacher_aucs in {"ema-wins": (0.85, 0.86, 0.87), "ema-noisy": (0.95, 0.70, 0.86)}.items():
+        for seed, t in zip((1, 2, 3), teacher_aucs):
+            d = _run(tmp_path, label, seed, {"breastmnist": (0.8, 0.8)})
+            res = json.loads((d / "results.json").read_text())
+            res["teacher"]["mean_val"] = {"all": {"acc": 0.8, "auc": t}}
+            (d / "results.json").write_text(json.dumps(res))
+    rows = {line.split(" | ")[0][2:]: line for line in validation_md(load_records(find_runs([tmp_path]))).splitlines()
+            if line.startswith("| ")}
+    assert rows["ema-wins"].endswith("| 80.0 ± 0.0 | 86.0 ± 1.0 | +6.0 ± 1.0: teacher | 3 |")
+    assert rows["ema-noisy"].endswith("| +3.7 ± 12.7: student | 3 |")

@@ -64,36 +64,69 @@ def _pm(values: List[float]) -> str:
 
 def validation_md(records: Sequence[RunRecord]) -> str:
     """Mean validation ACC / AUC per label, of the student (its best round) and of its EMA teacher: the numbers
-    on which an ablation keeps or drops a change, and a report picks student or teacher."""
+    on which an ablation keeps or drops a change, and a report picks student or teacher. The last column decides
+    the latter: the teacher's validation AUC minus the student's, paired per run, against its std over runs."""
     lines = ["## Validation scores", "",
              "Mean validation score over the datasets, mean ± sample std over runs: the only numbers to choose on "
-             "(a variant, a checkpoint, student or EMA teacher).", "",
-             "| label | student val ACC | student val AUC | teacher val ACC | teacher val AUC | runs |",
-             "|---|---|---|---|---|---|"]
+             "(a variant, a checkpoint, student or EMA teacher). Teacher − student: the paired difference of "
+             "validation AUC per run; the teacher is reported only where it is better by more than its std.", "",
+             "| label | student val ACC | student val AUC | teacher val ACC | teacher val AUC | teacher − student "
+             "val AUC | runs |",
+             "|---|---|---|---|---|---|---|"]
     for label in dict.fromkeys(r.label for r in records):
         rs = [r for r in records if r.label == label]
         teacher = [RunRecord(r.label, r.seed, r.run_dir, r.results.get("teacher") or {}) for r in rs]
+        diff = [x for x in (100 * (_val(t, "auc") - _val(r, "auc")) for r, t in zip(rs, teacher))
+                if not math.isnan(x)]
+        if diff:
+            m, sd = mean(diff), (stdev(diff) if len(diff) > 1 else 0.0)
+            pick = "teacher" if m > sd and len(diff) > 1 else "student"
+            gap = f"{m:+.1f} ± {sd:.1f}: {pick}"
+        else:
+            gap = "–"
         lines.append(f"| {label} | {_pm([_val(r, 'acc') for r in rs])} | {_pm([_val(r, 'auc') for r in rs])} | "
                      f"{_pm([_val(t, 'acc') for t in teacher])} | {_pm([_val(t, 'auc') for t in teacher])} | "
-                     f"{len(rs)} |")
+                     f"{gap} | {len(rs)} |")
     return "\n".join(lines) + "\n\n"
+
+
+def _dataset_val(r: RunRecord, name: str, metric: str) -> float:
+    v = ((r.results.get("datasets") or {}).get(name) or {}).get("val", {}).get(metric)
+    return float("nan") if v is None else float(v)
+
+
+def _mean(values: Sequence[float]) -> float:
+    v = [x for x in values if not math.isnan(x)]
+    return mean(v) if v else float("nan")
 
 
 def ablation_md(records: Sequence[RunRecord], baseline: str = BASELINE) -> str:
     """Each label against ``baseline`` on validation only (the student's best round): the change in mean
     validation ACC and AUC, each against its noise (the larger sample std over seeds of the two). ``keep``: one
-    metric better and none worse; ``drop``: the reverse. Empty when no label is ``baseline``."""
+    metric better and none worse; ``drop``: the reverse. Also the change of each dataset's validation AUC (a lever
+    may act on one modality only) and the lever's mean wall time against the baseline's. Empty when no label is
+    ``baseline``."""
     base = [r for r in records if r.label == baseline]
     if not base:
         return ""
+    names = list(dict.fromkeys(n for r in base for n in (r.results.get("datasets") or {})))
     lines = ["## Levers against the baseline, on validation", "",
              f"Change of the mean validation score from `{baseline}`, in points; a lever is kept only where the "
-             "change exceeds the noise (the larger std over seeds of the two), test scores play no part.", "",
-             "| lever | val ACC change | val AUC change | verdict |", "|---|---|---|---|"]
+             "change exceeds the noise (the larger std over seeds of the two), test scores play no part. Per dataset: "
+             "the change of its mean validation AUC. Wall time: the lever's mean training wall time over the "
+             "baseline's.", "",
+             "| lever | val ACC change | val AUC change | val AUC change per dataset | wall time | verdict |",
+             "|---|---|---|---|---|---|"]
 
     def stats(rs: Sequence[RunRecord], metric: str) -> Tuple[float, float]:
         v = [100 * x for x in (_val(r, metric) for r in rs) if not math.isnan(x)]
         return (mean(v) if v else float("nan")), (stdev(v) if len(v) > 1 else 0.0)
+
+    def dataset_auc(rs: Sequence[RunRecord], name: str) -> float:
+        return _mean([_dataset_val(r, name, "auc") for r in rs])
+
+    def wall(rs: Sequence[RunRecord]) -> float:
+        return _mean([float(r.results.get("wall_time_s") or "nan") for r in rs])
 
     for label in dict.fromkeys(r.label for r in records if r.label != baseline):
         rs = [r for r in records if r.label == label]
@@ -106,5 +139,9 @@ def ablation_md(records: Sequence[RunRecord], baseline: str = BASELINE) -> str:
         verdict = ("keep" if "better" in verdicts and "worse" not in verdicts else
                    "drop" if "worse" in verdicts and "better" not in verdicts else
                    "mixed" if "better" in verdicts else "within noise")
-        lines.append(f"| {label} | {cells[0]} | {cells[1]} | {verdict} |")
+        per = ", ".join(f"{n.replace('mnist', '')} {100 * (dataset_auc(rs, n) - dataset_auc(base, n)):+.1f}"
+                        for n in names)
+        ratio = wall(rs) / wall(base)
+        lines.append(f"| {label} | {cells[0]} | {cells[1]} | {per} | "
+                     f"{'–' if math.isnan(ratio) else f'{ratio:.2f}x'} | {verdict} |")
     return "\n".join(lines) + "\n\n"
