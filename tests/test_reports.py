@@ -217,6 +217,7 @@ def test_accuracy_against_trainable_parameters(tmp_path):
     assert paths["scaling_png"].stat().st_size > 10_000
     assert "| vpt-p50 | 81.0 ± 1.4 | 81.0 ± 1.4 | 50.0 ± 0.0 | 50.0 ± 0.0 | -31.0 ± 1.4: student | 2 |" in md  # val
     assert paths["wall_time_png"].stat().st_size > 10_000  # accuracy against wall time, one point per label
+    assert paths["auc_wall_time_png"].stat().st_size > 10_000  # per dataset, ResNet-18 as a line
     alone = write_report([tmp_path / "vpt-p1", tmp_path / "lora-r1"], tmp_path / "no-sweep")
     assert "scaling_png" not in alone and "against trainable parameters" not in alone["md"].read_text()
 

@@ -16,7 +16,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..registry import GROUPS, in_group
 from .references import reference_paper_means, reference_resnet18
-from .scaling import is_sweep, plot_scaling, plot_wall_time, scaling_md, scaling_points
+from .scaling import is_sweep, plot_scaling, plot_wall_time, plot_wall_time_per_dataset, scaling_md, scaling_points
 from .selection import Candidate, ablation_md, select_on_validation, validation_md
 from .table import METRICS, ResultTable, aggregate, find_runs, load_records, split_configurations
 
@@ -204,7 +204,8 @@ def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str
                  which: str = "student") -> Dict[str, Path]:
     """Write ``results.md``, ``results.csv``, ``results.tex``, ``acc.png`` and ``auc.png`` into ``out_dir``; where
     a method family ran at several sizes, also the accuracy-vs-trainable-parameters section and ``scaling.png``;
-    with wall times recorded for several labels, ``wall_time.png`` (accuracy against wall time per run)."""
+    with wall times recorded for several labels, ``wall_time.png`` (accuracy against wall time per run) and, for up
+    to six datasets, ``auc_wall_time.png`` (per dataset, with ResNet-18 as a line on real data)."""
     from ..atomic import atomic_write_bytes
 
     runs = find_runs(run_dirs)
@@ -259,4 +260,7 @@ def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str
         paths["scaling_png"] = plot_scaling(points, out / "scaling.png")
     if sum(1 for p in points if p.wall) > 1:
         paths["wall_time_png"] = plot_wall_time(points, out / "wall_time.png")
+        if len(table.datasets) <= 6:
+            refs = {} if table.references_absent else reference_resnet18(28)
+            paths["auc_wall_time_png"] = plot_wall_time_per_dataset(table, out / "auc_wall_time.png", "auc", refs)
     return paths

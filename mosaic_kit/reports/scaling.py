@@ -11,7 +11,8 @@ from typing import Dict, List, Sequence
 
 from .table import METRICS, ResultTable, RunRecord
 
-__all__ = ["ScalingPoint", "scaling_points", "is_sweep", "scaling_md", "plot_scaling", "plot_wall_time", "trend",
+__all__ = ["ScalingPoint", "scaling_points", "is_sweep", "scaling_md", "plot_scaling", "plot_wall_time",
+           "plot_wall_time_per_dataset", "trend",
            "FAMILY_NAMES"]
 
 FAMILY_NAMES = {"mos": "MOSAIC", "mos-soft": "MOSAIC (soft router)", "vpt": "VPT", "lora": "LoRA",
@@ -140,6 +141,43 @@ def plot_wall_time(points: Sequence[ScalingPoint], path: str | Path) -> Path:
         ax.set(xlabel="wall time per run (min)", ylabel=f"mean test {metric.upper()} (%)")
         ax.grid(alpha=0.3)
     fig.suptitle("accuracy against wall time (error bars: std over seeds)", fontsize=10)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_wall_time_per_dataset(table: ResultTable, path: str | Path, metric: str = "auc",
+                               references: Dict[str, Dict[str, float]] | None = None) -> Path:
+    """One panel per dataset: test ``metric`` against wall time per run, one labelled point per label (error bars:
+    std over seeds on both axes), and, where given, a published reference (e.g. ResNet-18) as a dashed line: the
+    picture of how far each lever goes toward it and at what cost."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [lab for lab in table.labels if table.wall.get(lab)]
+    n = len(table.datasets)
+    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 4.2), squeeze=False)
+    for ax, name in zip(axes[0], table.datasets):
+        for i, lab in enumerate(labels):
+            x = [w / 60 for w in table.wall[lab]]
+            y = [100 * v for v in table.cells.get((lab, name), {}).get(metric, []) if not math.isnan(v)]
+            if not y:
+                continue
+            ax.errorbar(mean(x), mean(y), xerr=stdev(x) if len(x) > 1 else 0, yerr=stdev(y) if len(y) > 1 else 0,
+                        marker="o", ms=4, capsize=3, color=f"C{i % 10}")
+            ax.annotate(lab, (mean(x), mean(y)), fontsize=7, xytext=(4, 3), textcoords="offset points")
+        ref = (references or {}).get(name, {}).get(metric)
+        if ref is not None:
+            ax.axhline(100 * ref, ls="--", color="k", lw=1)
+            ax.annotate("ResNet-18" + ("+3D" if "3d" in name else "") + f" {100 * ref:.1f}", (0, 100 * ref),
+                        xycoords=("axes fraction", "data"), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        ax.set(title=name, xlabel="wall time per run (min)", ylabel=f"test {metric.upper()} (%)")
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"test {metric.upper()} against wall time per run (error bars: std over seeds)", fontsize=10)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=120)
