@@ -21,9 +21,13 @@ from .options import option_fields as _option_fields
 from .options import registered_options
 
 __all__ = ["Config", "Options", "option", "PRESET_DIR", "available_presets", "load_config", "parse_set",
-           "register_options", "unregister_options", "all_keys", "key_help", "path_keys"]
+           "register_options", "unregister_options", "all_keys", "key_help", "path_keys", "LEGACY_DEFAULTS"]
 
 PRESET_DIR = Path(__file__).parent / "presets"
+
+#: Keys whose default changed after they were added, with the value a run recorded without them had: such a run
+#: counts at this value, not at today's default (a new key's default keeps the old behaviour).
+LEGACY_DEFAULTS: Dict[str, Any] = {"tokenizer_3d_init": "random"}
 
 
 _f = option  # a shared key: default, help text, path=True for files and folders
@@ -52,8 +56,8 @@ class Config:
     img_size: int = _f(224, "2D input resolution seen by the backbone (images are resized to it)")
     vol_size: int = _f(64, "3D input side seen by the tokenizer (volumes are resized to it)")
     patch_3d: int = _f(8, "Conv3d kernel = stride of the 3D tokenizer")
-    tokenizer_3d_init: str = _f("random", "3D tokenizer start: random, or inflate (from the pretrained 2D patch and "
-                                          "position embedding)")
+    tokenizer_3d_init: str = _f("auto", "3D tokenizer start: random, inflate (from the pretrained 2D patch and "
+                                        "position embedding), or auto: inflate when weights are given, else random")
     adapter_scale: float = _f(0.1, "scale s of the adapter output")
     adapter_input: str = _f("residual", "side modules read the residual stream ('residual', AdaptFormer) or "
                                         "norm2(x) ('norm')")
@@ -103,6 +107,8 @@ class Config:
     def __post_init__(self) -> None:
         if isinstance(self.datasets, str):
             self.datasets = [d for d in self.datasets.split(",") if d.strip()]
+        if self.tokenizer_3d_init == "auto":  # recorded as what ran: config.yaml never says "auto"
+            self.tokenizer_3d_init = "inflate" if self.weights else "random"
         problems = type_problems(self)
         if problems:  # range checks below assume the right types
             raise ValueError("Invalid configuration: " + "; ".join(problems))
@@ -125,7 +131,7 @@ class Config:
             problems.append(f"vol_size ({self.vol_size}) must be a multiple of patch_3d ({self.patch_3d})")
         choices = {"norm": ("auto", "imagenet", "half"), "adapter_input": ("residual", "norm"),
                    "amp": ("auto", "bf16", "off"), "tracker": ("tensorboard", "mlflow", "none"),
-                   "tokenizer_3d_init": ("random", "inflate"), "select_metric": ("acc", "auc"),
+                   "tokenizer_3d_init": ("auto", "random", "inflate"), "select_metric": ("acc", "auc"),
                    "class_balance": ("none", "loss", "sampler")}
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:

@@ -13,8 +13,8 @@ A plan (YAML) is a grid of methods x dataset selections x seeds on one preset::
     out: runs/suite-cpu              # each run: {out}/{label}/[{grid point}/]{selection}/seed{seed}
     report: reports/suite-cpu
 
-A run whose ``suite.json`` matches its spec and that holds ``results.json`` is skipped, so an interrupted suite
-picks up where it stopped. Each executed notebook is kept next to its run (``train.ipynb``).
+A run whose ``suite.json`` matches its spec (or whose recorded configuration equals what its entry resolves to)
+and that holds ``results.json`` is skipped, so an interrupted suite picks up where it stopped. Each executed notebook is kept next to its run (``train.ipynb``).
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from typing import Any, Dict, List, Optional
 
 from .atomic import atomic_write_bytes
 from .coerce import read_yaml_mapping
-from .config import load_config, path_keys
+from .config import LEGACY_DEFAULTS, Config, load_config, path_keys
 from .paths import absolute
 from .methods import get_method
 from .registry import build_routing, resolve_datasets
@@ -154,11 +154,30 @@ def _set_aside(run_dir: Path) -> Path:
     return target
 
 
+#: Keys that say how a run was executed (a suite's worker slot sets some), not what it trained.
+_EXECUTION_KEYS = {"out", "threads", "device", "tracker", "log_every", "loader_workers", "prefetch", "pin_memory"}
+
+
 def is_done(spec: RunSpec) -> bool:
+    """Whether ``spec``'s run finished: under this very entry, or under an entry that resolved to the same
+    configuration (e.g. the plan now pins a key at the value the run had), as its ``results.json`` records."""
     d = Path(spec.run_dir)
     if not (d / "results.json").is_file() or not (d / "suite.json").is_file():
         return False
-    return json.loads((d / "suite.json").read_text()) == spec.fingerprint()
+    stored, want = json.loads((d / "suite.json").read_text()), spec.fingerprint()
+    if stored == want:
+        return True
+    if {k: v for k, v in stored.items() if k != "parameters"} != {k: v for k, v in want.items() if k != "parameters"}:
+        return False
+    recorded = (json.loads((d / "results.json").read_text()).get("config") or {})
+    cfg = load_config(spec.parameters["preset"], overrides={**spec.parameters["overrides"], "out": str(d)}).to_dict()
+
+    was = {**Config().to_dict(), **LEGACY_DEFAULTS, **recorded}  # keys newer than the run: the value it had
+
+    def text(value: Any) -> str:
+        return json.dumps(value, sort_keys=True, default=str)
+
+    return all(text(was.get(k)) == text(v) for k, v in cfg.items() if k not in _EXECUTION_KEYS)
 
 
 def keep_run_records(plan: Plan, folder: Path) -> List[Path]:
@@ -188,12 +207,12 @@ def _execute(spec: RunSpec, nb: Path, kernel: str, slot: Dict[str, Any], say) ->
     d = Path(spec.run_dir)
     say(f"run {spec.label} / {spec.selection} / seed {spec.seed} -> {d} (notebook: {d / 'train.ipynb'})")
     d.mkdir(parents=True, exist_ok=True)
-    (d / "suite.json").unlink(missing_ok=True)  # a half-done run is never mistaken for a finished one
     resume = (d / "last_state.pt").is_file() and not (d / "results.json").is_file()
     if resume:  # interrupted after a checkpoint: continue it (the trainer refuses a changed configuration)
         say(f"  resuming the interrupted run in {d} from its last checkpoint")
-    elif (d / "results.json").is_file():  # finished under another plan fingerprint: train it afresh
+    elif (d / "results.json").is_file():  # finished under another configuration: set aside whole, train afresh
         _set_aside(d)
+    (d / "suite.json").unlink(missing_ok=True)  # a half-done run is never mistaken for a finished one
     params = {**spec.parameters, "resume": resume,
               "overrides": {**spec.parameters["overrides"], **slot}}
     pm.execute_notebook(str(nb / "01_train.ipynb"), str(d / "train.ipynb"), parameters=params,

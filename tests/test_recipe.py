@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from conftest import tiny_cfg
+from mosaic_kit.config import load_config
 from mosaic_kit.data.files import Split
 from mosaic_kit.data.stream import BatchStream
 from mosaic_kit.methods import build_model
@@ -33,7 +34,7 @@ def test_inflated_tokenizer_sees_a_depth_constant_volume_as_its_2d_slice(tmp_pat
     torch.testing.assert_close(pos3d[5:], pos2d[1:])  # depth slice 1: the same
     random, _ = build_model(tiny_cfg(tmp_path, method="mos", datasets=["adrenalmnist3d"]))
     assert not torch.allclose(random.tokenizer_3d.proj.weight, tok.proj.weight)
-    with pytest.raises(ValueError, match="tokenizer_3d_init must be one of random, inflate"):
+    with pytest.raises(ValueError, match="tokenizer_3d_init must be one of auto, random, inflate"):
         tiny_cfg(tmp_path, tokenizer_3d_init="imagenet")
 
 
@@ -114,3 +115,11 @@ def test_the_best_round_is_chosen_on_the_select_metric(tmp_path):
     assert int(load_tensors(run / "best.safetensors")[1]["round"]) == rounds[best]["round"]
     assert [r["best"] for r in rounds] == [i == 0 or r["val_auc"] > max(q["val_auc"] for q in rounds[:i])
                                           for i, r in enumerate(rounds)]
+
+
+def test_auto_inflates_exactly_when_backbone_weights_are_given(tmp_path):
+    assert tiny_cfg(tmp_path).tokenizer_3d_init == "random"  # random backbone: nothing worth inflating
+    weights = str(tmp_path / "w.safetensors")
+    assert tiny_cfg(tmp_path, weights=weights).tokenizer_3d_init == "inflate"  # what config.yaml then records
+    assert tiny_cfg(tmp_path, weights=weights, tokenizer_3d_init="random").tokenizer_3d_init == "random"
+    assert load_config("paper", overrides={"weights": weights}).tokenizer_3d_init == "random"  # the paper's setting

@@ -1,0 +1,39 @@
+"""A suite keeps a finished run when its plan entry changes only in spelling: a key pinned at the value the run
+recorded (or, for a key newer than the run, the value it had then) resolves to the same configuration."""
+import json
+from pathlib import Path
+
+from mosaic_kit.config import load_config
+from mosaic_kit.suite import is_done, load_plan
+
+
+def _plan(tmp_path, overrides):
+    plan = tmp_path / "p.yaml"
+    plan.write_text(json.dumps({"name": "p", "preset": "cpu-tiny", "overrides": overrides, "methods": ["mos"],
+                                "datasets": ["breastmnist"], "seeds": [1], "out": str(tmp_path / "runs")}))
+    return load_plan(plan, root=tmp_path).runs[0]
+
+
+def _finish(spec, **recorded):
+    """What a finished run leaves: results.json with its configuration, suite.json with its entry."""
+    d = Path(spec.run_dir)
+    d.mkdir(parents=True)
+    cfg = load_config(spec.parameters["preset"], overrides={**spec.parameters["overrides"], "out": str(d)}).to_dict()
+    for key in recorded.pop("_drop", ()):
+        cfg.pop(key)  # a key this run's version of the kit did not have
+    (d / "results.json").write_text(json.dumps({"config": {**cfg, **recorded}}))
+    (d / "suite.json").write_text(json.dumps(spec.fingerprint()))
+
+
+def test_pinning_a_key_at_the_recorded_value_keeps_the_run(tmp_path):
+    _finish(_plan(tmp_path, {"rounds": 2}))
+    assert is_done(_plan(tmp_path, {"rounds": 2}))
+    assert is_done(_plan(tmp_path, {"rounds": 2, "lr": 3.0e-3}))  # cpu-tiny's own lr: the same configuration
+    assert not is_done(_plan(tmp_path, {"rounds": 2, "lr": 1.0e-3}))  # another run: trained afresh
+
+
+def test_a_key_newer_than_the_run_counts_at_the_value_it_had(tmp_path):
+    weights = str(tmp_path / "w.safetensors")
+    _finish(_plan(tmp_path, {"weights": weights}), _drop=["tokenizer_3d_init"])  # before the key: random
+    assert is_done(_plan(tmp_path, {"weights": weights, "tokenizer_3d_init": "random"}))
+    assert not is_done(_plan(tmp_path, {"weights": weights, "tokenizer_3d_init": "inflate"}))
