@@ -159,14 +159,12 @@ _EXECUTION_KEYS = {"out", "threads", "device", "tracker", "log_every", "loader_w
 
 
 def is_done(spec: RunSpec) -> bool:
-    """Whether ``spec``'s run finished: under this very entry, or under an entry that resolved to the same
-    configuration (e.g. the plan now pins a key at the value the run had), as its ``results.json`` records."""
+    """Whether ``spec``'s run finished with the configuration its entry resolves to now, as its ``results.json``
+    records it: a plan that pins a key at the value the run had keeps the run; an edited preset does not."""
     d = Path(spec.run_dir)
     if not (d / "results.json").is_file() or not (d / "suite.json").is_file():
         return False
     stored, want = json.loads((d / "suite.json").read_text()), spec.fingerprint()
-    if stored == want:
-        return True
     if {k: v for k, v in stored.items() if k != "parameters"} != {k: v for k, v in want.items() if k != "parameters"}:
         return False
     recorded = (json.loads((d / "results.json").read_text()).get("config") or {})

@@ -4,7 +4,7 @@ from mosaic_kit.config import Config, available_presets, load_config, parse_set
 
 
 def test_presets_load():
-    assert {"paper", "cpu-tiny"} <= set(available_presets())
+    assert {"paper", "cpu-tiny", "cpu-real"} <= set(available_presets())
     paper = load_config("paper")
     assert (paper.backbone, paper.img_size, paper.vol_size, paper.batch_size, paper.lr) == \
         ("vit_base_patch16_224", 224, 64, 32, 1e-4)

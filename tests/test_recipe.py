@@ -123,3 +123,19 @@ def test_auto_inflates_exactly_when_backbone_weights_are_given(tmp_path):
     assert tiny_cfg(tmp_path, weights=weights).tokenizer_3d_init == "inflate"  # what config.yaml then records
     assert tiny_cfg(tmp_path, weights=weights, tokenizer_3d_init="random").tokenizer_3d_init == "random"
     assert load_config("paper", overrides={"weights": weights}).tokenizer_3d_init == "random"  # the paper's setting
+
+
+def test_the_cpu_real_preset_holds_the_levers_chosen_on_validation(tmp_path):
+    from conftest import DEIT_TINY, REAL_MEDMNIST, need
+
+    cfg = load_config("cpu-real", overrides={"weights": str(need(DEIT_TINY)), "data_root": str(need(REAL_MEDMNIST)),
+                                             "download": False, "out": str(tmp_path / "run")})
+    assert (cfg.tokenizer_3d_init, cfg.img_size, cfg.class_balance, cfg.select_metric) == ("inflate", 112, "none", "acc")
+    assert cfg.backbone == "deit_tiny_patch16_224" and cfg.device == "cpu" and cfg.patience == 0
+    assert load_config("cpu-real").weights == "timm:deit_tiny_patch16_224.fb_in1k"  # fetched the way timm does
+    model, _ = build_model(cfg)  # the 3D tokenizer starts as the inflated pretrained 2D embedding
+    from mosaic_kit.models.mosaic import volume_tokenizer
+
+    again = volume_tokenizer(model.vit, cfg.vol_size, cfg.patch_3d, "inflate")
+    torch.testing.assert_close(model.tokenizer_3d.proj.weight, again.proj.weight)
+    torch.testing.assert_close(model.tokenizer_3d.pos_embed, again.pos_embed)

@@ -37,3 +37,9 @@ def test_a_key_newer_than_the_run_counts_at_the_value_it_had(tmp_path):
     _finish(_plan(tmp_path, {"weights": weights}), _drop=["tokenizer_3d_init"])  # before the key: random
     assert is_done(_plan(tmp_path, {"weights": weights, "tokenizer_3d_init": "random"}))
     assert not is_done(_plan(tmp_path, {"weights": weights, "tokenizer_3d_init": "inflate"}))
+
+
+def test_a_run_whose_recorded_configuration_differs_is_not_done(tmp_path):
+    spec = _plan(tmp_path, {"rounds": 2})
+    _finish(spec, lr=0.5)  # e.g. the preset changed since: same entry, another configuration
+    assert not is_done(spec)
