@@ -263,3 +263,14 @@ def test_validation_section_picks_the_teacher_only_when_it_wins_beyond_noise(tmp
             if line.startswith("| ")}
     assert rows["ema-wins"].endswith("| 80.0 ± 0.0 | 86.0 ± 1.0 | +6.0 ± 1.0: teacher | 3 |")
     assert rows["ema-noisy"].endswith("| +3.7 ± 12.7: student | 3 |")
+
+
+def test_a_curve_needs_three_sizes_of_one_family():
+    from mosaic_kit.reports.scaling import ScalingPoint, is_sweep
+
+    def point(label, params, family="MOSAIC"):
+        return ScalingPoint(family, label, params, {"acc": [0.8], "auc": [0.9]}, [60.0])
+
+    lever = [point("baseline", 1_447_302), point("vol-28-p4", 1_414_854), point("lora", 200_000, "LoRA")]
+    assert not is_sweep(lever)  # an ablation lever that changes the count in passing
+    assert is_sweep(lever + [point("x2", 2_777_862)])

@@ -51,8 +51,9 @@ def scaling_points(table: ResultTable, records: Sequence[RunRecord], group: str 
 
 
 def is_sweep(points: Sequence[ScalingPoint]) -> bool:
-    """Whether some family ran at several sizes (distinct trainable-parameter counts)."""
-    return any(len({round(p.params) for p in ps}) > 1 for ps in _families(points).values())
+    """Whether some family ran at three or more sizes (distinct trainable-parameter counts): a curve. Two sizes are
+    a comparison, e.g. an ablation lever that changes the count in passing (a smaller 3D kernel)."""
+    return any(len({round(p.params) for p in ps}) > 2 for ps in _families(points).values())
 
 
 def _families(points: Sequence[ScalingPoint]) -> Dict[str, List[ScalingPoint]]:
