@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from statistics import mean, stdev
+from statistics import mean, median, stdev
 from typing import Dict, List, Sequence, Tuple
 
 from .table import RunRecord
@@ -104,8 +104,8 @@ def ablation_md(records: Sequence[RunRecord], baseline: str = BASELINE) -> str:
     """Each label against ``baseline`` on validation only (the student's best round): the change in mean
     validation ACC and AUC, each against its noise (the larger sample std over seeds of the two). ``keep``: one
     metric better and none worse; ``drop``: the reverse. Also the change of each dataset's validation AUC (a lever
-    may act on one modality only) and the lever's mean wall time against the baseline's. Empty when no label is
-    ``baseline``."""
+    may act on one modality only) and the lever's median wall time per run against the baseline's. Empty when no
+    label is ``baseline``."""
     base = [r for r in records if r.label == baseline]
     if not base:
         return ""
@@ -113,7 +113,7 @@ def ablation_md(records: Sequence[RunRecord], baseline: str = BASELINE) -> str:
     lines = ["## Levers against the baseline, on validation", "",
              f"Change of the mean validation score from `{baseline}`, in points; a lever is kept only where the "
              "change exceeds the noise (the larger std over seeds of the two), test scores play no part. Per dataset: "
-             "the change of its mean validation AUC. Wall time: the lever's mean training wall time over the "
+             "the change of its mean validation AUC. Wall time: the lever's median training wall time per run over the "
              "baseline's.", "",
              "| lever | val ACC change | val AUC change | val AUC change per dataset | wall time | verdict |",
              "|---|---|---|---|---|---|"]
@@ -125,8 +125,9 @@ def ablation_md(records: Sequence[RunRecord], baseline: str = BASELINE) -> str:
     def dataset_auc(rs: Sequence[RunRecord], name: str) -> float:
         return _mean([_dataset_val(r, name, "auc") for r in rs])
 
-    def wall(rs: Sequence[RunRecord]) -> float:
-        return _mean([float(r.results.get("wall_time_s") or "nan") for r in rs])
+    def wall(rs: Sequence[RunRecord]) -> float:  # the median: robust to one run slowed by other work
+        v = [float(r.results["wall_time_s"]) for r in rs if r.results.get("wall_time_s")]
+        return median(v) if v else float("nan")
 
     for label in dict.fromkeys(r.label for r in records if r.label != baseline):
         rs = [r for r in records if r.label == label]
