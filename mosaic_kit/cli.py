@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 import yaml
-from pathlib import Path
 from typing import Dict, List, Optional
 
 from .config import Config, available_presets, key_help, load_config, parse_set
@@ -39,8 +39,7 @@ def _cmd_params(args: argparse.Namespace) -> int:
     from .methods import build_model, parameter_report
 
     cfg = _config_from(args, {"weights": None})
-    report = parameter_report(build_model(cfg)[0])
-    report = {"preset": args.preset, "backbone": cfg.backbone, **report}
+    report = {"preset": args.preset, "backbone": cfg.backbone, **parameter_report(build_model(cfg)[0])}
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -53,10 +52,9 @@ def _cmd_params(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from . import distributed
     from .results import markdown_table, load_results
     from .train import train
-
-    from . import distributed
 
     try:
         if args.resume:
@@ -112,9 +110,13 @@ def _cmd_table(args: argparse.Namespace) -> int:
 
 
 def _cmd_suite(args: argparse.Namespace) -> int:
-    from .suite import load_plan, run_suite
+    from .suite import build_report, is_done, load_plan, run_suite
 
     plan = load_plan(args.plan)
+    if args.report_only:  # runs not finished yet are left out of the report
+        print(f"plan '{plan.name}': report of the {sum(map(is_done, plan.runs))} of {len(plan.runs)} runs finished, "
+              f"in {build_report(plan, args.notebooks, args.kernel)}/results.md")
+        return 0
     if args.executor != "local":
         from .cluster import Resources, format_states, run_on_cluster
 
@@ -128,10 +130,8 @@ def _cmd_suite(args: argparse.Namespace) -> int:
     summary = run_suite(plan, notebooks=args.notebooks, kernel=args.kernel, dry_run=args.dry_run,
                         max_parallel=args.max_parallel)
     if args.dry_run:
-        print(f"plan '{plan.name}': {summary['runs']} runs, {summary['skipped']} done, "
-              f"{len(summary['pending'])} to run:")
-        for d in summary["pending"]:
-            print(f"  {d}")
+        print(f"plan '{plan.name}': {summary['runs']} runs, {summary['skipped']} done, {len(summary['pending'])} "
+              "to run:" + "".join(f"\n  {d}" for d in summary["pending"]))
         return 0
     print(f"plan '{plan.name}': ran {len(summary['executed'])}, skipped {summary['skipped']} already done; "
           f"report in {summary['report']}/results.md")
@@ -252,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--notebooks", help="folder of the kit's notebooks (default: the clone's notebooks/)")
     p.add_argument("--kernel", default="python3", help="Jupyter kernel name for papermill")
     p.add_argument("--dry-run", action="store_true", help="list pending runs without running them")
+    p.add_argument("--report-only", action="store_true", help="rebuild the report from the finished runs, train nothing")
     p.add_argument("--max-parallel", type=int, default=1, metavar="N",
                    help="runs at once on this machine (one GPU each, or an equal share of the CPU threads)")
     p.add_argument("--executor", default="local", choices=("local", "slurm", "submitit-local"),

@@ -2,6 +2,8 @@
 runner regenerates a report from a plan (skipping finished runs)."""
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -150,6 +152,11 @@ def test_suite_runs_plan_skips_done_runs_and_rebuilds_report(tmp_path):
         (tmp_path / "runs" / "mos" / "pair" / "seed2" / "results.json").read_text())
     assert (kept / "config.yaml").is_file() and (kept / "suite.json").is_file()
     assert "- `runs/mos/pair/seed2`" in md  # the report lists (and read) the copies committed with it
+    plan_file.write_text(plan_file.read_text().replace('"seeds": [1, 2]', '"seeds": [1, 2, 3]'))  # one more seed
+    r = subprocess.run([sys.executable, "-m", "mosaic_kit", "suite", "--plan", str(plan_file), "--report-only"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "report of the 2 of 3 runs finished" in r.stdout and not (tmp_path / "runs" / "mos" / "pair" / "seed3").exists()
 
 
 def test_plan_errors_name_the_problem(tmp_path):
