@@ -113,9 +113,9 @@ def _cmd_suite(args: argparse.Namespace) -> int:
     from .suite import build_report, is_done, load_plan, run_suite
 
     plan = load_plan(args.plan)
-    if args.report_only:  # runs not finished yet are left out of the report
-        print(f"plan '{plan.name}': report of the {sum(map(is_done, plan.runs))} of {len(plan.runs)} runs finished, "
-              f"in {build_report(plan, args.notebooks, args.kernel)}/results.md")
+    if args.report_only:  # runs not finished yet are left out of the report; its title counts them
+        plan.title += f" ({sum(map(is_done, plan.runs))} of {len(plan.runs)} runs finished)"
+        print(f"{plan.title}: {build_report(plan, args.notebooks, args.kernel)}/results.md")
         return 0
     if args.executor != "local":
         from .cluster import Resources, format_states, run_on_cluster
@@ -252,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--notebooks", help="folder of the kit's notebooks (default: the clone's notebooks/)")
     p.add_argument("--kernel", default="python3", help="Jupyter kernel name for papermill")
     p.add_argument("--dry-run", action="store_true", help="list pending runs without running them")
-    p.add_argument("--report-only", action="store_true", help="rebuild the report from the finished runs, train nothing")
+    p.add_argument("--report-only", action="store_true", help="rebuild the report from finished runs only")
     p.add_argument("--max-parallel", type=int, default=1, metavar="N",
                    help="runs at once on this machine (one GPU each, or an equal share of the CPU threads)")
     p.add_argument("--executor", default="local", choices=("local", "slurm", "submitit-local"),

@@ -156,7 +156,9 @@ def test_suite_runs_plan_skips_done_runs_and_rebuilds_report(tmp_path):
     r = subprocess.run([sys.executable, "-m", "mosaic_kit", "suite", "--plan", str(plan_file), "--report-only"],
                        cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
-    assert "report of the 2 of 3 runs finished" in r.stdout and not (tmp_path / "runs" / "mos" / "pair" / "seed3").exists()
+    assert "(2 of 3 runs finished)" in (tmp_path / "report" / "results.md").read_text().splitlines()[0]
+    assert "mos: 2 runs" in r.stdout + (tmp_path / "report" / "results.md").read_text()
+    assert not (tmp_path / "runs" / "mos" / "pair" / "seed3").exists()  # nothing trained
 
 
 def test_plan_errors_name_the_problem(tmp_path):
