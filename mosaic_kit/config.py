@@ -21,13 +21,19 @@ from .options import option_fields as _option_fields
 from .options import registered_options
 
 __all__ = ["Config", "Options", "option", "PRESET_DIR", "available_presets", "load_config", "parse_set",
-           "register_options", "unregister_options", "all_keys", "key_help", "path_keys", "LEGACY_DEFAULTS"]
+           "register_options", "unregister_options", "all_keys", "key_help", "path_keys", "LEGACY_DEFAULTS",
+           "recorded_defaults"]
 
 PRESET_DIR = Path(__file__).parent / "presets"
 
 #: Keys whose default changed after they were added, with the value a run recorded without them had: such a run
 #: counts at this value, not at today's default (a new key's default keeps the old behaviour).
 LEGACY_DEFAULTS: Dict[str, Any] = {"tokenizer_3d_init": "random"}
+
+
+def recorded_defaults() -> Dict[str, Any]:
+    """The value of every key for a run whose recorded configuration lacks it (written before the key existed)."""
+    return {**Config().to_dict(), **LEGACY_DEFAULTS}
 
 
 _f = option  # a shared key: default, help text, path=True for files and folders

@@ -13,8 +13,9 @@ A plan (YAML) is a grid of methods x dataset selections x seeds on one preset::
     out: runs/suite-cpu              # each run: {out}/{label}/[{grid point}/]{selection}/seed{seed}
     report: reports/suite-cpu
 
-A run whose ``suite.json`` matches its spec (or whose recorded configuration equals what its entry resolves to)
-and that holds ``results.json`` is skipped, so an interrupted suite picks up where it stopped. Each executed notebook is kept next to its run (``train.ipynb``).
+A run that holds ``results.json`` and whose recorded configuration equals what its plan entry resolves to is
+skipped, so an interrupted suite picks up where it stopped. Each executed notebook is kept next to its run
+(``train.ipynb``).
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from typing import Any, Dict, List, Optional
 
 from .atomic import atomic_write_bytes
 from .coerce import read_yaml_mapping
-from .config import LEGACY_DEFAULTS, Config, load_config, path_keys
+from .config import load_config, path_keys, recorded_defaults
 from .paths import absolute
 from .methods import get_method
 from .registry import build_routing, resolve_datasets
@@ -169,8 +170,7 @@ def is_done(spec: RunSpec) -> bool:
         return False
     recorded = (json.loads((d / "results.json").read_text()).get("config") or {})
     cfg = load_config(spec.parameters["preset"], overrides={**spec.parameters["overrides"], "out": str(d)}).to_dict()
-
-    was = {**Config().to_dict(), **LEGACY_DEFAULTS, **recorded}  # keys newer than the run: the value it had
+    was = {**recorded_defaults(), **recorded}  # keys newer than the run: the value it had
 
     def text(value: Any) -> str:
         return json.dumps(value, sort_keys=True, default=str)

@@ -17,7 +17,7 @@ from pathlib import Path
 from statistics import mean
 from typing import Any, Dict, Iterable, List, Sequence, Tuple
 
-from ..config import LEGACY_DEFAULTS, Config, path_keys
+from ..config import path_keys, recorded_defaults
 from ..data.provenance import REAL
 from ..registry import ALL_DATASETS, GROUPS, in_group
 from ..results import load_results
@@ -69,7 +69,7 @@ def find_runs(paths: Iterable[str | Path]) -> List[Path]:
 
 @functools.lru_cache(maxsize=1)
 def _defaults() -> Dict[str, Any]:
-    return json.loads(json.dumps({**Config().to_dict(), **LEGACY_DEFAULTS}, default=str))
+    return json.loads(json.dumps(recorded_defaults(), default=str))
 
 
 def _facts(results: Dict[str, Any]) -> Dict[str, Any]:
