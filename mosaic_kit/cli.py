@@ -102,10 +102,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_table(args: argparse.Namespace) -> int:
     from .reports import write_report
 
-    paths = write_report(args.runs, args.out, title=args.title, which=args.which)
-    print(paths["md"].read_text())
-    for kind, path in paths.items():
-        print(f"{kind}: {path}")
+    paths = write_report(args.runs, args.out, title=args.title, which=args.which, baseline=args.baseline)
+    print(paths["md"].read_text() + "\n".join(f"{kind}: {path}" for kind, path in paths.items()))
     return 0
 
 
@@ -245,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="report folder, e.g. reports/my-table")
     p.add_argument("--title", default="Results")
     p.add_argument("--which", default="student", choices=("student", "teacher"))
+    p.add_argument("--baseline", default="baseline", help="label the others are judged against on validation")
     p.set_defaults(func=_cmd_table)
 
     p = sub.add_parser("suite", help="run a plan's training notebooks via papermill, then rebuild its report")

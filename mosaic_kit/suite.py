@@ -12,6 +12,7 @@ A plan (YAML) is a grid of methods x dataset selections x seeds on one preset::
     grid: {lr: [1.0e-3, 3.0e-4]}     # optional: every method at every point; the report picks on validation
     out: runs/suite-cpu              # each run: {out}/{label}/[{grid point}/]{selection}/seed{seed}
     report: reports/suite-cpu
+    baseline: mos                    # optional: the label every other one is judged against on validation
 
 A run that holds ``results.json`` and whose recorded configuration equals what its plan entry resolves to is
 skipped, so an interrupted suite picks up where it stopped. Each executed notebook is kept next to its run
@@ -36,7 +37,7 @@ __all__ = ["RunSpec", "Plan", "load_plan", "run_suite", "notebook_dir"]
 
 
 _PLAN_KEYS = {"name", "preset", "overrides", "methods", "datasets", "seeds", "out", "report", "title", "grid",
-              "slurm"}
+              "slurm", "baseline"}
 
 
 def _validate(cfg, where: str) -> None:
@@ -79,6 +80,7 @@ class Plan:
     title: str
     out: str = "runs"  # the folder holding the plan's run directories
     slurm: Dict[str, Any] = field(default_factory=dict)  # cluster resources per run (``cluster.Resources``)
+    baseline: str = "baseline"  # the label the report's lever table compares every other label against
 
 
 def _selection(entry: Any) -> tuple:
@@ -140,8 +142,12 @@ def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
                           f"seed{seed}")  # every run checked before the first one trains
                 params = {"preset": preset, "overrides": over, "out": str(run_dir.resolve())}
                 runs.append(RunSpec(label, sel, int(seed), params, str(run_dir), dict(point)))
+    labels = list(dict.fromkeys(r.label for r in runs))
+    baseline = str(data.get("baseline", "baseline"))
+    if "baseline" in data and baseline not in labels:
+        raise ValueError(f"Plan {path}: baseline {baseline!r} is not one of its labels {labels}; name one of them.")
     return Plan(name, runs, str(root / data.get("report", f"reports/suite-{name}")),
-                data.get("title", f"Suite '{name}'"), str(out), dict(data.get("slurm") or {}))
+                data.get("title", f"Suite '{name}'"), str(out), dict(data.get("slurm") or {}), baseline)
 
 
 def _set_aside(run_dir: Path) -> Path:
@@ -287,6 +293,7 @@ def build_report(plan: Plan, notebooks: Optional[str | Path] = None, kernel: str
     kept = keep_run_records(plan, report / "runs")  # the report reads these copies: its links stay valid
     pm.execute_notebook(str(nb / "04_results.ipynb"), str(report / "results.ipynb"),
                         parameters={"run_dirs": [str(k.resolve()) for k in kept],
-                                    "out_dir": str(report.resolve()), "title": plan.title},
+                                    "out_dir": str(report.resolve()), "title": plan.title,
+                                    "baseline": plan.baseline},
                         kernel_name=kernel, progress_bar=False, cwd=str(report))
     return report

@@ -133,8 +133,9 @@ def test_suite_runs_plan_skips_done_runs_and_rebuilds_report(tmp_path):
     plan_file.write_text(json.dumps({
         "name": "t", "preset": "cpu-tiny", "overrides": {**TINY, "rounds": 1, "datasets": None},
         "methods": ["mos"], "datasets": [{"name": "pair", "datasets": ["breastmnist", "adrenalmnist3d"]}],
-        "seeds": [1, 2], "out": "runs", "report": "report"}))
+        "seeds": [1, 2], "out": "runs", "report": "report", "baseline": "mos"}))
     plan = load_plan(plan_file, root=tmp_path)
+    assert plan.baseline == "mos"  # handed to the results notebook: the label its lever table compares against
     assert [Path(r.run_dir).relative_to(tmp_path).as_posix() for r in plan.runs] == \
         ["runs/mos/pair/seed1", "runs/mos/pair/seed2"]
     summary = run_suite(plan, progress=False, max_parallel=2)  # two at once, each on a share of the threads

@@ -1,5 +1,7 @@
 """The results table: per-dataset mean ± sample std over seeds, group means per run, references, formats."""
 import json
+import subprocess
+import sys
 from statistics import stdev
 
 import pytest
@@ -172,6 +174,13 @@ def test_plan_grid_expands_into_runs(tmp_path):
                                     "seeds": [1]}))
     with pytest.raises(ValueError, match="'grid' maps keys to non-empty lists"):
         load_plan(plan, root=tmp_path)
+    assert p.baseline == "baseline"  # the default label of the report's lever table
+    spec = {"name": "g", "preset": "cpu-tiny", "methods": ["mos", "lora"], "datasets": ["breastmnist"], "seeds": [1]}
+    plan.write_text(yaml.safe_dump({**spec, "baseline": "lora"}))
+    assert load_plan(plan, root=tmp_path).baseline == "lora"
+    plan.write_text(yaml.safe_dump({**spec, "baseline": "8x80"}))
+    with pytest.raises(ValueError, match=r"baseline '8x80' is not one of its labels \['mos', 'lora'\]"):
+        load_plan(plan, root=tmp_path)
 
 
 def test_gaps_to_references_against_the_noise(tmp_path):
@@ -239,6 +248,16 @@ def test_levers_are_judged_against_the_baseline_on_validation(tmp_path):
     assert rows["noisy"].endswith("within noise |") and rows["worse"].endswith("| drop |")
     assert "baseline" not in rows and ablation_md(load_records(find_runs([tmp_path / "better"]))) == ""
     assert "## Levers against the baseline" in write_report([tmp_path], tmp_path / "r")["md"].read_text()
+    md = write_report([tmp_path], tmp_path / "r2", baseline="better")["md"].read_text()  # another label as reference
+    rows = {line.split(" | ")[0][2:]: line for line in md.split("## Levers against")[1].splitlines()
+            if line.startswith("| ")}
+    assert "Change of the mean validation score from `better`" in md and "better" not in rows
+    assert rows["baseline"].startswith("| baseline | -5.0 (noise 0.7) | -5.0 (noise 0.7) |")
+    assert rows["baseline"].endswith("| 0.50x | drop |")
+    r = subprocess.run([sys.executable, "-m", "mosaic_kit", "table", str(tmp_path), "--out", str(tmp_path / "r3"),
+                        "--baseline", "worse"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "from `worse`" in r.stdout and "auc_png: " in r.stdout
 
 
 def test_a_key_newer_than_a_run_counts_at_its_default(tmp_path):

@@ -17,7 +17,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 from ..registry import GROUPS, in_group
 from .references import reference_paper_means, reference_resnet18
 from .scaling import is_sweep, plot_scaling, plot_wall_time, plot_wall_time_per_dataset, scaling_md, scaling_points
-from .selection import Candidate, ablation_md, select_on_validation, validation_md
+from .selection import BASELINE, Candidate, ablation_md, select_on_validation, validation_md
 from .table import METRICS, ResultTable, aggregate, find_runs, load_records, split_configurations
 
 __all__ = ["to_markdown", "to_csv", "to_latex", "plot_scores", "write_report", "gaps_md"]
@@ -201,11 +201,12 @@ def _selection_md(candidates: List[Candidate]) -> str:
 
 
 def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str = "Results",
-                 which: str = "student") -> Dict[str, Path]:
+                 which: str = "student", baseline: str = BASELINE) -> Dict[str, Path]:
     """Write ``results.md``, ``results.csv``, ``results.tex``, ``acc.png`` and ``auc.png`` into ``out_dir``; where
     a method family ran at several sizes, also the accuracy-vs-trainable-parameters section and ``scaling.png``;
     with wall times recorded for several labels, ``wall_time.png`` (accuracy against wall time per run) and, for up
-    to six datasets, ``auc_wall_time.png`` (per dataset, with ResNet-18 as a line on real data)."""
+    to six datasets, ``auc_wall_time.png`` (per dataset, with ResNet-18 as a line on real data). Where a label is
+    ``baseline``, every other label is judged against it on validation."""
     from ..atomic import atomic_write_bytes
 
     runs = find_runs(run_dirs)
@@ -247,7 +248,7 @@ def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str
           "run's `results.json`: the training's own evaluation of its best-validation checkpoint (later `eval` "
           f"calls write `evaluation-*.json` beside it and are not read). {refs}\n\n"
           + to_markdown(table) + "\n" + "\n".join(notes) + "\n\n" + gaps_md(table) + _selection_md(candidates)
-          + validation_md(kept) + ablation_md(kept)
+          + validation_md(kept) + ablation_md(kept, baseline)
           + (scaling_md(points) if sweep else "")
           + "Runs:\n\n" + "\n".join(f"- `{shown(r)}`" for r in runs) + "\n")
     paths = {"md": out / "results.md", "csv": out / "results.csv", "tex": out / "results.tex"}
