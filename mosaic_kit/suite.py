@@ -32,6 +32,7 @@ from .config import load_config, path_keys, recorded_defaults
 from .paths import absolute
 from .methods import get_method
 from .registry import build_routing, resolve_datasets
+from .reports.selection import BASELINE
 
 __all__ = ["RunSpec", "Plan", "load_plan", "run_suite", "notebook_dir"]
 
@@ -80,7 +81,7 @@ class Plan:
     title: str
     out: str = "runs"  # the folder holding the plan's run directories
     slurm: Dict[str, Any] = field(default_factory=dict)  # cluster resources per run (``cluster.Resources``)
-    baseline: str = "baseline"  # the label the report's lever table compares every other label against
+    baseline: str = BASELINE  # the label the report's lever table compares every other label against
 
 
 def _selection(entry: Any) -> tuple:
@@ -143,7 +144,7 @@ def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
                 params = {"preset": preset, "overrides": over, "out": str(run_dir.resolve())}
                 runs.append(RunSpec(label, sel, int(seed), params, str(run_dir), dict(point)))
     labels = list(dict.fromkeys(r.label for r in runs))
-    baseline = str(data.get("baseline", "baseline"))
+    baseline = str(data.get("baseline", BASELINE))
     if "baseline" in data and baseline not in labels:
         raise ValueError(f"Plan {path}: baseline {baseline!r} is not one of its labels {labels}; name one of them.")
     return Plan(name, runs, str(root / data.get("report", f"reports/suite-{name}")),
