@@ -54,12 +54,16 @@ def predict(model: MosaicModel, dataset: str, split: Split, norm: Normalization,
 
 def evaluate(model: MosaicModel, splits: Mapping[str, Split], norm: Normalization, device: torch.device,
              batch_size: int = 128, limit: Optional[int] = None, amp: str = "auto",
-             ci: bool = False) -> Dict[str, Dict[str, float]]:
+             ci: bool = False, outputs: Optional[Dict[str, Tuple[np.ndarray, np.ndarray]]] = None
+             ) -> Dict[str, Dict[str, float]]:
     """Per-dataset ``{"acc", "auc"}`` (RetinaMNIST also ``acc_pm1``) over ``{dataset: split}``; with ``ci`` also
-    ``"ci95": {"acc": [lo, hi], "auc": [lo, hi]}``, a seeded bootstrap interval over the split's samples."""
+    ``"ci95": {"acc": [lo, hi], "auc": [lo, hi]}``, a seeded bootstrap interval over the split's samples. A dict
+    given as ``outputs`` receives each dataset's per-sample ``(y_true, y_score)``."""
     out: Dict[str, Dict[str, float]] = {}
     for name, split in splits.items():
         y, s = predict(model, name, split, norm, device, batch_size, limit, amp)
+        if outputs is not None:
+            outputs[name] = (y, s)
         out[name] = compute_metrics(get_info(name).task, y, s)
         if ci:
             out[name]["ci95"] = {k: list(v) for k, v in bootstrap_ci(get_info(name).task, y, s).items()}

@@ -14,7 +14,8 @@ from sklearn.metrics import roc_auc_score
 
 from .registry import TASK_MULTILABEL, TASK_ORDINAL
 
-__all__ = ["compute_metrics", "scores_from_logits", "within_one_accuracy", "bootstrap_ci", "majority_accuracy", "TASKS"]
+__all__ = ["compute_metrics", "scores_from_logits", "within_one_accuracy", "bootstrap_ci", "resampled_metrics", "majority_accuracy",
+           "TASKS"]
 
 TASKS = ("binary-class", "multi-class", TASK_ORDINAL, TASK_MULTILABEL)
 
@@ -90,21 +91,36 @@ def _weighted_auc(y: np.ndarray, s: np.ndarray, w: np.ndarray) -> np.ndarray:
         return np.where((n_pos > 0) & (n_neg > 0), (w * y * (below + 0.5 * tied)).sum(1) / (n_pos * n_neg), np.nan)
 
 
+def _columns(task: str, y_true: np.ndarray, y_score: np.ndarray) -> list:
+    """The binary (labels, scores) columns whose AUCs ``compute_metrics`` averages."""
+    n = len(y_true)
+    if task == TASK_MULTILABEL:
+        y = y_true.reshape(n, -1)
+        return [(y[:, j], y_score[:, j]) for j in range(y.shape[1])]
+    y = y_true.reshape(-1).astype(np.int64)
+    if task == "binary-class":
+        return [(y == 1, y_score if y_score.ndim == 1 else y_score[:, -1])]
+    return [(y == c, y_score[:, c]) for c in range(y_score.shape[1])]
+
+
+def resampled_metrics(task: str, y_true: np.ndarray, y_score: np.ndarray, counts: np.ndarray) -> Dict[str, np.ndarray]:
+    """ACC and AUC of one split under each row of ``counts`` (B, N): how often each sample is drawn in a resample
+    (a bootstrap). Row ``b`` gives what ``compute_metrics`` returns on the resampled split; an AUC whose resample
+    holds one class only is NaN. Vectorised over resamples."""
+    y_true, y_score = np.asarray(y_true), np.asarray(y_score, dtype=np.float64)
+    counts = np.asarray(counts)
+    correct = _per_sample_correct(task, y_true, y_score)
+    acc = counts @ correct / counts.sum(1)
+    auc = np.mean([_weighted_auc(yc, sc, counts) for yc, sc in _columns(task, y_true, y_score)], 0)
+    return {"acc": acc, "auc": auc}
+
+
 def bootstrap_ci(task: str, y_true: np.ndarray, y_score: np.ndarray, n_boot: int = 1000, seed: int = 0,
                  level: float = 0.95) -> Dict[str, Tuple[float, float]]:
     """Percentile bootstrap interval of ACC and AUC over the test samples (``n_boot`` seeded resamples with
     replacement, drawn as ``default_rng(seed).integers(0, N, N)`` one after another): the noise of one evaluation
     on a finite test set. Vectorised over resamples; resamples whose AUC is undefined are skipped."""
-    y_true, y_score = np.asarray(y_true), np.asarray(y_score, dtype=np.float64)
     n = len(y_true)
-    correct = _per_sample_correct(task, y_true, y_score)
-    if task == TASK_MULTILABEL:
-        y = y_true.reshape(n, -1)
-        columns = [(y[:, j], y_score[:, j]) for j in range(y.shape[1])]
-    else:
-        y = y_true.reshape(-1).astype(np.int64)
-        columns = ([(y == 1, y_score if y_score.ndim == 1 else y_score[:, -1])] if task == "binary-class" else
-                   [(y == c, y_score[:, c]) for c in range(y_score.shape[1])])
     rng, accs, aucs = np.random.default_rng(seed), [], []
     chunk = max(1, min(n_boot, (1 << 22) // max(n, 1)))  # bounded memory: (chunk, N) counts at a time
     for start in range(0, n_boot, chunk):
@@ -112,8 +128,9 @@ def bootstrap_ci(task: str, y_true: np.ndarray, y_score: np.ndarray, n_boot: int
         idx = rng.integers(0, n, (b, n))
         w = np.zeros((b, n), np.int32)
         np.add.at(w, (np.repeat(np.arange(b), n), idx.reshape(-1)), 1)
-        accs.append(w @ correct / n)
-        aucs.append(np.mean([_weighted_auc(yc, sc, w) for yc, sc in columns], 0))
+        got = resampled_metrics(task, y_true, y_score, w)
+        accs.append(got["acc"])
+        aucs.append(got["auc"])
     q = (100 * (1 - level) / 2, 100 * (1 + level) / 2)
     out = {}
     for k, v in (("acc", np.concatenate(accs)), ("auc", np.concatenate(aucs))):

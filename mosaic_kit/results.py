@@ -55,7 +55,14 @@ def provenance_line(results: Mapping[str, Any]) -> str:
     kinds: Dict[str, list] = {}
     for name, kind in prov["datasets"].items():
         kinds.setdefault(kind, []).append(name)
-    data = "; ".join(f"{k} ({', '.join(v)})" if len(v) <= 3 else f"{k} ({len(v)} datasets)" for k, v in kinds.items())
+    checks = prov.get("checks") or {}
+
+    def checked(kind: str, names: list) -> str:
+        how = sorted({checks[n] for n in names if n in checks})
+        return f"; checked: {', '.join(how)}" if kind == "same-splits" and how else ""
+
+    data = "; ".join((f"{k} ({', '.join(v)}" if len(v) <= 3 else f"{k} ({len(v)} datasets") + checked(k, v) + ")"
+                     for k, v in kinds.items())
     bb = prov["backbone"]
     weights = (f"pretrained weights {Path(bb['weights']).name} (sha256 {bb['sha256'][:12]})" if bb["pretrained"]
                else "random init, not pretrained")

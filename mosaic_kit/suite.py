@@ -14,9 +14,8 @@ A plan (YAML) is a grid of methods x dataset selections x seeds on one preset::
     report: reports/suite-cpu
     baseline: mos                    # optional: the label every other one is judged against on validation
 
-A run that holds ``results.json`` and whose recorded configuration equals what its plan entry resolves to is
-skipped, so an interrupted suite picks up where it stopped. Each executed notebook is kept next to its run
-(``train.ipynb``).
+A finished run whose recorded configuration equals what its plan entry resolves to is skipped (``is_done``): an
+interrupted suite picks up where it stopped. Each executed notebook is kept beside its run (``train.ipynb``).
 """
 from __future__ import annotations
 
@@ -35,8 +34,6 @@ from .registry import build_routing, resolve_datasets
 from .reports.selection import BASELINE
 
 __all__ = ["RunSpec", "Plan", "load_plan", "run_suite", "notebook_dir"]
-
-
 _PLAN_KEYS = {"name", "preset", "overrides", "methods", "datasets", "seeds", "out", "report", "title", "grid",
               "slurm", "baseline"}
 
@@ -161,17 +158,17 @@ def _set_aside(run_dir: Path) -> Path:
     print(f"  {run_dir} held a run of another plan entry; moved it to {target}")
     return target
 
-
 #: Keys that say how a run was executed (a suite's worker slot sets some), not what it trained.
 _EXECUTION_KEYS = {"out", "threads", "device", "tracker", "log_every", "loader_workers", "prefetch", "pin_memory"}
 
 
 def is_done(spec: RunSpec) -> bool:
     """Whether ``spec``'s run finished with the configuration its entry resolves to now, as its ``results.json``
-    records it: a plan that pins a key at the value the run had keeps the run; an edited preset does not."""
+    records it: a plan that pins a key at the value the run had keeps the run; an edited preset does not; a run
+    without ``predictions.npz`` is trained again."""
     d = Path(spec.run_dir)
-    if not (d / "results.json").is_file() or not (d / "suite.json").is_file():
-        return False
+    if not all((d / name).is_file() for name in ("results.json", "suite.json", "predictions.npz")):
+        return False  # a run without per-sample outputs (before 0.3) cannot enter a paired comparison
     stored, want = json.loads((d / "suite.json").read_text()), spec.fingerprint()
     if {k: v for k, v in stored.items() if k != "parameters"} != {k: v for k, v in want.items() if k != "parameters"}:
         return False
@@ -186,8 +183,9 @@ def is_done(spec: RunSpec) -> bool:
 
 
 def keep_run_records(plan: Plan, folder: Path) -> List[Path]:
-    """Copy every finished run's ``results.json``, ``config.yaml`` and ``suite.json`` into ``folder`` (the
-    report's ``runs/``, by the runs' own relative paths): a committed report carries what each number came from."""
+    """Copy every finished run's results, per-sample outputs, config and suite record into ``folder`` (the report's
+    ``runs/``, by the runs' own relative paths): a committed report carries what each number came from, and only
+    that (records of runs the plan no longer has finished are removed)."""
     import shutil
 
     kept = []
@@ -197,11 +195,13 @@ def keep_run_records(plan: Plan, folder: Path) -> List[Path]:
             continue
         rel = src.resolve().relative_to(Path(plan.out).resolve())
         (folder / rel).mkdir(parents=True, exist_ok=True)
-        for name in ("results.json", "config.yaml", "suite.json"):
+        for name in ("results.json", "predictions.npz", "config.yaml", "suite.json"):
             shutil.copy2(src / name, folder / rel / name)
         if (src / "datasets").is_dir():  # the specs of the run's own datasets
             shutil.copytree(src / "datasets", folder / rel / "datasets", dirs_exist_ok=True)
         kept.append(folder / rel)
+    for stale in {p.parent for p in folder.rglob("suite.json")} - set(kept):
+        shutil.rmtree(stale)
     return kept
 
 

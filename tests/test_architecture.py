@@ -19,15 +19,15 @@ PACKAGE = ROOT / "mosaic_kit"
 #: Bottom to top; a unit may import its own layer and the ones below.
 LAYERS = [
     {"registry", "config", "options", "coerce", "atomic", "checkpoint", "environment", "metrics", "distributed", "hub",
-     "custom", "paths", "__version__"},
+     "custom", "paths", "stats", "__version__"},
     {"data"},
     {"models"},  # know no method
     {"methods"},
-    {"evaluate", "results"},
+    {"evaluate", "results", "outputs"},
     {"runs"},
     {"train"},
     {"reports", "plots", "viz", "workbench", "suite", "predict", "export", "cluster"},
-    {"cli", "explorer", "__main__", "__init__"},
+    {"cli", "commands", "explorer", "__main__", "__init__"},
 ]
 LAYER = {unit: i for i, units in enumerate(LAYERS) for unit in units}
 

@@ -192,3 +192,24 @@ def test_provenance_of_real_files_and_of_an_official_md5(tmp_path, monkeypatch):
     splits = {s: open_split(tmp_path, "breastmnist", s, cache_dir=tmp_path / "c2") for s in ("train", "val", "test")}
     assert dataset_provenance(splits) == "official"
     assert (splits["train"].cache / "md5.txt").read_text().strip() == digest  # computed once per content
+
+
+@pytest.mark.parametrize("name", ["breastmnist", "pneumoniamnist", "adrenalmnist3d", "retinamnist"])
+def test_same_splits_checks_the_official_label_counts(tmp_path, name):
+    """Split sizes alone do not make a file the official one: the class counts of every split must match too."""
+    from mosaic_kit.data import dataset_provenance
+    from mosaic_kit.data.provenance import same_splits_check
+
+    src = need(REAL_MEDMNIST / f"{name}.npz")
+    splits = {s: open_split(src.parent, name, s, cache_dir=tmp_path / "c") for s in ("train", "val", "test")}
+    assert same_splits_check(name, splits) == "split sizes and label counts"
+    assert dataset_provenance(splits) in ("official", "same-splits")
+    with np.load(src) as z:
+        arrays = {k: z[k] for k in z.files}
+    y = arrays["test_labels"]
+    first = int(np.flatnonzero(y.reshape(-1) == 0)[0])
+    y.reshape(-1)[first] = 1  # one test label flipped: same sizes, other counts
+    np.savez(tmp_path / f"{name}.npz", **arrays)
+    flipped = {s: open_split(tmp_path, name, s, cache_dir=tmp_path / "c2") for s in ("train", "val", "test")}
+    assert same_splits_check(name, flipped) == "label counts differ"
+    assert dataset_provenance(flipped) == "custom"

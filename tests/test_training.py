@@ -94,6 +94,38 @@ def test_eval_reloads_checkpoint_and_reproduces_results(short_run):
             assert got["ci95"] == want["ci95"]  # the seeded bootstrap interval is reproduced too
 
 
+def test_per_sample_outputs_are_what_the_results_were_computed_from(short_run):
+    """predictions.npz holds every val/test sample of student and teacher, of the reported and the last round's
+    checkpoint; recomputing the metrics from it gives results.json exactly (multi-label ChestMNIST included)."""
+    from mosaic_kit.metrics import compute_metrics
+    from mosaic_kit.outputs import load_outputs
+    from mosaic_kit.registry import get_info
+
+    res = json.loads((short_run / "results.json").read_text())
+    out = load_outputs(short_run)
+    assert res["last"]["round"] == 5 and set(out) == {"best", "last"}
+    for ckpt, scored in (("best", res), ("last", res["last"])):
+        for net, r in (("student", scored), ("teacher", scored["teacher"])):
+            for name, splits in r["datasets"].items():
+                for split in ("val", "test"):
+                    y, s = out[ckpt][net][name][split]
+                    got = compute_metrics(get_info(name).task, y, s)
+                    assert got == pytest.approx({k: splits[split][k] for k in ("acc", "auc")}, abs=1e-6)
+    if res["best_round"] != 5:  # another checkpoint: its outputs are its own
+        assert any(not (out["best"]["student"][n]["val"][1] == out["last"]["student"][n]["val"][1]).all()
+                   for n in res["datasets"])
+
+
+def test_the_last_round_is_scored_apart_from_the_best(tmp_path):
+    """With no learning the first round stays the best (later rounds only tie), so the last round's checkpoint is
+    another file; it is loaded and scored on its own."""
+    cfg = tiny_cfg(tmp_path, datasets=["breastmnist"], rounds=3, steps_per_dataset=2, lr=0.0, min_lr=0.0,
+                   patience=0)
+    res = json.loads((train(cfg, progress=False) / "results.json").read_text())
+    assert res["best_round"] == 0 and res["last"]["round"] == 2
+    assert res["last"]["mean_val"]["all"] == pytest.approx(res["mean_val"]["all"])  # lr 0: the same weights, the same scores
+
+
 def test_eval_refuses_a_different_backbone(short_run):
     with pytest.raises(ValueError, match="other frozen backbone weights"):
         evaluate_run(short_run, overrides={"seed": 7})

@@ -2,16 +2,22 @@
 the backbone weights (file, sha256, pretrained or random)."""
 from __future__ import annotations
 
+import csv
+import functools
 import hashlib
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+import numpy as np
 
 from ..hub import resolve_weights
 from .files import SPLITS, Split
 
-__all__ = ["PROVENANCES", "REAL", "dataset_provenance", "weights_provenance", "file_digest"]
+__all__ = ["PROVENANCES", "REAL", "dataset_provenance", "same_splits_check", "official_label_counts", "weights_provenance",
+           "file_digest"]
 
-#: official: the file's md5 is medmnist's; same-splits: another file with the official split sizes; synthetic:
+#: official: the file's md5 is medmnist's; same-splits: another file with the official split sizes and, where the
+#: kit knows them (``reference/label_counts.csv``), the official class counts of every split; synthetic:
 #: the kit's suite (recognised by its marker array wherever it lies); custom: anything else (subsets, own data).
 PROVENANCES = ("official", "same-splits", "synthetic", "custom")
 #: The provenances beside which published numbers on the real datasets may be shown.
@@ -43,9 +49,35 @@ def dataset_provenance(splits: Mapping[str, Split]) -> str:
     if first.path is not None and size in info.sizes and \
             file_digest(first.path, "md5", first.cache) == info.md5(size):
         return "official"
-    if set(SPLITS) <= set(splits) and all(len(splits[s]) == info.n_samples[s] for s in SPLITS):
+    if set(SPLITS) <= set(splits) and all(len(splits[s]) == info.n_samples[s] for s in SPLITS) and \
+            same_splits_check(info.name, splits) != "label counts differ":
         return "same-splits"
     return "custom"
+
+
+@functools.lru_cache(maxsize=1)
+def official_label_counts() -> Dict[str, Dict[str, Tuple[int, ...]]]:
+    """``{dataset: {split: class counts}}`` of the official files the kit ships counts for."""
+    path = Path(__file__).resolve().parents[1] / "reference" / "label_counts.csv"
+    rows = [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
+    out: Dict[str, Dict[str, Tuple[int, ...]]] = {}
+    for r in csv.DictReader(rows):
+        out.setdefault(r["dataset"], {})[r["split"]] = tuple(int(c) for c in r["counts"].split())
+    return out
+
+
+def same_splits_check(name: str, splits: Mapping[str, Split]) -> str:
+    """What a ``same-splits`` verdict rests on: ``split sizes and label counts``, ``split sizes only`` (no official
+    counts shipped for ``name``), or ``label counts differ``."""
+    want = official_label_counts().get(name)
+    if want is None:
+        return "split sizes only"
+    for s in SPLITS:
+        labels = np.asarray(splits[s].labels).reshape(len(splits[s]), -1)[:, 0].astype(np.int64)
+        got = tuple(int(c) for c in np.bincount(labels, minlength=len(want[s])))
+        if got != want[s]:
+            return "label counts differ"
+    return "split sizes and label counts"
 
 
 def weights_provenance(backbone: str, weights: Optional[str]) -> Dict[str, Any]:

@@ -1,6 +1,7 @@
 """The table as Markdown, CSV and LaTeX, a per-dataset dot plot, and ``write_report`` that writes them all.
 
-A cell reads ``mean ± sample std over seeds [95% bootstrap interval over test samples] n=runs``; ``undefined``
+A cell reads ``mean ± sample std over seeds [95% interval of the mean over seeds and test samples] n=runs`` (the
+interval where the runs hold per-sample outputs: ``compare.attach_intervals``); ``undefined``
 where no run could score it (an AUC on a split with one class), ``†`` where a mean skipped such datasets, ``*``
 when a run's evaluation was truncated (``eval_max_samples``).
 """
@@ -15,16 +16,19 @@ from statistics import mean, stdev
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..registry import GROUPS, in_group
+from ..results import provenance_line
 from .references import reference_paper_means, reference_resnet18
 from .scaling import is_sweep, plot_scaling, plot_wall_time, plot_wall_time_per_dataset, scaling_md, scaling_points
-from .selection import BASELINE, Candidate, ablation_md, select_on_validation, validation_md
+from .compare import attach_intervals, lever_rows
+from .sections import input_resolution, levers_md, plot_levers, references_md, teacher_md
+from .selection import BASELINE, Candidate, select_on_validation, validation_md
 from .table import METRICS, ResultTable, aggregate, find_runs, load_records, split_configurations
 
-__all__ = ["to_markdown", "to_csv", "to_latex", "plot_scores", "write_report", "gaps_md"]
+__all__ = ["to_markdown", "to_csv", "to_latex", "plot_scores", "write_report"]
 
 
 def _fmt(values: Optional[Sequence[float]], pct: bool = True, latex: bool = False,
-         ci: Optional[Sequence[Tuple[float, float]]] = None, mark: str = "", n: bool = True) -> str:
+         ci: Optional[Tuple[float, float]] = None, mark: str = "", n: bool = True) -> str:
     if not values:
         return "–" if not latex else "--"
     defined = [v for v in values if not math.isnan(v)]
@@ -36,7 +40,7 @@ def _fmt(values: Optional[Sequence[float]], pct: bool = True, latex: bool = Fals
         pm = r"$\pm$" if latex else "±"
         text += f" {pm} {stdev(defined) * k:.1f}"
     if ci:
-        lo, hi = mean(c[0] for c in ci), mean(c[1] for c in ci)
+        lo, hi = ci
         if not (math.isnan(lo) or math.isnan(hi)):
             text += f" [{lo * k:.1f}, {hi * k:.1f}]"
     if len(defined) < len(values):
@@ -69,7 +73,7 @@ def _rows(table: ResultTable, latex: bool = False) -> Tuple[List[str], List[List
         names = [n for n in table.datasets if in_group(n, g)]
         if not names:
             continue
-        cells = [_fmt(table.means.get((lab, g), {}).get(m), latex=latex,
+        cells = [_fmt(table.means.get((lab, g), {}).get(m), latex=latex, ci=table.ci.get((lab, f"mean_{g}"), {}).get(m),
                       mark=("†" if table.partial.get((lab, g), {}).get(m) else "") +
                            ("*" if table.truncated.get(lab) else "")) for lab in table.labels for m in METRICS]
         rows.append([f"mean {g.upper() if g != 'all' else 'all'} ({len(names)} dataset{'s' if len(names) > 1 else ''})"]
@@ -91,16 +95,36 @@ def to_markdown(table: ResultTable) -> str:
     return "\n".join(out) + "\n"
 
 
+def provenance_md(records) -> str:
+    """One line per distinct data / weights provenance among the runs, with the labels it covers."""
+    lines: Dict[str, List[str]] = {}
+    for r in records:
+        lines.setdefault(provenance_line(r.results) or "Provenance: not recorded (a run before mosaic_kit 0.2).",
+                         []).append(r.label)
+    if len(lines) == 1:
+        return next(iter(lines))
+    return " ".join(f"{', '.join(dict.fromkeys(labs))}: {line}" for line, labs in lines.items())
+
+
 def to_csv(table: ResultTable) -> str:
-    """Long format, one row per (label, dataset or group, metric): mean and std over the defined values, n."""
+    """Long format, one row per (label, dataset or group, metric): mean and std over the defined values, n, the
+    interval of the mean (where per-sample outputs exist) and the row's provenance: input size, data kinds,
+    backbone weights and their sha256."""
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["label", "row", "metric", "mean", "std", "n", "undefined"])
+    w.writerow(["label", "row", "metric", "mean", "std", "n", "undefined", "ci_low", "ci_high", "input", "data",
+                "weights", "weights_sha256"])
     for (lab, row), scores in list(table.cells.items()) + [((lab, f"mean_{g}"), v) for (lab, g), v in table.means.items()]:
         for m, values in scores.items():
             d = [v for v in values if not math.isnan(v)]
             s = f"{stdev(d):.6f}" if len(d) > 1 else ""
-            w.writerow([lab, row, m, f"{mean(d):.6f}" if d else "", s, len(d), len(values) - len(d)])
+            lo, hi = table.ci.get((lab, row), {}).get(m, ("", ""))
+            prov = table.provenance.get(lab, {})
+            names = [row] if not row.startswith("mean_") else [n for n in table.datasets if in_group(n, row[5:])]
+            data = "/".join(dict.fromkeys(prov.get("data", {}).get(n, "unrecorded") for n in names))
+            w.writerow([lab, row, m, f"{mean(d):.6f}" if d else "", s, len(d), len(values) - len(d),
+                        lo if lo == "" else f"{lo:.6f}", hi if hi == "" else f"{hi:.6f}", prov.get("input", ""), data,
+                        prov.get("weights", ""), prov.get("sha256", "")])
     return buf.getvalue()
 def to_latex(table: ResultTable, caption: str = "") -> str:
     header, rows = _rows(table, latex=True)
@@ -148,45 +172,6 @@ def plot_scores(table: ResultTable, path: str | Path, metric: str = "acc") -> Pa
     return path
 
 
-def _noise(values: Sequence[float], ci: Optional[Sequence[Tuple[float, float]]]) -> float:
-    """The noise a gap is judged against: the larger of the sample std over seeds and the mean half-width of the
-    runs' 95% bootstrap intervals over test samples."""
-    std = stdev(values) if len(values) > 1 else 0.0
-    half = mean((hi - lo) / 2 for lo, hi in ci) if ci else 0.0
-    return max(std, 0.0 if math.isnan(half) else half)
-
-
-def gaps_md(table: ResultTable) -> str:
-    """Per label and dataset, the gap of the mean test score to ResNet-18 (28 px; 3D: ResNet-18+3D) and to the
-    majority-class rate, and whether it exceeds the noise (``_noise``); empty when references are absent."""
-    if table.references_absent:
-        return ""
-    ref = reference_resnet18(28)
-    lines = ["## Gaps to the references", "",
-             "Gap = mean test score - reference, in points; it *exceeds the noise* when larger in size than the "
-             "larger of the std over seeds and the mean half-width of the 95% bootstrap intervals.", "",
-             "| method | dataset | ACC - ResNet-18 | AUC - ResNet-18 | ACC - majority class | noise ACC / AUC |",
-             "|---|---|---|---|---|---|"]
-
-    def verdict(gap: float, noise: float) -> str:
-        word = "within noise" if abs(gap) <= noise else ("above" if gap > 0 else "below")
-        return f"{100 * gap:+.1f} ({word})"
-
-    for lab in table.labels:
-        for n in table.datasets:
-            cells = table.cells.get((lab, n), {})
-            vals = {m: [v for v in cells.get(m, []) if not math.isnan(v)] for m in METRICS}
-            if not vals["acc"]:
-                continue
-            noise = {m: _noise(vals[m], table.ci.get((lab, n), {}).get(m)) if vals[m] else float("nan")
-                     for m in METRICS}
-            row = [verdict(mean(vals[m]) - ref[n][m], noise[m]) if n in ref and vals[m] else "–" for m in METRICS]
-            row.append(verdict(mean(vals["acc"]) - table.majority[n], noise["acc"]) if n in table.majority else "–")
-            lines.append(f"| {lab} | {n} | " + " | ".join(row) +
-                         f" | {100 * noise['acc']:.1f} / {100 * noise['auc']:.1f} |")
-    return "\n".join(lines) + "\n\n"
-
-
 def _selection_md(candidates: List[Candidate]) -> str:
     if not candidates:
         return ""
@@ -211,7 +196,11 @@ def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str
 
     runs = find_runs(run_dirs)
     kept, candidates = select_on_validation(load_records(runs, split=False))
-    table = aggregate(split_configurations(kept), which)
+    records = split_configurations(kept)
+    table = aggregate(records, which)
+    paired = attach_intervals(table, records, which)
+    judged = (lever_rows(records, baseline) if paired and len(table.labels) > 1 and
+              any(r.label == baseline for r in records) else None)
     points = scaling_points(table, kept)
     sweep = is_sweep(points)  # some family at several sizes: draw accuracy against trainable parameters
     out = Path(out_dir)
@@ -229,8 +218,10 @@ def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str
                 "datasets: " + ", ".join(f"{g.upper() if g != 'all' else 'all'} {100 * v['acc']:.1f} / "
                                          f"{100 * v['auc']:.1f}" + ("" if full[g] else " (not covered here)")
                                          for g, v in paper.items()) + " (ACC / AUC).")
-    notes = ["Cells: mean ± sample std over runs, [95% bootstrap interval over test samples, averaged over runs] "
-             "where recorded, n = runs with a defined value."]
+    notes = ["Cells: mean ± sample std over runs" + (", [95% interval of the mean over seeds and test samples "
+                                                     "(two-level bootstrap)]" if paired else
+                                                     " (no interval: the runs hold no per-sample outputs)")
+             + ", n = runs with a defined value.", provenance_md(records)]
     if table.majority:
         notes.append("Majority-class ACC: the most frequent training class (per label for ChestMNIST) predicted for "
                      "every test sample, computed on the same files.")
@@ -244,12 +235,13 @@ def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str
     def shown(path: Path) -> str:  # relative to the report, so the links work from results.md
         return os.path.relpath(path.resolve(), out.resolve())
 
-    md = (f"# {title}\n\nTest ACC / AUC in percent ({which}); mean ± sample std over runs ({n_runs}). Read from each "
+    md = (f"# {title}\n\nTest ACC / AUC in percent ({which}); mean ± sample std over runs ({n_runs}). Inputs: "
+          f"{input_resolution(records)}. Read from each "
           "run's `results.json`: the training's own evaluation of its best-validation checkpoint (later `eval` "
           f"calls write `evaluation-*.json` beside it and are not read). {refs}\n\n"
-          + to_markdown(table) + "\n" + "\n".join(notes) + "\n\n" + gaps_md(table) + _selection_md(candidates)
-          + validation_md(kept) + ablation_md(kept, baseline)
-          + (scaling_md(points) if sweep else "")
+          + to_markdown(table) + "\n" + "\n".join(notes) + "\n\n" + references_md(table, records)
+          + _selection_md(candidates) + validation_md(records) + teacher_md(records) + levers_md(records, baseline, judged=judged)
+          + (scaling_md(points, records) if sweep else "")
           + "Runs:\n\n" + "\n".join(f"- `{shown(r)}`" for r in runs) + "\n")
     paths = {"md": out / "results.md", "csv": out / "results.csv", "tex": out / "results.tex"}
     atomic_write_bytes(paths["md"], md.encode())
@@ -257,6 +249,8 @@ def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str
     atomic_write_bytes(paths["tex"], to_latex(table, title).encode())
     paths["acc_png"] = plot_scores(table, out / "acc.png", "acc")
     paths["auc_png"] = plot_scores(table, out / "auc.png", "auc")
+    if judged:
+        paths["levers_png"] = plot_levers(judged[0], out / "levers.png", baseline)
     if sweep:
         paths["scaling_png"] = plot_scaling(points, out / "scaling.png")
     if sum(1 for p in points if p.wall) > 1:

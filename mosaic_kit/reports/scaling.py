@@ -63,21 +63,39 @@ def _families(points: Sequence[ScalingPoint]) -> Dict[str, List[ScalingPoint]]:
     return {f: sorted(ps, key=lambda p: p.params) for f, ps in out.items()}
 
 
-def trend(points: Sequence[ScalingPoint], metric: str) -> str:
-    """The smallest against the largest size of one family: the change in points and whether it exceeds the
-    noise (the larger of the two sample stds over seeds)."""
-    lo, hi = points[0], points[-1]
-    diff = 100 * (hi.mean(metric) - lo.mean(metric))
-    noise = 100 * max(lo.std(metric), hi.std(metric))
-    if math.isnan(diff):
-        return "undefined"
-    verdict = "within noise" if abs(diff) <= noise else ("rises" if diff > 0 else "falls")
-    return f"{diff:+.1f} ({verdict}; noise {noise:.1f})"
+def trend(points: Sequence[ScalingPoint], metric: str, records: Sequence[RunRecord] = ()) -> str:
+    """The smallest against the largest size of one family: the change of the mean test score in points and, where
+    ``records`` hold per-sample outputs, the paired verdict (``_trends``); otherwise no verdict."""
+    return _trends({"": list(points)}, records)[("", metric)]
 
 
-def scaling_md(points: Sequence[ScalingPoint]) -> str:
+def _trends(fams: Dict[str, List[ScalingPoint]], records: Sequence[RunRecord]) -> Dict[tuple, str]:
+    """Per family and metric, largest − smallest size: paired over shared seeds and test samples, Holm-corrected
+    over every family and metric of the table."""
+    from ..stats import holm
+    from .compare import compare_records, has_all_outputs
+
+    out, found = {}, {}
+    paired = has_all_outputs(records)
+    for f, ps in fams.items():
+        lo, hi = ps[0], ps[-1]
+        for m in METRICS:
+            diff = 100 * (hi.mean(m) - lo.mean(m))
+            out[(f, m)] = "undefined" if math.isnan(diff) else f"{diff:+.1f} (no per-sample outputs: no verdict)"
+            if paired and not math.isnan(diff):
+                found[(f, m)] = compare_records([r for r in records if r.label == hi.label],
+                                                [r for r in records if r.label == lo.label], m, "test")
+    holm(list(found.values()))
+    word = {"better": "rises", "worse": "falls", "within noise": "within noise", "n/a": "n/a"}
+    for key, c in found.items():
+        out[key] = (f"{100 * c.diff:+.1f} [{100 * c.low:+.1f}, {100 * c.high:+.1f}] p={c.p_adjusted:.3f} Holm: "
+                    f"{word[c.verdict]}")
+    return out
+
+
+def scaling_md(points: Sequence[ScalingPoint], records: Sequence[RunRecord] = ()) -> str:
     """A table of every point by family, and per family with several sizes the change from its smallest to its
-    largest size."""
+    largest size (paired verdicts where ``records`` hold per-sample outputs)."""
     fams = _families(points)
     lines = ["## Accuracy against trainable parameters", "",
              "Mean test score over the datasets, mean ± sample std over seeds, per method family and size "
@@ -88,10 +106,12 @@ def scaling_md(points: Sequence[ScalingPoint]) -> str:
                   f"{100 * p.mean('auc'):.1f} ± {100 * p.std('auc'):.1f} | {len(p.scores['acc'])} |" for p in ps]
     sweeps = {f: ps for f, ps in fams.items() if len({round(p.params) for p in ps}) > 1}
     if sweeps:
-        lines += ["", "From the smallest to the largest size of each family, in points (a change counts only when "
-                  "larger than the larger std over seeds of the two ends):", "",
+        got = _trends(sweeps, records)
+        lines += ["", "From the smallest to the largest size of each family, mean test score over the datasets, in "
+                  "points: the paired difference over shared seeds and the same test samples with its 95% interval "
+                  "(two-level bootstrap), p Holm-corrected over the rows and metrics of this table:", "",
                   "| family | parameters | ACC change | AUC change |", "|---|---|---|---|"]
-        lines += [f"| {f} | {ps[0].params:,.0f} → {ps[-1].params:,.0f} | {trend(ps, 'acc')} | {trend(ps, 'auc')} |"
+        lines += [f"| {f} | {ps[0].params:,.0f} → {ps[-1].params:,.0f} | {got[(f, 'acc')]} | {got[(f, 'auc')]} |"
                   for f, ps in sweeps.items()]
     return "\n".join(lines) + "\n\n"
 

@@ -47,9 +47,13 @@ class ResultTable:
     params: Dict[str, List[int]] = field(default_factory=dict)  # label -> trainable parameters per run
     wall: Dict[str, List[float]] = field(default_factory=dict)  # label -> wall time (s) per run
     references_absent: str = ""  # why published numbers must not stand beside these runs ("" when they may)
-    ci: Dict[Tuple[str, str], Dict[str, List[Tuple[float, float]]]] = field(default_factory=dict)  # per run
+    # (label, dataset or "mean_{group}") -> metric -> 95% interval of the mean over seeds and test samples; filled
+    # from per-sample outputs by ``compare.attach_intervals``
+    ci: Dict[Tuple[str, str], Dict[str, Tuple[float, float]]] = field(default_factory=dict)
     partial: Dict[Tuple[str, str], Dict[str, bool]] = field(default_factory=dict)  # a group mean skipped NaNs
+    intervals: Dict[Tuple[str, str, str], Any] = field(default_factory=dict)  # (label, row, metric) -> stats.Interval
     truncated: Dict[str, bool] = field(default_factory=dict)  # label -> some run's evaluation was truncated
+    provenance: Dict[str, Dict[str, Any]] = field(default_factory=dict)  # label -> input, data kinds, weights
     majority: Dict[str, float] = field(default_factory=dict)  # dataset -> majority-class test ACC
 
 
@@ -130,6 +134,18 @@ def references_absent(records: Sequence[RunRecord]) -> str:
             ", ".join(dict.fromkeys(reasons)) + ".")
 
 
+def _provenance(results: Dict[str, Any]) -> Dict[str, Any]:
+    """Input size, each dataset's data kind, backbone weights and their sha256, as recorded by the run."""
+    prov, cfg = results.get("provenance") or {}, results.get("config") or {}
+    names = list(results.get("datasets") or {})
+    size = [f"{cfg.get('img_size')} px" if any(in_group(n, "2d") for n in names) else "",
+            f"{cfg.get('vol_size')}^3" if any(in_group(n, "3d") for n in names) else ""]
+    bb = prov.get("backbone") or {}
+    return {"input": " / ".join(x for x in size if x), "data": dict(prov.get("datasets") or {}),
+            "weights": (Path(bb["weights"]).name if bb.get("weights") else "random init") if bb else "",
+            "sha256": bb.get("sha256") or ""}
+
+
 def aggregate(records: Sequence[RunRecord], which: str = "student", split: str = "test") -> ResultTable:
     """Collect per-dataset and per-group scores of ``which`` (student or teacher) over runs, by label."""
     if not records:
@@ -145,14 +161,13 @@ def aggregate(records: Sequence[RunRecord], which: str = "student", split: str =
         if r.results.get("wall_time_s") is not None:
             t.wall.setdefault(r.label, []).append(float(r.results["wall_time_s"]))
         prov = r.results.get("provenance") or {}
+        t.provenance.setdefault(r.label, _provenance(r.results))
         t.truncated[r.label] = t.truncated.get(r.label, False) or prov.get("evaluation", "complete") != "complete" \
             or r.results.get("config", {}).get("eval_max_samples") is not None
         t.majority.update(r.results.get("majority") or {})
         for name, scores in res["datasets"].items():
             for m in METRICS:
                 t.cells.setdefault((r.label, name), {}).setdefault(m, []).append(scores[split][m])
-                if "ci95" in scores[split]:
-                    t.ci.setdefault((r.label, name), {}).setdefault(m, []).append(tuple(scores[split]["ci95"][m]))
         for group in GROUPS:
             names = [n for n in res["datasets"] if in_group(n, group)]
             for m in METRICS if names else ():

@@ -15,6 +15,7 @@ from ..custom import write_run_datasets
 from ..environment import environment_info
 from ..evaluate import summarize
 from ..registry import resolve_datasets
+from ..outputs import load_outputs, write_outputs
 from ..results import load_results, write_results
 
 __all__ = ["train_independent"]
@@ -43,8 +44,9 @@ def train_independent(cfg: Config, resume: bool = False, progress: bool = True,
                   on_round=on_round)
         parts[name] = load_results(sub.out)
 
-    def merged(which: Optional[str]) -> Dict[str, Any]:
-        per = {n: (r if which is None else r[which])["datasets"][n] for n, r in parts.items()}
+    def merged(which: Optional[str], checkpoint: Optional[str] = None) -> Dict[str, Any]:
+        per = {n: ((r if checkpoint is None else r[checkpoint]) if which is None else
+                   (r if checkpoint is None else r[checkpoint])[which])["datasets"][n] for n, r in parts.items()}
         return {"datasets": per, "mean": summarize({n: v["test"] for n, v in per.items()}),
                 "mean_val": summarize({n: v["val"] for n, v in per.items()})}
 
@@ -61,7 +63,15 @@ def train_independent(cfg: Config, resume: bool = False, progress: bool = True,
                                           "per_model": {n: r["params"]["trainable"] for n, r in parts.items()}},
                                "config": cfg.to_dict(), "independent": True, "environment": environment_info(),
                                "wall_time_s": round(sum(r.get("wall_time_s") or 0.0 for r in parts.values()), 1)}
+    if all("last" in r for r in parts.values()):  # each model's last round: the score to choose on
+        results["last"] = {**merged(None, "last"), "teacher": merged("teacher", "last")}
     if dist.is_main():
+        outputs: Dict[str, Any] = {}
+        for name in parts:  # every model's per-sample outputs, for paired comparisons
+            for ckpt, nets in load_outputs(run_dir / name).items():
+                for net, per in nets.items():
+                    outputs.setdefault(ckpt, {}).setdefault(net, {})[name] = per[name]
+        write_outputs(run_dir, outputs)
         write_results(run_dir, results)
     if progress and dist.is_main():
         tqdm.write(f"independent: {len(parts)} models, merged results in {run_dir} ({time.time() - t0:.0f} s)")

@@ -1,0 +1,189 @@
+"""The implementations of the command-line subcommands (``cli`` holds the parser): each takes the parsed
+arguments and returns the exit status; heavy imports stay inside, so ``--help`` stays fast."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Dict, Optional
+
+import yaml
+
+from .config import Config, key_help, load_config, parse_set
+
+# convenience flags of `train` (--data-root X is --set data_root=X)
+TRAIN_FLAGS = ("data_root", "datasets", "size", "size_3d", "backbone", "weights", "device", "seed")
+
+
+def _config_from(args: argparse.Namespace, extra: Optional[Dict[str, object]] = None) -> Config:
+    overrides = parse_set(args.set)
+    for key in TRAIN_FLAGS:
+        value = getattr(args, key, None)
+        if value is not None:
+            overrides.update(parse_set([f"{key}={value}"]))
+    if getattr(args, "out", None):
+        overrides["out"] = args.out
+    overrides.update(extra or {})
+    return load_config(args.preset, args.config, overrides)
+
+
+def _cmd_params(args: argparse.Namespace) -> int:
+    from .methods import build_model, parameter_report
+
+    cfg = _config_from(args, {"weights": None})
+    report = {"preset": args.preset, "backbone": cfg.backbone, **parameter_report(build_model(cfg)[0])}
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"{cfg.backbone}, {len(cfg.datasets)} dataset group(s) {cfg.datasets}")
+    print(f"{'component':<14}{'trainable':>14}{'total':>14}")
+    for name, c in report["components"].items():
+        print(f"{name:<14}{c['trainable']:>14,}{c['total']:>14,}")
+    print(f"{'all':<14}{report['trainable']:>14,}{report['total']:>14,}  ({report['trainable_pct']:.2f}% trainable)")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from . import distributed
+    from .results import markdown_table, load_results
+    from .train import train
+
+    try:
+        if args.resume:
+            # the run's own config.yaml unless --preset / --config say otherwise; either way, only the keys a resume
+            # may change (rounds, patience, ...) may differ from what the run started with (checked before training)
+            if args.out and Path(args.out) != Path(args.resume):
+                raise ValueError(f"--out {args.out} and --resume {args.resume} name different run directories.")
+            args.out = args.resume
+            if not (args.preset or args.config):
+                args.config = str(Path(args.resume) / "config.yaml")
+            run_dir = train(_config_from(args), resume=True)
+        else:
+            run_dir = train(_config_from(args))
+    finally:
+        main = distributed.is_main()
+        distributed.shutdown()
+    if main:
+        print(f"\nrun directory: {run_dir}\n")
+        print(markdown_table(load_results(run_dir)))
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from .results import markdown_table
+    from .runs import evaluate_run, evaluation_name
+
+    overrides = parse_set(args.set) or None
+    results = evaluate_run(args.run_dir, args.checkpoint, overrides=overrides)
+    print(markdown_table(results))
+    print(f"written to {Path(args.run_dir) / evaluation_name(args.checkpoint, overrides)}.json (the training's "
+          "results.json is unchanged)")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .plots import save_run_figures
+    from .results import load_results, markdown_table
+
+    for path in save_run_figures(args.run_dir):
+        print(f"figure: {path}")
+    print(markdown_table(load_results(args.run_dir)))
+    return 0
+
+
+def _cmd_table(args: argparse.Namespace) -> int:
+    from .reports import write_report
+
+    paths = write_report(args.runs, args.out, title=args.title, which=args.which, baseline=args.baseline)
+    print(paths["md"].read_text() + "\n".join(f"{kind}: {path}" for kind, path in paths.items()))
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from .reports.compare import compare_text
+
+    print(compare_text(args.a, args.b, args.split, args.checkpoint, args.metric.split(","), args.boot))
+    return 0
+
+
+def _cmd_suite(args: argparse.Namespace) -> int:
+    from .suite import build_report, is_done, load_plan, run_suite
+
+    plan = load_plan(args.plan)
+    if args.report_only:  # runs not finished yet are left out of the report; its title counts them
+        plan.title += f" ({sum(map(is_done, plan.runs))} of {len(plan.runs)} runs finished)"
+        print(f"{plan.title}: {build_report(plan, args.notebooks, args.kernel)}/results.md")
+        return 0
+    if args.executor != "local":
+        from .cluster import Resources, format_states, run_on_cluster
+
+        if any("=" not in item for item in args.slurm):
+            raise ValueError(f"--slurm expects KEY=VALUE items, got {args.slurm}.")
+        given = dict(item.split("=", 1) for item in args.slurm)
+        resources = Resources.from_plan(plan, {k.strip(): yaml.safe_load(v) for k, v in given.items()})
+        cluster = "local" if args.executor == "submitit-local" else args.executor
+        print(format_states(run_on_cluster(plan, resources, cluster, args.notebooks, args.kernel, args.wait)))
+        return 0
+    summary = run_suite(plan, notebooks=args.notebooks, kernel=args.kernel, dry_run=args.dry_run,
+                        max_parallel=args.max_parallel)
+    if args.dry_run:
+        print(f"plan '{plan.name}': {summary['runs']} runs, {summary['skipped']} done, {len(summary['pending'])} "
+              "to run:" + "".join(f"\n  {d}" for d in summary["pending"]))
+        return 0
+    print(f"plan '{plan.name}': ran {len(summary['executed'])}, skipped {summary['skipped']} already done; "
+          f"report in {summary['report']}/results.md")
+    return 0
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from .data import write_suite
+    from .registry import resolve_datasets
+
+    root = write_suite(args.out, resolve_datasets(args.datasets), size=args.size, size_3d=args.size_3d,
+                       seed=args.seed)
+    print(f"synthetic MedMNIST written to {root}")
+    return 0
+
+
+def _cmd_download(args: argparse.Namespace) -> int:
+    from .data import download
+    from .registry import get_info, resolve_datasets
+
+    cfg = _config_from(args)
+    if cfg.data_root == "synthetic":
+        raise ValueError("download needs a real folder: --set data_root=PATH")
+    for name in resolve_datasets(cfg.datasets):
+        size = cfg.size_3d if get_info(name).is_3d else cfg.size
+        print(f"{name} ({size}): {download(name, size, cfg.data_root)}")
+    return 0
+
+
+def _cmd_methods(args: argparse.Namespace) -> int:
+    from .methods import METHODS
+
+    for m in METHODS.values():
+        print(f"{m.name:<16} {m.summary}")
+    return 0
+
+
+def _cmd_keys(args: argparse.Namespace) -> int:
+    defaults = Config().to_dict()
+    for key, text in key_help().items():
+        print(f"{key:<20} {str(defaults[key]):<24} {text}")
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from .predict import predict_command
+
+    return predict_command(args.run_dir, args.files, args.dataset, args.window, args.attention, args.json,
+                           args.checkpoint, "teacher" if args.teacher else "student", args.device)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .export import export
+
+    paths = export(args.run_dir, args.dataset, args.format, args.out, args.checkpoint,
+                   "teacher" if args.teacher else "student")
+    print("\n".join(f"wrote {p}" for p in paths))
+    return 0

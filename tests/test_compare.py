@@ -1,0 +1,201 @@
+"""Paired comparisons (mosaic_kit.stats, reports.compare, `compare`): known answers, calibration under no effect,
+detection of a planted one, Holm, and the report sections built on them."""
+import json
+
+import numpy as np
+import pytest
+
+from mosaic_kit.cli import main
+from mosaic_kit.metrics import compute_metrics, resampled_metrics
+from mosaic_kit.outputs import load_outputs, write_outputs
+from mosaic_kit.reports import write_report
+from mosaic_kit.stats import Comparison, holm, interval_of_mean, paired_difference
+
+BINARY = {"d": "binary-class"}
+
+
+def _binary_arm(rng, y, base, shift, seeds, noise=0.3):
+    """Per seed, probabilities of class 1 from a shared per-sample difficulty ``base``, seed noise and a planted
+    ``shift`` of the logit towards the true class."""
+    out = {}
+    for s in seeds:
+        logit = base + noise * rng.normal(size=len(y)) + shift * (2 * y - 1)
+        p = 1 / (1 + np.exp(-logit))
+        out[s] = {"d": (y.reshape(-1, 1), np.stack([1 - p, p], 1))}
+    return out
+
+
+def _null_and_shift(i, shift, n=300, seeds=(1, 2, 3, 4, 5)):
+    rng = np.random.default_rng(i)
+    y = (rng.random(n) < 0.4).astype(int)
+    base = (2 * y - 1) + rng.normal(size=n)  # one test set, shared by every run
+    return _binary_arm(rng, y, base, shift, seeds), _binary_arm(rng, y, base, 0.0, seeds)
+
+
+@pytest.mark.parametrize("task,classes", [("binary-class", 2), ("multi-class", 4), ("ordinal-regression", 5),
+                                          ("multi-label, binary-class", 3)])
+def test_resampled_metrics_equal_the_metrics_of_the_resampled_split(task, classes):
+    rng = np.random.default_rng(0)
+    n = 80
+    y = rng.integers(0, 2, (n, classes)) if task.startswith("multi-label") else rng.integers(0, classes, (n, 1))
+    s = rng.random((n, classes))
+    s = s if task.startswith("multi-label") else s / s.sum(1, keepdims=True)
+    idx = rng.integers(0, n, (3, n))
+    counts = np.stack([np.bincount(i, minlength=n) for i in idx])
+    got = resampled_metrics(task, y, s, counts)
+    for b in range(3):
+        want = compute_metrics(task, y[idx[b]], s[idx[b]])
+        assert got["acc"][b] == pytest.approx(want["acc"], abs=1e-12)
+        assert got["auc"][b] == pytest.approx(want["auc"], abs=1e-12)
+
+
+def test_identical_arms_differ_by_exactly_nothing():
+    a, _ = _null_and_shift(0, 0.0)
+    c = paired_difference(a, a, "auc", tasks=BINARY, n_boot=500)
+    assert (c.diff, c.low, c.high) == (0.0, 0.0, 0.0) and c.verdict == "within noise" and c.p == 1.0
+
+
+def test_no_effect_is_called_a_difference_at_most_at_the_nominal_rate():
+    """60 simulated pairs with no effect: a correct 5% test rejects about 3; the two-level bootstrap, conservative,
+    rejects fewer. An unpaired or seed-only rule would reject far more often."""
+    rejected = {m: sum(paired_difference(*_null_and_shift(i, 0.0), m, tasks=BINARY, n_boot=500, seed=i).verdict
+                       != "within noise" for i in range(60)) for m in ("acc", "auc")}
+    assert rejected["acc"] <= 5 and rejected["auc"] <= 5, rejected
+
+
+def test_a_planted_shift_is_detected_and_signed():
+    found = [paired_difference(*_null_and_shift(i, 0.25), "auc", tasks=BINARY, n_boot=500, seed=i) for i in range(20)]
+    assert sum(c.verdict == "better" for c in found) >= 19
+    a, b = _null_and_shift(0, 0.25)
+    assert paired_difference(b, a, "acc", tasks=BINARY, n_boot=500).verdict == "worse"
+    c = found[0]
+    assert c.low <= c.diff <= c.high and c.diff == pytest.approx(np.mean(list(c.per_seed.values())))
+
+
+def test_pairs_need_shared_seeds_and_the_same_samples():
+    a, b = _null_and_shift(0, 0.0)
+    with pytest.raises(ValueError, match="share no seed"):
+        paired_difference(a, {9: b[1]}, tasks=BINARY)
+    other = {s: {"d": (np.roll(y, 1, 0), p)} for s, v in b.items() for y, p in [v["d"]]}
+    with pytest.raises(ValueError, match="same samples"):
+        paired_difference(a, other, tasks=BINARY)
+    one = paired_difference({1: a[1]}, {1: b[1]}, tasks=BINARY, n_boot=200)
+    assert one.verdict == "n/a"  # one seed: no verdict
+
+
+def test_holm_adjusts_step_down():
+    cs = [Comparison("auc", ["d"], [1, 2], 0.1, 0.0, 0.2, p) for p in (0.01, 0.04, 0.03, 0.5)]
+    holm(cs)
+    assert [c.p_adjusted for c in cs] == pytest.approx([0.04, 0.09, 0.09, 0.5])
+    assert [c.verdict for c in cs] == ["better", "within noise", "within noise", "within noise"]
+
+
+def test_interval_of_the_mean_holds_seed_and_sample_noise():
+    a, _ = _null_and_shift(3, 0.0)
+    iv = interval_of_mean(a, "auc", tasks=BINARY, n_boot=1000)
+    per_seed = [compute_metrics("binary-class", *a[s]["d"])["auc"] for s in a]
+    assert iv.mean == pytest.approx(np.mean(per_seed))
+    assert iv.low < min(per_seed) and iv.high > max(per_seed)  # wider than the seed spread: sample noise too
+    assert iv.against(iv.low - 0.01) == "above" and iv.against(iv.high + 0.01) == "below"
+    assert iv.against(iv.mean) == "within noise"
+
+
+def _fake_run(root, label, seed, arm, val_arm=None, kind="same-splits"):
+    """A finished run's records with per-sample outputs: ``arm`` holds (labels, scores) for dataset 'breastmnist'."""
+    d = root / label / f"seed{seed}"
+    d.mkdir(parents=True)
+    y, s = arm
+    vy, vs = val_arm or arm
+    per = {"breastmnist": {"val": (vy, vs), "test": (y, s)}}
+    write_outputs(d, {c: {"student": per, "teacher": per} for c in ("best", "last")})
+    m, mv = compute_metrics("binary-class", y, s), compute_metrics("binary-class", vy, vs)
+    ds = {"breastmnist": {"val": mv, "test": m}}
+    res = {"datasets": ds, "mean": {"all": m}, "mean_val": {"all": mv}}
+    (d / "results.json").write_text(json.dumps({
+        **res, "teacher": res, "last": {**res, "teacher": res, "round": 5}, "params": {"trainable": 10},
+        "wall_time_s": 60.0, "majority": {"breastmnist": 0.731},
+        "provenance": {"datasets": {"breastmnist": kind}, "evaluation": "complete",
+                       "checks": {"breastmnist": "split sizes and label counts"},
+                       "backbone": {"backbone": "deit_tiny_patch16_224", "weights": "/w/deit.int8fq.safetensors",
+                                    "sha256": "cd" * 32, "pretrained": True}},
+        "config": {"method": "mos", "seed": seed, "img_size": 112, "vol_size": 32}}))
+    (d / "suite.json").write_text(json.dumps({"label": label, "seed": seed}))
+    return d
+
+
+def _outputs_of(shift, seed):
+    """Seed ``seed``'s outputs of the shifted and the plain arm, on one test set shared by all seeds."""
+    a, b = _null_and_shift(100, shift, n=156)
+    return a[seed]["d"], b[seed]["d"]
+
+
+def test_report_judges_levers_teacher_and_references_by_paired_intervals(tmp_path):
+    for seed in (1, 2, 3, 4, 5):
+        strong, base = _outputs_of(0.6, seed)
+        _fake_run(tmp_path, "baseline", seed, base)
+        _fake_run(tmp_path, "strong", seed, strong)
+        _fake_run(tmp_path, "same", seed, base)
+    paths = write_report([tmp_path], tmp_path / "out", baseline="baseline")
+    md = paths["md"].read_text()
+    assert paths["levers_png"].stat().st_size > 10_000  # the forest plot of the levers
+    levers = {line.split(" | ")[0][2:]: line for line in md.split("## Levers")[1].splitlines() if line.startswith("| ")}
+    assert levers["strong"].endswith("| 5 | keep |") and "Holm" in levers["strong"]
+    assert levers["same"].endswith("| 5 | within noise |") and "+0.0 [+0.0, +0.0]" in levers["same"]
+    assert "last round of the fixed schedule" in md
+    refs = md.split("## Intervals and the published references")[1].split("##")[0]
+    assert "ResNet-18 (28 px)" in refs and "ResNet-18 (224 px)" in refs and "2D at 112 px" in refs
+    assert "teacher − student" in md and "| student | 5 |" in md.split("## Student or EMA teacher")[1]
+    assert "deit.int8fq.safetensors (sha256 cdcdcdcdcdcd)" in md and "split sizes and label counts" in md
+    csv = (tmp_path / "out" / "results.csv").read_text().splitlines()
+    assert csv[0].endswith("ci_low,ci_high,input,data,weights,weights_sha256")
+    row = next(r.split(",") for r in csv if r.startswith("strong,breastmnist,auc"))
+    assert float(row[7]) < float(row[3]) < float(row[8]) and row[9:12] == ["112 px", "same-splits",
+                                                                           "deit.int8fq.safetensors"]
+
+
+def test_runs_without_outputs_get_no_verdict(tmp_path):
+    d = _fake_run(tmp_path, "baseline", 1, _outputs_of(0.0, 1)[0])
+    _fake_run(tmp_path, "lever", 1, _outputs_of(0.0, 1)[0])
+    (d / "predictions.npz").unlink()
+    md = write_report([tmp_path], tmp_path / "out", baseline="baseline")["md"].read_text()
+    assert "no per-sample outputs" in md and "keep" not in md and "within noise" not in md
+
+
+def test_compare_command(tmp_path, capsys):
+    for seed in (1, 2, 3):
+        strong, base = _outputs_of(0.6, seed)
+        _fake_run(tmp_path, "a", seed, strong)
+        _fake_run(tmp_path, "b", seed, base)
+    assert main(["compare", str(tmp_path / "a"), "--against", str(tmp_path / "b"), "--boot", "500"]) == 0
+    out = capsys.readouterr().out
+    assert "seeds [1, 2, 3]" in out and "AUC +" in out and ": better" in out
+    assert main(["compare", str(tmp_path / "a"), "--boot", "500", "--split", "val", "--checkpoint", "last"]) == 0
+    out = capsys.readouterr().out
+    assert "ResNet-18 (28 px)" in out and "ResNet-18 (224 px)" in out and "majority class" in out
+    assert main(["compare", str(tmp_path / "a"), "--against", str(tmp_path / "nothing")]) == 2
+
+
+def test_outputs_round_trip_and_name_what_is_missing(tmp_path):
+    y, s = np.array([[0], [1], [1]]), np.array([[0.7, 0.3], [0.2, 0.8], [0.4, 0.6]])
+    write_outputs(tmp_path, {"best": {"student": {"breastmnist": {"test": (y, s)}}}})
+    got = load_outputs(tmp_path)["best"]["student"]["breastmnist"]["test"]
+    assert np.array_equal(got[0], y) and np.allclose(got[1], s) and got[1].dtype == np.float32
+    with pytest.raises(FileNotFoundError, match="no per-sample outputs"):
+        load_outputs(tmp_path / "elsewhere")
+
+
+def test_scaling_trend_is_a_paired_verdict(tmp_path):
+    from mosaic_kit.reports import aggregate, find_runs, load_records
+    from mosaic_kit.reports.scaling import scaling_points, trend
+
+    for seed in (1, 2, 3, 4, 5):
+        strong, base = _outputs_of(0.6, seed)
+        for label, arm, size in (("vpt-1", base, 10), ("vpt-10", base, 100), ("vpt-50", strong, 1000)):
+            d = _fake_run(tmp_path, label, seed, arm)
+            res = json.loads((d / "results.json").read_text())
+            res["params"]["trainable"], res["config"]["method"] = size, "vpt"
+            (d / "results.json").write_text(json.dumps(res))
+    records = load_records(find_runs([tmp_path]))
+    points = sorted(scaling_points(aggregate(records), records), key=lambda p: p.params)
+    assert trend(points, "auc", records).endswith("Holm: rises")
+    assert trend(points[:2], "auc", records).startswith("+0.0 [+0.0, +0.0]")
