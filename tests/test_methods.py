@@ -201,6 +201,11 @@ def test_independent_trains_one_model_per_dataset(tmp_path):
     sub = [json.loads((run / n / "results.json").read_text()) for n in ("breastmnist", "adrenalmnist3d")]
     assert [list(s["datasets"]) for s in sub] == [["breastmnist"], ["adrenalmnist3d"]]
     assert res["datasets"]["breastmnist"] == sub[0]["datasets"]["breastmnist"]
+    from mosaic_kit.outputs import load_outputs  # the merged per-sample outputs: each model's own
+    merged, own = load_outputs(run), load_outputs(run / "adrenalmnist3d")
+    y, s = merged["last"]["teacher"]["adrenalmnist3d"]["test"]
+    assert (y == own["last"]["teacher"]["adrenalmnist3d"]["test"][0]).all() and res["last"]["teacher"]["datasets"]
+    assert set(merged["best"]["student"]) == {"breastmnist", "adrenalmnist3d"}
 
 
 def test_independent_run_through_the_training_notebook_and_report(tmp_path):
