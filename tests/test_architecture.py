@@ -26,7 +26,7 @@ LAYERS = [
     {"evaluate", "results", "outputs"},
     {"runs"},
     {"train"},
-    {"reports", "plots", "viz", "workbench", "suite", "predict", "export", "cluster"},
+    {"reports", "plots", "viz", "workbench", "plan", "suite", "predict", "export", "cluster"},
     {"cli", "commands", "explorer", "__main__", "__init__"},
 ]
 LAYER = {unit: i for i, units in enumerate(LAYERS) for unit in units}

@@ -3,6 +3,8 @@ recorded (or, for a key newer than the run, the value it had then) resolves to t
 import json
 from pathlib import Path
 
+import pytest
+
 from mosaic_kit.config import load_config
 from mosaic_kit.suite import is_done, load_plan
 
@@ -69,3 +71,59 @@ def test_report_records_are_the_finished_runs_only(tmp_path):
     kept = keep_run_records(load_plan(tmp_path / "p.yaml", root=tmp_path), folder)
     assert kept == [folder / "mos" / "breastmnist" / "seed1"] and not stale.exists()
     assert {p.name for p in kept[0].iterdir()} == {"results.json", "predictions.npz", "config.yaml", "suite.json"}
+
+
+def test_a_run_whose_suite_record_was_never_written_is_finished(tmp_path):
+    """A suite stopped between a run's results and its record: the run's recorded configuration decides, so the
+    next suite neither retrains it nor sets it aside; the record is written when the report copies it."""
+    from mosaic_kit.suite import keep_run_records
+
+    spec = _plan(tmp_path, {"rounds": 2})
+    _finish(spec)
+    (Path(spec.run_dir) / "suite.json").unlink()
+    (Path(spec.run_dir) / "config.yaml").write_text("rounds: 2\n")
+    assert is_done(spec)
+    keep_run_records(load_plan(tmp_path / "p.yaml", root=tmp_path), tmp_path / "r")
+    assert json.loads((Path(spec.run_dir) / "suite.json").read_text())["seed"] == 1
+    (Path(spec.run_dir) / "suite.json").unlink()
+    assert not is_done(_plan(tmp_path, {"rounds": 3}))  # another configuration is still another run
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"methods": [{"label": "a", "method": "mos"}, {"label": "a", "method": "lora"}]}, "more than one methods entry"),
+    ({"seeds": [1, 1]}, "share the directory"),
+    ({"grid": {"seed": [1, 2]}}, "cannot vary \\['seed'\\]"),
+    ({"grid": {"datasets": [["breastmnist"]]}}, "cannot vary \\['datasets'\\]"),
+    ({"methods": [{"label": "a", "method": "mos", "overrides": {"lr": 0.1}}], "grid": {"lr": [0.1, 0.2]}},
+     "sets \\['lr'\\], which 'grid' also varies"),
+])
+def test_a_plan_is_validated_whole(tmp_path, change, message):
+    plan = {"name": "p", "preset": "cpu-tiny", "methods": ["mos"], "datasets": ["breastmnist"], "seeds": [1],
+            "out": str(tmp_path / "runs"), **change}
+    (tmp_path / "p.yaml").write_text(json.dumps(plan))
+    with pytest.raises(ValueError, match=message):
+        load_plan(tmp_path / "p.yaml", root=tmp_path)
+
+
+def test_a_second_suite_on_one_plan_stops_with_the_first_ones_pid(tmp_path):
+    import os
+
+    from mosaic_kit.suite import run_suite
+    from mosaic_kit.train.lock import RunLock
+
+    spec = _plan(tmp_path, {"rounds": 2})
+    plan = load_plan(tmp_path / "p.yaml", root=tmp_path)
+    with RunLock(plan.out, busy="held by {holder}"):
+        with pytest.raises(RuntimeError, match=f"Another suite \\(pid {os.getpid()}\\) is running this plan's runs"):
+            run_suite(plan, progress=False)
+    assert not Path(spec.run_dir).exists()  # nothing ran
+
+
+def test_tables_skip_runs_a_suite_set_aside(tmp_path):
+    from mosaic_kit.reports import find_runs
+
+    for name in ("seed1", "seed1.replaced-1"):
+        (tmp_path / "mos" / name).mkdir(parents=True)
+        (tmp_path / "mos" / name / "results.json").write_text("{}")
+    assert find_runs([tmp_path]) == [tmp_path / "mos" / "seed1"]
+    assert find_runs([tmp_path / "mos" / "seed1.replaced-1"]) == [tmp_path / "mos" / "seed1.replaced-1"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import mean
@@ -26,6 +27,7 @@ __all__ = ["RunRecord", "ResultTable", "find_runs", "load_records", "split_confi
            "references_absent", "METRICS"]
 
 METRICS = ("acc", "auc")
+_SET_ASIDE = re.compile(r"\.replaced-\d+$")
 
 
 @dataclass
@@ -59,13 +61,17 @@ class ResultTable:
 
 def find_runs(paths: Iterable[str | Path]) -> List[Path]:
     """Run directories (holding ``results.json``) among ``paths``, searching folders recursively; the given
-    order is kept (a suite passes its plan's order, which becomes the table's column order)."""
+    order is kept (a suite passes its plan's order, which becomes the table's column order). A search skips the
+    runs a suite set aside (``seed42.replaced-1``: replaced by a run of the plan's current entry) and the parts of
+    an independent run; name them directly to include them."""
     found: List[Path] = []
     for p in map(Path, paths):
         if (p / "results.json").is_file():
             found.append(p)
         elif p.is_dir():
-            found += sorted(q.parent for q in p.rglob("results.json"))
+            runs = sorted(q.parent for q in p.rglob("results.json"))
+            found += [q for q in runs if not any(_SET_ASIDE.search(part) for part in q.relative_to(p).parts)
+                      and not (q.parent / "results.json").is_file()]
         else:
             raise FileNotFoundError(f"{p} is neither a run directory (with results.json) nor a folder of runs.")
     return list(dict.fromkeys(found))

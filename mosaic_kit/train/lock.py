@@ -12,8 +12,9 @@ class RunLock:
     """An exclusive ``flock`` on ``{run_dir}/.lock`` holding the owner's pid. The kernel releases it when the
     process exits, also on a crash or SIGKILL, so a stale lock file never blocks a later run. A context manager."""
 
-    def __init__(self, run_dir: str | Path) -> None:
+    def __init__(self, run_dir: str | Path, busy: Optional[str] = None) -> None:
         self.run_dir = Path(run_dir)
+        self.busy = busy  # the error when another process holds the lock; ``{holder}`` becomes its pid
         self._fh: Optional[TextIO] = None
 
     def __enter__(self) -> "RunLock":
@@ -29,9 +30,9 @@ class RunLock:
             fh.seek(0)
             holder = fh.read().strip() or "unknown"
             fh.close()
-            raise RuntimeError(f"{self.run_dir} is being trained by another process (pid {holder}); two runs in one "
-                               "directory would overwrite each other's log and checkpoints. Wait for it, stop it, "
-                               "or choose another --out.") from None
+            raise RuntimeError((self.busy or "{dir} is being trained by another process (pid {holder}); two runs in one "
+                                "directory would overwrite each other's log and checkpoints. Wait for it, stop it, "
+                                "or choose another --out.").format(dir=self.run_dir, holder=holder)) from None
         fh.seek(0)
         fh.truncate()
         fh.write(f"{os.getpid()}\n")

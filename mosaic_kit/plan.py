@@ -1,0 +1,161 @@
+"""Plans: a grid of methods x dataset selections x seeds on one preset (``suite`` runs them).
+
+A plan (YAML)::
+
+    name: cpu-small
+    preset: cpu-tiny
+    overrides: {rounds: 4}           # shared by every run
+    methods: [mos]                   # or [{label: mos-norm, method: mos, overrides: {adapter_input: norm}}]
+    datasets: [all]                  # selections: a group (all/2d/3d), a name, or {name: ..., datasets: [...]}
+    seeds: [42, 123]
+    grid: {lr: [1.0e-3, 3.0e-4]}     # optional: every method at every point; the report picks on validation
+    out: runs/suite-cpu              # each run: {out}/{label}/[{grid point}/]{selection}/seed{seed}
+    report: reports/suite-cpu
+    baseline: mos                    # optional: the label every other one is judged against on validation
+
+``load_plan`` validates the whole plan before anything runs: known keys, unique labels and run directories, grid
+keys that nothing else in the plan sets, and every run's configuration.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List
+
+from .coerce import read_yaml_mapping
+from .config import load_config, path_keys
+from .methods import get_method
+from .paths import absolute
+from .registry import build_routing, resolve_datasets
+from .reports.selection import BASELINE
+
+__all__ = ["RunSpec", "Plan", "load_plan"]
+
+#: Keys every run of a plan gets from the plan itself: a grid over them would be ignored.
+_PER_RUN_KEYS = ("seed", "datasets", "out")
+
+_PLAN_KEYS = {"name", "preset", "overrides", "methods", "datasets", "seeds", "out", "report", "title", "grid",
+              "slurm", "baseline"}
+
+
+def _validate(cfg, where: str) -> None:
+    """What load_config cannot know: the method exists, the datasets and routing resolve."""
+    try:
+        get_method(cfg.method)
+        build_routing(resolve_datasets(cfg.datasets), cfg.routing)
+    except ValueError as err:
+        raise ValueError(f"{where}: {err}") from None
+
+
+@dataclass
+class RunSpec:
+    label: str
+    selection: str
+    seed: int
+    parameters: Dict[str, Any]  # the training notebook's parameters
+    run_dir: str
+    grid: Dict[str, Any] = field(default_factory=dict)  # this run's point of the plan's grid (chosen on validation)
+
+    def fingerprint(self) -> Dict[str, Any]:
+        out = {"label": self.label, "selection": self.selection, "seed": self.seed, "parameters": self.parameters}
+        return {**out, "grid": self.grid} if self.grid else out
+
+
+@dataclass
+class Plan:
+    name: str
+    runs: List[RunSpec]
+    report: str
+    title: str
+    out: str = "runs"  # the folder holding the plan's run directories
+    slurm: Dict[str, Any] = field(default_factory=dict)  # cluster resources per run (``cluster.Resources``)
+    baseline: str = BASELINE  # the label the report's lever table compares every other label against
+
+
+def _selection(entry: Any) -> tuple:
+    if isinstance(entry, str):
+        return entry, [entry]
+    if isinstance(entry, list):
+        return "+".join(entry), entry
+    if isinstance(entry, dict) and "datasets" in entry:
+        ds = entry["datasets"]
+        ds = [ds] if isinstance(ds, str) else list(ds)
+        return str(entry.get("name", "+".join(ds))), ds
+    raise ValueError(f"Plan datasets entries must be a name, a list of names or {{name, datasets}}; got {entry!r}.")
+
+
+def _method(entry: Any) -> tuple:
+    if isinstance(entry, str):
+        return entry, {"method": entry}
+    if isinstance(entry, dict) and "method" in entry:
+        unknown = set(entry) - {"label", "method", "overrides"}
+        if unknown:
+            raise ValueError(f"Plan method entry has unknown keys {sorted(unknown)}; use label, method, overrides.")
+        return str(entry.get("label", entry["method"])), {"method": entry["method"], **entry.get("overrides", {})}
+    raise ValueError(f"Plan methods entries must be a method name or {{label, method, overrides}}; got {entry!r}.")
+
+
+def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
+    """Read and validate a plan; every run's configuration is built once here, so a typo fails before any run."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Plan file {path} does not exist.")
+    data = read_yaml_mapping(path, "plan")
+    unknown = set(data) - _PLAN_KEYS
+    if unknown:
+        raise ValueError(f"Plan {path} has unknown keys {sorted(unknown)}; allowed: {sorted(_PLAN_KEYS)}.")
+    for key in ("methods", "datasets", "seeds"):
+        if not data.get(key):
+            raise ValueError(f"Plan {path} needs a non-empty '{key}' list.")
+    root = Path(root)
+    name = data.get("name", path.stem)
+    out = root / data.get("out", f"runs/suite-{name}")
+    preset, shared = data.get("preset"), dict(data.get("overrides") or {})
+    grid = data.get("grid") or {}
+    if not isinstance(grid, dict) or not all(isinstance(v, list) and v for v in grid.values()):
+        raise ValueError(f"Plan {path}: 'grid' maps keys to non-empty lists of values, e.g. {{lr: [1e-4, 3e-4]}}.")
+    fixed = sorted(set(grid) & set(_PER_RUN_KEYS))
+    if fixed:
+        raise ValueError(f"Plan {path}: 'grid' cannot vary {fixed}: the plan sets them for every run ('seeds', "
+                         "'datasets', 'out'); list the values there instead.")
+    methods = [_method(m) for m in data["methods"]]
+    labels = [label for label, _ in methods]
+    twice = sorted({x for x in labels if labels.count(x) > 1})
+    if twice:
+        raise ValueError(f"Plan {path}: the label(s) {twice} name more than one methods entry; their runs would share "
+                         "directories and one would displace the other. Give each entry its own `label`.")
+    for label, method_over in methods:
+        clash = sorted((set(grid) & set(method_over)) - {"method"})
+        if clash:
+            raise ValueError(f"Plan {path}: methods entry '{label}' sets {clash}, which 'grid' also varies; say each "
+                             "key in one place.")
+    points = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
+    runs = []
+    for (label, method_over), point in itertools.product(methods, points):
+        tag = ",".join(f"{k}={v}" for k, v in point.items())
+        for d in data["datasets"]:
+            sel, datasets = _selection(d)
+            for seed in data["seeds"]:
+                over = {**shared, **method_over, **point, "datasets": datasets, "seed": int(seed)}
+                for key in path_keys():  # relative to where the suite starts: each notebook runs in its run dir
+                    if key in over:
+                        over[key] = absolute(over[key], root)
+                run_dir = out / label / (f"{tag}/" if tag else "") / sel / f"seed{seed}"
+                _validate(load_config(preset, overrides={**over, "out": str(run_dir)}), f"{path} run {label}/{sel}/"
+                          f"seed{seed}")  # every run checked before the first one trains
+                params = {"preset": preset, "overrides": over, "out": str(run_dir.resolve())}
+                runs.append(RunSpec(label, sel, int(seed), params, str(run_dir), dict(point)))
+    dirs = [r.run_dir for r in runs]
+    twice = sorted({d for d in dirs if dirs.count(d) > 1})
+    if twice:
+        raise ValueError(f"Plan {path}: two runs would share the directory {twice[0]} (a seed or a datasets entry "
+                         "listed twice?); every run needs its own.")
+    labels = list(dict.fromkeys(r.label for r in runs))
+    baseline = str(data.get("baseline", BASELINE))
+    if "baseline" in data and baseline not in labels:
+        raise ValueError(f"Plan {path}: baseline {baseline!r} is not one of its labels {labels}; name one of them.")
+    return Plan(name, runs, str(root / data.get("report", f"reports/suite-{name}")),
+                data.get("title", f"Suite '{name}'"), str(out), dict(data.get("slurm") or {}), baseline)
+
+
