@@ -123,6 +123,8 @@ class Config:
                             "patch_3d", "log_every", "max_bad_steps", "prefetch", "adapter_scale"),
             non_negative=("lr", "weight_decay", "warmup_steps", "min_lr", "grad_clip", "consistency_weight",
                           "patience", "threads", "seed"))
+        if self.seed >= 2 ** 63:
+            problems.append(f"seed must be below 2**63, the largest the random generators take (got {self.seed})")
         if not 0 <= self.rotation_deg <= 180:
             problems.append(f"rotation_deg must be in [0, 180] (got {self.rotation_deg})")
         if self.min_lr > self.lr:

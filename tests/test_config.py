@@ -77,3 +77,16 @@ def test_full_finetuning_preset_lowers_lr():
     assert full.method == "full" and full.lr == paper.lr / 10
     assert {k: v for k, v in full.to_dict().items() if k not in ("method", "lr", "out")} == \
         {k: v for k, v in paper.to_dict().items() if k not in ("method", "lr", "out")}
+
+
+def test_sizes_and_seeds_are_checked_at_the_door():
+    """A size the backbone cannot tile, or a seed the generators cannot take, is a clear error before any work."""
+    from mosaic_kit.models.backbone import create_backbone
+
+    with pytest.raises(ValueError, match=r"img_size \(30\) must be a multiple of test_vit's patch size \(16\); use e.g. "
+                                         r"16 or 32"):
+        create_backbone("test_vit", img_size=30)
+    with pytest.raises(ValueError, match="seed must be below 2\\*\\*63"):
+        load_config(overrides={"seed": 2 ** 64})
+    with pytest.raises(ValueError, match="img_size must be"):
+        load_config(overrides={"img_size": 0})

@@ -1,7 +1,5 @@
 """The results table: per-dataset mean ± sample std over seeds, group means per run, references, formats."""
 import json
-import subprocess
-import sys
 from statistics import stdev
 
 import pytest

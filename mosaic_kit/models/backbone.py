@@ -99,6 +99,10 @@ def create_backbone(name: str, weights: Optional[str | Path] = None, img_size: i
         raise ValueError(not_vit) from None
     if not isinstance(model, VisionTransformer) or not all(type(b) is Block for b in model.blocks):
         raise ValueError(not_vit)
+    patch = model.patch_embed.patch_size[0]
+    if img_size % patch:
+        raise ValueError(f"img_size ({img_size}) must be a multiple of {name}'s patch size ({patch}); use e.g. "
+                         f"{max(patch, img_size // patch * patch)} or {(img_size // patch + 1) * patch}.")
     if weights:
         load_backbone_weights(model, resolve_weights(str(weights), name))
     model.requires_grad_(False)
