@@ -4,7 +4,7 @@ to ONNX or TorchScript, with a dynamic batch axis.
 The exported graph takes what ``Predictor.conform`` produces, as float32: ``(B, S, S)`` grayscale or
 ``(B, S, S, 3)`` RGB images, or ``(B, S, S, S)`` volumes, values 0..255 at the run's file size ``S``; it resizes
 and normalises inside and returns ``logits`` and ``probabilities`` (softmax, or a sigmoid per label for
-multi-label datasets). A JSON file beside it records the input layout, class names and provenance.
+multi-label datasets). A JSON file beside it (``{file}.json``) records the input layout, class names and provenance.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import importlib.util
 import json
 import warnings
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -67,7 +67,7 @@ def export(run_dir: str | Path, dataset: str, fmt: str = "onnx", out: Optional[s
     model = predictor.model(dataset).float().eval()
     size = predictor.file_size(dataset)
     info = get_info(dataset)
-    out = Path(out) if out else Path(run_dir) / "export" / f"{dataset}.{'onnx' if fmt == 'onnx' else 'pt'}"
+    out, side = export_paths(run_dir, dataset, fmt, out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.part")
     fused = [blk.attn.fused_attn for blk in model.vit.blocks]
@@ -99,6 +99,33 @@ def export(run_dir: str | Path, dataset: str, fmt: str = "onnx", out: Optional[s
             "specialist": model.resolve_specialist(dataset), "run": str(Path(run_dir).resolve()),
             "checkpoint": checkpoint, "which": which, "backbone": predictor.cfg.backbone,
             "normalization": {"mean": list(predictor.norm.mean), "std": list(predictor.norm.std)}}
-    side = out.with_suffix(".json")
     atomic_write_bytes(side, json.dumps(meta, indent=1).encode())
     return [out, side]
+
+
+def export_paths(run_dir: str | Path, dataset: str, fmt: str, out: Optional[str | Path] = None) -> Tuple[Path, Path]:
+    """The exported file and its description (``{out}.json``, so an ONNX and a TorchScript export of one dataset
+    keep their own). Refused before any work: an empty ``out``, an ``out`` without the format's suffix that would
+    replace an existing file (a run's ``results.json``, say), and a description that would replace a file that
+    is not an earlier export's description."""
+    suffix = ".onnx" if fmt == "onnx" else ".pt"
+    if out is not None and not str(out).strip():
+        raise ValueError("--out is empty; give the exported file's path (e.g. model.onnx) or leave it out for "
+                         "RUN/export/DATASET" + suffix + ".")
+    out = Path(out) if out else Path(run_dir) / "export" / f"{dataset}{suffix}"
+    if out.is_dir():
+        raise IsADirectoryError(f"--out {out} is a folder; give a file name inside it, e.g. {out / (dataset + suffix)}.")
+    if out.exists() and out.suffix != suffix:
+        raise FileExistsError(f"{out} exists and is not a {fmt} file ({suffix}); the export will not replace it. "
+                              f"Choose another --out, e.g. {out.with_suffix(suffix)}.")
+    side = out.with_name(out.name + ".json")
+    if side.exists():
+        try:
+            earlier = json.loads(side.read_text())
+            ours = isinstance(earlier, dict) and {"format", "dataset", "outputs"} <= set(earlier)
+        except (ValueError, UnicodeDecodeError):
+            ours = False
+        if not ours:
+            raise FileExistsError(f"{side} exists and is not an export description written by mosaic_kit; the "
+                                  "export would replace it. Move it or choose another --out.")
+    return out, side

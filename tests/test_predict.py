@@ -226,3 +226,25 @@ def test_weights_by_timm_name_from_the_local_cache(tmp_path, monkeypatch):
         create_backbone("vit_tiny_patch16_224", "timm:deit_tiny_patch16_224", 32)
     with pytest.raises(ValueError, match="no pretrained weights 'deit_tiny_patch16_224.nope'"):
         create_backbone("deit_tiny_patch16_224", "timm:deit_tiny_patch16_224.nope", 32)
+
+
+def test_export_never_replaces_what_it_did_not_write(tmp_path, run_dir):
+    """The description is {file}.json; an --out or a description that would replace another file is refused
+    before any work, and an empty --out never means the current folder."""
+    from mosaic_kit.export import export_paths
+
+    out, side = export_paths(run_dir, "breastmnist", "onnx", tmp_path / "m.onnx")
+    assert side == tmp_path / "m.onnx.json"
+    assert export_paths(run_dir, "breastmnist", "torchscript", tmp_path / "m.pt")[1] != side
+    results = tmp_path / "results.json"
+    results.write_text('{"datasets": {}}')
+    with pytest.raises(FileExistsError, match="is not a onnx file"):
+        export_paths(run_dir, "breastmnist", "onnx", results)  # would have replaced a run's results
+    (tmp_path / "x.onnx.json").write_text('{"mine": 1}')
+    with pytest.raises(FileExistsError, match="not an export description"):
+        export_paths(run_dir, "breastmnist", "onnx", tmp_path / "x.onnx")
+    with pytest.raises(ValueError, match="--out is empty"):
+        export_paths(run_dir, "breastmnist", "onnx", "")
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        export_paths(run_dir, "breastmnist", "onnx", tmp_path)
+    assert results.read_text() == '{"datasets": {}}'
