@@ -105,3 +105,28 @@ def test_custom_datasets_train_report_and_predict_without_their_files(tmp_path):
     assert "| skinlesions |" in report.stdout and (run / "figures" / "test_scores.png").is_file()
     vol = np.random.default_rng(0).normal(0, 300, (16, 16, 16))
     assert predictor.predict(vol, dataset="organct", window=(-1000, 1000))[0].label in ("low", "mid", "high")
+
+
+@pytest.mark.parametrize("labels,message", [
+    (np.arange(45) % 3 + 0.5, "is not a whole number"),
+    (np.arange(45) % 3 + 1, "labels run from 1 to 3, but the spec's 3 class names allow 0..2"),
+    (np.arange(45) % 2, r"class\(es\) \['high'\] have no samples"),
+    (np.array(["a"] * 45), "<U1 labels"),
+])
+def test_own_labels_are_integers_in_range_and_every_class_has_samples(tmp_path, labels, message):
+    """Labels were truncated to integers and an absent class was trained as a class: now a clear error."""
+    _, ct = write_example(tmp_path, n=3)
+    with np.load(tmp_path / "ct.npz") as z:
+        images = z["images"]
+    np.savez(tmp_path / "ct.npz", images=images, labels=labels)
+    tiny_cfg(tmp_path, custom_datasets=[str(ct)], datasets=["organct"])
+    with pytest.raises(ValueError, match=message):
+        open_datasets("synthetic", ["organct"], 28, 28, cache_dir=tmp_path / "cache")
+
+
+def test_an_empty_class_folder_is_an_error(tmp_path):
+    skin, _ = write_example(tmp_path, n=3)
+    (tmp_path / "skin" / "empty").mkdir()
+    tiny_cfg(tmp_path, custom_datasets=[str(skin)], datasets=["skinlesions"])
+    with pytest.raises(ValueError, match=r"class\(es\) \['empty'\] have no samples"):
+        open_datasets("synthetic", ["skinlesions"], 28, 28, cache_dir=tmp_path / "cache")
