@@ -146,11 +146,19 @@ class Predictor:
 
 
 def _synthetic_datasets(run_dir: Optional[Path]) -> set:
-    """Datasets a run's ``results.json`` records as synthetic (none without a results file)."""
+    """Datasets a run's ``results.json`` records as synthetic; without one (an interrupted run), every dataset of a
+    run whose ``config.yaml`` says ``data_root: synthetic``."""
     import json
+
+    import yaml
 
     path = Path(run_dir) / "results.json" if run_dir is not None else None
     if path is None or not path.is_file():
+        cfg_path = Path(run_dir) / "config.yaml" if run_dir is not None else None
+        cfg = yaml.safe_load(cfg_path.read_text()) if cfg_path is not None and cfg_path.is_file() else None
+        if isinstance(cfg, dict) and cfg.get("data_root") == "synthetic":
+            ds = cfg.get("datasets") or []
+            return set(resolve_datasets(ds.split(",") if isinstance(ds, str) else list(ds)))
         return set()
     prov = (json.loads(path.read_text()).get("provenance") or {}).get("datasets") or {}
     return {n for n, kind in prov.items() if kind == "synthetic"}

@@ -154,6 +154,13 @@ def test_bad_inputs_get_one_clear_error(tmp_path, predictor):
         predictor.predict(tmp_path / "g.png", dataset="breastmnist", window=(5, 5))
     with pytest.raises(ValueError, match="NaN"):
         predictor.predict(np.full((8, 8), np.nan), dataset="breastmnist")
+    for window in ((float("nan"), 400), (-1000, float("inf"))):  # every input would become one constant
+        with pytest.raises(ValueError, match="finite LOW,HIGH"):
+            predictor.predict(tmp_path / "g.png", dataset="breastmnist", window=window)
+    with pytest.raises(ValueError, match="NaN or infinite values"):
+        predictor.predict(np.full((8, 8), np.nan), dataset="breastmnist", window=(0, 1))
+    with pytest.raises(ValueError, match=r"shape \(1, 28, 28\), which is not a volume"):  # one slice
+        predictor.predict([np.zeros((1, 28, 28), np.uint8)], dataset="adrenalmnist3d")
     with pytest.raises(FileNotFoundError, match="not a run directory"):
         mosaic_kit.load(tmp_path)
 
@@ -248,3 +255,13 @@ def test_export_never_replaces_what_it_did_not_write(tmp_path, run_dir):
     with pytest.raises(IsADirectoryError, match="is a folder"):
         export_paths(run_dir, "breastmnist", "onnx", tmp_path)
     assert results.read_text() == '{"datasets": {}}'
+
+
+def test_a_synthetic_run_without_results_keeps_numbered_classes(tmp_path, run_dir):
+    """An interrupted run on the kit's synthetic data (no results.json) must not answer with MedMNIST's findings."""
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    (copy / "results.json").unlink()
+    assert mosaic_kit.load(copy).class_names("breastmnist") == ["synthetic class 0", "synthetic class 1"]

@@ -133,8 +133,11 @@ def to_uint8(array: np.ndarray, window: Optional[Tuple[float, float]] = None, so
         raise ValueError(f"{source} is empty (shape {a.shape}).")
     if window is not None:
         low, high = map(float, window)
-        if not high > low:
-            raise ValueError(f"window {window}: give LOW,HIGH with HIGH > LOW, e.g. -1000,400 for a CT lung window.")
+        if not (np.isfinite(low) and np.isfinite(high) and high > low):
+            raise ValueError(f"window {window}: give finite LOW,HIGH with HIGH > LOW, e.g. -1000,400 for a CT lung "
+                             "window.")
+        if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
+            raise ValueError(f"{source} holds NaN or infinite values; clean it first (a window cannot place them).")
         a = (np.clip(a.astype(np.float32), low, high) - low) / (high - low)
         return np.round(a * 255).astype(np.uint8)
     if a.dtype == np.uint8:
@@ -165,6 +168,10 @@ def conform(array: np.ndarray, info: DatasetInfo, size: int, window: Optional[Tu
     if info.is_3d and is_2d:
         raise ValueError(f"{source} is a 2D image {a.shape} but {info.name} is a 3D dataset: give a volume "
                          "(NIfTI, a DICOM series folder, a (D, H, W) .npy or a multi-page TIFF).")
+    if info.is_3d and (a.ndim != 3 or min(a.shape) < 4):
+        raise ValueError(f"{source} has shape {a.shape}, which is not a volume (D, H, W) with at least 4 voxels along "
+                         f"each axis (one slice, or a stack of a few?); {info.name} is a 3D dataset: give the whole "
+                         "volume.")
     if not info.is_3d and not is_2d:
         raise ValueError(f"{source} is a {a.ndim}-D array {a.shape}, not a 2D image, but {info.name} is a 2D "
                          "dataset: give one image (H, W) or (H, W, 3), or a 3D dataset's name for a volume.")
