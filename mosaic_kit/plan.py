@@ -18,6 +18,7 @@ keys that nothing else in the plan sets, and every run's configuration.
 """
 from __future__ import annotations
 
+import difflib
 import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,9 +90,11 @@ def _method(entry: Any) -> tuple:
     if isinstance(entry, str):
         return entry, {"method": entry}
     if isinstance(entry, dict) and "method" in entry:
-        unknown = set(entry) - {"label", "method", "overrides"}
+        unknown = sorted(set(entry) - {"label", "method", "overrides"})
         if unknown:
-            raise ValueError(f"Plan method entry has unknown keys {sorted(unknown)}; use label, method, overrides.")
+            close = difflib.get_close_matches(unknown[0], ["label", "method", "overrides"], n=1)
+            raise ValueError(f"Plan method entry has unknown keys {unknown}" +
+                             (f" (did you mean '{close[0]}'?)" if close else "") + "; use label, method, overrides.")
         return str(entry.get("label", entry["method"])), {"method": entry["method"], **entry.get("overrides", {})}
     raise ValueError(f"Plan methods entries must be a method name or {{label, method, overrides}}; got {entry!r}.")
 
@@ -102,9 +105,11 @@ def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
     if not path.is_file():
         raise FileNotFoundError(f"Plan file {path} does not exist.")
     data = read_yaml_mapping(path, "plan")
-    unknown = set(data) - _PLAN_KEYS
+    unknown = sorted(set(data) - _PLAN_KEYS)
     if unknown:
-        raise ValueError(f"Plan {path} has unknown keys {sorted(unknown)}; allowed: {sorted(_PLAN_KEYS)}.")
+        close = difflib.get_close_matches(unknown[0], sorted(_PLAN_KEYS), n=1)
+        raise ValueError(f"Plan {path} has unknown keys {unknown}" + (f" (did you mean '{close[0]}'?)" if close else "")
+                         + f"; allowed: {sorted(_PLAN_KEYS)}.")
     for key in ("methods", "datasets", "seeds"):
         if not data.get(key):
             raise ValueError(f"Plan {path} needs a non-empty '{key}' list.")

@@ -127,3 +127,14 @@ def test_tables_skip_runs_a_suite_set_aside(tmp_path):
         (tmp_path / "mos" / name / "results.json").write_text("{}")
     assert find_runs([tmp_path]) == [tmp_path / "mos" / "seed1"]
     assert find_runs([tmp_path / "mos" / "seed1.replaced-1"]) == [tmp_path / "mos" / "seed1.replaced-1"]
+
+
+def test_unknown_plan_keys_suggest_the_closest(tmp_path):
+    (tmp_path / "p.yaml").write_text(json.dumps({"name": "p", "methods": [{"method": "mos", "overide": {}}],
+                                                 "datasets": ["breastmnist"], "seeds": [1]}))
+    with pytest.raises(ValueError, match="did you mean 'overrides'"):
+        load_plan(tmp_path / "p.yaml", root=tmp_path)
+    (tmp_path / "p.yaml").write_text(json.dumps({"name": "p", "methods": ["mos"], "datasets": ["breastmnist"],
+                                                 "seed": [1]}))
+    with pytest.raises(ValueError, match="did you mean 'seeds'"):
+        load_plan(tmp_path / "p.yaml", root=tmp_path)
