@@ -5,7 +5,7 @@ import errno
 import os
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "WriteError"]
+__all__ = ["atomic_write_bytes", "remove_leftovers", "WriteError"]
 
 
 class WriteError(OSError):
@@ -36,3 +36,14 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def remove_leftovers(folder: str | Path) -> list:
+    """Delete the temporary files that writes into ``folder`` left when their process was killed mid-write
+    (``.NAME.tmp-PID``); call it only while holding the folder's lock. Returns the removed paths."""
+    removed = []
+    for p in Path(folder).glob(".*.tmp-*"):
+        if p.is_file() and p.name.rsplit(".tmp-", 1)[-1].isdigit():
+            p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed

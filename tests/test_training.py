@@ -203,3 +203,12 @@ def test_weight_decay_follows_no_weight_decay(tmp_path, method):
         assert {"vit.pos_embed", "vit.cls_token"} <= exempt and "vit.blocks.0.attn.qkv.weight" not in exempt
     if method == "vpt":
         assert "prompts.tokens" not in exempt  # prompts are decayed like any other matrix
+
+
+def test_resume_removes_the_half_written_files_of_a_killed_run(tmp_path):
+    cfg = tiny_cfg(tmp_path, datasets=["breastmnist"], rounds=2, steps_per_dataset=2)
+    run = train(cfg, progress=False, stop_after_rounds=1)
+    leftover = run / ".last_state.pt.tmp-4242"  # what a SIGKILL during a checkpoint write leaves
+    leftover.write_bytes(b"half")
+    train(cfg, resume=True, progress=False)
+    assert not leftover.exists() and (run / "results.json").is_file()

@@ -40,6 +40,7 @@ from ..models.speed import apply_speed
 from ..registry import resolve_datasets
 from ..results import markdown_table
 from ..runs import evaluate_run
+from ..atomic import remove_leftovers
 from ..checkpoint import load_state
 from .checkpointer import Checkpointer
 from .ema import ExpertEMA
@@ -103,6 +104,7 @@ def _setup(cfg: Config, resume: bool) -> Session:
     first check that the configuration changes only what a resume may change."""
     run_dir = Path(cfg.out)
     _check_run_dir(run_dir, resume)  # again, now under the lock
+    remove_leftovers(run_dir)  # half-written files of a killed run: this process holds the lock
     ckpt, changes = None, {}
     if resume:
         ckpt = load_state(run_dir / "last_state.pt")
