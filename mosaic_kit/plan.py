@@ -57,6 +57,7 @@ class RunSpec:
     parameters: Dict[str, Any]  # the training notebook's parameters
     run_dir: str
     grid: Dict[str, Any] = field(default_factory=dict)  # this run's point of the plan's grid (chosen on validation)
+    record: str = ""  # where the plan's report keeps this run's records (a finished run there needs no re-run)
 
     def fingerprint(self) -> Dict[str, Any]:
         out = {"label": self.label, "selection": self.selection, "seed": self.seed, "parameters": self.parameters}
@@ -116,6 +117,7 @@ def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
     root = Path(root)
     name = data.get("name", path.stem)
     out = root / data.get("out", f"runs/suite-{name}")
+    report = root / data.get("report", f"reports/suite-{name}")
     preset, shared = data.get("preset"), dict(data.get("overrides") or {})
     grid = data.get("grid") or {}
     if not isinstance(grid, dict) or not all(isinstance(v, list) and v for v in grid.values()):
@@ -150,7 +152,8 @@ def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
                 _validate(load_config(preset, overrides={**over, "out": str(run_dir)}), f"{path} run {label}/{sel}/"
                           f"seed{seed}")  # every run checked before the first one trains
                 params = {"preset": preset, "overrides": over, "out": str(run_dir.resolve())}
-                runs.append(RunSpec(label, sel, int(seed), params, str(run_dir), dict(point)))
+                runs.append(RunSpec(label, sel, int(seed), params, str(run_dir), dict(point),
+                                    str(report / "runs" / run_dir.relative_to(out))))
     dirs = [r.run_dir for r in runs]
     twice = sorted({d for d in dirs if dirs.count(d) > 1})
     if twice:
@@ -160,7 +163,7 @@ def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
     baseline = str(data.get("baseline", BASELINE))
     if "baseline" in data and baseline not in labels:
         raise ValueError(f"Plan {path}: baseline {baseline!r} is not one of its labels {labels}; name one of them.")
-    return Plan(name, runs, str(root / data.get("report", f"reports/suite-{name}")),
+    return Plan(name, runs, str(report),
                 data.get("title", f"Suite '{name}'"), str(out), dict(data.get("slurm") or {}), baseline)
 
 

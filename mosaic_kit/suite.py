@@ -44,11 +44,16 @@ _EXECUTION_KEYS = {"out", "threads", "device", "tracker", "log_every", "loader_w
 
 
 def is_done(spec: RunSpec) -> bool:
-    """Whether ``spec``'s run finished with the configuration its entry resolves to now, as its ``results.json``
-    records it: a plan that pins a key at the value the run had keeps the run; an edited preset does not; a run
-    without ``predictions.npz`` is trained again. The suite's record (``suite.json``) must agree where it exists,
-    but a finished run whose record was never written (a suite stopped between the two) counts as finished."""
-    d = Path(spec.run_dir)
+    """Whether ``spec``'s run finished with the configuration its entry resolves to now, in its run directory or
+    in the records its plan's report keeps (a clone without the run directories resumes from those)."""
+    return _done_at(spec, Path(spec.run_dir)) or bool(spec.record) and _done_at(spec, Path(spec.record))
+
+
+def _done_at(spec: RunSpec, d: Path) -> bool:
+    """Whether ``d`` holds ``spec``'s finished run, as its ``results.json`` records it: a plan that pins a key at
+    the value the run had keeps the run; an edited preset does not; a run without ``predictions.npz`` is trained
+    again. The suite's record (``suite.json``) must agree where it exists, but a finished run whose record was
+    never written (a suite stopped between the two) counts as finished."""
     if not all((d / name).is_file() for name in ("results.json", "predictions.npz")):
         return False  # a run without per-sample outputs (before 0.3) cannot enter a paired comparison
     if (d / "suite.json").is_file():
@@ -82,10 +87,13 @@ def keep_run_records(plan: Plan, folder: Path) -> List[Path]:
     kept = []
     for spec in plan.runs:
         src = Path(spec.run_dir)
-        if not is_done(spec):
+        rel = src.resolve().relative_to(Path(plan.out).resolve())
+        if not _done_at(spec, src):
+            if spec.record and _done_at(spec, Path(spec.record)) and (folder / rel).resolve() == \
+                    Path(spec.record).resolve():
+                kept.append(folder / rel)  # finished in an earlier clone: its records are already here
             continue
         _record(spec)
-        rel = src.resolve().relative_to(Path(plan.out).resolve())
         (folder / rel).mkdir(parents=True, exist_ok=True)
         for name in ("results.json", "predictions.npz", "config.yaml", "suite.json"):
             shutil.copy2(src / name, folder / rel / name)

@@ -138,3 +138,22 @@ def test_unknown_plan_keys_suggest_the_closest(tmp_path):
                                                  "seed": [1]}))
     with pytest.raises(ValueError, match="did you mean 'seeds'"):
         load_plan(tmp_path / "p.yaml", root=tmp_path)
+
+
+def test_a_fresh_clone_resumes_from_the_reports_records(tmp_path):
+    """The run directories are not committed, the report's records are: a run finished there is not trained again,
+    and rebuilding the report keeps its records."""
+    import shutil
+
+    from mosaic_kit.suite import keep_run_records
+
+    spec = _plan(tmp_path, {"rounds": 2})
+    _finish(spec)
+    (Path(spec.run_dir) / "config.yaml").write_text("rounds: 2\n")
+    plan = load_plan(tmp_path / "p.yaml", root=tmp_path)
+    assert spec.record == str(tmp_path / "reports" / "suite-p" / "runs" / "mos" / "breastmnist" / "seed1")
+    keep_run_records(plan, Path(plan.report) / "runs")
+    shutil.rmtree(tmp_path / "runs")  # a new clone: no run directories
+    assert is_done(plan.runs[0])
+    assert keep_run_records(plan, Path(plan.report) / "runs") == [Path(spec.record)]
+    assert (Path(spec.record) / "predictions.npz").is_file()
