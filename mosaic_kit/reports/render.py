@@ -142,11 +142,14 @@ def to_latex(table: ResultTable, caption: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot_scores(table: ResultTable, path: str | Path, metric: str = "acc") -> Path:
-    """Dot plot per dataset: each label's mean (± std over runs) beside the ResNet-18 reference."""
+def plot_scores(table: ResultTable, path: str | Path, metric: str = "acc", inputs: str = "") -> Path:
+    """Dot plot per dataset: each label's mean (± std over runs) beside MedMNIST v2's ResNet-18 trained at 28 px
+    (3D: ResNet-18+3D) and at 224 px; ``inputs`` (the kit's input sizes) goes into the title."""
     import matplotlib.pyplot as plt
 
-    ref = {} if table.references_absent else reference_resnet18()
+    refs = {} if table.references_absent else {
+        "ResNet-18, trained at 28 px (3D: ResNet-18+3D)": ("_", reference_resnet18(28)),
+        "ResNet-18, trained at 224 px": ("x", reference_resnet18(224))}
     fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(table.datasets) + 2), 4))
     xs = list(range(len(table.datasets)))
     width = 0.6 / max(1, len(table.labels))
@@ -158,13 +161,14 @@ def plot_scores(table: ResultTable, path: str | Path, metric: str = "acc") -> Pa
         ax.errorbar([x for x, _ in pts], [mean(v) for _, v in pts],
                     yerr=[stdev(v) if len(v) > 1 else 0 for _, v in pts], fmt="o", capsize=3,
                     label=f"{lab} (n={table.runs.get(lab, 0)})")
-    if ref:
+    for name, (marker, ref) in refs.items():
         ax.scatter([x for x, n in zip(xs, table.datasets) if n in ref],
-                   [ref[n][metric] for n in table.datasets if n in ref], marker="_", s=300, color="k",
-                   label="ResNet-18 (MedMNIST v2; 28 px, 3D: ResNet-18+3D)")
+                   [ref[n][metric] for n in table.datasets if n in ref], marker=marker, s=200 if marker == "_" else 40,
+                   color="k", label=name)
     ax.set_xticks(xs, table.datasets, rotation=45, ha="right", fontsize=8)
-    ax.set(ylabel=f"test {metric.upper()}", ylim=(0, 1.02), title=f"Test {metric.upper()} per dataset")
-    ax.legend(fontsize=8)
+    ax.set(ylabel=f"test {metric.upper()}", ylim=(0, 1.02))
+    ax.set_title(f"Test {metric.upper()} per dataset" + (f" (inputs: {inputs})" if inputs else ""), fontsize=9)
+    ax.legend(fontsize=7)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=120)
@@ -247,8 +251,8 @@ def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str
     atomic_write_bytes(paths["md"], md.encode())
     atomic_write_bytes(paths["csv"], to_csv(table).encode())
     atomic_write_bytes(paths["tex"], to_latex(table, title).encode())
-    paths["acc_png"] = plot_scores(table, out / "acc.png", "acc")
-    paths["auc_png"] = plot_scores(table, out / "auc.png", "auc")
+    paths["acc_png"] = plot_scores(table, out / "acc.png", "acc", input_resolution(records))
+    paths["auc_png"] = plot_scores(table, out / "auc.png", "auc", input_resolution(records))
     if judged:
         paths["levers_png"] = plot_levers(judged[0], out / "levers.png", baseline)
     if sweep:
@@ -256,6 +260,8 @@ def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str
     if sum(1 for p in points if p.wall) > 1:
         paths["wall_time_png"] = plot_wall_time(points, out / "wall_time.png")
         if len(table.datasets) <= 6:
-            refs = {} if table.references_absent else reference_resnet18(28)
-            paths["auc_wall_time_png"] = plot_wall_time_per_dataset(table, out / "auc_wall_time.png", "auc", refs)
+            refs = {} if table.references_absent else {
+                "ResNet-18 (28 px; 3D: +3D)": reference_resnet18(28), "ResNet-18 (224 px)": reference_resnet18(224)}
+            paths["auc_wall_time_png"] = plot_wall_time_per_dataset(table, out / "auc_wall_time.png", "auc", refs,
+                                                                    input_resolution(records))
     return paths

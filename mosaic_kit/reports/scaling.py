@@ -170,10 +170,12 @@ def plot_wall_time(points: Sequence[ScalingPoint], path: str | Path) -> Path:
 
 
 def plot_wall_time_per_dataset(table: ResultTable, path: str | Path, metric: str = "auc",
-                               references: Dict[str, Dict[str, float]] | None = None) -> Path:
+                               references: Dict[str, Dict[str, Dict[str, float]]] | None = None,
+                               inputs: str = "") -> Path:
     """One panel per dataset: test ``metric`` against wall time per run, one labelled point per label (error bars:
-    std over seeds on both axes), and, where given, a published reference (e.g. ResNet-18) as a dashed line: the
-    picture of how far each lever goes toward it and at what cost."""
+    std over seeds on both axes), and the published references given as ``{name: {dataset: {metric: value}}}``
+    (e.g. ResNet-18 trained at 28 and at 224 px) as lines: how far each lever goes toward them and at what cost.
+    ``inputs`` (the kit's input sizes) goes into the title."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -191,14 +193,17 @@ def plot_wall_time_per_dataset(table: ResultTable, path: str | Path, metric: str
             ax.errorbar(mean(x), mean(y), xerr=stdev(x) if len(x) > 1 else 0, yerr=stdev(y) if len(y) > 1 else 0,
                         marker="o", ms=4, capsize=3, color=f"C{i % 10}")
             ax.annotate(lab, (mean(x), mean(y)), fontsize=7, xytext=(4, 3), textcoords="offset points")
-        ref = (references or {}).get(name, {}).get(metric)
-        if ref is not None:
-            ax.axhline(100 * ref, ls="--", color="k", lw=1)
-            ax.annotate("ResNet-18" + ("+3D" if "3d" in name else "") + f" {100 * ref:.1f}", (0, 100 * ref),
-                        xycoords=("axes fraction", "data"), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        for k, (ref_name, refs) in enumerate((references or {}).items()):
+            ref = refs.get(name, {}).get(metric)
+            if ref is None:
+                continue
+            ax.axhline(100 * ref, ls=("--", ":")[k % 2], color="k", lw=1)
+            ax.annotate(f"{ref_name} {100 * ref:.1f}", (0, 100 * ref), xycoords=("axes fraction", "data"), fontsize=7,
+                        xytext=(3, 3 - 10 * k), textcoords="offset points")
         ax.set(title=name, xlabel="wall time per run (min)", ylabel=f"test {metric.upper()} (%)")
         ax.grid(alpha=0.3)
-    fig.suptitle(f"test {metric.upper()} against wall time per run (error bars: std over seeds)", fontsize=10)
+    fig.suptitle(f"test {metric.upper()} against wall time per run (error bars: std over seeds)"
+                 + (f"; inputs {inputs}" if inputs else ""), fontsize=10)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=120)
