@@ -92,4 +92,13 @@ def load_results(run_dir: str | Path, name: str = "results") -> Dict[str, Any]:
                          f"{run_dir}` (writes evaluation-best.json) or restore it.") from None
     if not isinstance(data, dict) or not isinstance(data.get("datasets"), dict):
         raise ValueError(f"{path} is not a mosaic_kit results file (no 'datasets' mapping).")
+    for which, part in (("", data), ("teacher.", data.get("teacher") or {})):
+        for name, splits in (part.get("datasets") or {}).items():
+            for split, scores in (splits or {}).items():
+                for metric in ("acc", "auc"):
+                    v = (scores or {}).get(metric) if isinstance(scores, dict) else None
+                    if not isinstance(v, (int, float)) or isinstance(v, bool):
+                        raise ValueError(f"{path}: {which}datasets.{name}.{split}.{metric} is {v!r}, not a number "
+                                         "(NaN marks an undefined AUC); the file was edited or is damaged: restore "
+                                         f"it or re-create it with `python -m mosaic_kit eval {run_dir}`.")
     return data

@@ -246,3 +246,32 @@ def test_a_misfit_names_the_dataset_the_arrays_fit(tmp_path):
 def test_numbers_out_of_range_are_named(override, message):
     with pytest.raises(ValueError, match=message):
         load_config("cpu-tiny", overrides=override)
+
+
+def test_messages_name_the_file_and_the_fix(tmp_path, capsys):
+    """Errors that said nothing useful: a file given as --out, a weights file that is not one, an .npy that is
+    not an array, a results.json with a null metric."""
+    import json as _json
+
+    from mosaic_kit.cli import main
+    from mosaic_kit.data.readers import read_array
+    from mosaic_kit.models.backbone import create_backbone
+    from mosaic_kit.reports import find_runs, load_records
+
+    (tmp_path / "afile").write_text("x")
+    assert main(["train", "--preset", "cpu-tiny", "--out", str(tmp_path / "afile")]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+    (tmp_path / "w.safetensors").write_text("not weights")
+    with pytest.raises(ValueError, match="could not be read as a .safetensors weights file"):
+        create_backbone("test_vit", tmp_path / "w.safetensors", 32)
+    (tmp_path / "x.npy").write_text("not an array")
+    with pytest.raises(ValueError, match="not a NumPy .npy file"):
+        read_array(tmp_path / "x.npy")
+    np.save(tmp_path / "o.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError, match="never loads"):
+        read_array(tmp_path / "o.npy")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "results.json").write_text(_json.dumps({"datasets": {"breastmnist": {"test": {"acc": 0.8, "auc": None}}}}))
+    with pytest.raises(ValueError, match=r"datasets.breastmnist.test.auc is None, not a number"):
+        load_records(find_runs([tmp_path]))

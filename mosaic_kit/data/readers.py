@@ -109,7 +109,7 @@ def read_array(path: str | Path) -> np.ndarray:
         if name.endswith((".nii", ".nii.gz")):
             return _read_nifti(path)
         if name.endswith(".npy"):
-            return np.load(path, allow_pickle=False)
+            return _read_npy(path)
         if name.endswith(IMAGE_SUFFIXES):
             return _read_image(path)
         if _is_dicom(path):
@@ -121,6 +121,18 @@ def read_array(path: str | Path) -> np.ndarray:
     except Exception as err:  # noqa: BLE001 - every reader's own error becomes one clear message
         raise ValueError(f"{path} could not be read ({type(err).__name__}: {err}). Give {_FORMATS}.") from None
     raise ValueError(f"{path}: unknown file type '{path.suffix}'. Give {_FORMATS}.")
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    """A ``.npy`` array; never a pickle (numpy's own message would advise loading one unsafely)."""
+    try:
+        return np.load(path, allow_pickle=False)
+    except ValueError:
+        with open(path, "rb") as fh:
+            npy = fh.read(6) == b"\x93NUMPY"
+        what = "it holds Python objects (a pickle), which the kit never loads" if npy else "it is not a NumPy .npy file"
+        raise ValueError(f"{path} could not be read as a .npy array: {what}. Save the pixels with "
+                         "numpy.save(path, array) from a numeric array.") from None
 
 
 def to_uint8(array: np.ndarray, window: Optional[Tuple[float, float]] = None, source: str = "input") -> np.ndarray:

@@ -41,6 +41,11 @@ def load_backbone_weights(model: VisionTransformer, path: str | Path) -> None:
             load_checkpoint(model, str(path), strict=True, filter_fn=_drop_classifier)
     except (RuntimeError, ValueError, KeyError, IndexError) as err:
         raise ValueError(_mismatch_report(model, path, err)) from None
+    except Exception as err:  # noqa: BLE001 - not a weights file at all (safetensors, pickle or zip readers)
+        arch = model.pretrained_cfg.get("architecture", "this backbone")
+        raise ValueError(f"Backbone weights '{path}' could not be read as a {path.suffix} weights file "
+                         f"({type(err).__name__}: {err}); point `weights` at a {arch} file in timm's layout or a "
+                         "Google .npz.") from None
 
 
 def _vit_shape(width: int, depth: int) -> str:

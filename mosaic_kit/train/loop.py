@@ -92,6 +92,9 @@ def _seed_everything(seed: int) -> None:
 
 
 def _check_run_dir(run_dir: Path, resume: bool) -> None:
+    if run_dir.exists() and not run_dir.is_dir():
+        raise FileExistsError(f"out={run_dir} is a file, not a folder; a run needs a folder of its own: choose another "
+                              "--out.")
     if resume and not (run_dir / "last_state.pt").exists():
         raise FileNotFoundError(f"Cannot resume: {run_dir} has no last_state.pt (no finished round yet?).")
     if not resume and (run_dir / "last_state.pt").exists():
