@@ -93,10 +93,14 @@ def load_results(run_dir: str | Path, name: str = "results") -> Dict[str, Any]:
     if not isinstance(data, dict) or not isinstance(data.get("datasets"), dict):
         raise ValueError(f"{path} is not a mosaic_kit results file (no 'datasets' mapping).")
     for which, part in (("", data), ("teacher.", data.get("teacher") or {})):
+        if not isinstance(part, dict) or not isinstance(part.get("datasets", {}), dict):
+            raise ValueError(f"{path}: '{which or 'datasets'}' is not a mapping; the file is not a mosaic_kit results "
+                             f"file or is damaged: restore it or re-create it with `python -m mosaic_kit eval {run_dir}`.")
         for name, splits in (part.get("datasets") or {}).items():
-            for split, scores in (splits or {}).items():
+            for split in ("val", "test"):
+                scores = splits.get(split) if isinstance(splits, dict) else None
                 for metric in ("acc", "auc"):
-                    v = (scores or {}).get(metric) if isinstance(scores, dict) else None
+                    v = scores.get(metric) if isinstance(scores, dict) else None
                     if not isinstance(v, (int, float)) or isinstance(v, bool):
                         raise ValueError(f"{path}: {which}datasets.{name}.{split}.{metric} is {v!r}, not a number "
                                          "(NaN marks an undefined AUC); the file was edited or is damaged: restore "

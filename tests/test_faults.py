@@ -272,6 +272,7 @@ def test_messages_name_the_file_and_the_fix(tmp_path, capsys):
         read_array(tmp_path / "o.npy")
     run = tmp_path / "run"
     run.mkdir()
-    (run / "results.json").write_text(_json.dumps({"datasets": {"breastmnist": {"test": {"acc": 0.8, "auc": None}}}}))
+    (run / "results.json").write_text(_json.dumps({"datasets": {"breastmnist": {"val": {"acc": 0.8, "auc": 0.9},
+                                                                                 "test": {"acc": 0.8, "auc": None}}}}))
     with pytest.raises(ValueError, match=r"datasets.breastmnist.test.auc is None, not a number"):
         load_records(find_runs([tmp_path]))
