@@ -276,3 +276,12 @@ def test_messages_name_the_file_and_the_fix(tmp_path, capsys):
                                                                                  "test": {"acc": 0.8, "auc": None}}}}))
     with pytest.raises(ValueError, match=r"datasets.breastmnist.test.auc is None, not a number"):
         load_records(find_runs([tmp_path]))
+
+
+def test_a_symlink_loop_is_not_reported_as_a_missing_download(tmp_path):
+    from mosaic_kit.data import open_split
+
+    loop = tmp_path / "breastmnist.npz"
+    loop.symlink_to(loop)
+    with pytest.raises(FileNotFoundError, match="symbolic link that leads nowhere"):
+        open_split(tmp_path, "breastmnist", "train")

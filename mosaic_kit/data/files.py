@@ -248,6 +248,9 @@ def open_split(root: str | Path, name: str, split: str, size: int = 28, *, downl
         raise ValueError(f"Unknown split '{split}'; use one of {', '.join(SPLITS)}.")
     root = Path(root)
     path = root / info.file_name(size)
+    if not path.exists() and path.is_symlink():  # a dangling link or a loop: downloading would not help
+        raise MissingDataError(f"{path} is a symbolic link that leads nowhere (its target is missing, or the link "
+                               f"points back to itself); fix the link, or remove it and give the file.")
     if not path.exists():
         if download_missing:
             download(name, size, root)
