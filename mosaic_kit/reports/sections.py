@@ -64,8 +64,7 @@ def references_md(table, records: Sequence[RunRecord]) -> str:
                                                                 "− majority class |" if refs else "") + " seeds |"
     lines = head + [cols, "|" + "---|" * (cols.count("|") - 1)]
     for lab in table.labels:
-        for row in [n for n in table.datasets] + [f"mean_{g}" for g in GROUPS]:
-            ds = [row] if not row.startswith("mean_") else [n for n in table.datasets if in_group(n, row[5:])]
+        for row in list(table.datasets) + [f"mean_{g}" for g in GROUPS]:
             for m in ("acc", "auc"):
                 iv = table.intervals.get((lab, row, m))
                 if iv is None or (row.startswith("mean_") and len(iv.datasets) < 2):
