@@ -12,6 +12,8 @@ A plan (YAML)::
     out: runs/suite-cpu              # each run: {out}/{label}/[{grid point}/]{selection}/seed{seed}
     report: reports/suite-cpu
     baseline: mos                    # optional: the label every other one is judged against on validation
+    order: seeds                     # optional: run every label at the first seed before the next (default: labels)
+    contrasts: [{a: mos, b: adapter, question: "..."}]  # optional: A - B on test, per dataset and specialist
 
 ``load_plan`` validates the whole plan before anything runs: known keys, unique labels and run directories, grid
 keys that nothing else in the plan sets, and every run's configuration.
@@ -37,7 +39,11 @@ __all__ = ["RunSpec", "Plan", "load_plan"]
 _PER_RUN_KEYS = ("seed", "datasets", "out")
 
 _PLAN_KEYS = {"name", "preset", "overrides", "methods", "datasets", "seeds", "out", "report", "title", "grid",
-              "slurm", "baseline"}
+              "slurm", "baseline", "order", "contrasts"}
+
+#: The orders a plan's runs may go in: label by label (each label's seeds together), or seed by seed (every label
+#: at the first seed first: a suite stopped halfway still compares every label on the seeds it finished).
+ORDERS = ("labels", "seeds")
 
 
 def _validate(cfg, where: str) -> None:
@@ -73,6 +79,7 @@ class Plan:
     out: str = "runs"  # the folder holding the plan's run directories
     slurm: Dict[str, Any] = field(default_factory=dict)  # cluster resources per run (``cluster.Resources``)
     baseline: str = BASELINE  # the label the report's lever table compares every other label against
+    contrasts: List[Dict[str, str]] = field(default_factory=list)  # [{a, b, question}]: A - B in the report
 
 
 def _selection(entry: Any) -> tuple:
@@ -163,7 +170,32 @@ def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
     baseline = str(data.get("baseline", BASELINE))
     if "baseline" in data and baseline not in labels:
         raise ValueError(f"Plan {path}: baseline {baseline!r} is not one of its labels {labels}; name one of them.")
-    return Plan(name, runs, str(report),
-                data.get("title", f"Suite '{name}'"), str(out), dict(data.get("slurm") or {}), baseline)
+    order = str(data.get("order", "labels"))
+    if order not in ORDERS:
+        raise ValueError(f"Plan {path}: order {order!r} is not one of {list(ORDERS)}.")
+    if order == "seeds":
+        seeds = [int(s) for s in data["seeds"]]
+        runs.sort(key=lambda r: seeds.index(r.seed))  # stable: labels keep their order within a seed
+    return Plan(name, runs, str(report), data.get("title", f"Suite '{name}'"), str(out),
+                dict(data.get("slurm") or {}), baseline, _contrasts(data.get("contrasts"), labels, path))
+
+
+def _contrasts(entries: Any, labels: List[str], path: Path) -> List[Dict[str, str]]:
+    """``[{a, b, question}]`` with ``a`` and ``b`` labels of the plan."""
+    if entries is None:
+        return []
+    if not isinstance(entries, list):
+        raise ValueError(f"Plan {path}: 'contrasts' is a list of {{a, b, question}} entries.")
+    out = []
+    for entry in entries:
+        if not isinstance(entry, dict) or not {"a", "b"} <= set(entry) or set(entry) - {"a", "b", "question"}:
+            raise ValueError(f"Plan {path}: each contrast is {{a: LABEL, b: LABEL, question: TEXT}}; got {entry!r}.")
+        missing = [str(entry[k]) for k in ("a", "b") if str(entry[k]) not in labels]
+        if missing:
+            raise ValueError(f"Plan {path}: contrast {entry!r} names {missing}, not labels of the plan {labels}.")
+        if str(entry["a"]) == str(entry["b"]):
+            raise ValueError(f"Plan {path}: contrast {entry!r} compares a label with itself.")
+        out.append({"a": str(entry["a"]), "b": str(entry["b"]), "question": str(entry.get("question", ""))})
+    return out
 
 

@@ -205,6 +205,6 @@ def build_report(plan: Plan, notebooks: Optional[str | Path] = None, kernel: str
     pm.execute_notebook(str(nb / "04_results.ipynb"), str(report / "results.ipynb"),
                         parameters={"run_dirs": [str(k.resolve()) for k in kept],
                                     "out_dir": str(report.resolve()), "title": plan.title,
-                                    "baseline": plan.baseline},
+                                    "baseline": plan.baseline, "contrasts": plan.contrasts},
                         kernel_name=kernel, progress_bar=False, cwd=str(report))
     return report

@@ -199,3 +199,40 @@ def test_scaling_trend_is_a_paired_verdict(tmp_path):
     points = sorted(scaling_points(aggregate(records), records), key=lambda p: p.params)
     assert trend(points, "auc", records).endswith("Holm: rises")
     assert trend(points[:2], "auc", records).startswith("+0.0 [+0.0, +0.0]")
+
+
+def _fake_multi(root, label, seed, per_dataset):
+    """A finished run on several binary datasets: ``per_dataset`` maps a name to its (labels, scores)."""
+    d = root / label / f"seed{seed}"
+    d.mkdir(parents=True)
+    per = {n: {"val": a, "test": a} for n, a in per_dataset.items()}
+    write_outputs(d, {c: {"student": per, "teacher": per} for c in ("best", "last")})
+    ds = {n: {s: compute_metrics("binary-class", *a) for s in ("val", "test")} for n, a in per_dataset.items()}
+    (d / "results.json").write_text(json.dumps({
+        "datasets": ds, "mean": {}, "mean_val": {}, "params": {"trainable": 2_000_000 if label == "b" else 10},
+        "wall_time_s": 120.0, "routing": {"breastmnist": "B", "pneumoniamnist": "B", "retinamnist": "A"},
+        "config": {"method": "mos", "seed": seed, "img_size": 64}}))
+    (d / "suite.json").write_text(json.dumps({"label": label, "seed": seed}))
+    return d
+
+
+def test_contrasts_are_paired_per_dataset_specialist_and_mean(tmp_path):
+    """A planted shift on the two datasets of specialist B shows there, in the mean and in no other row; an arm
+    against its copy differs by exactly nothing."""
+    for seed in (1, 2, 3, 4, 5):
+        strong, base = _outputs_of(0.8, seed)
+        _fake_multi(tmp_path, "a", seed, {"breastmnist": strong, "pneumoniamnist": strong, "retinamnist": base})
+        _fake_multi(tmp_path, "b", seed, {"breastmnist": base, "pneumoniamnist": base, "retinamnist": base})
+        _fake_multi(tmp_path, "c", seed, {"breastmnist": base, "pneumoniamnist": base, "retinamnist": base})
+    paths = write_report([tmp_path], tmp_path / "out", contrasts=[
+        {"a": "a", "b": "b", "question": "Does a beat b?"}, {"a": "c", "b": "b", "question": ""}])
+    md = paths["md"].read_text().split("## Contrasts, on test")[1]
+    assert paths["contrasts_png"].stat().st_size > 10_000
+    first, second = md.split("### ")[1:3]
+    assert first.startswith("`a` − `b`: Does a beat b?") and "`b` 2.00 M trainable, 2.0 min a run" in first
+    rows = {line.split(" | ")[0][2:]: line for line in first.splitlines() if line.startswith("| ")}
+    assert set(rows) == {"row", "Breast", "Pneumonia", "Retina", "specialist B (Breast + Pneumonia)", "mean"}
+    assert rows["specialist B (Breast + Pneumonia)"].count(": better") == 2
+    assert rows["mean"].count("Holm: better") == 2 and "Holm" not in rows["Breast"]
+    assert rows["Retina"].count("+0.0 [+0.0, +0.0]") == 2
+    assert second.count("+0.0 [+0.0, +0.0]") == 2 * 5 and "better" not in second  # c is a copy of b

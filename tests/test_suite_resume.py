@@ -96,6 +96,10 @@ def test_a_run_whose_suite_record_was_never_written_is_finished(tmp_path):
     ({"grid": {"datasets": [["breastmnist"]]}}, "cannot vary \\['datasets'\\]"),
     ({"methods": [{"label": "a", "method": "mos", "overrides": {"lr": 0.1}}], "grid": {"lr": [0.1, 0.2]}},
      "sets \\['lr'\\], which 'grid' also varies"),
+    ({"order": "random"}, "order 'random' is not one of"),
+    ({"contrasts": [{"a": "mos", "b": "lora"}]}, "names \\['lora'\\], not labels of the plan"),
+    ({"contrasts": [{"a": "mos", "b": "mos"}]}, "compares a label with itself"),
+    ({"contrasts": [{"a": "mos", "versus": "mos"}]}, "each contrast is"),
 ])
 def test_a_plan_is_validated_whole(tmp_path, change, message):
     plan = {"name": "p", "preset": "cpu-tiny", "methods": ["mos"], "datasets": ["breastmnist"], "seeds": [1],
@@ -103,6 +107,19 @@ def test_a_plan_is_validated_whole(tmp_path, change, message):
     (tmp_path / "p.yaml").write_text(json.dumps(plan))
     with pytest.raises(ValueError, match=message):
         load_plan(tmp_path / "p.yaml", root=tmp_path)
+
+
+def test_order_seeds_runs_every_label_at_a_seed_before_the_next(tmp_path):
+    plan = {"name": "p", "preset": "cpu-tiny", "methods": ["mos", "lora"], "datasets": ["breastmnist"],
+            "seeds": [7, 3], "out": str(tmp_path / "runs"),
+            "contrasts": [{"a": "mos", "b": "lora", "question": "q?"}]}
+    (tmp_path / "p.yaml").write_text(json.dumps(plan))
+    by_label = [(r.label, r.seed) for r in load_plan(tmp_path / "p.yaml", root=tmp_path).runs]
+    assert by_label == [("mos", 7), ("mos", 3), ("lora", 7), ("lora", 3)]
+    (tmp_path / "p.yaml").write_text(json.dumps({**plan, "order": "seeds"}))
+    loaded = load_plan(tmp_path / "p.yaml", root=tmp_path)
+    assert [(r.label, r.seed) for r in loaded.runs] == [("mos", 7), ("lora", 7), ("mos", 3), ("lora", 3)]
+    assert loaded.contrasts == [{"a": "mos", "b": "lora", "question": "q?"}]
 
 
 def test_a_second_suite_on_one_plan_stops_with_the_first_ones_pid(tmp_path):

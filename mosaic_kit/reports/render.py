@@ -13,13 +13,14 @@ import math
 import os
 from pathlib import Path
 from statistics import mean, stdev
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from ..registry import GROUPS, in_group
 from ..results import provenance_line
 from .references import reference_paper_means, reference_resnet18
 from .scaling import is_sweep, plot_scaling, plot_wall_time, plot_wall_time_per_dataset, scaling_md, scaling_points
 from .compare import attach_intervals, lever_rows
+from .contrasts import contrast_rows, contrasts_md, plot_contrasts
 from .sections import input_resolution, levers_md, plot_levers, references_md, teacher_md
 from .selection import BASELINE, Candidate, select_on_validation, validation_md
 from .table import METRICS, ResultTable, aggregate, find_runs, load_records, split_configurations
@@ -190,12 +191,14 @@ def _selection_md(candidates: List[Candidate]) -> str:
 
 
 def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str = "Results",
-                 which: str = "student", baseline: str = BASELINE) -> Dict[str, Path]:
+                 which: str = "student", baseline: str = BASELINE,
+                 contrasts: Sequence[Mapping[str, str]] = ()) -> Dict[str, Path]:
     """Write ``results.md``, ``results.csv``, ``results.tex``, ``acc.png`` and ``auc.png`` into ``out_dir``; where
     a method family ran at several sizes, also the accuracy-vs-trainable-parameters section and ``scaling.png``;
     with wall times recorded for several labels, ``wall_time.png`` (accuracy against wall time per run) and, for up
     to six datasets, ``auc_wall_time.png`` (per dataset, with ResNet-18 as a line on real data). Where a label is
-    ``baseline``, every other label is judged against it on validation."""
+    ``baseline``, every other label is judged against it on validation. ``contrasts`` (``[{a, b, question}]``):
+    A − B on test per dataset, specialist and mean (``contrasts.py``), with ``contrasts.png``."""
     from ..atomic import atomic_write_bytes
 
     runs = find_runs(run_dirs)
@@ -205,6 +208,7 @@ def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str
     paired = attach_intervals(table, records, which)
     judged = (lever_rows(records, baseline) if paired and len(table.labels) > 1 and
               any(r.label == baseline for r in records) else None)
+    contrasted = contrast_rows(records, contrasts) if paired and contrasts else None
     points = scaling_points(table, kept)
     sweep = is_sweep(points)  # some family at several sizes: draw accuracy against trainable parameters
     out = Path(out_dir)
@@ -245,6 +249,7 @@ def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str
           f"calls write `evaluation-*.json` beside it and are not read). {refs}\n\n"
           + to_markdown(table) + "\n" + "\n".join(notes) + "\n\n" + references_md(table, records)
           + _selection_md(candidates) + validation_md(records) + teacher_md(records) + levers_md(records, baseline, judged=judged)
+          + contrasts_md(records, contrasts, found=contrasted)
           + (scaling_md(points, records) if sweep else "")
           + "Runs:\n\n" + "\n".join(f"- `{shown(r)}`" for r in runs) + "\n")
     paths = {"md": out / "results.md", "csv": out / "results.csv", "tex": out / "results.tex"}
@@ -255,6 +260,8 @@ def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str
     paths["auc_png"] = plot_scores(table, out / "auc.png", "auc", input_resolution(records))
     if judged:
         paths["levers_png"] = plot_levers(judged[0], out / "levers.png", baseline)
+    if contrasted:
+        paths["contrasts_png"] = plot_contrasts(contrasted, out / "contrasts.png")
     if sweep:
         paths["scaling_png"] = plot_scaling(points, out / "scaling.png")
     if sum(1 for p in points if p.wall) > 1:

@@ -1,0 +1,137 @@
+"""Named contrasts of a plan (``contrasts: [{a, b, question}]``): A − B on the test split, per dataset, per
+specialist (the datasets MOSAIC routes to A, B or C) and for the mean over datasets, each a paired two-level
+bootstrap over the seeds both labels ran and the same test samples (``stats.paired_difference``).
+
+The test split of the reported (best-validation) checkpoint, as the tables show; the verdicts of the means are
+Holm-corrected over every contrast and both metrics, the per-dataset and per-specialist rows are uncorrected and
+say so. Beside each contrast: both labels' trainable parameters and median wall time per run.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from statistics import median
+from typing import Dict, List, Mapping, Sequence, Tuple
+
+from ..registry import build_routing
+from ..stats import Comparison, holm
+from .compare import N_BOOT, compare_records, has_all_outputs, short
+from .table import RunRecord
+
+__all__ = ["ContrastRow", "contrast_rows", "contrasts_md", "plot_contrasts", "specialist_groups"]
+
+
+@dataclass
+class ContrastRow:
+    a: str
+    b: str
+    question: str
+    rows: List[Tuple[str, List[str]]]  # (row name, its datasets): each dataset, each specialist, the mean
+    found: Dict[Tuple[str, str], Comparison]  # (row name, metric) -> A - B
+
+
+def specialist_groups(records: Sequence[RunRecord]) -> Dict[str, List[str]]:
+    """``{"A": [...], "B": [...], "C": [...]}``: the datasets of the runs by the specialist MOSAIC routes them to
+    (with the runs' own routing overrides)."""
+    names = list(dict.fromkeys(n for r in records for n in r.results["datasets"]))
+    routing = build_routing(names)  # runs record the routing they trained with; theirs wins
+    for r in records:
+        routing.update({k: v for k, v in (r.results.get("routing") or {}).items() if k in routing})
+    groups: Dict[str, List[str]] = {}
+    for name, spec in routing.items():
+        groups.setdefault(spec, []).append(name)
+    return dict(sorted(groups.items()))
+
+
+def _rows(records: Sequence[RunRecord], a: Sequence[RunRecord]) -> List[Tuple[str, List[str]]]:
+    names = list(dict.fromkeys(n for r in a for n in r.results["datasets"]))
+    rows = [(short(n), [n]) for n in names]
+    groups = {s: [n for n in ds if n in names] for s, ds in specialist_groups(records).items()}
+    rows += [(f"specialist {s} ({' + '.join(short(n) for n in ds)})", ds) for s, ds in groups.items()
+             if len(ds) > 1]  # a specialist of one dataset is that dataset's row
+    return rows + ([("mean", names)] if len(names) > 1 else [])
+
+
+def contrast_rows(records: Sequence[RunRecord], contrasts: Sequence[Mapping[str, str]],
+                  n_boot: int = N_BOOT) -> List[ContrastRow]:
+    """Every contrast whose labels both have runs; Holm over the means of all contrasts and both metrics."""
+    out = []
+    for c in contrasts:
+        a = [r for r in records if r.label == c["a"]]
+        b = [r for r in records if r.label == c["b"]]
+        if not a or not b:
+            continue
+        rows = _rows(records, a)
+        found = {(row, m): compare_records(a, b, m, "test", "best", datasets=ds, n_boot=n_boot)
+                 for row, ds in rows for m in ("acc", "auc")}
+        out.append(ContrastRow(c["a"], c["b"], c.get("question", ""), rows, found))
+    holm([c for row in out for (name, _), c in row.found.items() if name == "mean"])
+    return out
+
+
+def _median(values: Sequence[float]) -> float:
+    v = [float(x) for x in values if x is not None]
+    return median(v) if v else float("nan")
+
+
+def contrasts_md(records: Sequence[RunRecord], contrasts: Sequence[Mapping[str, str]], found=None,
+                 n_boot: int = N_BOOT) -> str:
+    """The report's "Contrasts" section (empty without contrasts)."""
+    if not contrasts:
+        return ""
+    head = ["## Contrasts, on test", ""]
+    if not has_all_outputs(records):
+        from .sections import NO_OUTPUTS
+        return "\n".join(head + [NO_OUTPUTS, "", ""])
+    found = contrast_rows(records, contrasts, n_boot) if found is None else found
+    n_means = sum(1 for row in found for name, _ in row.found if name == "mean")
+    lines = head + [
+        "A − B in points, test split of the reported (best-validation) checkpoint: the paired difference over the "
+        "seeds both labels ran and the same test samples, its 95% interval (two-level bootstrap) and p-value. The "
+        f"mean over datasets is Holm-corrected over all {n_means} mean comparisons of this section; the rows per "
+        "dataset and per specialist (the datasets routed to the same MOSAIC specialist) are uncorrected. Figure: "
+        "`contrasts.png`.", ""]
+    for row in found:
+        a = [r for r in records if r.label == row.a]
+        b = [r for r in records if r.label == row.b]
+        params = {lab: _median([(r.results.get("params") or {}).get("trainable") for r in rs])
+                  for lab, rs in ((row.a, a), (row.b, b))}
+        wall = {lab: _median([r.results.get("wall_time_s") for r in rs]) / 60 for lab, rs in ((row.a, a), (row.b, b))}
+        side = "; ".join(f"`{lab}` {params[lab] / 1e6:.2f} M trainable, "
+                         + ("–" if math.isnan(wall[lab]) else f"{wall[lab]:.1f} min") + " a run"
+                         for lab in (row.a, row.b))
+        seeds = next(iter(row.found.values())).seeds
+        lines += [f"### `{row.a}` − `{row.b}`" + (f": {row.question}" if row.question else ""), "",
+                  f"{side}; seeds {seeds}.", "", "| row | ACC | AUC |", "|---|---|---|"]
+        lines += [f"| {name} | {row.found[(name, 'acc')].text()} | {row.found[(name, 'auc')].text()} |"
+                  for name, _ in row.rows]
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def plot_contrasts(found: Sequence[ContrastRow], path: str | Path) -> Path:
+    """Forest plot: per contrast, A − B of test ACC and AUC with 95% intervals, per dataset, specialist and mean
+    (green / red: beyond noise; the mean after Holm)."""
+    import matplotlib.pyplot as plt
+
+    colour = {"better": "tab:green", "worse": "tab:red"}
+    n = max(len(row.rows) for row in found)
+    fig, axes = plt.subplots(len(found), 2, figsize=(10, (0.32 * n + 0.9) * len(found) + 0.6), squeeze=False)
+    for k, row in enumerate(found):
+        for j, m in enumerate(("acc", "auc")):
+            ax = axes[k][j]
+            for i, (name, _) in enumerate(row.rows):
+                c = row.found[(name, m)]
+                ax.errorbar(100 * c.diff, i, xerr=[[100 * (c.diff - c.low)], [100 * (c.high - c.diff)]], fmt="o",
+                            capsize=3, color=colour.get(c.verdict, "tab:gray"),
+                            markerfacecolor="white" if name != "mean" else None)
+            ax.axvline(0, color="k", lw=0.8)
+            ax.set_yticks(range(len(row.rows)), [name.split(" (")[0] for name, _ in row.rows], fontsize=7)
+            ax.invert_yaxis()
+            ax.set_title(f"{row.a} − {row.b}: test {m.upper()} (points)", fontsize=8)
+    fig.suptitle("Contrasts, paired over seeds and test samples (95% intervals; green/red: beyond noise)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Path(path)
