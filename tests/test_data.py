@@ -27,7 +27,7 @@ NORM = Normalization((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 def test_real_files_memory_mapped_and_equal_to_npz():
     root = need(REAL_MEDMNIST)
     for name, n in (("breastmnist", (546, 78, 156)), ("pneumoniamnist", (4708, 524, 624)),
-                    ("adrenalmnist3d", (1188, 98, 298))):
+                    ("adrenalmnist3d", (1188, 98, 298)), ("retinamnist", (1080, 120, 400))):
         ref = np.load(root / f"{name}.npz")
         for split, count in zip(("train", "val", "test"), n):
             s = open_split(root, name, split)
@@ -35,6 +35,7 @@ def test_real_files_memory_mapped_and_equal_to_npz():
             np.testing.assert_array_equal(s.images, ref[f"{split}_images"])
             np.testing.assert_array_equal(s.labels[:, 0], ref[f"{split}_labels"].reshape(-1))
     assert open_split(root, "adrenalmnist3d", "test").images.shape[1:] == (28, 28, 28)
+    assert open_split(root, "retinamnist", "test").images.shape[1:] == (28, 28, 3)  # RGB: specialist A
 
 
 def test_missing_file_names_it_and_the_fix(tmp_path):

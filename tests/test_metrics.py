@@ -74,3 +74,24 @@ def test_bootstrap_interval_by_hand():
     point = compute_metrics("binary-class", y, s)
     assert ci["acc"][0] < point["acc"] < ci["acc"][1] and ci["auc"][0] < point["auc"] < ci["auc"][1]
     assert bootstrap_ci("binary-class", y, s, n_boot=300, seed=0) == ci  # seeded
+
+
+def test_retinamnist_scored_as_medmnist_evaluator_scores_it_on_the_real_file(tmp_path):
+    """RetinaMNIST (5 ordinal grades) is scored as multi-class ACC and AUC, exactly as ``medmnist.Evaluator`` does
+    on the real test split; the within-one-grade accuracy stays apart."""
+    from medmnist import Evaluator
+
+    from conftest import REAL_MEDMNIST, need
+    from mosaic_kit.data import open_split
+
+    root = need(REAL_MEDMNIST / "retinamnist.npz").parent
+    split = open_split(root, "retinamnist", "test", cache_dir=tmp_path)
+    y = np.asarray(split.labels)
+    assert split.images.shape == (400, 28, 28, 3) and sorted(np.unique(y)) == [0, 1, 2, 3, 4]
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(len(y), 5)) + 1.5 * np.eye(5)[y[:, 0]]  # informative, imperfect scores
+    scores = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    ours = compute_metrics("ordinal-regression", y, scores)
+    theirs = Evaluator("retinamnist", "test", root=str(root)).evaluate(scores)
+    assert ours["acc"] == pytest.approx(theirs.ACC, abs=1e-12) and ours["auc"] == pytest.approx(theirs.AUC, abs=1e-12)
+    assert 0.4 < ours["acc"] < within_one_accuracy(y, scores) <= 1.0

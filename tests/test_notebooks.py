@@ -82,10 +82,11 @@ def test_subspaces_notebook(trained, tmp_path):
     run, _ = trained
     book = _execute("03_subspaces.ipynb", tmp_path / "sub.ipynb", run_dir=str(run), n_per_dataset=16,
                     cka_samples=16)
-    # PCA + t-SNE + 3 layers + angles + CKA 2D + CKA 3D
-    assert len(_outputs(book, "image/png")) == 8
+    # PCA + t-SNE + 3 layers + angles + CKA 2D + CKA 3D + datasets' output subspaces
+    assert len(_outputs(book, "image/png")) == 9
     printed = "".join(o.get("text", "") for c in book.cells if c.cell_type == "code" for o in c.get("outputs", []))
-    assert printed.count("random subspaces") == 3  # the baseline beside each pair's observed angle
+    assert printed.count("random subspaces") == 3  # the baseline beside each specialist pair's observed angle
+    assert printed.count("random 8-dim subspaces") == 3 and printed.count("(different specialists)") == 3
 
 
 def test_attention_and_subspace_notebooks_show_the_gate_of_gmoe(tmp_path):
@@ -104,7 +105,8 @@ def test_attention_and_subspace_notebooks_show_the_gate_of_gmoe(tmp_path):
     book = _execute("03_subspaces.ipynb", tmp_path / "sub.ipynb", run_dir=str(run), n_per_dataset=8, tsne=False)
     printed = "".join(o.get("text", "") for c in book.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert "method 'gmoe' has no specialists: sections 3 and 4 are skipped" in printed
-    assert len(_outputs(book, "image/png")) == 1 + 3 + 1  # PCA, 3 layers, the gate figure
+    assert len(_outputs(book, "image/png")) == 1 + 3 + 1 + 1  # PCA, 3 layers, output subspaces, the gate figure
+    assert "random 7-dim subspaces" in printed  # 8 samples per dataset leave 7 directions
     book = _execute("02_attention.ipynb", tmp_path / "att.ipynb", run_dir=str(run), n_samples=2, ig_steps=4,
                     forced_limit=16)
     table = next(md for md in _outputs(book, "text/markdown") if "| sample |" in md)

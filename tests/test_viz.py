@@ -139,6 +139,26 @@ def test_features_and_cka(wb):
     assert all(v.shape == (depth,) and np.all((v > 0) & (v <= 1 + 1e-9)) for v in cka.values())
 
 
+def test_dataset_output_angles_separate_subspaces_and_see_shared_ones():
+    """Two datasets whose outputs live in orthogonal subspaces sit at 90 degrees; two in one subspace at ~0; a
+    dataset with all-zero outputs has no subspace."""
+    from mosaic_kit.viz import dataset_output_angles
+
+    rng = np.random.default_rng(0)
+    q = np.linalg.qr(rng.standard_normal((32, 8)))[0]
+    own, other = q[:, :4], q[:, 4:]
+    rows = [rng.standard_normal((20, 4)) @ own.T, rng.standard_normal((20, 4)) @ own.T,
+            rng.standard_normal((20, 4)) @ other.T, np.zeros((20, 32))]
+    feats = {"adapter": np.concatenate(rows)[:, None, :].repeat(2, 1),
+             "dataset": np.array(sum(([n] * 20 for n in ("a", "a2", "b", "zero")), []))}
+    got = dataset_output_angles(feats, k=4)
+    assert got[("a", "b")] == pytest.approx([90.0, 90.0], abs=1e-6)
+    assert got[("a", "a2")] == pytest.approx([0.0, 0.0], abs=1e-4)
+    assert np.isnan(got[("a", "zero")]).all()
+    with pytest.raises(ValueError, match="more than k=32 samples per dataset"):
+        dataset_output_angles(feats, k=32)
+
+
 def test_figures_render(wb):
     fig = figures.attention_figure(wb, "adrenalmnist3d", [0, 1])
     assert len(fig.axes) == 2 * 5 + 1  # image + A, B, C forced + bare backbone, and one colour bar

@@ -4,6 +4,9 @@
   layer, the token-averaged output of the adapter that ran (hooks on ``blk.side``).
 * ``specialist_angles`` compares the *weights*: the column space of each specialist's up-projection is the
   subspace its output lives in; principal angles between two specialists' spaces, per layer.
+* ``dataset_output_angles`` compares what the adapters *wrote* for each dataset, for any adapter method: the
+  principal subspace of one dataset's adapter outputs against another's, per layer (MOSAIC writes datasets of
+  different specialists through different up-projections; one shared adapter writes all through one).
 * ``specialist_cka`` compares the *functions*: linear CKA (Kornblith et al., 2019) between two specialists'
   adapter outputs on the same inputs, per layer.
 """
@@ -23,7 +26,7 @@ from ..data.transforms import Normalization
 from ..evaluate import prepare
 
 __all__ = ["collect_features", "has_specialists", "specialist_angles", "random_subspace_angles", "specialist_angle_baselines",
-           "linear_cka", "specialist_cka", "embed_2d"]
+           "dataset_output_angles", "linear_cka", "specialist_cka", "embed_2d"]
 
 
 class _AdapterTap:
@@ -127,6 +130,28 @@ def specialist_angle_baselines(model: nn.Module, specialists: Optional[Sequence[
     side = model.vit.blocks[0].side
     rank = {s: side.specialists[s].up.weight.shape[1] for s in names}
     return {(a, b): random_subspace_angles(model.embed_dim, rank[a], rank[b], n_draws)
+            for a, b in itertools.combinations(names, 2)}
+
+
+def dataset_output_angles(feats: Mapping[str, np.ndarray], k: int = 8) -> Dict[Tuple[str, str], np.ndarray]:
+    """Mean principal angle in degrees, per layer, between the top-``k`` principal subspaces of two datasets'
+    adapter outputs (``collect_features``'s ``adapter``, centred per dataset); NaN where a dataset's outputs are all
+    zero (an untrained up-projection). Read against ``random_subspace_angles(D, k, k)``."""
+    names = list(dict.fromkeys(feats["dataset"].tolist()))
+    outputs = feats["adapter"]
+    small = {n: int((feats["dataset"] == n).sum()) for n in names if (feats["dataset"] == n).sum() <= k}
+    if small:
+        raise ValueError(f"dataset_output_angles needs more than k={k} samples per dataset; got {small}. Collect "
+                         "more (n_per_dataset) or lower k.")
+    basis: Dict[str, List[Optional[np.ndarray]]] = {}
+    for n in names:
+        x = outputs[feats["dataset"] == n].astype(np.float64)
+        basis[n] = []
+        for layer in range(x.shape[1]):
+            z = x[:, layer] - x[:, layer].mean(0)
+            basis[n].append(np.linalg.svd(z, full_matrices=False)[2][:k].T if np.abs(z).max() > 0 else None)
+    return {(a, b): np.array([np.degrees(subspace_angles(u, v)).mean() if u is not None and v is not None else np.nan
+                              for u, v in zip(basis[a], basis[b])])
             for a, b in itertools.combinations(names, 2)}
 
 
