@@ -8,15 +8,19 @@ STAMP   := $(VENV)/.installed
 # with `make TORCH_SPEC="torch torchvision"` to take whatever your index offers.
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: venv demo test clean-demo
+# requirements.lock: the exact versions the tests passed with, used as constraints (regenerate: make lock)
+LOCK    := requirements.lock
+EXTRAS  := notebooks,test,export,tracking,cluster,docs
+
+.PHONY: venv demo test lock docs clean-demo
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
-	$(BIN)/python -m pip install --quiet -e ".[notebooks,test,export,tracking,cluster]"
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
 demo: venv
@@ -26,3 +30,10 @@ demo: venv
 
 test: venv
 	$(BIN)/python -m pytest -q
+
+docs: venv
+	$(BIN)/mkdocs build --strict
+
+lock: venv
+	{ sed -n '1,3p' $(LOCK); $(BIN)/python -m pip list --format=freeze --exclude-editable | \
+	  grep -v -i -E '^(torch|torchvision|triton|nvidia-|cuda-|mosaic.kit|pip)=='; } > $(LOCK).new && mv $(LOCK).new $(LOCK)

@@ -1,5 +1,5 @@
 """mosaic_kit: one frozen ViT for all 18 MedMNIST datasets through a Mixture-of-Specialists adapter (MOSAIC)."""
-__version__ = "0.2.0"
+__version__ = "0.3.0"  # the one place the version is set (pyproject reads it)
 
 from .config import Config, load_config  # noqa: E402
 from .metrics import compute_metrics  # noqa: E402

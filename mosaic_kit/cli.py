@@ -19,7 +19,10 @@ def _add_config_args(p: argparse.ArgumentParser, default_preset: Optional[str] =
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="python -m mosaic_kit", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"mosaic_kit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("params", help="parameter report by component")

@@ -85,7 +85,7 @@ def read_spec(path: str | Path) -> Dict[str, Any]:
         raise ValueError(f"{where} has unknown keys {sorted(unknown)}; allowed: {sorted(_KEYS)}.")
     for key in ("name", "task", "modality", "source"):
         if key not in spec:
-            raise ValueError(f"{where} needs '{key}' (see the README's 'Your own datasets').")
+            raise ValueError(f"{where} needs '{key}' (see docs/usage.md, 'Your own datasets').")
     name = str(spec["name"])
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
         raise ValueError(f"{where}: name '{name}' must be lower-case letters, digits and _ (starting with a letter).")

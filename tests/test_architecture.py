@@ -1,5 +1,5 @@
 """The package's shape: imports run only downward, and a method is one module plus one registry line (the
-README's "Adding a method" example, executed as written, trains, evaluates and reloads)."""
+documentation's "Adding a method" example, executed as written, trains, evaluates and reloads)."""
 import ast
 import json
 import re
@@ -73,12 +73,13 @@ def test_no_module_over_300_lines():
 
 @pytest.fixture
 def gain_method():
-    """The README's example method, defined by executing its code block, registered at runtime."""
-    text = (ROOT / "README.md").read_text()
+    """The documentation's example method (docs/methods.md), defined by executing its code block, registered at
+    runtime."""
+    text = (ROOT / "docs" / "methods.md").read_text()
     section = text.split("## Adding a method", 1)[1]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     ns: dict = {}
-    exec(compile(code, "README.md (Adding a method)", "exec"), ns)
+    exec(compile(code, "docs/methods.md (Adding a method)", "exec"), ns)
     method = register_method(ns["Gain"]())
     yield method
     unregister_method("gain")

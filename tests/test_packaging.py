@@ -35,3 +35,46 @@ def test_cli_bad_input_is_one_clear_line():
                          capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 2
     assert "Unknown dataset 'breastmnst'" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_version_is_set_in_one_place():
+    import mosaic_kit
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "version" not in project["project"] and project["project"]["dynamic"] == ["version"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "mosaic_kit.__version__"}
+    out = subprocess.run([sys.executable, "-m", "mosaic_kit", "--version"], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    assert out.stdout.strip() == f"mosaic_kit {mosaic_kit.__version__}"
+    assert f"## {mosaic_kit.__version__} " in (ROOT / "CHANGELOG.md").read_text()
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert citation["version"] == mosaic_kit.__version__ and citation["cff-version"] == "1.2.0"
+    assert {"title", "authors", "message", "license"} <= set(citation)
+    assert citation["license"] == project["project"]["license"]["text"] == "Apache-2.0"
+    assert "Apache License" in (ROOT / "LICENSE").read_text().splitlines()[0]
+
+
+def test_the_lock_pins_every_dependency_at_the_installed_version():
+    """`make` installs with requirements.lock as constraints: every dependency of the project is pinned there,
+    once, and this environment holds exactly those versions."""
+    from importlib.metadata import version
+
+    lock = [line for line in (ROOT / "requirements.lock").read_text().splitlines() if line and line[0] != "#"]
+    pins = {_name(line): line.split("==")[1] for line in lock}
+    assert all("==" in line and "@" not in line for line in lock) and len(pins) == len(lock)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = project["dependencies"] + [r for extra in project["optional-dependencies"].values() for r in extra]
+    unpinned = {_name(r) for r in wanted} - set(pins) - {"torch", "torchvision"}  # those: TORCH_SPEC (Makefile)
+    assert not unpinned, f"add to requirements.lock (make lock): {sorted(unpinned)}"
+    off = {n: (pins[n], version(n)) for n in {_name(r) for r in wanted} & set(pins) if version(n) != pins[n]}
+    assert not off, f"installed versions differ from requirements.lock (pinned, installed): {off}"
+
+
+def test_the_documentation_builds(tmp_path):
+    """mkdocs builds the pages and the API reference from the docstrings, with no warning (--strict)."""
+    out = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-3000:]
+    api = (tmp_path / "site" / "api" / "index.html").read_text()
+    assert "paired_difference" in api and "dataset_output_angles" in api and "write_report" in api
+    assert (tmp_path / "site" / "results" / "index.html").exists()

@@ -16,7 +16,7 @@
 | ``full`` | everything |
 
 Adding a method: a new module here with a ``Method`` subclass (and, if it has keys of its own, an ``Options``
-dataclass), plus one ``register_method`` line below; see the README's "Adding a method".
+dataclass), plus one ``register_method`` line below; see docs/methods.md, "Adding a method".
 """
 from __future__ import annotations
 
