@@ -19,7 +19,7 @@ from mosaic_kit.evaluate import predict as predict_split
 from mosaic_kit.registry import get_info
 from mosaic_kit.train import train
 
-from conftest import DEIT_TINY, need, tiny_cfg
+from conftest import DEIT_TINY, REAL_MEDMNIST, need, tiny_cfg
 
 DATASETS = ["pathmnist", "breastmnist", "chestmnist", "adrenalmnist3d"]
 
@@ -36,7 +36,7 @@ def predictor(run_dir):
     return mosaic_kit.load(run_dir)
 
 
-def _dicom(path: Path, pixels: np.ndarray, z: float, series: str, intercept: float = -1024.0) -> None:
+def _dicom(path: Path, pixels: np.ndarray, z: float, series: str, intercept: float = -1024.0, bits: int = 16) -> None:
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
@@ -48,11 +48,11 @@ def _dicom(path: Path, pixels: np.ndarray, z: float, series: str, intercept: flo
     ds.SOPClassUID, ds.SOPInstanceUID, ds.SeriesInstanceUID, ds.Modality = CTImageStorage, \
         meta.MediaStorageSOPInstanceUID, series, "CT"
     ds.Rows, ds.Columns = pixels.shape
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = bits, bits, bits - 1, 0
     ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
     ds.RescaleIntercept, ds.RescaleSlope = intercept, 1.0
     ds.ImagePositionPatient, ds.InstanceNumber = [0.0, 0.0, z], int(z)
-    ds.PixelData = pixels.astype(np.uint16).tobytes()
+    ds.PixelData = pixels.astype(np.uint8 if bits == 8 else np.uint16).tobytes()
     ds.save_as(path, enforce_file_format=True)
 
 
@@ -98,6 +98,42 @@ def test_every_file_format_is_read(tmp_path, predictor):
     assert jpg.image.shape == (28, 28) and sum(jpg.probabilities.values()) == pytest.approx(1, abs=1e-5)
     v_npy, v_tif = predictor.predict([tmp_path / "v.npy", tmp_path / "v.tif"], dataset="adrenalmnist3d")
     assert v_npy.image.shape == (28, 28, 28) and v_npy.probabilities == pytest.approx(v_tif.probabilities, abs=1e-6)
+
+
+def test_eight_bit_data_stays_eight_bit_in_every_container(tmp_path, predictor):
+    """A real AdrenalMNIST3D volume saved as NIfTI (write_nifti), as an 8-bit DICOM series and as .npy reads back
+    exactly, uint8, without rescaling; the three give the same probabilities (so do an 8-bit DICOM image and PNG)."""
+    from mosaic_kit.data import open_split
+    from mosaic_kit.data.readers import write_nifti
+
+    src = need(REAL_MEDMNIST / "adrenalmnist3d.npz")
+    real = np.asarray(open_split(src.parent, "adrenalmnist3d", "test", cache_dir=tmp_path / "c").images[0])
+    assert real.dtype == np.uint8 and real.shape == (28, 28, 28)
+    np.testing.assert_array_equal(read_array(write_nifti(real, tmp_path / "real.nii.gz")), real)  # axes round-trip
+    vol = np.where(real > 0, 205, 1).astype(np.uint8)  # 8-bit intensities 1..205: min-max would stretch them
+    np.save(tmp_path / "v.npy", vol)
+    back = read_array(write_nifti(vol, tmp_path / "v.nii.gz"))
+    assert back.dtype == np.uint8
+    np.testing.assert_array_equal(back, vol)
+    series = tmp_path / "series8"
+    series.mkdir()
+    for z in range(vol.shape[0]):
+        _dicom(series / f"s{z:02d}.dcm", vol[z], float(z), "8.8.8", intercept=0.0, bits=8)
+    assert read_array(series).dtype == np.uint8
+    np.testing.assert_array_equal(read_array(series), vol)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IntensityWarning)  # nothing is min-max scaled
+        by = predictor.predict([tmp_path / "v.npy", tmp_path / "v.nii.gz", series], dataset="adrenalmnist3d")
+        assert not any(p.notes for p in by) and by[0].image.tobytes() == by[1].image.tobytes() == by[2].image.tobytes()
+        assert by[0].probabilities == pytest.approx(by[1].probabilities, abs=1e-6) == by[2].probabilities
+        image = vol[14, :, :]
+        Image.fromarray(image).save(tmp_path / "s.png")
+        _dicom(tmp_path / "s.dcm", image, 0.0, "8.8.9", intercept=0.0, bits=8)
+        png, dcm = predictor.predict([tmp_path / "s.png", tmp_path / "s.dcm"], dataset="breastmnist")
+        assert png.image.tobytes() == dcm.image.tobytes()
+        assert png.probabilities == pytest.approx(dcm.probabilities, abs=1e-6)
+    with pytest.raises(ValueError, match="an image \\(H, W\\) or a volume"):
+        write_nifti(np.zeros((2, 3, 4, 5)), tmp_path / "x.nii")
 
 
 def test_nifti_and_dicom_volumes(tmp_path, predictor):

@@ -18,7 +18,8 @@ import torch.nn.functional as F
 
 from ..registry import DatasetInfo
 
-__all__ = ["IMAGE_SUFFIXES", "read_array", "to_uint8", "conform", "split_batch", "as_array", "IntensityWarning"]
+__all__ = ["IMAGE_SUFFIXES", "read_array", "write_nifti", "to_uint8", "conform", "split_batch", "as_array",
+           "IntensityWarning"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 _FORMATS = "PNG/JPEG/TIFF/BMP, .npy, NIfTI (.nii, .nii.gz) or DICOM (a .dcm file, or a folder of one series)"
@@ -54,10 +55,15 @@ def _pil_array(im: Any) -> np.ndarray:
 
 
 def _read_nifti(path: Path) -> np.ndarray:
+    """A NIfTI image in the kit's axis order (see ``write_nifti``); 8-bit data without intensity scaling stays
+    uint8, anything else is read as float32 with ``scl_slope`` / ``scl_inter`` applied."""
     import nibabel as nib
 
     img = nib.as_closest_canonical(nib.load(str(path)))  # RAS orientation, whatever the file stored
-    data = np.asarray(img.dataobj, dtype=np.float32)  # scl_slope / scl_inter applied
+    slope, inter = img.dataobj.slope, img.dataobj.inter
+    unscaled = (np.isnan(slope) or slope == 1) and (np.isnan(inter) or inter == 0)
+    data = (np.asarray(img.dataobj.get_unscaled()) if unscaled and img.get_data_dtype() == np.uint8
+            else np.asarray(img.dataobj, dtype=np.float32))
     data = data.reshape([s for s in data.shape if s != 1] or [1])
     if data.ndim == 2:
         return data.T  # (x, y) -> (rows, columns)
@@ -66,10 +72,36 @@ def _read_nifti(path: Path) -> np.ndarray:
     return np.ascontiguousarray(data.transpose(2, 1, 0)[::-1, ::-1])  # (x, y, z) -> (slices, rows, columns)
 
 
+def write_nifti(array: np.ndarray, path: str | Path) -> Path:
+    """Save an image (H, W) or a volume in MedMNIST's layout (D, H, W) as NIfTI so that ``read_array`` gives it back
+    exactly, dtype included: the axes become (x = columns, y = rows reversed, z = slices reversed) under an
+    identity affine (RAS), the inverse of how the kit reads NIfTI; another tool's volume in the RAS convention
+    reads the same way."""
+    import nibabel as nib
+
+    a = np.asarray(array)
+    if a.ndim == 2:
+        xyz = a.T
+    elif a.ndim == 3:
+        xyz = a[::-1, ::-1].transpose(2, 1, 0)
+    else:
+        raise ValueError(f"write_nifti takes an image (H, W) or a volume (D, H, W); got shape {a.shape}.")
+    path = Path(path)
+    nib.save(nib.Nifti1Image(np.ascontiguousarray(xyz), np.eye(4)), str(path))
+    return path
+
+
 def _dicom_pixels(ds: Any) -> np.ndarray:
+    """Stored values through the modality LUT (Hounsfield units etc.) as float32; 8-bit unsigned pixels without a
+    rescale (or with slope 1, intercept 0) stay uint8, as the same pixels would be in a PNG."""
     from pydicom.pixels import apply_modality_lut
 
-    return apply_modality_lut(ds.pixel_array, ds).astype(np.float32)  # stored values -> Hounsfield units etc.
+    pixels = ds.pixel_array
+    slope, inter = float(getattr(ds, "RescaleSlope", 1) or 1), float(getattr(ds, "RescaleIntercept", 0) or 0)
+    if (int(getattr(ds, "BitsStored", 16)) <= 8 and int(getattr(ds, "PixelRepresentation", 0)) == 0
+            and slope == 1 and inter == 0 and "ModalityLUTSequence" not in ds):
+        return pixels.astype(np.uint8)
+    return apply_modality_lut(pixels, ds).astype(np.float32)
 
 
 def _read_dicom_series(folder: Path) -> np.ndarray:
@@ -93,7 +125,8 @@ def _read_dicom_series(folder: Path) -> np.ndarray:
         return float(ipp[2]) if ipp is not None else float(getattr(s, "InstanceNumber", 0))
 
     slices.sort(key=position)
-    return np.stack([_dicom_pixels(s) for s in slices])
+    pixels = [_dicom_pixels(s) for s in slices]
+    return np.stack(pixels if len({p.dtype for p in pixels}) == 1 else [p.astype(np.float32) for p in pixels])
 
 
 def read_array(path: str | Path) -> np.ndarray:
