@@ -21,7 +21,7 @@ def _config_from(args: argparse.Namespace, extra: Optional[Dict[str, object]] = 
         value = getattr(args, key, None)
         if value is not None:
             overrides.update(parse_set([f"{key}={value}"]))
-    if getattr(args, "out", None):
+    if getattr(args, "out", None) is not None:  # an empty --out is an error of the run, not "no --out"
         overrides["out"] = args.out
     overrides.update(extra or {})
     return load_config(args.preset, args.config, overrides)
@@ -91,9 +91,20 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _out_folder(out: str, flag: str = "--out") -> str:
+    """A report or data folder to write into: never an existing file, never the current folder."""
+    if str(out).strip() in ("", "."):
+        raise ValueError(f"{flag} is empty (or '.'): give a folder of its own, e.g. reports/my-table.")
+    if Path(out).exists() and not Path(out).is_dir():
+        raise ValueError(f"{flag} {out} is an existing file; this command writes a folder of files there. Choose "
+                         "another path (nothing was written).")
+    return out
+
+
 def _cmd_table(args: argparse.Namespace) -> int:
     from .reports import write_report
 
+    _out_folder(args.out)
     paths = write_report(args.runs, args.out, title=args.title, which=args.which, baseline=args.baseline)
     print(paths["md"].read_text() + "\n".join(f"{kind}: {path}" for kind, path in paths.items()))
     return 0
@@ -101,7 +112,12 @@ def _cmd_table(args: argparse.Namespace) -> int:
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     from .reports.compare import compare_text
+    from .reports.table import find_runs
 
+    for side in filter(None, (args.a, args.b)):
+        if not find_runs(side):
+            raise ValueError(f"no finished runs (a folder with a results.json) under {' '.join(side)}; "
+                             "give run directories or folders that hold them.")
     print(compare_text(args.a, args.b, args.split, args.checkpoint, args.metric.split(","), args.boot))
     return 0
 
@@ -139,6 +155,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     from .data import write_suite
     from .registry import resolve_datasets
 
+    _out_folder(args.out)
     root = write_suite(args.out, resolve_datasets(args.datasets), size=args.size, size_3d=args.size_3d,
                        seed=args.seed)
     print(f"synthetic MedMNIST written to {root}")

@@ -213,7 +213,7 @@ def _check_keys(keys: Sequence[str], where: str, valid: Optional[Sequence[str]] 
     valid = all_keys() if valid is None else list(valid)
     for key in keys:
         if key not in valid:
-            close = difflib.get_close_matches(key, valid, n=1)
+            close = difflib.get_close_matches(key, valid, n=1) or difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
             hint = f" Did you mean '{close[0]}'?" if close else ""
             raise ValueError(f"Unknown configuration key '{key}' in {where}.{hint} "
                              f"Run `python -m mosaic_kit keys` to list all keys.")

@@ -285,3 +285,23 @@ def test_a_symlink_loop_is_not_reported_as_a_missing_download(tmp_path):
     loop.symlink_to(loop)
     with pytest.raises(FileNotFoundError, match="symbolic link that leads nowhere"):
         open_split(tmp_path, "breastmnist", "train")
+
+
+def test_outputs_never_land_in_the_current_folder_or_on_a_file(tmp_path, capsys, monkeypatch):
+    """Found by benchmarks/fault_round.py: `--out ''` trained into the preset's folder; `table` and `synth` onto an
+    existing file gave a bare [Errno 17]; `compare` on a folder without runs printed an empty table."""
+    from mosaic_kit.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--preset", "cpu-tiny", "--out", ""]) == 2
+    assert "out is empty" in capsys.readouterr().err and not (tmp_path / "runs").exists()
+    (tmp_path / "taken.txt").write_text("keep me")
+    for argv in (["table", str(tmp_path), "--out", "taken.txt"], ["synth", "--out", "taken.txt"]):
+        assert main(argv) == 2
+        assert "taken.txt is an existing file" in capsys.readouterr().err
+    assert (tmp_path / "taken.txt").read_text() == "keep me"
+    (tmp_path / "empty").mkdir()
+    assert main(["compare", "empty"]) == 2
+    assert "no finished runs" in capsys.readouterr().err
+    assert main(["train", "--preset", "cpu-tiny", "--set", "lrate=0.1"]) == 2
+    assert "Did you mean 'lr'?" in capsys.readouterr().err

@@ -30,7 +30,8 @@ def resolve_root(data_root: str, datasets: List[str], size: int, size_3d: int,
     root = Path(data_root).expanduser()
     if not root.is_dir():
         raise MissingDataError(f"data_root '{data_root}' is not a folder. Point it at the folder holding the "
-                               f"MedMNIST npz files, or use data_root=synthetic for the embedded suite.")
+                               "MedMNIST npz files (download=true, or `python -m mosaic_kit download`, fetches the "
+                               "official ones), or use data_root=synthetic for the embedded suite.")
     return root
 
 

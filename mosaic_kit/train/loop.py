@@ -92,6 +92,9 @@ def _seed_everything(seed: int) -> None:
 
 
 def _check_run_dir(run_dir: Path, resume: bool) -> None:
+    if str(run_dir) in ("", "."):
+        raise ValueError("out is empty (or '.'): a run needs a folder of its own, never the current one; give "
+                         "--out runs/NAME.")
     if run_dir.exists() and not run_dir.is_dir():
         raise FileExistsError(f"out={run_dir} is a file, not a folder; a run needs a folder of its own: choose another "
                               "--out.")
