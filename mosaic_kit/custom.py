@@ -26,6 +26,7 @@ from typing import Any, Dict, List, Mapping
 import numpy as np
 
 from .coerce import read_yaml_mapping
+from .npzfile import open_npz
 from .registry import ALL_DATASETS, SPECIALISTS, TASK_MULTILABEL, DatasetInfo, get_info, register_dataset
 
 __all__ = ["TASKS", "read_spec", "register_spec", "register_spec_files", "resolved_spec",
@@ -58,7 +59,8 @@ def _channels(spec: Mapping[str, Any], source: Path) -> int:
     if "channels" in spec:
         return int(spec["channels"])
     if source.suffix == ".npz":
-        with np.load(source, mmap_mode="r") as z:
+        with open_npz(source, "npz archive of images and labels", "Save it with numpy.savez(path, train_images=..., "
+                      "train_labels=..., ...) from numeric arrays.") as z:
             key = "train_images" if "train_images" in z.files else "images"
             if key not in z.files:
                 raise ValueError(f"{source} has no 'train_images' or 'images' array (it holds {', '.join(z.files)}).")

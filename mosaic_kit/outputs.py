@@ -15,6 +15,7 @@ from typing import Dict, Mapping, Tuple
 import numpy as np
 
 from .atomic import atomic_write_bytes
+from .npzfile import open_npz
 
 __all__ = ["Outputs", "outputs_path", "write_outputs", "load_outputs", "has_outputs"]
 
@@ -58,7 +59,8 @@ def load_outputs(run_dir: str | Path, name: str = "results") -> Outputs:
             "scores only). Re-run it, or rebuild the outputs of a run that still has its checkpoints with "
             f"`python -m mosaic_kit eval {run_dir}`; a paired comparison needs them.")
     out: Outputs = {}
-    with np.load(path, allow_pickle=False) as z:
+    with open_npz(path, "mosaic_kit predictions file", f"Rebuild it with `python -m mosaic_kit eval {run_dir}` "
+                  "(needs the run's checkpoints) or re-run the run.") as z:
         keys = set(z.files)
         for key in sorted(k for k in keys if k.endswith("/labels")):
             base = key[: -len("/labels")]

@@ -18,7 +18,7 @@ PACKAGE = ROOT / "mosaic_kit"
 
 #: Bottom to top; a unit may import its own layer and the ones below.
 LAYERS = [
-    {"registry", "config", "options", "coerce", "atomic", "checkpoint", "environment", "metrics", "distributed", "hub",
+    {"registry", "config", "options", "coerce", "atomic", "npzfile", "checkpoint", "environment", "metrics", "distributed", "hub",
      "custom", "paths", "stats", "__version__"},
     {"data"},
     {"models"},  # know no method

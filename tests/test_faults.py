@@ -305,3 +305,40 @@ def test_outputs_never_land_in_the_current_folder_or_on_a_file(tmp_path, capsys,
     assert "no finished runs" in capsys.readouterr().err
     assert main(["train", "--preset", "cpu-tiny", "--set", "lrate=0.1"]) == 2
     assert "Did you mean 'lr'?" in capsys.readouterr().err
+
+
+def test_broken_npz_files_are_named_with_the_fix(tmp_path):
+    """np.load's own words ("File is not a zip file", "the magic string is not correct", advice to load pickled
+    data unsafely) become one message naming the file, what it should be and the fix, wherever an npz is read."""
+    from mosaic_kit.models.backbone import create_backbone
+    from mosaic_kit.npzfile import open_npz
+    from mosaic_kit.outputs import load_outputs, write_outputs
+
+    y, s = np.array([[0], [1]]), np.array([[0.2, 0.8], [0.6, 0.4]])
+    run = tmp_path / "run"
+    run.mkdir()
+    write_outputs(run, {"best": {"student": {"breastmnist": {"test": (y, s)}}}})
+    data = (run / "predictions.npz").read_bytes()
+    (run / "predictions.npz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"predictions.npz is not a readable mosaic_kit predictions file .*eval"):
+        load_outputs(run)
+    (tmp_path / "text.npz").write_text("images and labels, honestly")
+    with pytest.raises(ValueError, match="not an npz archive, or it holds Python objects") as err:
+        with open_npz(tmp_path / "text.npz", "npz archive of images and labels", "Save it with numpy.savez."):
+            pass
+    assert "unsafely" not in str(err.value) and "text.npz" in str(err.value)
+    np.save(tmp_path / "one.npy", np.zeros(3))
+    (tmp_path / "one.npy").rename(tmp_path / "one.npz")
+    with pytest.raises(ValueError, match="a single .npy array, not an npz archive"):
+        with open_npz(tmp_path / "one.npz"):
+            pass
+    np.savez(tmp_path / "w.npz", cls=np.zeros((1, 1, 8), np.float32))
+    raw = bytearray((tmp_path / "w.npz").read_bytes())
+    at = raw.find(b"\x93NUMPY")
+    raw[at:at + 6] = b"XXXXXX"  # a corrupted member (zip's CRC check, else numpy's "magic string is not correct")
+    (tmp_path / "w.npz").write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match="w.npz"):
+        create_backbone("test_vit", tmp_path / "w.npz", 32)
+    with pytest.raises(ValueError, match=r"w.npz is not a readable npz archive \(BadZipFile: Bad CRC-32"):
+        with open_npz(tmp_path / "w.npz") as z:
+            z["cls"]

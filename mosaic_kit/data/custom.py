@@ -15,6 +15,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from ..custom import class_folders, resolved_spec
+from ..npzfile import open_npz
 from ..registry import DatasetInfo
 from .files import SPLITS, default_cache_dir
 from .readers import IntensityWarning, conform, read_array
@@ -76,7 +77,8 @@ def _from_folders(source: Path, info: DatasetInfo, size: int, names: List[str],
 
 def _from_npz(source: Path, info: DatasetInfo, size: int,
               window: Optional[Tuple[float, float]]) -> Tuple[Dict[str, np.ndarray], Dict[str, np.ndarray]]:
-    with np.load(source) as z:
+    with open_npz(source, "npz archive of images and labels", "Save it with numpy.savez(path, train_images=..., "
+                  "train_labels=..., ...) from numeric arrays.") as z:
         keys = [s for s in SPLITS if f"{s}_images" in z.files] or (["all"] if "images" in z.files else [])
         if not keys or any(f"{s}_labels" not in z.files and s != "all" for s in keys) or \
                 (keys == ["all"] and "labels" not in z.files):

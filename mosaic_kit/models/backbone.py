@@ -12,6 +12,7 @@ from timm.models.vision_transformer import Block, VisionTransformer, checkpoint_
 
 from ..data.transforms import Normalization
 from ..hub import resolve_weights
+from ..npzfile import open_npz
 
 __all__ = ["create_backbone", "load_backbone_weights", "resolve_normalization", "WEIGHT_SUFFIXES"]
 
@@ -56,14 +57,13 @@ def _mismatch_report(model: VisionTransformer, path: Path, err: Exception) -> st
     """Say which tensors of a weights file disagree with the backbone, and what the file looks like."""
     import re
 
-    import numpy as np
     from timm.models import load_state_dict
 
     name = model.pretrained_cfg.get("architecture", type(model).__name__)
     ours = _vit_shape(model.embed_dim, len(model.blocks))
     fix = "Set `backbone` to the architecture the weights belong to, or point `weights` at this backbone's file."
     if path.suffix.lower() == ".npz":
-        with np.load(path) as z:
+        with open_npz(path, "Google ViT checkpoint (.npz)", "Point `weights` at a complete checkpoint.") as z:
             keys = list(z.keys())
             width = z["cls"].shape[-1] if "cls" in z else None
         depth = len({m.group(1) for k in keys for m in [re.match(r"Transformer/encoderblock_(\d+)/", k)] if m})
