@@ -42,6 +42,14 @@ def test_notebooks_are_clean_and_parametrized():
         assert len(tagged) == 1, path.name
         code = [c for c in book.cells if c.cell_type == "code"]
         assert all(not c.outputs and c.execution_count is None for c in code), f"{path.name} has outputs in git"
+        # papermill --help-notebook lists every parameter (it skips a line with a second '=', e.g. in its comment)
+        import ast
+
+        from papermill.translators import PythonTranslator
+
+        assigned = [t.id for node in ast.parse(tagged[0].source).body if isinstance(node, ast.Assign)
+                    for t in node.targets]
+        assert [p.name for p in PythonTranslator.inspect(tagged[0])] == assigned, path.name
     assert notebook_dir() == NB
 
 
