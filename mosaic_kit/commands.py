@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Dict, Optional
 
@@ -145,6 +146,10 @@ def _cmd_suite(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(f"plan '{plan.name}': {summary['runs']} runs, {summary['skipped']} done, {len(summary['pending'])} "
               "to run:" + "".join(f"\n  {d}" for d in summary["pending"]))
+        if summary["missing"]:
+            print("error: these runs would fail at their start:\n  " + "\n  ".join(summary["missing"]),
+                  file=sys.stderr)
+            return 2
         return 0
     print(f"plan '{plan.name}': ran {len(summary['executed'])}, skipped {summary['skipped']} already done; "
           f"report in {summary['report']}/results.md")

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional
 
 from .atomic import atomic_write_bytes
 from .config import load_config, recorded_defaults
-from .plan import Plan, RunSpec, load_plan
+from .plan import Plan, RunSpec, load_plan, missing_inputs
 
 __all__ = ["RunSpec", "Plan", "load_plan", "run_suite", "notebook_dir", "is_done", "keep_run_records",
            "build_report"]
@@ -149,9 +149,13 @@ def run_suite(plan: Plan, notebooks: Optional[str | Path] = None, kernel: str = 
     pending = [r for r in plan.runs if not is_done(r)]
     summary = {"plan": plan.name, "runs": len(plan.runs), "skipped": len(plan.runs) - len(pending),
                "executed": [], "report": plan.report}
+    summary["missing"] = missing_inputs(pending)
     if dry_run:
         summary["pending"] = [r.run_dir for r in pending]
         return summary
+    if summary["missing"]:
+        raise FileNotFoundError(f"plan '{plan.name}': nothing was run; its pending runs need files that are not "
+                                "there:\n  " + "\n  ".join(summary["missing"]))
     from .train.lock import RunLock
 
     busy = ("Another suite (pid {holder}) is running this plan's runs in {dir}; two suites on one plan would train the "

@@ -174,3 +174,22 @@ def test_a_fresh_clone_resumes_from_the_reports_records(tmp_path):
     assert is_done(plan.runs[0])
     assert keep_run_records(plan, Path(plan.report) / "runs") == [Path(spec.record)]
     assert (Path(spec.record) / "predictions.npz").is_file()
+
+
+def test_dry_run_names_missing_data_and_weights_before_anything_runs(tmp_path, capsys):
+    """A plan whose data folder lacks a file (download off) or whose weights file is gone fails on --dry-run, and
+    a real start refuses before the first run."""
+    from mosaic_kit.cli import main
+    from mosaic_kit.suite import run_suite
+
+    (tmp_path / "data").mkdir()
+    plan = {"name": "p", "preset": "cpu-tiny", "methods": ["mos"], "datasets": ["breastmnist"], "seeds": [1],
+            "out": str(tmp_path / "runs"), "overrides": {"data_root": str(tmp_path / "data"), "download": False,
+                                                         "weights": str(tmp_path / "gone.safetensors")}}
+    (tmp_path / "p.yaml").write_text(json.dumps(plan))
+    assert main(["suite", "--plan", str(tmp_path / "p.yaml"), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "breastmnist.npz is missing and download is off" in err and "gone.safetensors does not exist" in err
+    with pytest.raises(FileNotFoundError, match="nothing was run"):
+        run_suite(load_plan(tmp_path / "p.yaml", root=tmp_path), progress=False)
+    assert not (tmp_path / "runs").exists()
