@@ -18,6 +18,17 @@ def _add_config_args(p: argparse.ArgumentParser, default_preset: Optional[str] =
     p.add_argument("--out", help="run directory (same as --set out=DIR)")
 
 
+def _add_run_args(p: argparse.ArgumentParser, teacher: bool = True) -> None:
+    """The options of every command that loads a trained run: which checkpoint (and net), and where the backbone
+    weights are now when the run has moved to another machine."""
+    p.add_argument("--checkpoint", default="best", choices=("best", "last"), help="the best-validation or the last "
+                   "round's checkpoint (default: best)")
+    if teacher:
+        p.add_argument("--teacher", action="store_true", help="the EMA teacher instead of the student")
+    p.add_argument("--weights", metavar="PATH", help="the backbone weights file, where it is now (the run recorded "
+                   "its sha256, which must match)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -39,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="reload a run's checkpoint and score it on val and test")
     p.add_argument("run_dir")
-    p.add_argument("--checkpoint", default="best", choices=("best", "last"))
+    _add_run_args(p, teacher=False)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override keys of the run's config (e.g. data_root, device)")
     p.set_defaults(func=_cmd_eval)
@@ -48,12 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir")
     p.add_argument("files", nargs="+", help="PNG/JPEG/TIFF/BMP, .npy, .nii[.gz], DICOM file or series folder")
     p.add_argument("--dataset", required=True, help="which of the run's datasets the inputs belong to")
-    p.add_argument("--window", help="LOW,HIGH intensity window for inputs that are not 8-bit (e.g. CT: -1000,400)")
+    p.add_argument("--window", metavar="LOW,HIGH", help="intensity window for inputs that are not 8-bit (e.g. CT: "
+                   "--window -1000,400)")
     p.add_argument("--attention", metavar="DIR", help="write attention-overlay PNGs into DIR")
     p.add_argument("--json", action="store_true", help="JSON instead of a table")
-    p.add_argument("--checkpoint", default="best", choices=("best", "last"))
-    p.add_argument("--teacher", action="store_true", help="use the EMA teacher instead of the student")
-    p.add_argument("--device", default="cpu")
+    _add_run_args(p)
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default: cpu)")
     p.set_defaults(func=_cmd_predict)
 
     p = sub.add_parser("export", help="export one dataset's path of a run to ONNX or TorchScript")
@@ -61,8 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", required=True)
     p.add_argument("--format", default="onnx", choices=("onnx", "torchscript"))
     p.add_argument("--out", help="output file (default: RUN/export/DATASET.onnx or .pt)")
-    p.add_argument("--checkpoint", default="best", choices=("best", "last"))
-    p.add_argument("--teacher", action="store_true", help="export the EMA teacher instead of the student")
+    _add_run_args(p)
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("report", help="figures and the results table of a run")
@@ -122,8 +132,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _join_negative_values(argv: List[str]) -> List[str]:
+    """``--window -1000,400``: argparse takes a value starting with '-' for an option; join it to its flag."""
+    out: List[str] = []
+    for token in argv:
+        if out and out[-1] == "--window" and token.startswith("-") and "," in token:
+            out[-1] = f"--window={token}"
+        else:
+            out.append(token)
+    return out
+
+
 def main(argv: Optional[List[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_join_negative_values(list(sys.argv[1:] if argv is None else argv)))
     try:
         import matplotlib
 
@@ -132,6 +153,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         pass
     try:
         return args.func(args)
+    except BrokenPipeError:  # `... keys | head`: the reader has gone; nothing to say
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (ValueError, OSError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -74,10 +74,12 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from .results import markdown_table
     from .runs import evaluate_run, evaluation_name
 
-    overrides = parse_set(args.set) or None
-    results = evaluate_run(args.run_dir, args.checkpoint, overrides=overrides)
+    overrides = parse_set(args.set)
+    if args.weights:
+        overrides["weights"] = args.weights
+    results = evaluate_run(args.run_dir, args.checkpoint, overrides=overrides or None)
     print(markdown_table(results))
-    print(f"written to {Path(args.run_dir) / evaluation_name(args.checkpoint, overrides)}.json (the training's "
+    print(f"written to {Path(args.run_dir) / evaluation_name(args.checkpoint, overrides or None)}.json (the training's "
           "results.json is unchanged)")
     return 0
 
@@ -189,7 +191,9 @@ def _cmd_methods(args: argparse.Namespace) -> int:
 
 
 def _cmd_keys(args: argparse.Namespace) -> int:
-    defaults = Config().to_dict()
+    from .config import key_defaults
+
+    defaults = key_defaults()  # as declared ("auto" stays "auto"; a run records what it resolved to)
     for key, text in key_help().items():
         print(f"{key:<20} {str(defaults[key]):<24} {text}")
     return 0
@@ -199,13 +203,13 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from .predict import predict_command
 
     return predict_command(args.run_dir, args.files, args.dataset, args.window, args.attention, args.json,
-                           args.checkpoint, "teacher" if args.teacher else "student", args.device)
+                           args.checkpoint, "teacher" if args.teacher else "student", args.device, args.weights)
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from .export import export
 
     paths = export(args.run_dir, args.dataset, args.format, args.out, args.checkpoint,
-                   "teacher" if args.teacher else "student")
+                   "teacher" if args.teacher else "student", args.weights)
     print("\n".join(f"wrote {p}" for p in paths))
     return 0

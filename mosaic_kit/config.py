@@ -196,6 +196,15 @@ def all_keys() -> List[str]:
     return list(_shared_fields()) + list(_option_fields())
 
 
+def key_defaults() -> Dict[str, Any]:
+    """Every key's declared default (before ``Config`` resolves values such as ``auto``)."""
+    out = {}
+    for name, f in {**_shared_fields(), **_option_fields()}.items():
+        out[name] = f.default_factory() if f.default is dataclasses.MISSING and \
+            f.default_factory is not dataclasses.MISSING else f.default
+    return out
+
+
 def key_help() -> Dict[str, str]:
     return {name: f.metadata["help"] for name, f in {**_shared_fields(), **_option_fields()}.items()}
 

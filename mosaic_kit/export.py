@@ -51,9 +51,10 @@ def example_input(dataset: str, size: int, batch: int = 2, seed: int = 0) -> tor
 
 
 def export(run_dir: str | Path, dataset: str, fmt: str = "onnx", out: Optional[str | Path] = None,
-           checkpoint: str = "best", which: str = "student") -> List[Path]:
+           checkpoint: str = "best", which: str = "student", weights: Optional[str] = None) -> List[Path]:
     """Write ``dataset``'s path of ``run_dir`` as ``fmt`` (``onnx`` or ``torchscript``) plus a JSON description;
-    returns both paths. The file is written under a temporary name and renamed when complete."""
+    returns both paths. The file is written under a temporary name and renamed when complete. ``weights``: the
+    backbone weights file, where it has moved since training (its sha256 must match the run's)."""
     from .atomic import atomic_write_bytes
     from .predict import load
 
@@ -63,7 +64,7 @@ def export(run_dir: str | Path, dataset: str, fmt: str = "onnx", out: Optional[s
         raise RuntimeError("ONNX export needs onnx and onnxscript: pip install 'mosaic_kit[export]' (or use "
                            "--format torchscript).")
     dataset = check_dataset_name(dataset)
-    predictor = load(run_dir, checkpoint, which, "cpu")
+    predictor = load(run_dir, checkpoint, which, "cpu", weights)
     model = predictor.model(dataset).float().eval()
     size = predictor.file_size(dataset)
     info = get_info(dataset)

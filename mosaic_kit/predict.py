@@ -206,7 +206,7 @@ def format_table(predictions: Sequence[Prediction], k: int = 3) -> str:
 
 def predict_command(run_dir: str, files: List[str], dataset: str, window: Optional[str] = None,
                     attention: Optional[str] = None, as_json: bool = False, checkpoint: str = "best",
-                    which: str = "student", device: str = "cpu") -> int:
+                    which: str = "student", device: str = "cpu", weights: Optional[str] = None) -> int:
     """``python -m mosaic_kit predict``: print a table (or JSON) of predictions; overlays into ``attention``."""
     import json
 
@@ -216,8 +216,8 @@ def predict_command(run_dir: str, files: List[str], dataset: str, window: Option
             win = tuple(float(v) for v in window.split(","))
             assert len(win) == 2
         except (ValueError, AssertionError):
-            raise ValueError(f"--window {window!r}: give LOW,HIGH, e.g. --window=-1000,400") from None
-    preds = load(run_dir, checkpoint, which, device).predict(files, dataset, attention=bool(attention), window=win)
+            raise ValueError(f"--window {window!r}: give LOW,HIGH, e.g. --window -1000,400") from None
+    preds = load(run_dir, checkpoint, which, device, weights).predict(files, dataset, attention=bool(attention), window=win)
     for i, p in enumerate(preds if attention else []):
         save_overlay(p, Path(attention) / f"{i:03d}-{Path(p.source).name.split('.')[0]}.png")
     print(json.dumps([p.to_dict() for p in preds], indent=1) if as_json else format_table(preds))

@@ -301,3 +301,40 @@ def test_a_synthetic_run_without_results_keeps_numbered_classes(tmp_path, run_di
     shutil.copytree(run_dir, copy)
     (copy / "results.json").unlink()
     assert mosaic_kit.load(copy).class_names("breastmnist") == ["synthetic class 0", "synthetic class 1"]
+
+
+def test_a_run_travels_with_its_weights_given_on_the_command_line(tmp_path, capsys):
+    """The backbone file moved after training: predict, export and eval take --weights PATH (the sha256 recorded by
+    the run must match); a negative window is accepted after a space; `keys` shows declared defaults and survives
+    a closed pipe."""
+    import shutil
+    import subprocess
+    import sys
+
+    from safetensors.torch import save_file
+
+    from mosaic_kit.cli import _join_negative_values, build_parser
+    from mosaic_kit.models.backbone import create_backbone
+
+    torch.manual_seed(3)
+    save_file(create_backbone("test_vit", None, 32).state_dict(), str(tmp_path / "vit.safetensors"))
+    run = train(tiny_cfg(tmp_path, datasets=["breastmnist"], rounds=1, steps_per_dataset=2, eval_max_samples=16,
+                         weights=str(tmp_path / "vit.safetensors")), progress=False)
+    moved = tmp_path / "elsewhere" / "vit.safetensors"
+    moved.parent.mkdir()
+    shutil.move(tmp_path / "vit.safetensors", moved)
+    np.save(tmp_path / "g.npy", np.full((28, 28), 90, np.uint8))
+    assert main(["predict", str(run), str(tmp_path / "g.npy"), "--dataset", "breastmnist"]) == 2
+    assert "vit.safetensors" in capsys.readouterr().err
+    assert main(["predict", str(run), str(tmp_path / "g.npy"), "--dataset", "breastmnist", "--weights",
+                 str(moved), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["dataset"] == "breastmnist"
+    assert main(["export", str(run), "--dataset", "breastmnist", "--format", "torchscript", "--weights",
+                 str(moved)]) == 0
+    assert main(["eval", str(run), "--weights", str(moved)]) == 0
+    capsys.readouterr()
+    assert build_parser().parse_args(_join_negative_values(
+        ["predict", "r", "f.png", "--dataset", "breastmnist", "--window", "-1000,400"])).window == "-1000,400"
+    keys = subprocess.run(f"{sys.executable} -m mosaic_kit keys | head -n 20", shell=True, capture_output=True,
+                          text=True)
+    assert keys.returncode == 0 and keys.stderr == "" and "tokenizer_3d_init    auto" in keys.stdout
