@@ -235,7 +235,81 @@ def cases() -> List[Case]:
     c.append(Case("compare: no runs under the path", "runs", lambda d: ["compare", str(d / "empty")], ("empty",),
                   setup=lambda d: (d / "empty").mkdir()))
     c.append(Case("report: a folder that is not a run", "runs", lambda d: ["report", str(d)], lambda d: (str(d),)))
+    c.append(Case("eval: a run whose checkpoint file is truncated", "runs",
+                  lambda d: ["eval", str(d / "cut")], ("best.safetensors",), setup=lambda d: _cut_checkpoint(d)))
+    c.append(Case("resume: a different datasets list", "runs",
+                  lambda d: ["train", "--resume", str(d / "copy"), "--set", "datasets=breastmnist"], ("datasets",),
+                  setup=lambda d: _copy_run(d), protect=lambda d: [d / "copy" / "results.json"]))
+    c.append(Case("compare: two runs on different test sets", "runs",
+                  lambda d: ["compare", str(trained(d)), "--against", str(d / "other")], ("samples",),
+                  setup=lambda d: _other_test_set(d)))
+    c.append(Case("predict: a gray .npy image (a correct result)", "predict",
+                  lambda d: ["predict", str(trained(d)), str(d / "g.npy"), "--dataset", "breastmnist", "--json"],
+                  check=lambda d, out: json.loads(out)[0]["dataset"] == "breastmnist",
+                  setup=lambda d: np.save(d / "g.npy", np.full((28, 28), 90, np.uint8))))
+    # ---- own datasets
+    def own(d: Path, spec: dict) -> List[str]:
+        (d / "own.yaml").write_text(json.dumps(spec))
+        return ["train", "--preset", "cpu-tiny", *TINY, "--set", f"custom_datasets={d / 'own.yaml'}", "--set",
+                f"datasets={spec.get('name', 'mine')}", "--out", str(d / "r")]
+    c.append(Case("own: an empty class folder", "own datasets",
+                  lambda d: own(d, {"name": "mine", "task": "binary-class", "modality": "2d", "source": "cls"}),
+                  ("empty",), setup=lambda d: _class_folders(d, empty="empty")))
+    c.append(Case("own: fractional labels in an npz", "own datasets",
+                  lambda d: own(d, {"name": "mine", "task": "binary-class", "modality": "2d", "source": "own.npz",
+                                    "class_names": ["a", "b"]}), ("whole number",), setup=lambda d: npz(d / "own.npz", images=np.zeros((20, 28, 28), np.uint8),
+                                                         labels=np.arange(20) % 2 + 0.5)))
+    c.append(Case("own: an npz that is text", "own datasets",
+                  lambda d: own(d, {"name": "mine", "task": "binary-class", "modality": "2d", "source": "own.npz",
+                                    "class_names": ["a", "b"]}), ("own.npz",), setup=lambda d: (d / "own.npz").write_text("images and labels")))
+    c.append(Case("own: a MedMNIST name taken", "own datasets",
+                  lambda d: own(d, {"name": "breastmnist", "task": "binary-class", "modality": "2d",
+                                    "source": "cls"}), ("breastmnist",), setup=lambda d: _class_folders(d)))
+    c.append(Case("own: a source that does not exist", "own datasets",
+                  lambda d: own(d, {"name": "mine", "task": "binary-class", "modality": "2d", "source": "nowhere"}),
+                  ("nowhere",)))
     return c
+
+
+def _class_folders(d: Path, empty: str = "") -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for cls in ("a", "b"):
+        (d / "cls" / cls).mkdir(parents=True)
+        for i in range(6):
+            Image.fromarray(rng.integers(0, 256, (28, 28), dtype=np.uint8)).save(d / "cls" / cls / f"{i}.png")
+    if empty:
+        (d / "cls" / empty).mkdir()
+
+
+def _cut_checkpoint(d: Path) -> None:
+    import shutil
+
+    shutil.copytree(trained(d), d / "cut")
+    data = (d / "cut" / "best.safetensors").read_bytes()
+    (d / "cut" / "best.safetensors").write_bytes(data[: len(data) // 3])
+
+
+def _copy_run(d: Path) -> None:
+    import shutil
+
+    shutil.copytree(trained(d), d / "copy")
+
+
+def _other_test_set(d: Path) -> None:
+    import shutil
+
+    from mosaic_kit.outputs import load_outputs, write_outputs
+
+    shutil.copytree(trained(d), d / "other")
+    outs = load_outputs(d / "other")
+    for ckpt in outs.values():
+        for net in ckpt.values():
+            for splits in net.values():
+                y, s = splits["test"]
+                splits["test"] = (y[:-2], s[:-2])  # two samples fewer: not the same test set
+    write_outputs(d / "other", outs)
 
 
 def _nifti_pair(d: Path) -> None:

@@ -105,7 +105,7 @@ def _integer_labels(y: np.ndarray, where: str) -> np.ndarray:
     bad = np.flatnonzero(~np.isfinite(y) | (y != np.round(y)))
     if len(bad):
         i = np.unravel_index(bad[0], y.shape)[0]
-        raise ValueError(f"{where}: label {y.reshape(-1)[bad[0]]!r} of sample {i} is not a whole number ({len(bad)} "
+        raise ValueError(f"{where}: label {y.reshape(-1)[bad[0]].item()!r} of sample {i} is not a whole number ({len(bad)} "
                          "such values); give integer class indices 0..K-1, not scores or soft labels.")
     return y.astype(np.int64)
 
