@@ -1,0 +1,26 @@
+"""The fault round of benchmarks/fault_round.py, in the suite: 49 bad inputs through the command line, each a clear
+error that names what it must, or a correct result; no traceback, no silent wrong result, no data loss."""
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+import fault_round  # noqa: E402
+
+
+def test_every_fault_case_is_a_clear_error_or_a_correct_result(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a case that wrote into the current folder would be seen here
+    found = []
+    for i, case in enumerate(fault_round.cases()):
+        work = tmp_path / f"case{i:02d}"
+        work.mkdir()
+        fault_round.classify(case, work)
+        found.append(case)
+    bad = [(c.name, c.outcome, c.detail[-300:]) for c in found if c.outcome not in ("clear error", "correct")]
+    assert not bad, bad
+    assert len(found) >= 49 and sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("case")) == \
+        ["shared-run"]
