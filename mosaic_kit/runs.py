@@ -75,9 +75,16 @@ def load_run(run_dir: str | Path, checkpoint: str = "best", overrides: Optional[
     return LoadedRun(cfg, model, teacher, norm, meta, run_dir, checkpoint)
 
 
+#: Keys that change how an evaluation runs, not what it scores (a moved weights file must match the recorded sha256):
+#: left out of an evaluation's file name.
+RUNTIME_KEYS = ("device", "out", "threads", "loader_workers", "prefetch", "pin_memory", "eval_batch_size",
+                "cache_dir", "log_every", "weights")
+
+
 def evaluation_name(checkpoint: str, overrides: Optional[Dict[str, Any]] = None) -> str:
-    """File stem of a later evaluation: ``evaluation-best``, ``evaluation-last-eval_max_samples=64``, ..."""
-    keys = "-".join(f"{k}={v}" for k, v in sorted((overrides or {}).items()) if k not in ("device", "out"))
+    """File stem of a later evaluation: ``evaluation-best``, ``evaluation-last-eval_max_samples=64``, ... (keys
+    that change what is scored; ``RUNTIME_KEYS`` are left out)."""
+    keys = "-".join(f"{k}={v}" for k, v in sorted((overrides or {}).items()) if k not in RUNTIME_KEYS)
     return f"evaluation-{checkpoint}" + (f"-{keys}" if keys else "").replace("/", "_").replace(" ", "")
 
 

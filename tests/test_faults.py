@@ -342,3 +342,11 @@ def test_broken_npz_files_are_named_with_the_fix(tmp_path):
     with pytest.raises(ValueError, match=r"w.npz is not a readable npz archive \(BadZipFile: Bad CRC-32"):
         with open_npz(tmp_path / "w.npz") as z:
             z["cls"]
+
+
+def test_an_evaluations_file_name_holds_only_what_changes_the_scores():
+    from mosaic_kit.runs import evaluation_name
+
+    assert evaluation_name("best", {"device": "cuda", "threads": 4, "eval_batch_size": 512,
+                                    "weights": "/new/place/w.safetensors"}) == "evaluation-best"
+    assert evaluation_name("last", {"eval_max_samples": 64, "loader_workers": 2}) == "evaluation-last-eval_max_samples=64"

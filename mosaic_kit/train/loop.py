@@ -197,7 +197,7 @@ def run_round(s: Session, rnd: int, loader: Loader, log: RunLog, stop: StopReque
                 f"{stop.requested or 'a stop on another rank'} received: checkpoint written at step {state.step} "
                 f"(round {rnd + 1}, mid-round); resume exactly with `python -m mosaic_kit train --resume {s.run_dir}`.")
         if state.step % cfg.log_every == 0:
-            bar.set_postfix(round=rnd, ds=name[:10], loss=f"{out.loss:.3f}")
+            bar.set_postfix(round=f"{rnd + 1}/{cfg.rounds}", ds=name, loss=f"{out.loss:.3f}")
 
 
 def end_round(s: Session, rnd: int, loader: Loader, log: RunLog, bar: tqdm, t0: float) -> None:
