@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+import numpy as np
 
 import pytest
 
@@ -33,7 +36,10 @@ def test_tensorboard_events_equal_the_metrics_log(tmp_path):
     assert [e.value for e in loss] == pytest.approx([r["loss"] for r in steps], rel=1e-6)
     assert [e.value for e in acc.Scalars("train/lr")] == pytest.approx([r["lr"] for r in steps], rel=1e-6)
     rounds = [r for r in rows if r["kind"] == "round"]
-    assert [e.value for e in acc.Scalars("val/acc_mean")] == pytest.approx([r["val_acc"] for r in rounds])
+    assert [e.value for e in acc.Scalars("val/acc/all")] == pytest.approx([r["val_acc"] for r in rounds])
+    assert [e.value for e in acc.Scalars("val/auc/all")] == pytest.approx([r["val_auc"] for r in rounds])
+    assert [e.value for e in acc.Scalars("val/auc/breastmnist")] == \
+        pytest.approx([r["val_auc_by_dataset"]["breastmnist"] for r in rounds])
     assert [e.value for e in acc.Scalars("val/acc/adrenalmnist3d")] == \
         pytest.approx([r["val"]["adrenalmnist3d"] for r in rounds])
     assert {"figures/curves", "figures/test_scores"} <= set(acc.Tags()["images"])
@@ -76,11 +82,21 @@ def test_mlflow_store_equals_the_metrics_log(tmp_path, monkeypatch):
     data = client.get_run(stored["run_id"]).data
     results = json.loads((run / "results.json").read_text())
     assert data.params["lr"] == str(results["config"]["lr"]) and data.params["method"] == "mos"
-    assert data.metrics["test/all/acc"] == pytest.approx(results["mean"]["all"]["acc"])
+    assert data.metrics["test/acc/all"] == pytest.approx(results["mean"]["all"]["acc"])  # as TensorBoard names it
+    auc = sorted(client.get_metric_history(stored["run_id"], "val/auc/all"), key=lambda m: m.step)
+    assert [m.value for m in auc] == pytest.approx([r["val_auc"] for r in rounds])
     artifacts = {a.path for a in client.list_artifacts(stored["run_id"])}
     assert {"results.md", "results.json", "config.yaml", "figures"} <= artifacts
     assert {a.path for a in client.list_artifacts(stored["run_id"], "figures")} == \
         {"figures/curves.png", "figures/test_scores.png"}
+    # the logged model loads back and predicts as the run does
+    import mosaic_kit
+
+    model_dir = Path(client.download_artifacts(stored["run_id"], "model", str(tmp_path / "fetched")))
+    x = np.full((28, 28), 100, np.uint8)
+    fetched = mosaic_kit.load(model_dir).predict(x, dataset="breastmnist")[0]
+    assert fetched.probabilities == pytest.approx(mosaic_kit.load(run).predict(x, dataset="breastmnist")[0]
+                                                  .probabilities, abs=1e-6)
 
 
 def test_no_tracker_and_a_bad_tracker_name(tmp_path):

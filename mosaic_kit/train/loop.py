@@ -214,7 +214,8 @@ def end_round(s: Session, rnd: int, loader: Loader, log: RunLog, bar: tqdm, t0: 
     else:
         state.bad_rounds += 1
     log.write(kind="round", round=rnd, step=state.step, val_acc=mean_acc, val_auc=means["auc"], best=improved,
-              val={n: v["acc"] for n, v in val.items()}, wall_time_s=state.wall_time_s)
+              val={n: v["acc"] for n, v in val.items()}, val_auc_by_dataset={n: v["auc"] for n, v in val.items()},
+              wall_time_s=state.wall_time_s)
     if has_mixing(s.model):  # mos-soft's router load, gmoe's gate: each expert's mean weight on a val batch
         log.write(kind="gate", round=rnd, step=state.step, weights={
             n: mixing_summary(s.model, prepare(s.model, n, next(iter_batches(s.data[n]["val"], 64))[0], s.norm,

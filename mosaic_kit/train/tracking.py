@@ -31,14 +31,21 @@ def scalars(row: Dict[str, Any]) -> Dict[str, float]:
     """The scalars a ``metrics.jsonl`` row becomes (names as TensorBoard / MLflow show them)."""
     if row.get("kind") == "step":
         return {f"train/{k}": float(row[k]) for k in ("loss", "task_loss", "consistency", "lr") if k in row}
-    if row.get("kind") == "round":
-        return {"val/acc_mean": float(row["val_acc"]), "val/round": float(row["round"] + 1),
-                **_flat("val/acc", row.get("val", {}))}
+    if row.get("kind") == "round":  # one naming for every tracker: {split}/{metric}/{dataset or group}
+        out = {"val/round": float(row["round"] + 1), "val/acc/all": float(row["val_acc"]),
+               **_flat("val/acc", row.get("val", {})), **_flat("val/auc", row.get("val_auc_by_dataset", {}))}
+        return {**out, "val/auc/all": float(row["val_auc"])} if row.get("val_auc") is not None else out
     if row.get("kind") == "gate":
         return _flat("gate", row.get("weights", {}))
     if row.get("kind") == "skip":
         return {"train/skipped_step": 1.0}
     return {}
+
+
+def test_scalars(results: Dict[str, Any]) -> Dict[str, float]:
+    """The final test means as every tracker names them: ``test/acc/all``, ``test/auc/2d``, ..."""
+    return {f"test/{m}/{g}": float(results["mean"][g][m]) for g in results["mean"] for m in ("acc", "auc")
+            if m in results["mean"][g]}
 
 
 class Tracker:
@@ -76,8 +83,7 @@ class TensorBoardTracker(Tracker):
     def finish(self, results: Dict[str, Any], table_md: str) -> None:
         step = max(int(results.get("config", {}).get("rounds", 0)), 0)
         self.w.add_text("results", table_md, step)
-        metrics = {f"test/{m}_{g}": float(results["mean"][g][m]) for g in results["mean"]
-                   for m in ("acc", "auc") if m in results["mean"][g]}
+        metrics = test_scalars(results)
         hp = {k: (v if isinstance(v, (int, float, str, bool)) else json.dumps(v)) for k, v in self.config.items()
               if v is not None}
         self.w.add_hparams(hp, metrics, run_name=".")
@@ -137,12 +143,18 @@ class MlflowTracker(Tracker):
     def finish(self, results: Dict[str, Any], table_md: str) -> None:
         self.flush()
         step = int(results.get("config", {}).get("rounds", 0))
-        for name, value in _flat("test", {g: dict(results["mean"][g]) for g in results["mean"]}).items():
+        for name, value in test_scalars(results).items():
             self.client.log_metric(self.run_id, name, value, step=step)
         self.client.log_text(self.run_id, table_md, "results.md")
         for name in ("results.json", "config.yaml"):
             if (self.run_dir / name).is_file():
                 self.client.log_artifact(self.run_id, str(self.run_dir / name))
+        # the model: what `mosaic_kit.load` needs (trainable tensors, configuration, results; own datasets' specs)
+        for name in ("best.safetensors", "config.yaml", "results.json"):
+            if (self.run_dir / name).is_file():
+                self.client.log_artifact(self.run_id, str(self.run_dir / name), "model")
+        if (self.run_dir / "datasets").is_dir():
+            self.client.log_artifacts(self.run_id, str(self.run_dir / "datasets"), "model/datasets")
 
     def figures(self, paths: List[Path]) -> None:
         for p in paths:
