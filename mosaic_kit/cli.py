@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     for flag in TRAIN_FLAGS:
         p.add_argument("--" + flag.replace("_", "-"), dest=flag, help=f"same as --set {flag}=...")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint")
+    p.add_argument("--dry-run", action="store_true", help="print the resolved configuration and what the run would "
+                   "do, then stop (nothing is written)")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("eval", help="reload a run's checkpoint and score it on val and test")

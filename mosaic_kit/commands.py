@@ -49,6 +49,18 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .results import markdown_table, load_results
     from .train import train
 
+    if args.dry_run:
+        from .methods import get_method
+        from .registry import resolve_datasets
+        from .train.summary import run_summary
+
+        if args.resume and not (args.preset or args.config):
+            args.config, args.out = str(Path(args.resume) / "config.yaml"), args.resume
+        cfg = _config_from(args)
+        get_method(cfg.method)
+        print(yaml.safe_dump(cfg.to_dict(), sort_keys=False).rstrip())
+        print("\n" + run_summary(cfg, resolve_datasets(cfg.datasets)))
+        return 0
     try:
         if args.resume:
             # the run's own config.yaml unless --preset / --config say otherwise; either way, only the keys a resume

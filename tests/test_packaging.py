@@ -78,3 +78,27 @@ def test_the_documentation_builds(tmp_path):
     api = (tmp_path / "site" / "api" / "index.html").read_text()
     assert "paired_difference" in api and "dataset_output_angles" in api and "write_report" in api
     assert (tmp_path / "site" / "results" / "index.html").exists()
+
+
+def test_train_dry_run_prints_the_resolved_configuration_and_writes_nothing(tmp_path, capsys):
+    from mosaic_kit.cli import main
+
+    out = tmp_path / "run"
+    assert main(["train", "--preset", "cpu-tiny", "--set", "datasets=breastmnist,adrenalmnist3d", "--set",
+                 "tokenizer_3d_init=auto", "--out", str(out), "--dry-run"]) == 0
+    text = capsys.readouterr().out
+    resolved = yaml.safe_load(text.split("\n\n")[0])
+    assert resolved["datasets"] == ["breastmnist", "adrenalmnist3d"] and resolved["tokenizer_3d_init"] == "random"
+    assert f"run directory: {out}" in text and "B: breastmnist; C: adrenalmnist3d" in text
+    assert "3D files at 28^3 shown at 32^3" in text and not out.exists()
+
+
+def test_training_starts_by_saying_what_it_will_do(tmp_path, capsys):
+    from conftest import tiny_cfg
+    from mosaic_kit.train import train
+
+    train(tiny_cfg(tmp_path, datasets=["breastmnist"], rounds=1, steps_per_dataset=1, eval_max_samples=8))
+    cap = capsys.readouterr()
+    said = cap.out + cap.err  # the summary through tqdm.write, above the progress bar
+    assert f"run directory: {tmp_path / 'run'}" in said and "parameters trainable" in said
+    assert "schedule: 1 rounds x 1 steps per dataset" in said

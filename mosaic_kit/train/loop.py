@@ -46,6 +46,7 @@ from .checkpointer import Checkpointer
 from .ema import ExpertEMA
 from .lock import RunLock
 from .log import RunLog
+from .summary import run_summary
 from .tracking import Tracker, open_tracker
 from .optim import build_optimizer, build_scheduler, class_weights, round_order
 from ..custom import write_run_datasets
@@ -262,6 +263,8 @@ def _train(cfg: Config, resume: bool, progress: bool, stop_after_rounds: Optiona
     bar = tqdm(total=s.total_steps, initial=s.state.step, desc="train", unit="step", disable=not (progress and main),
                dynamic_ncols=True, mininterval=1.0)
     t0 = time.time() - s.state.wall_time_s
+    if main and progress:
+        bar.write(run_summary(cfg, s.datasets, s.model, str(s.device), s.state.step or None))
     if s.resumed_with:
         log.write(kind="resume", step=s.state.step, round=s.state.round,
                   changed={k: list(v) for k, v in s.resumed_with.items()})
