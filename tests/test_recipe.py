@@ -1,6 +1,7 @@
 """Training-recipe options: the 3D tokenizer inflated from the 2D patch embedding, class-imbalance handling
 (weighted loss, balanced sampling) and the validation metric that picks the reported checkpoint."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -139,3 +140,17 @@ def test_the_cpu_real_preset_holds_the_levers_chosen_on_validation(tmp_path):
     again = volume_tokenizer(model.vit, cfg.vol_size, cfg.patch_3d, "inflate")
     torch.testing.assert_close(model.tokenizer_3d.proj.weight, again.proj.weight)
     torch.testing.assert_close(model.tokenizer_3d.pos_embed, again.pos_embed)
+
+
+def test_the_generalist_preset_is_what_the_generalist_plan_runs_for_mosaic(tmp_path):
+    """plans/generalist-real4.yaml's MOSAIC arm and the preset generalist-real resolve to one configuration, apart
+    from where the files are (data_root, weights, download) and the run's own keys (seed, out)."""
+    from mosaic_kit.plan import load_plan
+
+    root = Path(__file__).resolve().parents[1]
+    run = next(r for r in load_plan(root / "plans" / "generalist-real4.yaml", root=root).runs if r.label == "mosaic")
+    planned = load_config(run.parameters["preset"], overrides={**run.parameters["overrides"], "out": "x"}).to_dict()
+    preset = load_config("generalist-real", overrides={"out": "x", "seed": run.seed}).to_dict()
+    differ = {k for k in planned if planned[k] != preset[k]}
+    assert differ <= {"data_root", "weights", "download"}, {k: (planned[k], preset[k]) for k in differ}
+    assert preset["datasets"] == ["retinamnist", "breastmnist", "pneumoniamnist", "adrenalmnist3d"]
