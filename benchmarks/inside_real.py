@@ -76,11 +76,14 @@ def main() -> None:
     ap.add_argument("--out", default="reports/generalist-real4/inside")
     ap.add_argument("--selection", default="real4")
     ap.add_argument("--seed", type=int, default=42, help="the seed whose runs the notebooks are shown on")
+    ap.add_argument("--skip-notebooks", action="store_true", help="keep the notebook figures already in --out; "
+                    "recompute the angles over every seed only")
     args = ap.parse_args()
     runs, out = Path(args.runs), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    figures = {arm: run_notebooks(runs / arm / args.selection / f"seed{args.seed}", arm, out) for arm in ARMS}
+    figures = ({arm: sorted(out.glob(f"{arm}-0[23]-*.png")) for arm in ARMS} if args.skip_notebooks else
+               {arm: run_notebooks(runs / arm / args.selection / f"seed{args.seed}", arm, out) for arm in ARMS})
     angles = {arm: {} for arm in ARMS}
     for arm in ARMS:
         for d in sorted((runs / arm / args.selection).glob("seed*")):
