@@ -35,13 +35,14 @@ def run_notebooks(run: Path, label: str, out: Path) -> list:
     import papermill
 
     saved = []
+    run = run.resolve().relative_to(ROOT) if run.resolve().is_relative_to(ROOT) else run.resolve()  # as titled
     params = {"02_attention.ipynb": {"run_dir": str(run), "n_samples": 3, "ig_steps": 32, "forced_limit": 400},
               "03_subspaces.ipynb": {"run_dir": str(run), "n_per_dataset": 64, "cka_samples": 64}}
     with tempfile.TemporaryDirectory() as tmp:
         for name, p in params.items():
             target = Path(tmp) / name
             papermill.execute_notebook(str(ROOT / "notebooks" / name), str(target), parameters=p,
-                                       kernel_name="python3", progress_bar=False, cwd=tmp)
+                                       kernel_name="python3", progress_bar=False, cwd=str(ROOT))
             book = nbformat.read(target, as_version=4)
             texts = []
             for cell in book.cells:
@@ -51,7 +52,8 @@ def run_notebooks(run: Path, label: str, out: Path) -> list:
                         path.write_bytes(base64.b64decode(o["data"]["image/png"]))
                         saved.append(path)
                     texts.append(o.get("text", "") or o.get("data", {}).get("text/markdown", ""))
-            (out / f"{label}-{name[:2]}-outputs.txt").write_text("\n".join(t for t in texts if t))
+            (out / f"{label}-{name[:2]}-outputs.txt").write_text("\n".join(t for t in texts if t)
+                                                                 .replace(f"{ROOT}/", ""))
     return saved
 
 
@@ -98,12 +100,16 @@ def main() -> None:
     for p in pairs:
         a, b = p.split("|")
         diffs = np.array([angles["mosaic"][s][p] - angles["shared-adapter"][s][p] for s in seeds])
-        lo, hi = stats.t.interval(0.95, len(diffs) - 1, loc=diffs.mean(), scale=stats.sem(diffs))
+        lo, hi = (stats.t.interval(0.95, len(diffs) - 1, loc=diffs.mean(), scale=stats.sem(diffs)) if len(diffs) > 1
+                  else (float("nan"), float("nan")))
         m = {arm: np.mean([angles[arm][s][p] for s in seeds]) for arm in ARMS}
+        sd = {arm: np.std([angles[arm][s][p] for s in seeds], ddof=1) if len(seeds) > 1 else 0.0 for arm in ARMS}
         same = routing[a] == routing[b]
         summary[p] = {"same_specialist": same, "mosaic": m["mosaic"], "shared": m["shared-adapter"],
+                      "mosaic_sd": sd["mosaic"], "shared_sd": sd["shared-adapter"],
                       "diff": float(diffs.mean()), "low": float(lo), "high": float(hi)}
-        verdict = "within noise" if lo <= 0 <= hi else ("larger" if lo > 0 else "smaller")
+        verdict = ("n/a (one seed)" if np.isnan(lo) else "within noise" if lo <= 0 <= hi else
+                   "larger" if lo > 0 else "smaller")
         rows.append(f"| {short(a)}–{short(b)} | {routing[a]}–{routing[b]} | {m['mosaic']:.1f} | "
                     f"{m['shared-adapter']:.1f} | {diffs.mean():+.1f} [{lo:+.1f}, {hi:+.1f}]: {verdict} |")
     plot(summary, rnd, out / "output_angles.png", len(seeds))
@@ -118,7 +124,9 @@ def main() -> None:
           f"{N_PER_DATASET} test samples per dataset, per layer), the mean principal angle between two datasets' "
           "subspaces, averaged over the 12 layers; mean over seeds "
           f"{seeds}. MOSAIC − shared adapter: paired over seeds, 95% t interval. Random {K}-dimensional subspaces "
-          f"of the 192-d width: {rnd:.1f} ± {rnd_sd:.1f} deg. Figure: `output_angles.png`.", "",
+          f"of the 192-d width: {rnd:.1f} ± {rnd_sd:.1f} deg. Figure: `output_angles.png`. (The weight-space "
+          "angles of notebook 03 say little here: specialist C's up-projection has 192 columns, the full width of "
+          "DeiT-Tiny, so every subspace lies in its column space.)", "",
           "| datasets | specialists | MOSAIC (deg) | shared adapter (deg) | MOSAIC − shared |", "|---|---|---|---|---|"]
     md += rows
     md += ["", "## Figures of notebooks 02 and 03", ""]
@@ -138,15 +146,18 @@ def plot(summary: dict, rnd: float, path: Path, n_seeds: int) -> None:
     pairs = list(summary)
     x = np.arange(len(pairs))
     fig, ax = plt.subplots(figsize=(1.1 * len(pairs) + 2.5, 3.6))
-    ax.bar(x - 0.2, [summary[p]["mosaic"] for p in pairs], 0.4, label="MOSAIC (hard routing)")
-    ax.bar(x + 0.2, [summary[p]["shared"] for p in pairs], 0.4, label="one shared adapter")
+    ax.bar(x - 0.2, [summary[p]["mosaic"] for p in pairs], 0.4, yerr=[summary[p]["mosaic_sd"] for p in pairs],
+           capsize=3, label="MOSAIC (hard routing)")
+    ax.bar(x + 0.2, [summary[p]["shared"] for p in pairs], 0.4, yerr=[summary[p]["shared_sd"] for p in pairs],
+           capsize=3, label="one shared adapter")
     ax.axhline(rnd, color="k", ls="--", lw=0.8, label=f"random {K}-dim subspaces")
     ax.set_xticks(x, [" – ".join(short(n) for n in p.split("|")) + ("\n(same specialist)" if summary[p]["same_specialist"]
                                                                    else "") for p in pairs], fontsize=7)
-    ax.set(ylabel="mean principal angle (deg)", ylim=(0, 90),
-           title=f"Angle between datasets' adapter-output subspaces, mean of {n_seeds} seeds (real test images)")
+    ax.set(ylabel="mean principal angle (deg)", ylim=(0, 100),
+           title=f"Angle between datasets' adapter-output subspaces, mean ± std of {n_seeds} seeds (real test "
+                 "images)")
     ax.title.set_fontsize(9)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper center", ncol=3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
