@@ -14,7 +14,7 @@ from pathlib import Path
 from statistics import median
 from typing import Dict, List, Mapping, Sequence, Tuple
 
-from ..registry import build_routing
+from ..registry import SPECIALISTS, build_routing
 from ..stats import Comparison, holm
 from .compare import N_BOOT, compare_records, has_all_outputs, short
 from .table import RunRecord
@@ -35,9 +35,10 @@ def specialist_groups(records: Sequence[RunRecord]) -> Dict[str, List[str]]:
     """``{"A": [...], "B": [...], "C": [...]}``: the datasets of the runs by the specialist MOSAIC routes them to
     (with the runs' own routing overrides)."""
     names = list(dict.fromkeys(n for r in records for n in r.results["datasets"]))
-    routing = build_routing(names)  # runs record the routing they trained with; theirs wins
+    routing = build_routing(names)  # runs record the routing they trained with; a MOSAIC run's (A/B/C) wins
     for r in records:
-        routing.update({k: v for k, v in (r.results.get("routing") or {}).items() if k in routing})
+        routing.update({k: v for k, v in (r.results.get("routing") or {}).items() if k in routing
+                        and v in SPECIALISTS})  # other methods record their own path names ("backbone", ...)
     groups: Dict[str, List[str]] = {}
     for name, spec in routing.items():
         groups.setdefault(spec, []).append(name)
