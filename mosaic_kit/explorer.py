@@ -247,11 +247,14 @@ class Explorer:
         import matplotlib.pyplot as plt
         from IPython.display import clear_output, display
 
+        from IPython import get_ipython
+
         if tight:
             fig.tight_layout()
-        with out or self.out:
-            clear_output(wait=True)
-            display(fig)
+        if getattr(get_ipython(), "kernel", None) is not None:  # outside Jupyter there is nothing to show it in
+            with out or self.out:
+                clear_output(wait=True)
+                display(fig)
         plt.close(fig)
 
     # -- display ------------------------------------------------------------------------------------

@@ -106,3 +106,17 @@ def _png(folder):
 
     Image.fromarray(np.zeros((20, 20), np.uint8)).save(folder / "flat.png")
     return folder / "flat.png"
+
+
+def test_outside_jupyter_the_explorer_prints_no_figure_reprs(tmp_path):
+    """A script that drives the explorer (as the screenshot script does) printed `Figure(980x280)` per view."""
+    import subprocess
+    import sys
+
+    code = ("import matplotlib; matplotlib.use('Agg')\n"
+            "from mosaic_kit.config import load_config\nfrom mosaic_kit.explorer import Explorer\n"
+            f"ex = Explorer(preset='cpu-tiny', overrides={{'datasets': ['breastmnist'], 'backbone': 'test_vit', "
+            f"'img_size': 32, 'out': {str(tmp_path / 'r')!r}}})\nex.index.value = 1\nprint('done')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "Figure(" not in out.stdout and out.stdout.strip().endswith("done")
