@@ -1,6 +1,12 @@
-"""The README's explorer screenshot: the explorer notebook in JupyterLab (headless Chromium), on a run trained on
-the real BreastMNIST and AdrenalMNIST3D files with the ImageNet DeiT-Tiny weights, showing a wrongly classified
-2D test sample and a correctly classified 3D one (chosen here, on the test split, as the first of each kind).
+"""The documentation's explorer screenshot: the explorer notebook in JupyterLab (headless Chromium), on a run trained
+on real files with the ImageNet DeiT-Tiny weights, showing a wrongly classified 2D test sample and a correctly
+classified 3D one (chosen here, on the test split, as the first of each kind). The current picture:
+
+    python -m mosaic_kit suite --plan plans/generalist-real4.yaml   # or only its first MOSAIC run
+    python benchmarks/explorer_screenshot.py --run runs/generalist-real4/mosaic/real4/seed42 \
+        --wrong retinamnist --right adrenalmnist3d
+
+An earlier picture came from a run on BreastMNIST and AdrenalMNIST3D:
 
     python -m mosaic_kit train --preset cpu-tiny --out runs/explorer-real \\
         --set data_root=PATH/TO/medmnist --set datasets=breastmnist,adrenalmnist3d \\
