@@ -3,7 +3,7 @@ on real files with the ImageNet DeiT-Tiny weights, showing a wrongly classified 
 classified 3D one (chosen here, on the test split, as the first of each kind). The current picture:
 
     python -m mosaic_kit suite --plan plans/generalist-real4.yaml   # or only its first MOSAIC run
-    python benchmarks/explorer_screenshot.py --run runs/generalist-real4/mosaic/real4/seed42 \
+    python benchmarks/explorer_screenshot.py --run runs/generalist-real4/mosaic/real4/seed42 \\
         --wrong retinamnist --right adrenalmnist3d
 
 An earlier picture came from a run on BreastMNIST and AdrenalMNIST3D:
