@@ -98,7 +98,7 @@ def main() -> None:
             page = browser.new_page(viewport={"width": 1500, "height": 3400})
             open_and_run_all(page, url)
             page.wait_for_function("() => [...document.querySelectorAll('.widget-html-content')]"
-                                   f".filter(e => e.innerText.includes('sample #')).length >= 2", timeout=300_000)
+                                   ".filter(e => e.innerText.includes('sample #')).length >= 2", timeout=300_000)
             page.wait_for_timeout(4000)  # the last figures replace the first ones
             page.evaluate("() => window.jupyterapp.commands.execute('notebook:hide-all-cell-code')")
             page.add_style_tag(content=CLEAN)
