@@ -112,6 +112,12 @@ def breast_like(root: Path, labels=None, images=None, drop=()) -> None:
     npz(root / "breastmnist.npz", **arrays)
 
 
+def train_on(data_root: Path) -> List[str]:
+    """A tiny BreastMNIST training on the files in ``data_root`` (download off), its run beside them."""
+    return ["train", "--preset", "cpu-tiny", *TINY, "--set", "datasets=breastmnist", "--set", f"data_root={data_root}",
+            "--set", "download=false", "--out", str(data_root.parent / "r")]
+
+
 def trained(work: Path) -> Path:
     """One tiny synthetic run, shared by the cases that need a trained run."""
     run = work.parent / "shared-run"
@@ -190,24 +196,19 @@ def cases() -> List[Case]:
                   setup=lambda d: _nifti_pair(d)))
     # ---- data files
     c.append(Case("data: truncated npz", "data",
-                  lambda d: ["train", "--preset", "cpu-tiny", *TINY, "--set", "datasets=breastmnist", "--set",
-                             f"data_root={d / 'trunc'}", "--set", "download=false", "--out", str(d / "r")],
+                  lambda d: train_on(d / "trunc"),
                   ("breastmnist.npz",), setup=lambda d: _truncated(d)))
     c.append(Case("data: labels out of range", "data",
-                  lambda d: ["train", "--preset", "cpu-tiny", *TINY, "--set", "datasets=breastmnist", "--set",
-                             f"data_root={d / 'range'}", "--set", "download=false", "--out", str(d / "r")],
+                  lambda d: train_on(d / "range"),
                   ("range",), setup=lambda d: breast_like(d / "range", labels=lambda n: np.full((n, 1), 3, np.uint8))))
     c.append(Case("data: a split missing", "data",
-                  lambda d: ["train", "--preset", "cpu-tiny", *TINY, "--set", "datasets=breastmnist", "--set",
-                             f"data_root={d / 'nosplit'}", "--set", "download=false", "--out", str(d / "r")],
+                  lambda d: train_on(d / "nosplit"),
                   ("val",), setup=lambda d: breast_like(d / "nosplit", drop=("val",))))
     c.append(Case("data: a symlink loop as the file", "data",
-                  lambda d: ["train", "--preset", "cpu-tiny", *TINY, "--set", "datasets=breastmnist", "--set",
-                             f"data_root={d / 'loop'}", "--set", "download=false", "--out", str(d / "r")],
+                  lambda d: train_on(d / "loop"),
                   ("symbolic link",), setup=lambda d: _loop(d)))
     c.append(Case("data: data_root missing, download off", "data",
-                  lambda d: ["train", "--preset", "cpu-tiny", *TINY, "--set", "datasets=breastmnist", "--set",
-                             f"data_root={d / 'absent'}", "--set", "download=false", "--out", str(d / "r")],
+                  lambda d: train_on(d / "absent"),
                   ("absent", "download")))
     # ---- configuration
     for key, value, must in (("img_size", "0", "img_size"), ("img_size", "30", "img_size"),

@@ -198,11 +198,8 @@ def all_keys() -> List[str]:
 
 def key_defaults() -> Dict[str, Any]:
     """Every key's declared default (before ``Config`` resolves values such as ``auto``)."""
-    out = {}
-    for name, f in {**_shared_fields(), **_option_fields()}.items():
-        out[name] = f.default_factory() if f.default is dataclasses.MISSING and \
-            f.default_factory is not dataclasses.MISSING else f.default
-    return out
+    return {name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            for name, f in {**_shared_fields(), **_option_fields()}.items()}
 
 
 def key_help() -> Dict[str, str]:
@@ -222,7 +219,7 @@ def _check_keys(keys: Sequence[str], where: str, valid: Optional[Sequence[str]] 
     valid = all_keys() if valid is None else list(valid)
     for key in keys:
         if key not in valid:
-            close = difflib.get_close_matches(key, valid, n=1) or difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
+            close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)  # "lrate" -> "lr"
             hint = f" Did you mean '{close[0]}'?" if close else ""
             raise ValueError(f"Unknown configuration key '{key}' in {where}.{hint} "
                              f"Run `python -m mosaic_kit keys` to list all keys.")

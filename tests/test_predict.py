@@ -115,6 +115,12 @@ def test_eight_bit_data_stays_eight_bit_in_every_container(tmp_path, predictor):
     back = read_array(write_nifti(vol, tmp_path / "v.nii.gz"))
     assert back.dtype == np.uint8
     np.testing.assert_array_equal(back, vol)
+    import nibabel as nib  # a file stored in another orientation is reoriented and stays 8-bit
+
+    nib.save(nib.Nifti1Image(np.ascontiguousarray(vol[::-1, ::-1].transpose(2, 1, 0)[::-1]),
+                             np.diag([-1.0, 1.0, 1.0, 1.0])), tmp_path / "flipped.nii.gz")
+    flipped = read_array(tmp_path / "flipped.nii.gz")
+    assert flipped.dtype == np.uint8 and flipped.shape == vol.shape
     series = tmp_path / "series8"
     series.mkdir()
     for z in range(vol.shape[0]):

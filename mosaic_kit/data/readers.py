@@ -59,11 +59,11 @@ def _read_nifti(path: Path) -> np.ndarray:
     uint8, anything else is read as float32 with ``scl_slope`` / ``scl_inter`` applied."""
     import nibabel as nib
 
-    img = nib.as_closest_canonical(nib.load(str(path)))  # RAS orientation, whatever the file stored
-    slope, inter = img.dataobj.slope, img.dataobj.inter
-    unscaled = (np.isnan(slope) or slope == 1) and (np.isnan(inter) or inter == 0)
-    data = (np.asarray(img.dataobj.get_unscaled()) if unscaled and img.get_data_dtype() == np.uint8
-            else np.asarray(img.dataobj, dtype=np.float32))
+    raw = nib.load(str(path))
+    slope, inter = raw.header.get_slope_inter()  # (None, None) when the file stores no scaling
+    eight_bit = raw.get_data_dtype() == np.uint8 and slope in (None, 1) and inter in (None, 0)
+    img = nib.as_closest_canonical(raw)  # RAS orientation, whatever the file stored
+    data = np.asarray(img.dataobj).astype(np.uint8) if eight_bit else np.asarray(img.dataobj, dtype=np.float32)
     data = data.reshape([s for s in data.shape if s != 1] or [1])
     if data.ndim == 2:
         return data.T  # (x, y) -> (rows, columns)
