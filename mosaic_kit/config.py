@@ -62,8 +62,10 @@ class Config:
     img_size: int = _f(224, "2D input resolution seen by the backbone (images are resized to it)")
     vol_size: int = _f(64, "3D input side seen by the tokenizer (volumes are resized to it)")
     patch_3d: int = _f(8, "Conv3d kernel = stride of the 3D tokenizer")
-    tokenizer_3d_init: str = _f("auto", "3D tokenizer start: random, inflate (from the pretrained 2D patch and "
-                                        "position embedding), or auto: inflate when weights are given, else random")
+    tokenizer_3d_init: str = _f("auto", "3D tokenizer start: random, inflate (the pretrained 2D patch and position "
+                                        "embedding spread over depth), acs (the 2D kernel split over the axial, "
+                                        "coronal and sagittal planes), or auto: inflate when weights are given, "
+                                        "else random")
     adapter_scale: float = _f(0.1, "scale s of the adapter output")
     adapter_input: str = _f("residual", "side modules read the residual stream ('residual', AdaptFormer) or "
                                         "norm2(x) ('norm')")
@@ -88,6 +90,13 @@ class Config:
                                     "(class-balanced batches)")
     augment: bool = _f(True, "training augmentations (2D flips/rotation, 3D flips/intensity jitter)")
     rotation_deg: float = _f(15.0, "2D random rotation range in degrees")
+    rot90_3d: bool = _f(False, "3D: also a random multiple of 90 degrees in the axial plane")
+    affine_3d: float = _f(0.0, "3D: random zoom in 1 +- a and shift of up to a of the side per axis (0 = off)")
+    jitter_3d: float = _f(0.1, "3D intensity jitter: x * (1 +- j) +- j")
+    lr_3d_scale: float = _f(1.0, "learning-rate factor for the tensors only 3D datasets train (3D tokenizer, their "
+                                 "specialist and heads)")
+    steps_per_dataset_3d: Optional[int] = _f(None, "optimiser steps per round for each 3D dataset (None = "
+                                                   "steps_per_dataset)")
     eval_max_samples: Optional[int] = _f(None, "evaluate on at most this many samples per split (None = all)")
     seed: int = _f(42, "random seed")
     device: str = _f("auto", "auto, cpu, cuda, cuda:N")
@@ -120,9 +129,12 @@ class Config:
             raise ValueError("Invalid configuration: " + "; ".join(problems))
         problems = range_problems(
             self, positive=("rounds", "steps_per_dataset", "batch_size", "eval_batch_size", "img_size", "vol_size",
-                            "patch_3d", "log_every", "max_bad_steps", "prefetch", "adapter_scale"),
+                            "patch_3d", "log_every", "max_bad_steps", "prefetch", "adapter_scale", "lr_3d_scale"),
             non_negative=("lr", "weight_decay", "warmup_steps", "min_lr", "grad_clip", "consistency_weight",
                           "patience", "threads", "seed"))
+        for key in ("affine_3d", "jitter_3d"):
+            if not 0.0 <= getattr(self, key) < 0.5:
+                problems.append(f"{key} must be in [0, 0.5) (got {getattr(self, key)})")
         if self.seed >= 2 ** 63:
             problems.append(f"seed must be below 2**63, the largest the random generators take (got {self.seed})")
         if not 0 <= self.rotation_deg <= 180:
@@ -139,12 +151,12 @@ class Config:
             problems.append(f"vol_size ({self.vol_size}) must be a multiple of patch_3d ({self.patch_3d})")
         choices = {"norm": ("auto", "imagenet", "half"), "adapter_input": ("residual", "norm"),
                    "amp": ("auto", "bf16", "off"), "tracker": ("tensorboard", "mlflow", "none"),
-                   "tokenizer_3d_init": ("auto", "random", "inflate"), "select_metric": ("acc", "auc"),
+                   "tokenizer_3d_init": ("auto", "random", "inflate", "acs"), "select_metric": ("acc", "auc"),
                    "class_balance": ("none", "loss", "sampler")}
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:
                 problems.append(f"{key} must be one of {', '.join(allowed)} (got '{getattr(self, key)}')")
-        for key, low in (("loader_workers", 0), ("eval_max_samples", 1)):
+        for key, low in (("loader_workers", 0), ("eval_max_samples", 1), ("steps_per_dataset_3d", 1)):
             if getattr(self, key) is not None and getattr(self, key) < low:
                 problems.append(f"{key} must be >= {low} or None (got {getattr(self, key)})")
         if problems:

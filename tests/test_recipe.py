@@ -21,9 +21,9 @@ def test_inflated_tokenizer_sees_a_depth_constant_volume_as_its_2d_slice(tmp_pat
     model, _ = build_model(tiny_cfg(tmp_path, method="mos", datasets=["adrenalmnist3d"], tokenizer_3d_init="inflate"))
     vit, tok = model.vit, model.tokenizer_3d
     g = torch.Generator().manual_seed(0)
-    blocks = torch.randn(3, 1, 2, 2, generator=g)  # one gray value per patch
-    image = blocks.repeat_interleave(16, -1).repeat_interleave(16, -2).expand(-1, 3, -1, -1)
-    volume = blocks.repeat_interleave(8, -1).repeat_interleave(8, -2).unsqueeze(2).expand(-1, -1, 16, -1, -1)
+    plane = torch.randn(3, 1, 16, 16, generator=g)  # varies inside each patch: a transposed kernel would show
+    image = plane.repeat_interleave(2, -1).repeat_interleave(2, -2).expand(-1, 3, -1, -1)  # 16-px patches, 2 x 2
+    volume = plane.unsqueeze(2).expand(-1, -1, 16, -1, -1)
     with torch.no_grad():
         t2 = vit.patch_embed(image).reshape(3, 4, -1)  # (3, 4, D), row-major grid
         t3 = tok.proj(volume).flatten(2).transpose(1, 2)  # (3, 8, D): depth-major
@@ -35,8 +35,39 @@ def test_inflated_tokenizer_sees_a_depth_constant_volume_as_its_2d_slice(tmp_pat
     torch.testing.assert_close(pos3d[5:], pos2d[1:])  # depth slice 1: the same
     random, _ = build_model(tiny_cfg(tmp_path, method="mos", datasets=["adrenalmnist3d"]))
     assert not torch.allclose(random.tokenizer_3d.proj.weight, tok.proj.weight)
-    with pytest.raises(ValueError, match="tokenizer_3d_init must be one of auto, random, inflate"):
+    with pytest.raises(ValueError, match="tokenizer_3d_init must be one of auto, random, inflate, acs"):
         tiny_cfg(tmp_path, tokenizer_3d_init="imagenet")
+
+
+def test_acs_tokenizer_gives_each_plane_group_the_2d_tokens_of_a_volume_constant_along_its_axis(tmp_path):
+    from mosaic_kit.models.inflate import acs_groups
+
+    model, _ = build_model(tiny_cfg(tmp_path, method="mos", datasets=["adrenalmnist3d"], tokenizer_3d_init="acs"))
+    vit, tok = model.vit, model.tokenizer_3d
+    g = torch.Generator().manual_seed(1)
+    # a pattern that varies inside each patch (a patch-constant one would not tell the planes apart): the 16 x 16
+    # slice of the volume, and the 32 x 32 image with each of its pixels repeated 2 x 2 (the 16-px 2D patch of the
+    # backbone is block-averaged to the 8-voxel 3D patch)
+    plane = torch.randn(3, 1, 16, 16, generator=g)  # rows x columns
+    image = plane.repeat_interleave(2, -1).repeat_interleave(2, -2).expand(-1, 3, -1, -1)
+    volumes = {2: plane.unsqueeze(2).expand(-1, -1, 16, -1, -1),  # constant along depth: rows H, columns W
+               3: plane.unsqueeze(3).expand(-1, -1, -1, 16, -1),  # constant along H: rows D, columns W
+               4: plane.unsqueeze(4).expand(-1, -1, -1, -1, 16)}  # constant along W: rows D, columns H
+    with torch.no_grad():
+        t2 = vit.patch_embed(image).reshape(3, 2, 2, -1)  # (3, row, column, D)
+        for group, axis in zip(acs_groups(t2.shape[-1]), (2, 3, 4)):
+            t3 = tok.proj(volumes[axis]).permute(0, 2, 3, 4, 1)  # (3, d, h, w, D)
+            for i in range(2):  # the constant axis's two token positions both see the 2D grid
+                got = t3.select(axis - 1, i)[..., group]
+                torch.testing.assert_close(got, t2[..., group], atol=1e-5, rtol=1e-4)
+    assert [s.stop - s.start for s in acs_groups(192)] == [64, 64, 64]
+    assert [s.stop - s.start for s in acs_groups(8)] == [3, 3, 2]
+    inflated, _ = build_model(tiny_cfg(tmp_path, method="mos", datasets=["adrenalmnist3d"],
+                                       tokenizer_3d_init="inflate"))
+    axial = acs_groups(tok.proj.out_channels)[0]  # the axial group is plain inflation; the others are not
+    torch.testing.assert_close(tok.proj.weight[axial], inflated.tokenizer_3d.proj.weight[axial])
+    assert not torch.allclose(tok.proj.weight, inflated.tokenizer_3d.proj.weight)
+    torch.testing.assert_close(tok.pos_embed, inflated.tokenizer_3d.pos_embed)
 
 
 def test_inflation_resamples_a_larger_patch_and_keeps_each_backbone_own(tmp_path):

@@ -80,9 +80,17 @@ def prepare_2d(images: torch.Tensor, img_size: int, norm: Normalization, *, augm
 
 def prepare_3d(volumes: torch.Tensor, vol_size: int, norm: Normalization, *, augment: bool = False,
                generator: Optional[torch.Generator] = None, device: Optional[torch.device] = None,
-               jitter: Sequence[float] = (0.1, 0.1), shard: Optional[Tuple[int, int]] = None) -> torch.Tensor:
+               jitter: Sequence[float] = (0.1, 0.1), rot90: bool = False, affine: float = 0.0,
+               shard: Optional[Tuple[int, int]] = None) -> torch.Tensor:
     """(B, D, H, W) uint8 -> (B, 1, vol_size, vol_size, vol_size) float, normalised (``shard``: as in
-    ``prepare_2d``)."""
+    ``prepare_2d``).
+
+    Augmentation: a random flip of each axis, then (``rot90``) a random multiple of 90 degrees in the axial (H, W)
+    plane, then (``affine > 0``) a random isotropic zoom in ``[1 - affine, 1 + affine]`` and a shift of up to
+    ``affine`` of the side along each axis (trilinear, zero outside), then intensity ``x * scale + shift`` with
+    ``scale`` in ``1 +- jitter[0]`` and ``shift`` in ``+- jitter[1]``. Options that are off draw nothing, so their
+    absence leaves the other draws as they were.
+    """
     x = volumes.to(device, non_blocking=True).unsqueeze(1).float().div(255.0)
     if x.shape[-1] != vol_size:
         x = F.interpolate(x, size=(vol_size,) * 3, mode="trilinear", align_corners=False)
@@ -94,5 +102,15 @@ def prepare_3d(volumes: torch.Tensor, vol_size: int, norm: Normalization, *, aug
             x = torch.where(flip[:, None, None, None, None], x.flip(dim), x)
         scale = _uniform(draw, 1 - jitter[0], 1 + jitter[0]).to(x.device).view(b, 1, 1, 1, 1)
         shift = _uniform(draw, -jitter[1], jitter[1]).to(x.device).view(b, 1, 1, 1, 1)
+        if rot90:
+            quarter = (draw() * 4).long().clamp_(max=3).to(x.device)
+            for k in (1, 2, 3):
+                x = torch.where((quarter == k)[:, None, None, None, None], x.rot90(k, dims=(3, 4)), x)
+        if affine > 0:
+            zoom = _uniform(draw, 1 - affine, 1 + affine)
+            move = torch.stack([_uniform(draw, -2 * affine, 2 * affine) for _ in range(3)], 1)  # (B, 3): x, y, z
+            theta = torch.cat([torch.diag_embed((1 / zoom)[:, None].expand(b, 3)), move[:, :, None]], 2)
+            grid = F.affine_grid(theta.to(x.device), list(x.shape), align_corners=False)
+            x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
         x = (x * scale + shift).clamp_(0.0, 1.0)
     return ((x - norm.mean_3d) / norm.std_3d).contiguous()

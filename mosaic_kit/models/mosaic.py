@@ -11,7 +11,7 @@ from torch.utils.checkpoint import checkpoint
 from timm.models.vision_transformer import VisionTransformer
 
 from ..registry import get_info
-from .inflate import inflate_tokenizer
+from .inflate import INIT_MODES, inflate_tokenizer
 from .side_block import SideBlock
 from .tokenizer import VolumeTokenizer
 
@@ -49,8 +49,8 @@ class MosaicModel(nn.Module):
             vol_size: Side of the 3D input volumes.
             patch_3d: Kernel = stride of the 3D tokenizer.
             method: Name of the method that built the model (stored in checkpoints).
-            tokenizer_3d_init: ``"random"``, or ``"inflate"``: the 3D tokenizer starts from the backbone's 2D
-                patch and position embedding (``models.inflate``).
+            tokenizer_3d_init: ``"random"``, or ``"inflate"`` / ``"acs"``: the 3D tokenizer starts from the
+                backbone's 2D patch and position embedding (``models.inflate``).
         """
         super().__init__()
         self.routing = dict(routing)
@@ -171,11 +171,12 @@ def freeze_and_wrap(vit: VisionTransformer, side: Optional[Callable[[int], nn.Mo
 
 
 def volume_tokenizer(vit: VisionTransformer, vol_size: int, patch_3d: int, init: str = "random") -> VolumeTokenizer:
-    """A 3D tokenizer in ``vit``'s width: random, or ``init="inflate"``d from ``vit``'s 2D embedding."""
-    if init not in ("random", "inflate"):
-        raise ValueError(f"tokenizer_3d_init must be 'random' or 'inflate', got '{init}'.")
+    """A 3D tokenizer in ``vit``'s width: random, or started from ``vit``'s 2D embedding (``init="inflate"`` or
+    ``"acs"``, see ``models.inflate``)."""
+    if init not in ("random",) + INIT_MODES:
+        raise ValueError(f"tokenizer_3d_init must be one of random, {', '.join(INIT_MODES)}; got '{init}'.")
     tok = VolumeTokenizer(vit.embed_dim, vol_size, patch_3d)
-    return inflate_tokenizer(tok, vit) if init == "inflate" else tok
+    return inflate_tokenizer(tok, vit, init) if init != "random" else tok
 
 
 def tokenize_with(vit: VisionTransformer, tokenizer_3d: Optional[VolumeTokenizer], x: torch.Tensor, is_3d: bool,

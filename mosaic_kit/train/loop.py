@@ -48,7 +48,7 @@ from .lock import RunLock
 from .log import RunLog
 from .summary import run_summary
 from .tracking import Tracker, open_tracker
-from .optim import build_optimizer, build_scheduler, class_weights, round_order
+from .optim import build_optimizer, build_scheduler, class_weights, round_order, steps_per_round
 from ..custom import write_run_datasets
 from ..paths import with_absolute_paths
 from .resume import resume_changes
@@ -142,7 +142,7 @@ def _setup(cfg: Config, resume: bool) -> Session:
     optimizer = build_optimizer(model, cfg)
     streams = {n: BatchStream(data[n]["train"], cfg.batch_size, cfg.seed, cfg.class_balance == "sampler")
                for n in datasets}
-    steps = {n: streams[n].steps_per_epoch if cfg.full_epoch else cfg.steps_per_dataset for n in datasets}
+    steps = steps_per_round(cfg, datasets, {n: streams[n].steps_per_epoch for n in datasets})
     scheduler = build_scheduler(optimizer, cfg, cfg.rounds * sum(steps.values()))
     aug_gen = torch.Generator().manual_seed(cfg.seed)
     meta = {"method": cfg.method, "backbone": cfg.backbone, "datasets": ",".join(datasets),

@@ -1,7 +1,7 @@
 """Optimizer, learning-rate schedule, losses and round order of the cyclic multi-task training."""
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 import numpy as np
 import torch
@@ -13,15 +13,39 @@ from ..config import Config
 from ..models.mosaic import MosaicModel
 from ..registry import get_info
 
-__all__ = ["build_optimizer", "build_scheduler", "task_loss", "class_weights", "round_order"]
+__all__ = ["build_optimizer", "volume_only_parameters", "steps_per_round", "build_scheduler", "task_loss", "class_weights", "round_order"]
 
 
 def build_optimizer(model: MosaicModel, cfg: Config) -> torch.optim.AdamW:
     """AdamW over the trainable tensors only; no weight decay on biases, norms and what the model's
-    ``no_weight_decay()`` lists (timm's convention: position embeddings, CLS token)."""
-    groups = param_groups_weight_decay(model, cfg.weight_decay, no_weight_decay_list=model.no_weight_decay())
+    ``no_weight_decay()`` lists (timm's convention: position embeddings, CLS token). With ``lr_3d_scale != 1``
+    the tensors that only 3D datasets train (``volume_only_parameters``) get two groups of their own at
+    ``lr * lr_3d_scale``."""
     # timm lists the no-decay group first; the kit keeps [decay, no decay] so earlier runs' optimizer states resume
-    return torch.optim.AdamW(groups[::-1], lr=cfg.lr)
+    groups = param_groups_weight_decay(model, cfg.weight_decay, no_weight_decay_list=model.no_weight_decay())[::-1]
+    if cfg.lr_3d_scale == 1.0:
+        return torch.optim.AdamW(groups, lr=cfg.lr)
+    only_3d = {id(p) for n, p in model.named_parameters() if n in volume_only_parameters(model)}
+    split = [{**g, "params": [p for p in g["params"] if (id(p) in only_3d) == is_3d],
+              **({"lr": cfg.lr * cfg.lr_3d_scale} if is_3d else {})} for is_3d in (False, True) for g in groups]
+    return torch.optim.AdamW([g for g in split if g["params"]], lr=cfg.lr)
+
+
+def volume_only_parameters(model: MosaicModel) -> set:
+    """Names of the trainable tensors that 3D datasets use and no 2D dataset does."""
+    used = {False: set(), True: set()}
+    for name, info in model.infos.items():
+        used[info.is_3d] |= set(model.active_parameter_names(name))
+    return used[True] - used[False]
+
+
+def steps_per_round(cfg: Config, datasets: List[str], epoch_steps: Dict[str, int]) -> Dict[str, int]:
+    """Optimiser steps per round of each dataset: one epoch (``full_epoch``), else ``steps_per_dataset``, or
+    ``steps_per_dataset_3d`` for 3D datasets when it is set."""
+    if cfg.full_epoch:
+        return {n: epoch_steps[n] for n in datasets}
+    own = cfg.steps_per_dataset_3d or cfg.steps_per_dataset
+    return {n: own if get_info(n).is_3d else cfg.steps_per_dataset for n in datasets}
 
 
 def build_scheduler(optimizer: torch.optim.Optimizer, cfg: Config, total_steps: int) -> CosineLRScheduler:

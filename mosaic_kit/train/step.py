@@ -24,7 +24,12 @@ from ..registry import get_info
 from .ema import ExpertEMA
 from .optim import task_loss
 
-__all__ = ["StepResult", "TrainStep"]
+__all__ = ["StepResult", "TrainStep", "aug_3d"]
+
+
+def aug_3d(cfg: Config) -> Dict[str, object]:
+    """The volume augmentation options of ``cfg`` (``data.transforms.prepare_3d``'s keywords)."""
+    return {"rot90": cfg.rot90_3d, "affine": cfg.affine_3d, "jitter": (cfg.jitter_3d, cfg.jitter_3d)}
 
 
 @dataclass
@@ -65,7 +70,7 @@ class TrainStep:
         shard = (dist.shard_range(n_global)[0], n_global) if world > 1 else None
         y = y.to(device, non_blocking=True)
         x_aug = prepare(model, dataset, x_u8, self.norm, device, augment=cfg.augment, generator=self.aug_gen,
-                        shard=shard, **({} if info.is_3d else {"rotation_deg": cfg.rotation_deg}))
+                        shard=shard, **(aug_3d(cfg) if info.is_3d else {"rotation_deg": cfg.rotation_deg}))
         with autocast(device, cfg.amp):
             feats, logits = self.student.step(x_aug, dataset)
             t_loss = task_loss(dataset, logits.float(), y, self.class_weights.get(dataset))

@@ -34,7 +34,11 @@ def run_summary(cfg: Config, datasets: Sequence[str], model: Optional[torch.nn.M
         + "; ".join(f"{s}: {', '.join(ns)}" for s, ns in sorted(by.items())),
         sizes,
         f"schedule: {cfg.rounds} rounds x {'one epoch' if cfg.full_epoch else f'{cfg.steps_per_dataset} steps'} per "
-        f"dataset, batch {cfg.batch_size}, lr {cfg.lr:g}, seed {cfg.seed}",
+        f"dataset" + (f" ({cfg.steps_per_dataset_3d} per 3D dataset)" if has_3d and cfg.steps_per_dataset_3d
+                      and not cfg.full_epoch else "")
+        + f", batch {cfg.batch_size}, lr {cfg.lr:g}" + (f" (x{cfg.lr_3d_scale:g} for 3D-only tensors)"
+                                                        if has_3d and cfg.lr_3d_scale != 1 else "")
+        + f", seed {cfg.seed}",
         params,
     ]
     return "\n".join(lines)
