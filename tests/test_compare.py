@@ -100,22 +100,22 @@ def test_interval_of_the_mean_holds_seed_and_sample_noise():
     assert iv.against(iv.mean) == "within noise"
 
 
-def _fake_run(root, label, seed, arm, val_arm=None, kind="same-splits"):
-    """A finished run's records with per-sample outputs: ``arm`` holds (labels, scores) for dataset 'breastmnist'."""
+def _fake_run(root, label, seed, arm, val_arm=None, kind="same-splits", dataset="breastmnist"):
+    """A finished run's records with per-sample outputs: ``arm`` holds (labels, scores) for binary ``dataset``."""
     d = root / label / f"seed{seed}"
     d.mkdir(parents=True)
     y, s = arm
     vy, vs = val_arm or arm
-    per = {"breastmnist": {"val": (vy, vs), "test": (y, s)}}
+    per = {dataset: {"val": (vy, vs), "test": (y, s)}}
     write_outputs(d, {c: {"student": per, "teacher": per} for c in ("best", "last")})
     m, mv = compute_metrics("binary-class", y, s), compute_metrics("binary-class", vy, vs)
-    ds = {"breastmnist": {"val": mv, "test": m}}
+    ds = {dataset: {"val": mv, "test": m}}
     res = {"datasets": ds, "mean": {"all": m}, "mean_val": {"all": mv}}
     (d / "results.json").write_text(json.dumps({
         **res, "teacher": res, "last": {**res, "teacher": res, "round": 5}, "params": {"trainable": 10},
-        "wall_time_s": 60.0, "majority": {"breastmnist": 0.731},
-        "provenance": {"datasets": {"breastmnist": kind}, "evaluation": "complete",
-                       "checks": {"breastmnist": "split sizes and label counts"},
+        "wall_time_s": 60.0, "majority": {dataset: 0.731},
+        "provenance": {"datasets": {dataset: kind}, "evaluation": "complete",
+                       "checks": {dataset: "split sizes and label counts"},
                        "backbone": {"backbone": "deit_tiny_patch16_224", "weights": "/w/deit.int8fq.safetensors",
                                     "sha256": "cd" * 32, "pretrained": True}},
         "config": {"method": "mos", "seed": seed, "img_size": 112, "vol_size": 32}}))
@@ -144,6 +144,7 @@ def test_report_judges_levers_teacher_and_references_by_paired_intervals(tmp_pat
     assert "last round of the fixed schedule" in md
     refs = md.split("## Intervals and the published references")[1].split("##")[0]
     assert "ResNet-18 (28 px)" in refs and "ResNet-18 (224 px)" in refs and "2D at 112 px" in refs
+    assert "ResNet-18+ACS" not in refs  # a 3D reference only where a 3D dataset is
     assert "teacher − student" in md and "| student | 5 |" in md.split("## Student or EMA teacher")[1]
     assert "deit.int8fq.safetensors (sha256 cdcdcdcdcdcd)" in md and "split sizes and label counts" in md
     csv = (tmp_path / "out" / "results.csv").read_text().splitlines()
@@ -151,6 +152,18 @@ def test_report_judges_levers_teacher_and_references_by_paired_intervals(tmp_pat
     row = next(r.split(",") for r in csv if r.startswith("strong,breastmnist,auc"))
     assert float(row[7]) < float(row[3]) < float(row[8]) and row[9:12] == ["112 px", "same-splits",
                                                                            "deit.int8fq.safetensors"]
+
+
+def test_a_volume_report_reads_the_kit_against_resnet18_3d_and_resnet18_acs(tmp_path):
+    for seed in (1, 2, 3):
+        _fake_run(tmp_path, "baseline", seed, _outputs_of(0.6, seed)[0], kind="official", dataset="adrenalmnist3d")
+    md = write_report([tmp_path], tmp_path / "out", baseline="baseline")["md"].read_text()
+    refs = md.split("## Intervals and the published references")[1].split("##")[0]
+    row = next(line for line in refs.splitlines() if line.startswith("| baseline | adrenalmnist3d | AUC"))
+    cells = [c.strip() for c in row.split("|")[1:-1]]
+    mean = float(cells[3].split()[0])
+    assert "− ResNet-18+ACS (28^3) |" in refs and "ACS convolutions" in refs
+    assert cells[4].startswith(f"{mean - 82.7:+.1f}:") and cells[7].startswith(f"{mean - 83.9:+.1f}:")
 
 
 def test_runs_without_outputs_get_no_verdict(tmp_path):

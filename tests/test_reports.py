@@ -4,8 +4,8 @@ from statistics import stdev
 
 import pytest
 
-from mosaic_kit.reports import (aggregate, find_runs, load_records, reference_paper_means, reference_resnet18,
-                                to_csv, to_latex, to_markdown, write_report)
+from mosaic_kit.reports import (aggregate, find_runs, load_records, reference_acs, reference_paper_means,
+                                reference_resnet18, to_csv, to_latex, to_markdown, write_report)
 
 
 def _run(root, label, seed, scores, data_root="/data/medmnist", trainable=1000, kind="same-splits", pretrained=True,
@@ -59,6 +59,7 @@ def test_references_are_the_published_numbers():
     assert ref["breastmnist"] == {"acc": 0.863, "auc": 0.901}
     assert ref["pneumoniamnist"] == {"acc": 0.854, "auc": 0.944}
     assert ref["adrenalmnist3d"] == {"acc": 0.721, "auc": 0.827}  # ResNet-18+3D
+    assert reference_acs()["adrenalmnist3d"] == {"acc": 0.754, "auc": 0.839} and len(reference_acs()) == 6
     assert reference_paper_means()["all"] == {"acc": 0.8416, "auc": 0.8963}
 
 

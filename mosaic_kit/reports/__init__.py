@@ -1,11 +1,11 @@
 """Many runs -> the 18-dataset table (Markdown, CSV, LaTeX, dot plots) beside reference numbers: ``table`` groups
 runs into configurations and collects their scores, ``references`` holds the published numbers, ``render``
 writes the formats."""
-from .references import reference_paper_means, reference_resnet18
+from .references import reference_acs, reference_paper_means, reference_resnet18
 from .render import plot_scores, to_csv, to_latex, to_markdown, write_report
 from .selection import Candidate, select_on_validation
 from .table import ResultTable, RunRecord, aggregate, find_runs, load_records, references_absent, split_configurations
 
 __all__ = ["RunRecord", "ResultTable", "find_runs", "load_records", "aggregate", "references_absent",
-           "reference_resnet18", "reference_paper_means", "to_markdown", "to_csv", "to_latex", "plot_scores",
+           "reference_resnet18", "reference_acs", "reference_paper_means", "to_markdown", "to_csv", "to_latex", "plot_scores",
            "write_report", "Candidate", "select_on_validation", "split_configurations"]

@@ -10,7 +10,7 @@ from typing import List, Optional, Sequence
 
 from ..registry import GROUPS, in_group
 from .compare import N_BOOT, compare_records, has_all_outputs, lever_rows, selection_checkpoint, short
-from .references import reference_resnet18
+from .references import reference_acs, reference_resnet18
 from .table import RunRecord
 
 __all__ = ["references_md", "teacher_md", "levers_md", "plot_levers", "input_resolution", "NO_OUTPUTS"]
@@ -60,8 +60,13 @@ def references_md(table, records: Sequence[RunRecord]) -> str:
                           "interval excludes the reference, else *within noise*. ResNet-18: MedMNIST v2's, trained "
                           "from scratch at 28 px and at 224 px (the 28-px images upsampled, as the kit resizes them "
                           "too); 3D: ResNet-18+3D at 28^3 (no 224-px row exists)." if refs else "."), ""]
+    acs = reference_acs() if refs and any(n in reference_acs() for n in table.datasets) else {}
+    if acs:
+        head[-2] += (" ResNet-18+ACS: MedMNIST v2's ResNet-18 with ACS convolutions at 28^3 (2D kernels split over "
+                     "the axial, coronal and sagittal planes), its best 3D ResNet.")
     cols = "| label | row | metric | mean [95% interval] |" + (" − ResNet-18 (28 px) | − ResNet-18 (224 px) | "
-                                                                "− majority class |" if refs else "") + " seeds |"
+                                                                "− majority class |" if refs else "") + \
+        (" − ResNet-18+ACS (28^3) |" if acs else "") + " seeds |"
     lines = head + [cols, "|" + "---|" * (cols.count("|") - 1)]
     for lab in table.labels:
         for row in list(table.datasets) + [f"mean_{g}" for g in GROUPS]:
@@ -77,6 +82,7 @@ def references_md(table, records: Sequence[RunRecord]) -> str:
                 maj = (sum(table.majority[n] for n in ds) / len(ds)
                        if m == "acc" and all(n in table.majority for n in ds) else None)
                 cells = f" {_cell(iv, ref(r28))} | {_cell(iv, ref(r224))} | {_cell(iv, maj)} |" if refs else ""
+                cells += f" {_cell(iv, ref(acs))} |" if acs else ""
                 lines.append(f"| {lab} | {row.replace('_', ' ')} | {m.upper()} | {100 * iv.mean:.1f} "
                              f"[{100 * iv.low:.1f}, {100 * iv.high:.1f}] |{cells} {len(iv.seeds)} |")
     return "\n".join(lines) + "\n\n"
