@@ -29,6 +29,82 @@ def _add_run_args(p: argparse.ArgumentParser, teacher: bool = True) -> None:
                    "its sha256, which must match)")
 
 
+#: Each subcommand's description and examples (shown by ``python -m mosaic_kit COMMAND --help``).
+_ABOUT = {
+    "params": (
+        "Count trainable and total parameters by component (backbone, tokenizer, adapters, heads) without "
+        "training or loading weights.",
+        ["python -m mosaic_kit params --preset paper",
+         "python -m mosaic_kit params --preset cpu-tiny --set method=lora --set lora_rank=4 --json"]),
+    "train": (
+        "Train a method on MedMNIST datasets (the embedded synthetic suite by default) and write a run directory:"
+        " checkpoints, metrics.jsonl, results.json, per-sample predictions and figures. An interrupted run "
+        "continues from its last checkpoint with --resume.",
+        ["python -m mosaic_kit train --preset cpu-tiny --out runs/demo",
+         "python -m mosaic_kit train --preset cpu-real --set weights=deit_tiny.safetensors --data-root data/medmnist",
+         "python -m mosaic_kit train --preset cpu-tiny --set method=lora --dry-run",
+         "python -m mosaic_kit train --resume runs/demo"]),
+    "eval": (
+        "Score a run's checkpoint on its datasets' validation and test splits again (e.g. after moving the run or"
+        " its data).",
+        ["python -m mosaic_kit eval runs/demo",
+         "python -m mosaic_kit eval runs/demo --checkpoint last --set data_root=/data/medmnist --weights deit.safetensors"]),
+    "predict": (
+        "Classify image or volume files with a trained run; prints one row per file with the predicted class and "
+        "the class probabilities.",
+        ["python -m mosaic_kit predict runs/demo scan.png --dataset breastmnist",
+         "python -m mosaic_kit predict runs/demo ct.nii.gz --dataset adrenalmnist3d --window -1000,400 --json"]),
+    "export": (
+        "Export one dataset's path (tokenizer, routed specialist, head) to ONNX or TorchScript, with a metadata "
+        "file beside it.",
+        ["python -m mosaic_kit export runs/demo --dataset breastmnist",
+         "python -m mosaic_kit export runs/demo --dataset breastmnist --format torchscript"]),
+    "report": (
+        "Write a run's figures (learning curves, per-dataset scores) and its results table.",
+        ["python -m mosaic_kit report runs/demo"]),
+    "table": (
+        "Aggregate finished runs into one table (markdown, CSV, LaTeX, figures): seeds of one configuration are "
+        "averaged with 95% intervals over seeds and test samples, and every label is judged against --baseline on"
+        " validation by the paired comparison.",
+        ["python -m mosaic_kit table runs/cpu-real --out reports/my-table",
+         "python -m mosaic_kit table runs/a runs/b --label lora --label baseline --out reports/a-vs-b"]),
+    "compare": (
+        "Paired comparison of two configurations over the seeds both ran and the same samples (two-level "
+        "bootstrap): the difference, its 95% interval and a verdict; with one side only, its interval against the"
+        " published ResNet-18 and the majority class.",
+        ["python -m mosaic_kit compare runs/lora --against runs/mosaic --split val --checkpoint last",
+         "python -m mosaic_kit compare runs/cpu-real"]),
+    "suite": (
+        "Run every (method, datasets, seed) of a plan through the training notebook with papermill, resuming "
+        "where it stopped, then rebuild the plan's report.",
+        ["python -m mosaic_kit suite --plan plans/cpu-small.yaml --dry-run",
+         "python -m mosaic_kit suite --plan plans/cpu-small.yaml",
+         "python -m mosaic_kit suite --plan plans/cpu-small.yaml --report-only"]),
+    "synth": (
+        "Write the embedded synthetic suite (small procedurally generated stand-ins for the 18 MedMNIST files) as"
+        " npz files in the official layout.",
+        ["python -m mosaic_kit synth --out data/synthetic --datasets 2d"]),
+    "download": (
+        "Download the official MedMNIST npz files of the configured datasets and sizes into data_root, checking "
+        "each file's md5.",
+        ["python -m mosaic_kit download --preset cpu-real",
+         "python -m mosaic_kit download --set datasets=breastmnist,adrenalmnist3d --set data_root=data/medmnist"]),
+    "methods": (
+        "List the methods and what each trains.",
+        ["python -m mosaic_kit methods"]),
+    "keys": (
+        "List every configuration key with its default and meaning (set them with --set KEY=VALUE or a YAML "
+        "file).",
+        ["python -m mosaic_kit keys | grep 3d"]),
+}
+
+
+def _sub(sub, name: str, help: str) -> argparse.ArgumentParser:
+    about, examples = _ABOUT[name]
+    return sub.add_parser(name, help=help, description=about, formatter_class=argparse.RawDescriptionHelpFormatter,
+                          epilog="examples:\n" + "\n".join(f"  {e}" for e in examples))
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -36,12 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mosaic_kit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("params", help="parameter report by component")
+    p = _sub(sub, "params", help="parameter report by component")
     _add_config_args(p, "paper")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_params)
 
-    p = sub.add_parser("train", help="train MOSAIC (or resume a run)")
+    p = _sub(sub, "train", help="train MOSAIC (or resume a run)")
     _add_config_args(p)
     for flag in TRAIN_FLAGS:
         p.add_argument("--" + flag.replace("_", "-"), dest=flag, help=f"same as --set {flag}=...")
@@ -50,14 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
                    "do, then stop (nothing is written)")
     p.set_defaults(func=_cmd_train)
 
-    p = sub.add_parser("eval", help="reload a run's checkpoint and score it on val and test")
+    p = _sub(sub, "eval", help="reload a run's checkpoint and score it on val and test")
     p.add_argument("run_dir")
     _add_run_args(p, teacher=False)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override keys of the run's config (e.g. data_root, device)")
     p.set_defaults(func=_cmd_eval)
 
-    p = sub.add_parser("predict", help="classify your own images or volumes with a trained run")
+    p = _sub(sub, "predict", help="classify your own images or volumes with a trained run")
     p.add_argument("run_dir")
     p.add_argument("files", nargs="+", help="PNG/JPEG/TIFF/BMP, .npy, .nii[.gz], DICOM file or series folder")
     p.add_argument("--dataset", required=True, help="which of the run's datasets the inputs belong to")
@@ -69,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default: cpu)")
     p.set_defaults(func=_cmd_predict)
 
-    p = sub.add_parser("export", help="export one dataset's path of a run to ONNX or TorchScript")
+    p = _sub(sub, "export", help="export one dataset's path of a run to ONNX or TorchScript")
     p.add_argument("run_dir")
     p.add_argument("--dataset", required=True)
     p.add_argument("--format", default="onnx", choices=("onnx", "torchscript"))
@@ -77,19 +153,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_args(p)
     p.set_defaults(func=_cmd_export)
 
-    p = sub.add_parser("report", help="figures and the results table of a run")
+    p = _sub(sub, "report", help="figures and the results table of a run")
     p.add_argument("run_dir")
     p.set_defaults(func=_cmd_report)
 
-    p = sub.add_parser("table", help="aggregate run directories into the 18-dataset table (md, csv, tex, png)")
+    p = _sub(sub, "table", help="aggregate run directories into the 18-dataset table (md, csv, tex, png)")
     p.add_argument("runs", nargs="+", help="run directories, or folders searched for them")
     p.add_argument("--out", required=True, help="report folder, e.g. reports/my-table")
     p.add_argument("--title", default="Results")
     p.add_argument("--which", default="student", choices=("student", "teacher"))
     p.add_argument("--baseline", default="baseline", help="label the others are judged against on validation")
+    p.add_argument("--label", action="append", metavar="NAME", help="name of the runs under each RUNS entry, one "
+                   "per entry in the same order (default: the suite's label, else the method)")
     p.set_defaults(func=_cmd_table)
 
-    p = sub.add_parser("compare", help="paired comparison of two configurations' runs (or one against ResNet-18)")
+    p = _sub(sub, "compare", help="paired comparison of two configurations' runs (or one against ResNet-18)")
     p.add_argument("a", nargs="+", help="runs of configuration A (run directories or folders of runs)")
     p.add_argument("--against", dest="b", nargs="+", help="runs of configuration B; without it, A's interval "
                    "against the published ResNet-18 and the majority class")
@@ -99,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--boot", type=int, default=4000, help="bootstrap replicates")
     p.set_defaults(func=_cmd_compare)
 
-    p = sub.add_parser("suite", help="run a plan's training notebooks via papermill, then rebuild its report")
+    p = _sub(sub, "suite", help="run a plan's training notebooks via papermill, then rebuild its report")
     p.add_argument("--plan", required=True, help="plan YAML, e.g. plans/cpu-small.yaml")
     p.add_argument("--notebooks", help="folder of the kit's notebooks (default: the clone's notebooks/)")
     p.add_argument("--kernel", default="python3", help="Jupyter kernel name for papermill")
@@ -114,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", action="store_true", help="with --executor: wait for the jobs, then build the report")
     p.set_defaults(func=_cmd_suite)
 
-    p = sub.add_parser("synth", help="write the embedded synthetic suite as npz files")
+    p = _sub(sub, "synth", help="write the embedded synthetic suite as npz files")
     p.add_argument("--out", required=True)
     p.add_argument("--datasets", default="all")
     p.add_argument("--size", type=int, default=28)
@@ -122,14 +200,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_cmd_synth)
 
-    p = sub.add_parser("download", help="download official MedMNIST npz files (needs network)")
+    p = _sub(sub, "download", help="download official MedMNIST npz files (needs network)")
     _add_config_args(p)
     p.set_defaults(func=_cmd_download)
 
-    p = sub.add_parser("methods", help="list the methods (--set method=NAME)")
+    p = _sub(sub, "methods", help="list the methods (--set method=NAME)")
     p.set_defaults(func=_cmd_methods)
 
-    p = sub.add_parser("keys", help="list configuration keys, defaults and meaning")
+    p = _sub(sub, "keys", help="list configuration keys, defaults and meaning")
     p.set_defaults(func=_cmd_keys)
     return parser
 

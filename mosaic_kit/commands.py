@@ -79,7 +79,22 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if main:
         print(f"\nrun directory: {run_dir}\n")
         print(markdown_table(load_results(run_dir)))
+        _write_figures(run_dir)
     return 0
+
+
+def _write_figures(run_dir: Path) -> None:
+    """The run's figures (what ``report`` draws), where matplotlib is installed (the ``notebooks`` extra)."""
+    from .plots import save_run_figures
+
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as err:
+        print(f"no figures: {err.name} is not installed (pip install 'mosaic_kit[notebooks]'); then "
+              f"`python -m mosaic_kit report {run_dir}` draws them.")
+        return
+    for path in save_run_figures(run_dir):
+        print(f"figure: {path}")
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
@@ -120,7 +135,8 @@ def _cmd_table(args: argparse.Namespace) -> int:
     from .reports import write_report
 
     _out_folder(args.out)
-    paths = write_report(args.runs, args.out, title=args.title, which=args.which, baseline=args.baseline)
+    paths = write_report(args.runs, args.out, title=args.title, which=args.which, baseline=args.baseline,
+                         labels=args.label)
     print(paths["md"].read_text() + "\n".join(f"{kind}: {path}" for kind, path in paths.items()))
     return 0
 

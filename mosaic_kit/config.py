@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Type
 
 from .coerce import coerce_to, range_problems, read_yaml_mapping, type_problems
-from .custom import register_spec_files
 from .options import O, Options, option, register_options, unregister_options
 from .options import option_fields as _option_fields
 from .options import registered_options
@@ -161,6 +160,8 @@ class Config:
                 problems.append(f"{key} must be >= {low} or None (got {getattr(self, key)})")
         if problems:
             raise ValueError("Invalid configuration: " + "; ".join(problems))
+        from .custom import register_spec_files  # (the registry reads medmnist, which imports torch)
+
         register_spec_files(self.custom_datasets)  # their names become valid in `datasets`
         self._check_method_options()
 

@@ -3,6 +3,7 @@ its config); ``mosaic_kit.config`` merges them with the shared keys into one fla
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Type, TypeVar
 
@@ -47,6 +48,7 @@ option = _f
 
 #: Registered options classes, in registration order; their fields are top-level keys.
 _OPTIONS: List[Type[Options]] = []
+_BUILTIN_LOADED = False
 
 
 def register_options(cls: Type[O]) -> Type[O]:
@@ -74,10 +76,24 @@ def unregister_options(cls: Type[Options]) -> None:
     _OPTIONS.remove(cls)
 
 
+#: The package whose import registers the kit's own methods (and their keys): loaded by name on first need, as a
+#: plugin is, so that this bottom layer names no upper one and ``--help`` never imports torch or timm.
+BUILTIN_METHODS = "mosaic_kit.methods"
+
+
+def _with_builtin_methods() -> List[Type[Options]]:
+    """The registered options classes, the kit's own methods' registered first."""
+    global _BUILTIN_LOADED
+    if not _BUILTIN_LOADED:
+        _BUILTIN_LOADED = True
+        importlib.import_module(BUILTIN_METHODS)
+    return _OPTIONS
+
+
 def option_fields() -> Dict[str, dataclasses.Field]:
-    return {f.name: f for c in _OPTIONS for f in dataclasses.fields(c)}
+    return {f.name: f for c in _with_builtin_methods() for f in dataclasses.fields(c)}
 
 
 def registered_options() -> List[Type[Options]]:
     """The registered options classes, in registration order."""
-    return _OPTIONS
+    return _with_builtin_methods()

@@ -251,3 +251,21 @@ def test_contrasts_are_paired_per_dataset_specialist_and_mean(tmp_path):
     assert rows["mean"].count("Holm: better") == 2 and "Holm" not in rows["Breast"]
     assert rows["Retina"].count("+0.0 [+0.0, +0.0]") == 2
     assert second.count("+0.0 [+0.0, +0.0]") == 2 * 5 and "better" not in second  # c is a copy of b
+
+
+def test_table_names_each_folder_of_runs_with_its_label(tmp_path, capsys):
+    from mosaic_kit.cli import main
+
+    for seed in (1, 2, 3):
+        strong, base = _outputs_of(0.6, seed)
+        _fake_run(tmp_path / "mine", "mos", seed, strong)
+        _fake_run(tmp_path / "theirs", "mos", seed, base)
+    out = tmp_path / "table"
+    assert main(["table", str(tmp_path / "mine"), str(tmp_path / "theirs"), "--out", str(out), "--label", "mosaic",
+                 "--label", "baseline"]) == 0
+    md = (out / "results.md").read_text()
+    levers = [line for line in md.split("## Levers")[1].splitlines() if line.startswith("| mosaic |")]
+    assert len(levers) == 1 and levers[0].endswith("| 3 | keep |")  # named, and judged against the one named baseline
+    assert main(["table", str(tmp_path / "mine"), str(tmp_path / "theirs"), "--out", str(out), "--label",
+                 "mosaic"]) == 2
+    assert "1 label(s) for 2 run folder(s)" in capsys.readouterr().err

@@ -102,3 +102,28 @@ def test_training_starts_by_saying_what_it_will_do(tmp_path, capsys):
     said = cap.out + cap.err  # the summary through tqdm.write, above the progress bar
     assert f"run directory: {tmp_path / 'run'}" in said and "parameters trainable" in said
     assert "schedule: 1 rounds x 1 steps per dataset" in said
+
+
+def test_cli_train_ends_with_the_results_table_and_the_run_figures(tmp_path, capsys):
+    from mosaic_kit.cli import main
+
+    out = tmp_path / "run"
+    assert main(["train", "--preset", "cpu-tiny", "--set", "datasets=breastmnist", "--set", "rounds=1", "--set",
+                 "steps_per_dataset=2", "--set", "eval_max_samples=16", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    for name in ("curves.png", "test_scores.png"):
+        assert (out / "figures" / name).stat().st_size > 5_000 and f"figure: {out / 'figures' / name}" in text
+
+
+def test_help_answers_without_importing_torch():
+    """`--help` and every subcommand's help (its description and examples) come before any heavy import."""
+    code = ("import sys; from mosaic_kit.cli import build_parser; p = build_parser(); "
+            "h = p._subparsers._group_actions[0].choices['table'].format_help(); "
+            "assert 'examples:' in h and '--label' in h, h; "
+            "heavy = sorted(m for m in ('torch', 'timm', 'medmnist', 'matplotlib') if m in sys.modules); "
+            "assert not heavy, heavy")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stderr[-2000:]
+    import mosaic_kit
+
+    assert mosaic_kit.load_config("cpu-tiny", overrides={"lora_rank": 4}).lora_rank == 4  # methods' keys, lazily

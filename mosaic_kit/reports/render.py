@@ -192,17 +192,28 @@ def _selection_md(candidates: List[Candidate]) -> str:
 
 def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str = "Results",
                  which: str = "student", baseline: str = BASELINE,
-                 contrasts: Sequence[Mapping[str, str]] = ()) -> Dict[str, Path]:
+                 contrasts: Sequence[Mapping[str, str]] = (),
+                 labels: Optional[Sequence[str]] = None) -> Dict[str, Path]:
     """Write ``results.md``, ``results.csv``, ``results.tex``, ``acc.png`` and ``auc.png`` into ``out_dir``; where
     a method family ran at several sizes, also the accuracy-vs-trainable-parameters section and ``scaling.png``;
     with wall times recorded for several labels, ``wall_time.png`` (accuracy against wall time per run) and, for up
     to six datasets, ``auc_wall_time.png`` (per dataset, with ResNet-18 as a line on real data). Where a label is
     ``baseline``, every other label is judged against it on validation. ``contrasts`` (``[{a, b, question}]``):
-    A − B on test per dataset, specialist and mean (``contrasts.py``), with ``contrasts.png``."""
+    A − B on test per dataset, specialist and mean (``contrasts.py``), with ``contrasts.png``. ``labels``: one
+    name per entry of ``run_dirs`` for every run found under it, in place of the suite's label or the method."""
     from ..atomic import atomic_write_bytes
 
+    run_dirs = list(run_dirs)
     runs = find_runs(run_dirs)
-    kept, candidates = select_on_validation(load_records(runs, split=False))
+    records = load_records(runs, split=False)
+    if labels:
+        if len(labels) != len(run_dirs):
+            raise ValueError(f"{len(labels)} label(s) for {len(run_dirs)} run folder(s): give one --label per "
+                             "folder, in the same order.")
+        named = {run: lab for path, lab in zip(run_dirs, labels) for run in find_runs([path])}
+        for r in records:
+            r.label = named[r.run_dir]
+    kept, candidates = select_on_validation(records)
     records = split_configurations(kept)
     table = aggregate(records, which)
     paired = attach_intervals(table, records, which)
