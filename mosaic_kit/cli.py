@@ -6,8 +6,9 @@ import argparse
 import sys
 from typing import List, Optional
 
-from .commands import (TRAIN_FLAGS, _cmd_compare, _cmd_eval, _cmd_export, _cmd_keys, _cmd_methods, _cmd_params,
-                       _cmd_predict, _cmd_report, _cmd_suite, _cmd_synth, _cmd_table, _cmd_train, _cmd_download)
+from .commands import (TRAIN_FLAGS, _cmd_bundle, _cmd_compare, _cmd_download, _cmd_eval, _cmd_export, _cmd_keys,
+                       _cmd_methods, _cmd_params, _cmd_predict, _cmd_report, _cmd_suite, _cmd_synth, _cmd_table,
+                       _cmd_train)
 from .config import available_presets
 
 
@@ -48,7 +49,7 @@ _ABOUT = {
         "Score a run's checkpoint on its datasets' validation and test splits again (e.g. after moving the run or"
         " its data).",
         ["python -m mosaic_kit eval runs/demo",
-         "python -m mosaic_kit eval runs/demo --checkpoint last --set data_root=/data/medmnist --weights deit.safetensors"]),
+         "python -m mosaic_kit eval runs/demo --checkpoint last --set data_root=/data/medmnist"]),
     "predict": (
         "Classify image or volume files with a trained run; prints one row per file with the predicted class and "
         "the class probabilities.",
@@ -59,6 +60,13 @@ _ABOUT = {
         "file beside it.",
         ["python -m mosaic_kit export runs/demo --dataset breastmnist",
          "python -m mosaic_kit export runs/demo --dataset breastmnist --format torchscript"]),
+    "bundle": (
+        "Write a trained run as a bundle: its trainable tensors, resolved configuration, results, class names, the "
+        "backbone named by timm name and sha256, and a model card (README.md); load it with mosaic_kit.load(DIR) or "
+        "predict DIR, or from the Hub as hf:OWNER/NAME.",
+        ["python -m mosaic_kit bundle runs/demo --out bundles/demo",
+         "python -m mosaic_kit bundle runs/demo --out bundles/demo --push-to-hub me/mosaic-demo",
+         "python -m mosaic_kit predict hf:me/mosaic-demo scan.png --dataset breastmnist"]),
     "report": (
         "Write a run's figures (learning curves, per-dataset scores) and its results table.",
         ["python -m mosaic_kit report runs/demo"]),
@@ -152,6 +160,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output file (default: RUN/export/DATASET.onnx or .pt)")
     _add_run_args(p)
     p.set_defaults(func=_cmd_export)
+
+    p = _sub(sub, "bundle", help="save a run as a self-contained bundle with its model card (and push it to the "
+             "Hub)")
+    p.add_argument("run_dir", help="a finished run directory (or, with --push-to-hub alone, a bundle folder)")
+    p.add_argument("--out", help="new folder for the bundle, e.g. bundles/my-adapter")
+    p.add_argument("--checkpoint", default="best", choices=("best", "last"), help="which checkpoint (default: best)")
+    p.add_argument("--push-to-hub", metavar="OWNER/NAME", help="upload the bundle to this Hugging Face Hub repository "
+                   "(needs network and a token: `huggingface-cli login` or HF_TOKEN)")
+    p.add_argument("--private", action="store_true", help="create the Hub repository as private")
+    p.set_defaults(func=_cmd_bundle)
 
     p = _sub(sub, "report", help="figures and the results table of a run")
     p.add_argument("run_dir")

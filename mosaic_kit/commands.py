@@ -101,6 +101,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from .results import markdown_table
     from .runs import evaluate_run, evaluation_name
 
+    if str(args.run_dir).startswith("hf:"):
+        raise ValueError(f"eval writes its scores into the run folder: copy the bundle first (predict reads "
+                         f"{args.run_dir} as it is).")
     overrides = parse_set(args.set)
     if args.weights:
         overrides["weights"] = args.weights
@@ -118,6 +121,22 @@ def _cmd_report(args: argparse.Namespace) -> int:
     for path in save_run_figures(args.run_dir):
         print(f"figure: {path}")
     print(markdown_table(load_results(args.run_dir)))
+    return 0
+
+
+def _cmd_bundle(args: argparse.Namespace) -> int:
+    from .bundle import push_to_hub, read_bundle, save_bundle
+
+    if args.out:
+        folder = save_bundle(args.run_dir, _out_folder(args.out), args.checkpoint)
+        print(f"bundle: {folder} (model card: {folder / 'README.md'})")
+    elif args.push_to_hub and read_bundle(args.run_dir) is not None:
+        folder = Path(args.run_dir)
+    else:
+        raise ValueError("give --out DIR for the new bundle (or a bundle folder with --push-to-hub alone).")
+    if args.push_to_hub:
+        url = push_to_hub(folder, args.push_to_hub, args.private)
+        print(f"pushed to https://huggingface.co/{args.push_to_hub}: {url}")
     return 0
 
 

@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
+from .bundle import resolve_run
 from .config import Config, load_config
 from .data import Normalization
 from .data.readers import IntensityWarning, as_array, conform, split_batch
@@ -174,7 +175,7 @@ def load(run_dir: str | Path, checkpoint: str = "best", which: str = "student", 
          weights: Optional[str] = None) -> Predictor:
     """A ``Predictor`` for a run directory: the ``checkpoint`` (``best`` or ``last``) of its student (or EMA
     ``teacher``). ``weights`` points at the backbone weights file when it has moved since training."""
-    run_dir = Path(run_dir)
+    run_dir = resolve_run(run_dir)  # a run or bundle folder, or hf:OWNER/NAME
     overrides = {"weights": weights} if weights else None
     dev = resolve_device(device)
     cfg_file = run_dir / "config.yaml"

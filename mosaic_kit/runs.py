@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional
 
 from . import distributed as dist
+from .bundle import resolve_run, weights_check
 from .checkpoint import load_into, load_tensors
 from .config import Config, load_config
 from .data import Normalization, dataset_provenance, iter_batches, open_datasets, weights_provenance
@@ -54,9 +55,10 @@ def run_overrides(run_dir: Path, overrides: Optional[Dict[str, Any]] = None) -> 
 def load_run(run_dir: str | Path, checkpoint: str = "best", overrides: Optional[Dict[str, Any]] = None) -> LoadedRun:
     """Rebuild a run's models from ``config.yaml`` and ``{checkpoint}.safetensors``; the frozen backbone is rebuilt
     from the configuration and checked against the checkpoint's fingerprint."""
-    run_dir = Path(run_dir)
+    run_dir = resolve_run(run_dir)
     if not (run_dir / "config.yaml").exists():
         raise FileNotFoundError(f"{run_dir} is not a run directory (no config.yaml).")
+    weights_check(run_dir, (overrides or {}).get("weights"))
     path = run_dir / f"{checkpoint}.safetensors"
     groups, meta = load_tensors(path)
     cfg = load_config(file=str(run_dir / "config.yaml"), overrides=run_overrides(run_dir, overrides))

@@ -24,7 +24,7 @@ LAYERS = [
     {"models"},  # know no method
     {"methods"},
     {"evaluate", "results", "outputs"},
-    {"runs"},
+    {"runs", "bundle", "model_card"},
     {"train"},
     {"reports", "plots", "viz", "workbench", "plan", "suite", "predict", "export", "cluster"},
     {"cli", "commands", "explorer", "__main__", "__init__"},
