@@ -18,6 +18,20 @@ _MARKERS = ("o", "s", "^", "v", "D", "x")
 
 
 
+def fit_title(ax, text: str, fontsize: float = 9) -> None:
+    """``ax``'s title, wrapped to the figure's width (about 0.55 em per character), so that no title is clipped
+    however few datasets set the width."""
+    import textwrap
+
+    width_pt = ax.figure.get_figwidth() * 72
+    ax.set_title("\n".join(textwrap.wrap(text, max(20, int(width_pt / (0.55 * fontsize))))), fontsize=fontsize)
+
+
+def outside_legend(ax, fontsize: float = 7) -> None:
+    """The legend right of the axes, where it covers no point whatever the number of labels."""
+    ax.legend(fontsize=fontsize, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+
+
 def read_metrics(run_dir: str | Path) -> List[dict]:
     return [json.loads(line) for line in (Path(run_dir) / "metrics.jsonl").read_text().splitlines() if line]
 
@@ -108,9 +122,9 @@ def save_run_figures(run_dir: str | Path) -> List[Path]:
     ax.scatter(xs, chance, marker="_", s=200, color="k", label="chance", zorder=3)
     ax.set_xticks(xs, [n.replace("mnist", "") for n in names], rotation=45, ha="right")
     tag = provenance_tag(results)
-    ax.set(ylabel="test accuracy", ylim=(0, 1),
-           title="Test accuracy per dataset (colour = specialist)" + (f"; {tag}" if tag else ""))
-    ax.legend(loc="lower right", fontsize=8)
+    ax.set(ylabel="test accuracy", ylim=(0, 1))
+    fit_title(ax, "Test accuracy per dataset (colour = specialist)" + (f"; {tag}" if tag else ""), fontsize=10)
+    outside_legend(ax, fontsize=8)
     fig.tight_layout()
     fig.savefig(out / "test_scores.png", dpi=120)
     plt.close(fig)

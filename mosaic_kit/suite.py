@@ -8,6 +8,8 @@ interrupted suite picks up where it stopped. Each executed notebook is kept besi
 """
 from __future__ import annotations
 
+import functools
+
 import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -121,7 +123,8 @@ def _execute(spec: RunSpec, nb: Path, kernel: str, slot: Dict[str, Any], say) ->
     params = {**spec.parameters, "resume": resume,
               "overrides": {**spec.parameters["overrides"], **slot}}
     pm.execute_notebook(str(nb / "01_train.ipynb"), str(d / "train.ipynb"), parameters=params,
-                        kernel_name=kernel, progress_bar=False, cwd=str(d))
+                        kernel_name=kernel, progress_bar=False, cwd=str(d),
+                        kernel_manager_class=ipc_kernel_manager())
     atomic_write_bytes(d / "suite.json", json.dumps(spec.fingerprint(), indent=1).encode())
 
 
@@ -210,5 +213,30 @@ def build_report(plan: Plan, notebooks: Optional[str | Path] = None, kernel: str
                         parameters={"run_dirs": [str(k.resolve()) for k in kept],
                                     "out_dir": str(report.resolve()), "title": plan.title,
                                     "baseline": plan.baseline, "contrasts": plan.contrasts},
-                        kernel_name=kernel, progress_bar=False, cwd=str(report))
+                        kernel_name=kernel, progress_bar=False, cwd=str(report),
+                        kernel_manager_class=ipc_kernel_manager())
     return report
+
+
+@functools.lru_cache(maxsize=None)
+def ipc_kernel_manager():
+    """jupyter_client's kernel manager speaking over local IPC sockets (files only this user can open) instead of
+    TCP ports: the notebooks' kernels then neither listen on the network nor warn about it, once per run."""
+    import os
+    import uuid
+
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.paths import jupyter_runtime_dir
+    from traitlets import default
+
+    class IPCKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _default_transport(self) -> str:
+            return "ipc"
+
+        @default("ip")  # an absolute socket path: the kernel starts in the run's folder, not the client's
+        def _default_ip(self) -> str:
+            os.makedirs(jupyter_runtime_dir(), exist_ok=True)
+            return os.path.join(jupyter_runtime_dir(), f"mosaic-kernel-{uuid.uuid4().hex[:12]}")
+
+    return IPCKernelManager

@@ -249,3 +249,29 @@ def test_a_curve_needs_three_sizes_of_one_family():
     lever = [point("baseline", 1_447_302), point("vol-28-p4", 1_414_854), point("lora", 200_000, "LoRA")]
     assert not is_sweep(lever)  # an ablation lever that changes the count in passing
     assert is_sweep(lever + [point("x2", 2_777_862)])
+
+
+@pytest.mark.parametrize("n_datasets, n_labels", [(1, 9), (18, 2)])
+def test_score_figures_keep_title_and_legend_inside_at_any_dataset_count(tmp_path, monkeypatch, n_datasets, n_labels):
+    import matplotlib.pyplot as plt
+
+    from mosaic_kit.registry import ALL_DATASETS
+    from mosaic_kit.reports.render import plot_scores
+    from mosaic_kit.reports.table import ResultTable
+
+    names = list(ALL_DATASETS)[:n_datasets]
+    labels = [f"lever-{i} [tokenizer_3d_init=acs, rot90_3d=True]" for i in range(n_labels)]
+    table = ResultTable(labels, names, {(lab, n): {"acc": [0.5 + 0.02 * i, 0.6]} for i, lab in enumerate(labels)
+                                        for n in names}, {}, runs={lab: 2 for lab in labels})
+    kept = []
+    monkeypatch.setattr(plt, "close", kept.append)
+    plot_scores(table, tmp_path / "acc.png", "acc", inputs="2D at 112 px, 3D at 32^3 (28-px files upsampled)")
+    fig = kept[0]
+    fig.canvas.draw()
+    box = fig.bbox
+    ax = fig.axes[0]
+    for artist in (ax.title, ax.get_legend()):
+        ext = artist.get_window_extent()
+        assert ext.x0 >= box.x0 - 1 and ext.x1 <= box.x1 + 1 and ext.y1 <= box.y1 + 1, artist
+    legend, axes = ax.get_legend().get_window_extent(), ax.get_window_extent()
+    assert legend.x0 >= axes.x1  # beside the points, never over them

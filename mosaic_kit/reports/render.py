@@ -15,6 +15,7 @@ from pathlib import Path
 from statistics import mean, stdev
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
+from ..plots import fit_title, outside_legend
 from ..registry import GROUPS, in_group
 from ..results import provenance_line
 from .references import reference_paper_means, reference_resnet18
@@ -151,7 +152,7 @@ def plot_scores(table: ResultTable, path: str | Path, metric: str = "acc", input
     refs = {} if table.references_absent else {
         "ResNet-18, trained at 28 px (3D: ResNet-18+3D)": ("_", reference_resnet18(28)),
         "ResNet-18, trained at 224 px": ("x", reference_resnet18(224))}
-    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(table.datasets) + 2), 4))
+    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(table.datasets) + 2) + 3, 4))  # + the legend beside
     xs = list(range(len(table.datasets)))
     width = 0.6 / max(1, len(table.labels))
     for k, lab in enumerate(table.labels):
@@ -168,8 +169,8 @@ def plot_scores(table: ResultTable, path: str | Path, metric: str = "acc", input
                    color="k", label=name)
     ax.set_xticks(xs, table.datasets, rotation=45, ha="right", fontsize=8)
     ax.set(ylabel=f"test {metric.upper()}", ylim=(0, 1.02))
-    ax.set_title(f"Test {metric.upper()} per dataset" + (f" (inputs: {inputs})" if inputs else ""), fontsize=9)
-    ax.legend(fontsize=7)
+    fit_title(ax, f"Test {metric.upper()} per dataset" + (f" (inputs: {inputs})" if inputs else ""))
+    outside_legend(ax)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=120)
