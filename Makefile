@@ -25,8 +25,7 @@ $(STAMP): pyproject.toml $(LOCK)
 
 demo: venv
 	rm -rf runs/demo
-	$(BIN)/python -m mosaic_kit train --preset cpu-tiny --out runs/demo
-	$(BIN)/python -m mosaic_kit report runs/demo
+	$(BIN)/python -m mosaic_kit train --preset cpu-tiny --out runs/demo  # ends with the table and the figures
 
 test: venv
 	$(BIN)/python -m pytest -q
