@@ -185,3 +185,14 @@ def test_the_generalist_preset_is_what_the_generalist_plan_runs_for_mosaic(tmp_p
     differ = {k for k in planned if planned[k] != preset[k]}
     assert differ <= {"data_root", "weights", "download"}, {k: (planned[k], preset[k]) for k in differ}
     assert preset["datasets"] == ["retinamnist", "breastmnist", "pneumoniamnist", "adrenalmnist3d"]
+
+
+def test_cpu_real_3d_is_the_3d_half_of_cpu_real_written_out():
+    three, joint = load_config("cpu-real-3d").to_dict(), load_config("cpu-real").to_dict()
+    keys = ("size_3d", "vol_size", "patch_3d", "tokenizer_3d_init", "bottleneck_c", "rot90_3d", "affine_3d",
+            "jitter_3d", "lr_3d_scale", "steps_per_dataset_3d", "rounds", "steps_per_dataset", "batch_size", "lr",
+            "warmup_steps", "ema_momentum_3d", "patience", "select_metric", "class_balance", "backbone", "weights")
+    assert {k: three[k] for k in keys} == {k: joint[k] for k in keys}
+    assert three["datasets"] == ["adrenalmnist3d"]
+    text = (Path(__file__).resolve().parents[1] / "mosaic_kit" / "presets" / "cpu-real-3d.yaml").read_text()
+    assert all(f"\n{k}:" in text for k in keys[:10])  # every 3D choice written out, not inherited silently
