@@ -34,6 +34,8 @@ def run_notebooks(run: Path, label: str, out: Path) -> list:
     import nbformat
     import papermill
 
+    from mosaic_kit.suite import ipc_kernel_manager
+
     saved = []
     run = run.resolve().relative_to(ROOT) if run.resolve().is_relative_to(ROOT) else run.resolve()  # as titled
     params = {"02_attention.ipynb": {"run_dir": str(run), "n_samples": 3, "ig_steps": 32, "forced_limit": 400},
@@ -42,7 +44,8 @@ def run_notebooks(run: Path, label: str, out: Path) -> list:
         for name, p in params.items():
             target = Path(tmp) / name
             papermill.execute_notebook(str(ROOT / "notebooks" / name), str(target), parameters=p,
-                                       kernel_name="python3", progress_bar=False, cwd=str(ROOT))
+                                       kernel_name="python3", progress_bar=False, cwd=str(ROOT),
+                                       kernel_manager_class=ipc_kernel_manager())
             book = nbformat.read(target, as_version=4)
             texts = []
             for cell in book.cells:
