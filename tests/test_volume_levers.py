@@ -114,3 +114,28 @@ def test_a_run_with_every_volume_lever_trains_the_volumes_their_own_steps(tmp_pa
     assert (steps.count("breastmnist"), steps.count("adrenalmnist3d")) == (3, 5)
     config = json.loads((run / "results.json").read_text())["config"]
     assert (config["tokenizer_3d_init"], config["rot90_3d"], config["lr_3d_scale"]) == ("acs", True, 2.0)
+
+
+def test_the_volumes_plan_judges_each_lever_against_cpu_real_3d():
+    from pathlib import Path
+
+    from mosaic_kit.config import load_config
+    from mosaic_kit.plan import load_plan
+
+    root = Path(__file__).resolve().parents[1]
+    plan = load_plan(root / "plans" / "volumes-real-cpu.yaml", root=root)
+    assert len(plan.runs) == 30 and {r.seed for r in plan.runs} == {42, 123, 456, 789, 2024}
+    assert plan.baseline == "baseline"
+    def resolved(label):
+        run = next(r for r in plan.runs if r.label == label and r.seed == 42)
+        return load_config(run.parameters["preset"], overrides=run.parameters["overrides"]).to_dict()
+
+    base, preset = resolved("baseline"), load_config("cpu-real-3d").to_dict()
+    assert {k for k in preset if preset[k] != base[k]} == {"data_root", "download", "weights", "seed", "out"} - \
+        {k for k in ("seed", "out") if preset[k] == base[k]}
+    levers = {"acs": {"tokenizer_3d_init"}, "aug-strong": {"rot90_3d", "affine_3d", "jitter_3d"},
+              "lr-3e-3": {"lr"}, "steps-160": {"steps_per_dataset", "warmup_steps"},
+              "acs-aug-strong": {"tokenizer_3d_init", "rot90_3d", "affine_3d", "jitter_3d"}}
+    for label, keys in levers.items():  # each arm moves its lever's keys and nothing else
+        cfg = resolved(label)
+        assert {k for k in cfg if cfg[k] != base[k]} == keys, label
