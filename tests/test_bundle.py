@@ -138,3 +138,16 @@ def test_hub_bundles_load_by_name_and_push_through_huggingface_hub(trained, tmp_
         mosaic_kit.load("hf:me/missing")
     with pytest.raises(ValueError, match="write hf:OWNER/NAME"):
         mosaic_kit.load("hf:demo")
+    assert main(["eval", "hf:me/demo"]) == 2  # eval writes into the run folder: never into the Hub's cache
+    assert "copy the bundle first" in capsys.readouterr().err
+
+
+def test_an_independent_run_is_bundled_dataset_by_dataset(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").write_text(yaml.safe_dump({"method": "mos", "independent": True}))
+    (run / "results.json").write_text(json.dumps({"datasets": {}}))
+    (run / "best.safetensors").write_bytes(b"")
+    with pytest.raises(ValueError, match="bundle each dataset's run folder on its own"):
+        save_bundle(run, tmp_path / "b")
+    assert not (tmp_path / "b").exists()
