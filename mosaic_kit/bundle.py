@@ -92,8 +92,11 @@ def save_bundle(run_dir: str | Path, out: str | Path, checkpoint: str = "best") 
 
 
 def _dataset_entry(name: str, results: Dict[str, Any]) -> Dict[str, Any]:
+    import medmnist
+
     info = get_info(name)
     return {"task": info.task, "modality": "3D" if info.is_3d else "2D", "classes": dict(info.labels),
+            "license": None if info.is_custom else medmnist.INFO.get(name, {}).get("license"),
             "specialist": (results.get("routing") or {}).get(name),
             "data": ((results.get("provenance") or {}).get("datasets") or {}).get(name)}
 

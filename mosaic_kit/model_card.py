@@ -17,12 +17,20 @@ def _pct(x: Any) -> str:
     return f"{100 * x:.1f}" if isinstance(x, (int, float)) else "–"
 
 
+def _licence(entry: Dict[str, Any]) -> str:
+    if entry.get("data") == "synthetic":
+        return "(the kit's synthetic stand-in)"
+    return entry.get("license") or "(your own data)"
+
+
 def model_card(manifest: Dict[str, Any], results: Dict[str, Any], cfg: Dict[str, Any]) -> str:
     """Markdown model card of a bundle (``manifest``: its ``bundle.json``)."""
     bb, datasets = manifest["backbone"], manifest["datasets"]
     names = list(datasets)
     weights = bb.get("weights") or "none (random initialisation)"
-    meta = {"library_name": "mosaic_kit", "license": "apache-2.0", "pipeline_tag": "image-classification",
+    non_commercial = any("NC" in str(d.get("license") or "") for d in datasets.values())  # e.g. DermaMNIST
+    meta = {"library_name": "mosaic_kit", "license": "cc-by-nc-4.0" if non_commercial else "apache-2.0",
+            "pipeline_tag": "image-classification",
             "tags": ["medical-imaging", "medmnist", "vision-transformer", "parameter-efficient-fine-tuning",
                      f"method-{manifest.get('method')}"] + names,
             "metrics": ["accuracy", "roc_auc"]}
@@ -74,7 +82,7 @@ def model_card(manifest: Dict[str, Any], results: Dict[str, Any], cfg: Dict[str,
               "## Limitations", "",
               "A research artefact, not a medical device: trained and scored on MedMNIST's small, resized images "
               "(28 px and 28^3 files), on one seed; scores on other scanners, sites or resolutions are unknown. "
-              "Dataset licences: see each MedMNIST dataset (CC BY 4.0, or CC BY-NC 4.0 for some).", "",
+              "Training data licences: " + "; ".join(f"{n} {_licence(datasets[n])}" for n in names) + ".", "",
               "## Citation", "",
               "Cite mosaic_kit (its CITATION.cff) and MedMNIST v2: Yang et al., \"MedMNIST v2 - A large-scale "
               "lightweight benchmark for 2D and 3D biomedical image classification\", Scientific Data, 2023.", ""]

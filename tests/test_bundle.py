@@ -59,6 +59,8 @@ def test_a_bundle_holds_the_trainable_tensors_a_model_card_and_loads_to_the_same
     acc = 100 * results["datasets"]["breastmnist"]["test"]["acc"]
     row = next(line for line in card.splitlines() if line.startswith("| breastmnist |"))
     assert f"| {acc:.1f} |" in row and "malignant" in card and manifest["backbone"]["sha256"] in card
+    assert "breastmnist (the kit's synthetic stand-in); adrenalmnist3d (the kit" in card  # no licence claimed
+    assert manifest["datasets"]["breastmnist"]["license"] == "CC BY 4.0"  # medmnist's, for real files
 
     images, volumes = _inputs()
     original = mosaic_kit.load(run)
