@@ -77,6 +77,7 @@ def test_the_documentation_builds(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     api = (tmp_path / "site" / "api" / "index.html").read_text()
     assert "paired_difference" in api and "dataset_output_angles" in api and "write_report" in api
+    assert "save_bundle" in api
     assert (tmp_path / "site" / "results" / "index.html").exists()
 
 
