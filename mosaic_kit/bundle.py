@@ -6,7 +6,8 @@ A bundle is the smallest run directory the loaders accept, plus what a reader ne
 - ``{checkpoint}.safetensors``: the trainable tensors only (student and EMA teacher); the frozen backbone is named,
   not copied;
 - ``config.yaml``: the resolved configuration; the backbone weights are named by timm name (``timm:...``) where
-  the run used them so, else by file name, with their sha256 in ``bundle.json`` (the loader checks both);
+  the run used them so, else by file name, with their sha256 in ``bundle.json``; the loader rebuilds the backbone
+  from the weights given and refuses it unless its fingerprint is the checkpoint's;
 - ``results.json``: the run's own evaluation; ``datasets/*.yaml``: the specs of datasets of your own, if any;
 - ``bundle.json``: format, kit version, backbone and sha256, every dataset's task, class names and specialist;
 - ``README.md``: the model card (``model_card.py``): results with their provenance, training, use, limits.
@@ -26,7 +27,7 @@ import yaml
 
 from . import __version__
 from .data.provenance import file_digest
-from .hub import is_hub_spec, resolve_weights
+from .hub import is_hub_spec
 from .model_card import model_card
 from .registry import get_info
 from .results import load_results
@@ -92,11 +93,9 @@ def save_bundle(run_dir: str | Path, out: str | Path, checkpoint: str = "best") 
 
 
 def _dataset_entry(name: str, results: Dict[str, Any]) -> Dict[str, Any]:
-    import medmnist
-
     info = get_info(name)
     return {"task": info.task, "modality": "3D" if info.is_3d else "2D", "classes": dict(info.labels),
-            "license": None if info.is_custom else medmnist.INFO.get(name, {}).get("license"),
+            "license": info.license,
             "specialist": (results.get("routing") or {}).get(name),
             "data": ((results.get("provenance") or {}).get("datasets") or {}).get(name)}
 
@@ -107,7 +106,7 @@ def read_bundle(path: str | Path) -> Optional[Dict[str, Any]]:
     return json.loads(f.read_text()) if f.is_file() else None
 
 
-def resolve_run(spec: str | Path, revision: Optional[str] = None) -> Path:
+def resolve_run(spec: str | Path) -> Path:
     """A run directory or bundle folder; ``hf:OWNER/NAME[@REVISION]`` is fetched from the Hub (or its cache)."""
     text = str(spec)
     if not text.startswith(HUB_PREFIX):
@@ -119,7 +118,7 @@ def resolve_run(spec: str | Path, revision: Optional[str] = None) -> Path:
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     try:
-        folder = Path(snapshot_download(repo_id=repo, revision=rev or revision))
+        folder = Path(snapshot_download(repo_id=repo, revision=rev or None))
     except LocalEntryNotFoundError as err:
         raise OSError(f"{repo} is neither in the local Hugging Face cache nor reachable ({err}); download it once "
                       "with network access, or copy the bundle folder and give its path.") from None
@@ -141,7 +140,7 @@ def weights_check(folder: str | Path, weights: Optional[str]) -> None:
     raise FileNotFoundError(
         f"This bundle was trained on the frozen backbone {spec['name']} with weights '{spec['weights']}' "
         f"(sha256 {sha}...), which is not here. Give the file's path: mosaic_kit.load(..., weights=PATH) or "
-        "--weights PATH; its sha256 is checked against the bundle's.")
+        "--weights PATH; a file other than the one it was trained on is refused.")
 
 
 def push_to_hub(folder: str | Path, repo_id: str, private: bool = False, token: Optional[str] = None) -> str:
@@ -155,4 +154,3 @@ def push_to_hub(folder: str | Path, repo_id: str, private: bool = False, token: 
     info = api.upload_folder(folder_path=str(folder), repo_id=repo_id,
                              commit_message=f"mosaic_kit {__version__} bundle")
     return str(getattr(info, "commit_url", info))
-

@@ -98,10 +98,11 @@ def _write_figures(run_dir: Path) -> None:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
+    from .bundle import HUB_PREFIX
     from .results import markdown_table
     from .runs import evaluate_run, evaluation_name
 
-    if str(args.run_dir).startswith("hf:"):
+    if str(args.run_dir).startswith(HUB_PREFIX):
         raise ValueError(f"eval writes its scores into the run folder: copy the bundle first (predict reads "
                          f"{args.run_dir} as it is).")
     overrides = parse_set(args.set)

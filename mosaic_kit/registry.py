@@ -90,6 +90,11 @@ class DatasetInfo:
     def md5(self, size: int) -> Optional[str]:
         return None if self.is_custom else INFO[self.name]["MD5" if size == 28 else f"MD5_{size}"]
 
+    @property
+    def license(self) -> Optional[str]:
+        """The licence MedMNIST states for the dataset (None for your own)."""
+        return None if self.is_custom else INFO[self.name].get("license")
+
 
 def _make_info(name: str) -> DatasetInfo:
     raw = INFO[name]

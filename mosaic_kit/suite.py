@@ -9,7 +9,6 @@ interrupted suite picks up where it stopped. Each executed notebook is kept besi
 from __future__ import annotations
 
 import functools
-
 import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional

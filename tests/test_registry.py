@@ -44,3 +44,9 @@ def test_groups_expand_in_order_without_repeats():
     assert resolve_datasets(["breastmnist", "2d"])[0] == "breastmnist"
     assert len(resolve_datasets(["breastmnist", "2d"])) == 12
     assert resolve_datasets("all") == list(ALL_DATASETS)
+
+
+def test_each_dataset_carries_the_licence_medmnist_states():
+    from mosaic_kit.registry import get_info
+
+    assert get_info("breastmnist").license == "CC BY 4.0" and get_info("dermamnist").license == "CC BY-NC 4.0"

@@ -7,5 +7,5 @@ from .selection import Candidate, select_on_validation
 from .table import ResultTable, RunRecord, aggregate, find_runs, load_records, references_absent, split_configurations
 
 __all__ = ["RunRecord", "ResultTable", "find_runs", "load_records", "aggregate", "references_absent",
-           "reference_resnet18", "reference_acs", "reference_paper_means", "to_markdown", "to_csv", "to_latex", "plot_scores",
-           "write_report", "Candidate", "select_on_validation", "split_configurations"]
+           "reference_resnet18", "reference_acs", "reference_paper_means", "to_markdown", "to_csv", "to_latex",
+           "plot_scores", "write_report", "Candidate", "select_on_validation", "split_configurations"]

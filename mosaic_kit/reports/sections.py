@@ -60,7 +60,8 @@ def references_md(table, records: Sequence[RunRecord]) -> str:
                           "interval excludes the reference, else *within noise*. ResNet-18: MedMNIST v2's, trained "
                           "from scratch at 28 px and at 224 px (the 28-px images upsampled, as the kit resizes them "
                           "too); 3D: ResNet-18+3D at 28^3 (no 224-px row exists)." if refs else "."), ""]
-    acs = reference_acs() if refs and any(n in reference_acs() for n in table.datasets) else {}
+    acs = reference_acs() if refs else {}
+    acs = acs if any(n in acs for n in table.datasets) else {}
     if acs:
         head[-2] += (" ResNet-18+ACS: MedMNIST v2's ResNet-18 with ACS convolutions at 28^3 (2D kernels split over "
                      "the axial, coronal and sagittal planes), its best 3D ResNet.")

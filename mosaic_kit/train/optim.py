@@ -13,7 +13,8 @@ from ..config import Config
 from ..models.mosaic import MosaicModel
 from ..registry import get_info
 
-__all__ = ["build_optimizer", "volume_only_parameters", "steps_per_round", "build_scheduler", "task_loss", "class_weights", "round_order"]
+__all__ = ["build_optimizer", "volume_only_parameters", "steps_per_round", "build_scheduler", "task_loss",
+           "class_weights", "round_order"]
 
 
 def build_optimizer(model: MosaicModel, cfg: Config) -> torch.optim.AdamW:
