@@ -47,14 +47,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sims", type=int, default=200)
     ap.add_argument("--seeds", type=int, nargs="+", default=[3, 5])
-    ap.add_argument("--shift", type=float, default=0.15, help="planted logit shift of arm A")
+    ap.add_argument("--shifts", type=float, nargs="+", default=[0.0, 0.15],
+                    help="planted logit shifts of arm A, one row pair each (0: no effect)")
     ap.add_argument("--boot", type=int, default=1000)
     args = ap.parse_args()
     t0 = time.time()
     print("| seeds | planted shift | metric | withdrawn rule: 'better' | paired bootstrap: 'better' | 'worse' |")
     print("|---|---|---|---|---|---|")
     for seeds in args.seeds:
-        for shift in (0.0, args.shift):
+        for shift in args.shifts:
             for metric in ("acc", "auc"):
                 old = paired = worse = 0
                 for i in range(args.sims):
