@@ -139,3 +139,20 @@ def test_the_volumes_plan_judges_each_lever_against_cpu_real_3d():
     for label, keys in levers.items():  # each arm moves its lever's keys and nothing else
         cfg = resolved(label)
         assert {k for k in cfg if cfg[k] != base[k]} == keys, label
+
+
+def test_the_unseen_volumes_plan_runs_cpu_real_3d_unchanged_on_every_other_3d_file():
+    from pathlib import Path
+
+    from mosaic_kit.config import load_config
+    from mosaic_kit.plan import load_plan
+    from mosaic_kit.registry import resolve_datasets
+
+    root = Path(__file__).resolve().parents[1]
+    plan = load_plan(root / "plans" / "volumes-unseen.yaml", root=root)
+    resolved = [load_config(r.parameters["preset"], overrides=r.parameters["overrides"]).to_dict() for r in plan.runs]
+    assert {tuple(c["datasets"]) for c in resolved} == {(n,) for n in resolve_datasets("3d")} - {("adrenalmnist3d",)}
+    assert len(plan.runs) == 25 and [r.seed for r in plan.runs[:5]] == [42] * 5  # every file once before seed 123
+    preset = load_config("cpu-real-3d").to_dict()
+    for cfg in resolved:  # the recipe as written, nothing tuned per file
+        assert {k for k in preset if preset[k] != cfg[k]} <= {"datasets", "seed", "out"}
