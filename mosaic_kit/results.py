@@ -69,6 +69,19 @@ def provenance_line(results: Mapping[str, Any]) -> str:
     return f"Data: {data}. Backbone: {bb['backbone']}, {weights}. Evaluation: {prov['evaluation']}."
 
 
+def execution_line(results: Mapping[str, Any]) -> str:
+    """How the run's wall time was measured: the device and, on a CPU, its torch thread count; "" when the run
+    recorded neither (wall times are comparable only between runs measured the same way)."""
+    cfg = results.get("config") or {}
+    if "device" not in cfg:
+        return ""
+    if not str(cfg["device"]).startswith("cpu"):
+        return f"Wall time measured on {cfg['device']}."
+    threads = int(cfg.get("threads") or 0)
+    return "Wall time measured on the CPU, " + (f"{threads} torch thread{'s' if threads > 1 else ''} per run."
+                                                if threads else "all cores per run.")
+
+
 def write_results(run_dir: str | Path, results: Dict[str, Any], name: str = "results") -> Path:
     """``{name}.json`` and ``{name}.md`` in ``run_dir``: ``results`` is the training's own evaluation (what tables
     read); later evaluations of a run use their own names (``evaluation-last``, ...)."""

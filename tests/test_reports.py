@@ -275,3 +275,17 @@ def test_score_figures_keep_title_and_legend_inside_at_any_dataset_count(tmp_pat
         assert ext.x0 >= box.x0 - 1 and ext.x1 <= box.x1 + 1 and ext.y1 <= box.y1 + 1, artist
     legend, axes = ax.get_legend().get_window_extent(), ax.get_window_extent()
     assert legend.x0 >= axes.x1  # beside the points, never over them
+
+
+def test_the_report_says_how_each_wall_time_was_measured(tmp_path):
+    _run(tmp_path, "mos", 1, {"breastmnist": (0.8, 0.9)}, device="cpu", threads=1)
+    _run(tmp_path, "mos", 2, {"breastmnist": (0.8, 0.9)}, device="cpu", threads=1)
+    _run(tmp_path, "lora", 1, {"breastmnist": (0.7, 0.8)}, device="cpu", threads=0)
+    _run(tmp_path, "vpt", 1, {"breastmnist": (0.7, 0.8)}, device="cuda:0")
+    _run(tmp_path, "old", 1, {"breastmnist": (0.7, 0.8)})  # a run that recorded neither
+    md = write_report([tmp_path / n for n in ("mos", "lora", "vpt", "old")], tmp_path / "out")["md"].read_text()
+    assert ("mos: Wall time measured on the CPU, 1 torch thread per run. lora: Wall time measured on the CPU, all "
+            "cores per run. vpt: Wall time measured on cuda:0. old: Wall time: how it was measured is not "
+            "recorded.") in md
+    one = write_report([tmp_path / "mos"], tmp_path / "one")["md"].read_text()
+    assert "\nWall time measured on the CPU, 1 torch thread per run.\n" in one  # one way: no labels

@@ -17,7 +17,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from ..plots import fit_title, outside_legend
 from ..registry import GROUPS, in_group
-from ..results import provenance_line
+from ..results import execution_line, provenance_line
 from .references import reference_paper_means, reference_resnet18
 from .scaling import is_sweep, plot_scaling, plot_wall_time, plot_wall_time_per_dataset, scaling_md, scaling_points
 from .compare import attach_intervals, lever_rows
@@ -97,12 +97,13 @@ def to_markdown(table: ResultTable) -> str:
     return "\n".join(out) + "\n"
 
 
-def provenance_md(records) -> str:
-    """One line per distinct data / weights provenance among the runs, with the labels it covers."""
+def provenance_md(records, line=provenance_line,
+                  missing: str = "Provenance: not recorded (a run before mosaic_kit 0.2).") -> str:
+    """One line per distinct data / weights provenance (or other ``line`` of a run's results) among the runs, with
+    the labels it covers."""
     lines: Dict[str, List[str]] = {}
     for r in records:
-        lines.setdefault(provenance_line(r.results) or "Provenance: not recorded (a run before mosaic_kit 0.2).",
-                         []).append(r.label)
+        lines.setdefault(line(r.results) or missing, []).append(r.label)
     if len(lines) == 1:
         return next(iter(lines))
     return " ".join(f"{', '.join(dict.fromkeys(labs))}: {line}" for line, labs in lines.items())
@@ -242,6 +243,8 @@ def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str
                                                      "(two-level bootstrap)]" if paired else
                                                      " (no interval: the runs hold no per-sample outputs)")
              + ", n = runs with a defined value.", provenance_md(records)]
+    if any(table.wall.get(lab) for lab in table.labels):
+        notes.append(provenance_md(records, execution_line, "Wall time: how it was measured is not recorded."))
     if table.majority:
         notes.append("Majority-class ACC: the most frequent training class (per label for ChestMNIST) predicted for "
                      "every test sample, computed on the same files.")
