@@ -97,13 +97,13 @@ def to_markdown(table: ResultTable) -> str:
     return "\n".join(out) + "\n"
 
 
-def provenance_md(records, line=provenance_line,
+def provenance_md(records, describe=provenance_line,
                   missing: str = "Provenance: not recorded (a run before mosaic_kit 0.2).") -> str:
-    """One line per distinct data / weights provenance (or other ``line`` of a run's results) among the runs, with
-    the labels it covers."""
+    """One line per distinct data / weights provenance (or other ``describe(results)`` sentence) among the runs,
+    with the labels it covers."""
     lines: Dict[str, List[str]] = {}
     for r in records:
-        lines.setdefault(line(r.results) or missing, []).append(r.label)
+        lines.setdefault(describe(r.results) or missing, []).append(r.label)
     if len(lines) == 1:
         return next(iter(lines))
     return " ".join(f"{', '.join(dict.fromkeys(labs))}: {line}" for line, labs in lines.items())
