@@ -157,7 +157,7 @@ def test_auto_inflates_exactly_when_backbone_weights_are_given(tmp_path):
     assert load_config("paper", overrides={"weights": weights}).tokenizer_3d_init == "random"  # the paper's setting
 
 
-def test_the_cpu_real_preset_holds_the_levers_chosen_on_validation(tmp_path):
+def test_the_cpu_real_preset_holds_the_values_its_5_seed_results_were_measured_with(tmp_path):
     from conftest import DEIT_TINY, REAL_MEDMNIST, need
 
     cfg = load_config("cpu-real", overrides={"weights": str(need(DEIT_TINY)), "data_root": str(need(REAL_MEDMNIST)),
@@ -185,6 +185,27 @@ def test_the_generalist_preset_is_what_the_generalist_plan_runs_for_mosaic(tmp_p
     differ = {k for k in planned if planned[k] != preset[k]}
     assert differ <= {"data_root", "weights", "download"}, {k: (planned[k], preset[k]) for k in differ}
     assert preset["datasets"] == ["retinamnist", "breastmnist", "pneumoniamnist", "adrenalmnist3d"]
+
+
+def test_the_schedule_plan_judges_the_preset_against_its_own_settings_at_6_x_20():
+    """plans/schedule-real-cpu.yaml: its 8x80 arm is the preset cpu-real (the runs cpu-real-seeds reports), its 6x20
+    arm differs in the schedule only, and the lever table takes 6x20 as the baseline."""
+    from mosaic_kit.plan import load_plan
+
+    root = Path(__file__).resolve().parents[1]
+    plan = load_plan(root / "plans" / "schedule-real-cpu.yaml", root=root)
+    seeds = load_plan(root / "plans" / "cpu-real-seeds.yaml", root=root)
+    arms = {}
+    for r in plan.runs:
+        arms.setdefault(r.label, load_config(r.parameters["preset"], overrides={**r.parameters["overrides"],
+                                                                                 "out": "x"}).to_dict())
+    preset = load_config("cpu-real", overrides={"out": "x"}).to_dict()
+    assert {k for k in preset if arms["8x80"][k] != preset[k]} <= {"data_root", "weights", "download", "seed"}
+    assert {k for k in preset if arms["6x20"][k] != arms["8x80"][k]} == {"rounds", "steps_per_dataset", "warmup_steps"}
+    assert (arms["6x20"]["rounds"], arms["6x20"]["steps_per_dataset"]) == (6, 20)
+    same = {r.run_dir: r.parameters for r in plan.runs if r.label == "8x80"}
+    assert {r.run_dir: r.parameters for r in seeds.runs} == same  # one training serves both plans
+    assert plan.baseline == "6x20"
 
 
 def test_cpu_real_3d_is_the_3d_half_of_cpu_real_written_out():
