@@ -51,8 +51,8 @@ def main(argv=None) -> int:
     p.add_argument("--n-boot", type=int, default=N_BOOT, help="bootstrap replicates (the reports' number)")
     a = p.parse_args(argv)
     m = a.metric.upper()
-    print(f"| label | dataset | test samples | seeds | mean {m} [95% interval, seeds and samples] | one run's half-width, "
-          f"samples alone (median over seeds) | mean needed for the lower end to clear {a.reference} |")
+    print(f"| label | dataset | test samples | seeds | mean {m} [95% interval, seeds and samples] | one run's "
+          f"half-width, samples alone (median over seeds) | mean needed for the lower end to clear {a.reference} |")
     print("|---|---|---|---|---|---|---|")
     for label, d, n, k, both, half, need in rows(a.paths, a.dataset, a.metric, a.reference, a.n_boot):
         print(f"| {label} | {d} | {n} | {k} | {100 * both.mean:.1f} [{100 * both.low:.1f}, {100 * both.high:.1f}] | "
