@@ -236,5 +236,5 @@ def test_the_preset_comments_quote_the_paired_comparison_of_the_committed_output
     assert selection_checkpoint(records) == "last" and len(base) == len(arm) == 5
     c = compare_records(arm, base, metric, "val", "last")
     assert f"{100 * c.diff:+.1f} [{100 * c.low:+.1f}, {100 * c.high:+.1f}]" == written
-    text = (Path(__file__).resolve().parents[1] / "mosaic_kit" / "presets" / "cpu-real.yaml").read_text()
+    text = (ABLATION.parents[2] / "mosaic_kit" / "presets" / "cpu-real.yaml").read_text()
     assert written in " ".join(line.split("#", 1)[-1].strip() for line in text.splitlines())
