@@ -39,6 +39,26 @@ def test_inflated_tokenizer_sees_a_depth_constant_volume_as_its_2d_slice(tmp_pat
         tiny_cfg(tmp_path, tokenizer_3d_init="imagenet")
 
 
+def test_the_inflated_tokenizer_is_the_2_5d_tokenizer_on_any_volume(tmp_path):
+    # 2.5D: the pretrained 2D patch embedding on every axial slice, averaged over the slices of each depth chunk,
+    # plus a depth embedding. On a volume that varies along depth, inflation gives exactly that token grid.
+    model, _ = build_model(tiny_cfg(tmp_path, method="mos", datasets=["adrenalmnist3d"], tokenizer_3d_init="inflate"))
+    vit, tok = model.vit, model.tokenizer_3d
+    volume = torch.randn(2, 1, 16, 16, 16, generator=torch.Generator().manual_seed(3))  # no constant axis
+    with torch.no_grad():
+        t3 = tok.proj(volume).flatten(2).transpose(1, 2).reshape(2, 2, 4, -1)  # (2, depth chunk, 2 x 2 grid, D)
+        slices = volume[:, 0].reshape(2 * 16, 1, 16, 16)  # every axial slice as a gray image, 2x up to 32 px
+        image = slices.repeat_interleave(2, -1).repeat_interleave(2, -2).expand(-1, 3, -1, -1)
+        per_slice = vit.patch_embed(image).reshape(2, 2, 8, 4, -1)  # (2, depth chunk, slice in chunk, grid, D)
+    torch.testing.assert_close(t3, per_slice.mean(2), atol=1e-5, rtol=1e-4)
+    # the depth embedding: one trainable position row per token, so each depth chunk learns its own offset; the
+    # two depth chunks start from the same 2D grid
+    assert isinstance(tok.pos_embed, torch.nn.Parameter) and tok.pos_embed.requires_grad
+    assert tok.pos_embed.shape[1] == 1 + 8
+    torch.testing.assert_close(tok.pos_embed[0, 1:5], tok.pos_embed[0, 5:])
+    assert "tokenizer_3d.pos_embed" in {n for n, p in model.named_parameters() if p.requires_grad}
+
+
 def test_acs_tokenizer_gives_each_plane_group_the_2d_tokens_of_a_volume_constant_along_its_axis(tmp_path):
     from mosaic_kit.models.inflate import acs_groups
 

@@ -4,6 +4,9 @@
   three channels), resampled to the 3D kernel's in-plane size ``q`` (block means when shrinking) and multiplied by
   ``(p / q)^2`` so that a constant patch gives the same response, then spread evenly over the ``q`` depth slices
   (divided by ``q``). A volume constant along depth then tokenizes as its 2D slice would.
+  This is also the 2.5D tokenizer: on any volume, each token is the mean, over the ``q`` axial slices of its depth
+  chunk, of the 2D embedding of each slice, and the trainable position rows of each depth chunk are its depth
+  embedding (a 2.5D tokenizer that kept every slice's tokens would cost ``q`` times the tokens).
 - ``acs`` kernel (axial-coronal-sagittal, after the ACS convolutions of Yang et al., 2021, the MedMNIST v2 paper's
   best 3D baselines): the ``D`` output channels are split into three groups; each group takes its channels' 2D
   kernel in one of the three planes (axial: H x W, coronal: D x W, sagittal: D x H) and spreads it evenly along the
