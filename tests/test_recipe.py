@@ -238,22 +238,28 @@ def test_cpu_real_3d_is_the_3d_half_of_cpu_real_written_out():
     assert all(f"\n{k}:" in text for k in keys[:10])  # every 3D choice written out, not inherited silently
 
 
-ABLATION = Path(__file__).resolve().parents[1] / "reports" / "ablation-real-cpu" / "runs"
+REPORTS = Path(__file__).resolve().parents[1] / "reports"
 
 
-@pytest.mark.skipif(not ABLATION.is_dir(), reason="the committed ablation-real-cpu report is not in this checkout")
-@pytest.mark.parametrize("lever, metric, written", [("px-224", "acc", "+4.0 [+1.1, +6.8]"),
-                                                    ("vol-28-p4", "auc", "-0.1 [-2.7, +2.3]")])
-def test_the_preset_comments_quote_the_paired_comparison_of_the_committed_outputs(lever, metric, written):
-    """The cpu-real preset's comments give lever - baseline on validation (last round, 5 seeds) from the ablation's
-    committed per-sample outputs: recomputed here, they must read as written."""
+@pytest.mark.parametrize("report, preset, lever, metric, written", [
+    ("ablation-real-cpu", "cpu-real", "px-224", "acc", "+4.0 [+1.1, +6.8]"),
+    ("ablation-real-cpu", "cpu-real", "vol-28-p4", "auc", "-0.1 [-2.7, +2.3]"),
+    ("volumes-real-cpu", "cpu-real-3d", "acs", "auc", "+1.9 [-1.3, +5.7]"),
+    ("volumes-real-cpu", "cpu-real-3d", "aug-strong", "auc", "-7.1 [-13.3, -1.6]")])
+def test_the_preset_comments_quote_the_paired_comparison_of_the_committed_outputs(report, preset, lever, metric,
+                                                                                  written):
+    """The presets' comments give lever - baseline on validation (last round, 5 seeds) from a plan's committed
+    per-sample outputs: recomputed here, they must read as written."""
     from mosaic_kit.reports.compare import compare_records, selection_checkpoint
     from mosaic_kit.reports.table import find_runs, load_records
 
-    records = load_records(find_runs([str(ABLATION / "baseline"), str(ABLATION / lever)]), split=False)
+    runs = REPORTS / report / "runs"
+    if not runs.is_dir():
+        pytest.skip(f"the committed {report} report is not in this checkout")
+    records = load_records(find_runs([str(runs / "baseline"), str(runs / lever)]), split=False)
     base, arm = ([r for r in records if r.label == lab] for lab in ("baseline", lever))
     assert selection_checkpoint(records) == "last" and len(base) == len(arm) == 5
     c = compare_records(arm, base, metric, "val", "last")
     assert f"{100 * c.diff:+.1f} [{100 * c.low:+.1f}, {100 * c.high:+.1f}]" == written
-    text = (ABLATION.parents[2] / "mosaic_kit" / "presets" / "cpu-real.yaml").read_text()
+    text = (REPORTS.parent / "mosaic_kit" / "presets" / f"{preset}.yaml").read_text()
     assert written in " ".join(line.split("#", 1)[-1].strip() for line in text.splitlines())
