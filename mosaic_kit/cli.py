@@ -77,10 +77,12 @@ _ABOUT = {
         ["python -m mosaic_kit table runs/cpu-real --out reports/my-table",
          "python -m mosaic_kit table runs/a runs/b --label lora --label baseline --out reports/a-vs-b"]),
     "compare": (
-        "Paired comparison of two configurations over the seeds both ran and the same samples (two-level "
-        "bootstrap): the difference, its 95% interval and a verdict; with one side only, its interval against the"
-        " published ResNet-18 and the majority class.",
+        "Paired comparison of two configurations over the seeds both ran and the same samples (t over seeds plus "
+        "the samples' bootstrap variance): the difference, its 95% interval and a verdict (at least 5 seeds); "
+        "with --margin, 'equivalent within ±m' and the seeds needed to detect m; with one side only, its interval "
+        "against the published ResNet-18 and the majority class (real data only).",
         ["python -m mosaic_kit compare runs/lora --against runs/mosaic --split val --checkpoint last",
+         "python -m mosaic_kit compare runs/lora --against runs/mosaic --margin acc=1,auc=2",
          "python -m mosaic_kit compare runs/cpu-real"]),
     "suite": (
         "Run every (method, datasets, seed) of a plan through the training notebook with papermill, resuming "
@@ -181,6 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title", default="Results")
     p.add_argument("--which", default="student", choices=("student", "teacher"))
     p.add_argument("--baseline", default="baseline", help="label the others are judged against on validation")
+    p.add_argument("--margin", help="smallest effect of interest in points, e.g. acc=1,auc=2: levers within it on "
+                   "both metrics read 'no effect within ±m'")
     p.add_argument("--label", action="append", metavar="NAME", help="name of the runs under each RUNS entry, one "
                    "per entry in the same order (default: the suite's label, else the method)")
     p.set_defaults(func=_cmd_table)
@@ -192,7 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test", choices=("val", "test"))
     p.add_argument("--checkpoint", default="best", choices=("best", "last"), help="last: the last round's (choose on it)")
     p.add_argument("--metric", default="acc,auc")
-    p.add_argument("--boot", type=int, default=4000, help="bootstrap replicates")
+    p.add_argument("--boot", type=int, default=4000, help="bootstrap resamples of the samples (at least 2)")
+    p.add_argument("--margin", help="smallest effect of interest in points, e.g. acc=1,auc=2 (or one number for "
+                   "both): adds 'equivalent within ±m' verdicts and the seeds needed to detect it")
     p.set_defaults(func=_cmd_compare)
 
     p = _sub(sub, "suite", help="run a plan's training notebooks via papermill, then rebuild its report")

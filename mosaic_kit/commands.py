@@ -153,23 +153,28 @@ def _out_folder(out: str, flag: str = "--out") -> str:
 
 def _cmd_table(args: argparse.Namespace) -> int:
     from .reports import write_report
+    from .reports.compare_text import parse_margins
 
+    margins = parse_margins(args.margin)
     _out_folder(args.out)
     paths = write_report(args.runs, args.out, title=args.title, which=args.which, baseline=args.baseline,
-                         labels=args.label)
+                         labels=args.label, smallest_effect={k: 100 * v for k, v in (margins or {}).items()})
     print(paths["md"].read_text() + "\n".join(f"{kind}: {path}" for kind, path in paths.items()))
     return 0
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from .reports.compare import compare_text
+    from .reports.compare_text import compare_text, parse_margins
     from .reports.table import find_runs
 
     for side in filter(None, (args.a, args.b)):
         if not find_runs(side):
             raise ValueError(f"no finished runs (a folder with a results.json) under {' '.join(side)}; "
                              "give run directories or folders that hold them.")
-    print(compare_text(args.a, args.b, args.split, args.checkpoint, args.metric.split(","), args.boot))
+    if args.boot < 2:
+        raise ValueError(f"--boot {args.boot}: give at least 2 bootstrap resamples (default 4000).")
+    margins = parse_margins(args.margin)
+    print(compare_text(args.a, args.b, args.split, args.checkpoint, args.metric.split(","), args.boot, margins))
     return 0
 
 

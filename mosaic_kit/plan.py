@@ -14,6 +14,7 @@ A plan (YAML)::
     baseline: mos                    # optional: the label every other one is judged against on validation
     order: seeds                     # optional: run every label at the first seed before the next (default: labels)
     contrasts: [{a: mos, b: adapter, question: "..."}]  # optional: A - B on test, per dataset and specialist
+    smallest_effect: {acc: 1, auc: 2}  # optional, points: the margin within which "no effect" can be a verdict
 
 ``load_plan`` validates the whole plan before anything runs: known keys, unique labels and run directories, grid
 keys that nothing else in the plan sets, and every run's configuration.
@@ -39,7 +40,7 @@ __all__ = ["RunSpec", "Plan", "load_plan", "missing_inputs"]
 _PER_RUN_KEYS = ("seed", "datasets", "out")
 
 _PLAN_KEYS = {"name", "preset", "overrides", "methods", "datasets", "seeds", "out", "report", "title", "grid",
-              "slurm", "baseline", "order", "contrasts"}
+              "slurm", "baseline", "order", "contrasts", "smallest_effect"}
 
 #: The orders a plan's runs may go in: label by label (each label's seeds together), or seed by seed (every label
 #: at the first seed first: a suite stopped halfway still compares every label on the seeds it finished).
@@ -80,6 +81,7 @@ class Plan:
     slurm: Dict[str, Any] = field(default_factory=dict)  # cluster resources per run (``cluster.Resources``)
     baseline: str = BASELINE  # the label the report's lever table compares every other label against
     contrasts: List[Dict[str, str]] = field(default_factory=list)  # [{a, b, question}]: A - B in the report
+    smallest_effect: Dict[str, float] = field(default_factory=dict)  # metric -> points: the equivalence margin
 
 
 def _selection(entry: Any) -> tuple:
@@ -177,7 +179,24 @@ def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
         seeds = [int(s) for s in data["seeds"]]
         runs.sort(key=lambda r: seeds.index(r.seed))  # stable: labels keep their order within a seed
     return Plan(name, runs, str(report), data.get("title", f"Suite '{name}'"), str(out),
-                dict(data.get("slurm") or {}), baseline, _contrasts(data.get("contrasts"), labels, path))
+                dict(data.get("slurm") or {}), baseline, _contrasts(data.get("contrasts"), labels, path),
+                _smallest_effect(data.get("smallest_effect"), path))
+
+
+def _smallest_effect(entry: Any, path: Path) -> Dict[str, float]:
+    """``{acc: POINTS, auc: POINTS}``: the smallest difference the plan's verdicts care about (equivalence margin)."""
+    if entry is None:
+        return {}
+    if not isinstance(entry, dict) or not entry or set(entry) - {"acc", "auc"}:
+        raise ValueError(f"Plan {path}: 'smallest_effect' is {{acc: POINTS, auc: POINTS}} (either or both), the "
+                         f"smallest difference of interest in points; got {entry!r}.")
+    out = {}
+    for k, v in entry.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < float(v) < 100:
+            raise ValueError(f"Plan {path}: smallest_effect {k}: {v!r} is not a number of points between 0 and 100 "
+                             "(e.g. 2 for two points of AUC).")
+        out[k] = float(v)
+    return out
 
 
 def _contrasts(entries: Any, labels: List[str], path: Path) -> List[Dict[str, str]]:

@@ -211,7 +211,8 @@ def build_report(plan: Plan, notebooks: Optional[str | Path] = None, kernel: str
     pm.execute_notebook(str(nb / "04_results.ipynb"), str(report / "results.ipynb"),
                         parameters={"run_dirs": [str(k.resolve()) for k in kept],
                                     "out_dir": str(report.resolve()), "title": plan.title,
-                                    "baseline": plan.baseline, "contrasts": plan.contrasts},
+                                    "baseline": plan.baseline, "contrasts": plan.contrasts,
+                                    "smallest_effect": plan.smallest_effect},
                         kernel_name=kernel, progress_bar=False, cwd=str(report),
                         kernel_manager_class=ipc_kernel_manager())
     return report

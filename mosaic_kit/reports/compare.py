@@ -1,8 +1,11 @@
 """Paired comparisons of a report's labels, from the runs' per-sample outputs (``predictions.npz``).
 
-Every verdict word a report prints comes from here, by ``mosaic_kit.stats``: levers against a baseline
-("keep" / "drop" / "within noise", Holm-corrected over all levers and both metrics), the EMA teacher against the
-student, and each label's mean against the published references (ResNet-18 at 28 and 224 px, the majority class).
+Every verdict word a report prints comes from here, by ``mosaic_kit.stats`` (the studentised two-level rule, at
+least 5 shared seeds): levers against a baseline ("keep" / "drop" / "no effect within +-m" / "not shown either way",
+Holm-corrected over all levers and both metrics, each lever judged on the datasets whose outputs it changed), the
+EMA teacher against the student, and each label's mean against the published references (ResNet-18 at 28 and 224
+px, the majority class). ``margins`` is the smallest effect of interest per metric (``{"acc": 0.02}``, metric
+units): without one, no comparison can say "equivalent".
 
 Which checkpoint: choices are made on **validation scores of the last round** of the fixed schedule (``last``),
 not of the best round, whose score is a maximum over rounds and so biased upward by an amount that grows with the
@@ -14,11 +17,13 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
 
 from ..outputs import Outputs, has_outputs, load_outputs
 from ..registry import get_info
-from ..stats import Comparison, Interval, Sample, holm, interval_of_mean, paired_difference
+from ..stats import MIN_SEEDS, Comparison, Interval, Sample, holm, interval_of_mean, paired_difference, paired_differences
 from .table import RunRecord
 
 __all__ = ["has_all_outputs", "arm", "selection_checkpoint", "compare_records", "mean_interval", "LeverRow",
@@ -65,10 +70,20 @@ def arm(records: Sequence[RunRecord], split: str, checkpoint: str = "best", net:
 
 def compare_records(a: Sequence[RunRecord], b: Sequence[RunRecord], metric: str, split: str,
                     checkpoint: str = "best", net_a: str = "student", net_b: str = "student",
-                    datasets: Optional[Sequence[str]] = None, n_boot: int = N_BOOT) -> Comparison:
-    """A - B by the two-level paired bootstrap over shared seeds and the same samples."""
+                    datasets: Optional[Sequence[str]] = None, n_boot: int = N_BOOT,
+                    margins: Optional[Mapping[str, float]] = None) -> Comparison:
+    """A - B by the paired rule over shared seeds and the same samples (``stats.paired_difference``)."""
     return paired_difference(arm(a, split, checkpoint, net_a), arm(b, split, checkpoint, net_b), metric, datasets,
-                             n_boot=n_boot)
+                             n_boot=n_boot, margin=(margins or {}).get(metric))
+
+
+def changed_datasets(a: Sample, b: Sample) -> List[str]:
+    """The datasets on which the two arms' outputs differ for some shared seed: where a lever can act. A 3D-only
+    lever leaves the 2D datasets' outputs bit-identical; judging it on a mean that includes them dilutes it."""
+    seeds = sorted(set(a) & set(b))
+    names = [d for d in a[seeds[0]] if all(d in arm[s] for arm in (a, b) for s in seeds)] if seeds else []
+    return [d for d in names if any(not np.array_equal(np.asarray(a[s][d][1]), np.asarray(b[s][d][1]))
+                                    for s in seeds)]
 
 
 def mean_interval(records: Sequence[RunRecord], metric: str, datasets: Optional[Sequence[str]] = None,
@@ -80,33 +95,45 @@ def mean_interval(records: Sequence[RunRecord], metric: str, datasets: Optional[
 @dataclass
 class LeverRow:
     label: str
-    mean: Dict[str, Comparison]  # metric -> val comparison of the mean over datasets (Holm-adjusted)
-    per_dataset: Dict[str, Comparison]  # dataset -> val AUC comparison (unadjusted, descriptive)
+    mean: Dict[str, Comparison]  # metric -> val comparison of the mean over the changed datasets (Holm-adjusted)
+    per_dataset: Dict[str, Comparison]  # dataset -> val AUC comparison (exploratory: no verdict word)
     test_auc: Optional[Comparison]  # mean test AUC, reported checkpoint (descriptive, not used to decide)
+    judged_on: List[str]  # the datasets whose validation outputs the lever changed
 
     @property
     def verdict(self) -> str:
         words = [c.verdict for c in self.mean.values()]
+        if "not testable" in words:
+            return "not testable by this rule (identical validation outputs)"
         if "n/a" in words:
-            return "n/a (fewer than 2 shared seeds)"
+            return f"n/a (fewer than {MIN_SEEDS} shared seeds)"
         if "better" in words:
             return "keep" if "worse" not in words else "mixed"
-        return "drop" if "worse" in words else "within noise"
+        if "worse" in words:
+            return "drop"
+        if all(w == "equivalent" for w in words):
+            return "no effect within " + ", ".join(f"±{100 * c.margin:g} {m.upper()}" for m, c in self.mean.items())
+        return "not shown either way"
 
 
-def lever_rows(records: Sequence[RunRecord], baseline: str, n_boot: int = N_BOOT) -> Tuple[List[LeverRow], str]:
-    """Every label against ``baseline`` on validation (the selection checkpoint), ACC and AUC of the mean over
-    datasets, Holm-corrected over all levers and both metrics; returns the rows and the checkpoint used."""
+def lever_rows(records: Sequence[RunRecord], baseline: str, n_boot: int = N_BOOT,
+               margins: Optional[Mapping[str, float]] = None) -> Tuple[List[LeverRow], str]:
+    """Every label against ``baseline`` on validation (the selection checkpoint), ACC and AUC of the mean over the
+    datasets whose outputs the lever changed, Holm-corrected over all levers and both metrics; a lever that changed
+    no output is "not testable". Returns the rows and the checkpoint used."""
     base = [r for r in records if r.label == baseline]
     labels = [lab for lab in dict.fromkeys(r.label for r in records) if lab != baseline]
     ckpt = selection_checkpoint(records)
     rows = []
     for lab in labels:
         rs = [r for r in records if r.label == lab]
-        mean = {m: compare_records(rs, base, m, "val", ckpt, n_boot=n_boot) for m in ("acc", "auc")}
-        names = mean["auc"].datasets
-        per = {n: compare_records(rs, base, "auc", "val", ckpt, datasets=[n], n_boot=n_boot) for n in names}
-        rows.append(LeverRow(lab, mean, per, compare_records(rs, base, "auc", "test", "best", n_boot=n_boot)))
+        a, b = arm(rs, "val", ckpt), arm(base, "val", ckpt)
+        changed = changed_datasets(a, b)
+        on = changed or None  # none changed: the comparison over all of them says "not testable"
+        mean = paired_differences(a, b, on, n_boot=n_boot, margins=margins)
+        per = {n: paired_difference(a, b, "auc", [n], n_boot=n_boot) for n in mean["auc"].datasets}
+        test = compare_records(rs, base, "auc", "test", "best", datasets=on, n_boot=n_boot)
+        rows.append(LeverRow(lab, mean, per, test, changed))
     holm([c for row in rows for c in row.mean.values()])
     return rows, ckpt
 
@@ -139,43 +166,3 @@ def attach_intervals(table, records: Sequence[RunRecord], which: str = "student"
                 table.ci.setdefault((lab, row), {})[m] = (iv.low, iv.high)
                 table.intervals[(lab, row, m)] = iv
     return True
-
-
-def compare_text(a_paths: Sequence[str], b_paths: Optional[Sequence[str]] = None, split: str = "test",
-                 checkpoint: str = "best", metrics: Sequence[str] = ("acc", "auc"), n_boot: int = N_BOOT) -> str:
-    """What ``python -m mosaic_kit compare`` prints: A - B per dataset and for the mean over datasets (paired, over
-    the seeds both ran), or with A alone the interval of its mean against ResNet-18 (28 and 224 px) and the
-    majority class. Each of A and B: run directories or folders of runs of one configuration."""
-    from .references import reference_resnet18
-    from .table import find_runs, load_records
-
-    a = load_records(find_runs(a_paths), split=False)
-    if b_paths is None:
-        refs = {"ResNet-18 (28 px)": reference_resnet18(28), "ResNet-18 (224 px)": reference_resnet18(224)}
-        majority = {n: v for r in a for n, v in (r.results.get("majority") or {}).items()}
-        names = list(dict.fromkeys(n for r in a for n in r.results["datasets"]))
-        lines = [f"mean {split} score of {len(a)} runs, 95% interval over seeds and samples; against each reference "
-                 "(above / below where the interval excludes it)", ""]
-        for row, ds in [(n, [n]) for n in names] + ([("mean", names)] if len(names) > 1 else []):
-            for m in metrics:
-                iv = interval_of_mean(arm(a, split, checkpoint), m, ds, n_boot=n_boot)
-                against = [f"{k}: {100 * (iv.mean - v):+.1f} {iv.against(v)}" for k, t in refs.items()
-                           if all(n in t for n in ds) for v in [sum(t[n][m] for n in ds) / len(ds)]]
-                if m == "acc" and all(n in majority for n in ds):
-                    v = sum(majority[n] for n in ds) / len(ds)
-                    against.append(f"majority class: {100 * (iv.mean - v):+.1f} {iv.against(v)}")
-                lines.append(f"{row:>16} {m.upper()} {100 * iv.mean:5.1f} [{100 * iv.low:.1f}, {100 * iv.high:.1f}]  "
-                             + "; ".join(against))
-        return "\n".join(lines)
-    b = load_records(find_runs(b_paths), split=False)
-    first = arm(a, split, checkpoint)
-    names = [n for n in next(iter(first.values()))]
-    rows = [(n, [n]) for n in names] + ([("mean", names)] if len(names) > 1 else [])
-    found = [(row, m, paired_difference(first, arm(b, split, checkpoint), m, ds, n_boot=n_boot))
-             for row, ds in rows for m in metrics]
-    holm([c for row, _, c in found if row == "mean" or len(names) == 1])
-    lines = [f"A - B on {split} ({checkpoint} checkpoint), in points: paired over seeds "
-             f"{found[0][2].seeds} and the same samples, 95% interval (two-level bootstrap); p Holm-corrected over the "
-             "metrics of the mean (per dataset: uncorrected)", ""]
-    lines += [f"{row:>16} {m.upper()} {c.text()}" for row, m, c in found]
-    return "\n".join(lines)

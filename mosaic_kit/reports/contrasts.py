@@ -1,10 +1,11 @@
 """Named contrasts of a plan (``contrasts: [{a, b, question}]``): A − B on the test split, per dataset, per
-specialist (the datasets MOSAIC routes to A, B or C) and for the mean over datasets, each a paired two-level
-bootstrap over the seeds both labels ran and the same test samples (``stats.paired_difference``).
+specialist (the datasets MOSAIC routes to A, B or C) and for the mean over datasets, each by the paired rule over
+the seeds both labels ran and the same test samples (``stats.paired_differences``).
 
-The test split of the reported (best-validation) checkpoint, as the tables show; the verdicts of the means are
-Holm-corrected over every contrast and both metrics, the per-dataset and per-specialist rows are uncorrected and
-say so. Beside each contrast: both labels' trainable parameters and median wall time per run.
+The test split of the reported (best-validation) checkpoint, as the tables show. A contrast is one question and
+one family: its rows (each dataset, each specialist, the mean) and both metrics are Holm-corrected together, so a
+verdict word on a per-dataset row is as safe as one on the mean. With the plan's ``smallest_effect``, "equivalent
+within ±m" is a verdict too. Beside each contrast: both labels' trainable parameters and median wall time per run.
 """
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
-from typing import Dict, List, Mapping, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..registry import SPECIALISTS, build_routing
-from ..stats import Comparison, holm
-from .compare import N_BOOT, compare_records, has_all_outputs, short
+from ..stats import Comparison, holm, paired_differences
+from .compare import N_BOOT, arm, has_all_outputs, short
 from .table import RunRecord
 
 __all__ = ["ContrastRow", "contrast_rows", "contrasts_md", "plot_contrasts", "specialist_groups"]
@@ -55,8 +56,8 @@ def _rows(records: Sequence[RunRecord], a: Sequence[RunRecord]) -> List[Tuple[st
 
 
 def contrast_rows(records: Sequence[RunRecord], contrasts: Sequence[Mapping[str, str]],
-                  n_boot: int = N_BOOT) -> List[ContrastRow]:
-    """Every contrast whose labels both have runs; Holm over the means of all contrasts and both metrics."""
+                  n_boot: int = N_BOOT, margins: Optional[Mapping[str, float]] = None) -> List[ContrastRow]:
+    """Every contrast whose labels both have runs; Holm over the rows and metrics of each contrast (its family)."""
     out = []
     for c in contrasts:
         a = [r for r in records if r.label == c["a"]]
@@ -64,10 +65,11 @@ def contrast_rows(records: Sequence[RunRecord], contrasts: Sequence[Mapping[str,
         if not a or not b:
             continue
         rows = _rows(records, a)
-        found = {(row, m): compare_records(a, b, m, "test", "best", datasets=ds, n_boot=n_boot)
-                 for row, ds in rows for m in ("acc", "auc")}
+        sa, sb = arm(a, "test", "best"), arm(b, "test", "best")
+        found = {(row, m): c for row, ds in rows
+                 for m, c in paired_differences(sa, sb, ds, n_boot=n_boot, margins=margins).items()}
+        holm(list(found.values()))
         out.append(ContrastRow(c["a"], c["b"], c.get("question", ""), rows, found))
-    holm([c for row in out for (name, _), c in row.found.items() if name == "mean"])
     return out
 
 
@@ -77,7 +79,7 @@ def _median(values: Sequence[float]) -> float:
 
 
 def contrasts_md(records: Sequence[RunRecord], contrasts: Sequence[Mapping[str, str]], found=None,
-                 n_boot: int = N_BOOT) -> str:
+                 n_boot: int = N_BOOT, margins: Optional[Mapping[str, float]] = None) -> str:
     """The report's "Contrasts" section (empty without contrasts)."""
     if not contrasts:
         return ""
@@ -85,14 +87,21 @@ def contrasts_md(records: Sequence[RunRecord], contrasts: Sequence[Mapping[str, 
     if not has_all_outputs(records):
         from .sections import NO_OUTPUTS
         return "\n".join(head + [NO_OUTPUTS, "", ""])
-    found = contrast_rows(records, contrasts, n_boot) if found is None else found
-    n_means = sum(1 for row in found for name, _ in row.found if name == "mean")
+    found = contrast_rows(records, contrasts, n_boot, margins) if found is None else found
+    stated = next((c.margin for row in found for c in row.found.values() if c.margin is not None), None)
     lines = head + [
         "A − B in points, test split of the reported (best-validation) checkpoint: the paired difference over the "
-        "seeds both labels ran and the same test samples, its 95% interval (two-level bootstrap) and p-value. The "
-        f"mean over datasets is Holm-corrected over all {n_means} mean comparisons of this section; the rows per "
-        "dataset and per specialist (the datasets routed to the same MOSAIC specialist) are uncorrected. Figure: "
-        "`contrasts.png`.", ""]
+        "seeds both labels ran and the same test samples, its 95% interval (t over seeds plus the samples' "
+        "bootstrap variance; per comparison, not adjusted) and p-value Holm-corrected within its contrast: each "
+        "contrast is one question, and its rows (per dataset, per specialist (the datasets routed to the same MOSAIC "
+        "specialist) and the mean) and both metrics are one family; rows whose outputs are identical in both labels "
+        "are not testable and stay out of it. A verdict needs 5 shared seeds. "
+        + (f"'equivalent within ±m': both one-sided tests against the plan's smallest effect of interest reject "
+           f"({_margins(found)}). " if stated is not None else
+           "No smallest effect of interest is stated (`smallest_effect` in the plan), so no row can say "
+           "'equivalent'. ")
+        + "'detectable': the true difference this comparison finds with 80% power at 5% before the correction. "
+        "Figure: `contrasts.png`.", ""]
     for row in found:
         a = [r for r in records if r.label == row.a]
         b = [r for r in records if r.label == row.b]
@@ -103,20 +112,27 @@ def contrasts_md(records: Sequence[RunRecord], contrasts: Sequence[Mapping[str, 
                          + ("–" if math.isnan(wall[lab]) else f"{wall[lab]:.1f} min") + " a run"
                          for lab in (row.a, row.b))
         seeds = next(iter(row.found.values())).seeds
+        family = sum(c.testable for c in row.found.values())
         lines += [f"### `{row.a}` − `{row.b}`" + (f": {row.question}" if row.question else ""), "",
-                  f"{side}; seeds {seeds}.", "", "| row | ACC | AUC |", "|---|---|---|"]
+                  f"{side}; seeds {seeds}; Holm over the {family} comparisons of this contrast.", "",
+                  "| row | ACC | AUC |", "|---|---|---|"]
         lines += [f"| {name} | {row.found[(name, 'acc')].text()} | {row.found[(name, 'auc')].text()} |"
                   for name, _ in row.rows]
         lines.append("")
     return "\n".join(lines) + "\n"
 
 
+def _margins(found: Sequence[ContrastRow]) -> str:
+    seen = {m: c.margin for row in found for (_, m), c in row.found.items() if c.margin is not None}
+    return ", ".join(f"±{100 * v:g} {m.upper()}" for m, v in seen.items())
+
+
 def plot_contrasts(found: Sequence[ContrastRow], path: str | Path) -> Path:
     """Forest plot: per contrast, A − B of test ACC and AUC with 95% intervals, per dataset, specialist and mean
-    (green / red: beyond noise; the mean after Holm)."""
+    (green / red: better / worse after Holm over every row; blue: equivalent within the stated margin)."""
     import matplotlib.pyplot as plt
 
-    colour = {"better": "tab:green", "worse": "tab:red"}
+    colour = {"better": "tab:green", "worse": "tab:red", "equivalent": "tab:blue"}
     n = max(len(row.rows) for row in found)
     fig, axes = plt.subplots(len(found), 2, figsize=(10, (0.32 * n + 0.9) * len(found) + 0.6), squeeze=False)
     for k, row in enumerate(found):
@@ -131,7 +147,8 @@ def plot_contrasts(found: Sequence[ContrastRow], path: str | Path) -> Path:
             ax.set_yticks(range(len(row.rows)), [name.split(" (")[0] for name, _ in row.rows], fontsize=7)
             ax.invert_yaxis()
             ax.set_title(f"{row.a} − {row.b}: test {m.upper()} (points)", fontsize=8)
-    fig.suptitle("Contrasts, paired over seeds and test samples (95% intervals; green/red: beyond noise)", fontsize=9)
+    fig.suptitle("Contrasts, paired over seeds and test samples (95% intervals; green/red: better/worse after Holm; "
+                 "blue: equivalent)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

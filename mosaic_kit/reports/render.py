@@ -195,14 +195,16 @@ def _selection_md(candidates: List[Candidate]) -> str:
 def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str = "Results",
                  which: str = "student", baseline: str = BASELINE,
                  contrasts: Sequence[Mapping[str, str]] = (),
-                 labels: Optional[Sequence[str]] = None) -> Dict[str, Path]:
+                 labels: Optional[Sequence[str]] = None,
+                 smallest_effect: Optional[Mapping[str, float]] = None) -> Dict[str, Path]:
     """Write ``results.md``, ``results.csv``, ``results.tex``, ``acc.png`` and ``auc.png`` into ``out_dir``; where
     a method family ran at several sizes, also the accuracy-vs-trainable-parameters section and ``scaling.png``;
     with wall times recorded for several labels, ``wall_time.png`` (accuracy against wall time per run) and, for up
     to six datasets, ``auc_wall_time.png`` (per dataset, with ResNet-18 as a line on real data). Where a label is
     ``baseline``, every other label is judged against it on validation. ``contrasts`` (``[{a, b, question}]``):
     A − B on test per dataset, specialist and mean (``contrasts.py``), with ``contrasts.png``. ``labels``: one
-    name per entry of ``run_dirs`` for every run found under it, in place of the suite's label or the method."""
+    name per entry of ``run_dirs`` for every run found under it, in place of the suite's label or the method.
+    ``smallest_effect``: ``{metric: points}``, the margin within which a lever or contrast can be "equivalent"."""
     from ..atomic import atomic_write_bytes
 
     run_dirs = list(run_dirs)
@@ -219,9 +221,10 @@ def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str
     records = split_configurations(kept)
     table = aggregate(records, which)
     paired = attach_intervals(table, records, which)
-    judged = (lever_rows(records, baseline) if paired and len(table.labels) > 1 and
+    margins = {m: float(v) / 100 for m, v in (smallest_effect or {}).items()} or None
+    judged = (lever_rows(records, baseline, margins=margins) if paired and len(table.labels) > 1 and
               any(r.label == baseline for r in records) else None)
-    contrasted = contrast_rows(records, contrasts) if paired and contrasts else None
+    contrasted = contrast_rows(records, contrasts, margins=margins) if paired and contrasts else None
     points = scaling_points(table, kept)
     sweep = is_sweep(points)  # some family at several sizes: draw accuracy against trainable parameters
     out = Path(out_dir)
@@ -240,7 +243,7 @@ def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str
                                          f"{100 * v['auc']:.1f}" + ("" if full[g] else " (not covered here)")
                                          for g, v in paper.items()) + " (ACC / AUC).")
     notes = ["Cells: mean ± sample std over runs" + (", [95% interval of the mean over seeds and test samples "
-                                                     "(two-level bootstrap)]" if paired else
+                                                     "(t over seeds plus the samples' bootstrap variance)]" if paired else
                                                      " (no interval: the runs hold no per-sample outputs)")
              + ", n = runs with a defined value.", provenance_md(records)]
     if any(table.wall.get(lab) for lab in table.labels):
@@ -264,7 +267,7 @@ def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str
           f"calls write `evaluation-*.json` beside it and are not read). {refs}\n\n"
           + to_markdown(table) + "\n" + "\n".join(notes) + "\n\n" + references_md(table, records)
           + _selection_md(candidates) + validation_md(records) + teacher_md(records) + levers_md(records, baseline, judged=judged)
-          + contrasts_md(records, contrasts, found=contrasted)
+          + contrasts_md(records, contrasts, found=contrasted, margins=margins)
           + (scaling_md(points, records) if sweep else "")
           + "Runs:\n\n" + "\n".join(f"- `{shown(r)}`" for r in runs) + "\n")
     paths = {"md": out / "results.md", "csv": out / "results.csv", "tex": out / "results.tex"}

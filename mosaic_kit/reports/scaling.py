@@ -86,10 +86,9 @@ def _trends(fams: Dict[str, List[ScalingPoint]], records: Sequence[RunRecord]) -
                 found[(f, m)] = compare_records([r for r in records if r.label == hi.label],
                                                 [r for r in records if r.label == lo.label], m, "test")
     holm(list(found.values()))
-    word = {"better": "rises", "worse": "falls", "within noise": "within noise", "n/a": "n/a"}
+    word = {"better": "rises", "worse": "falls"}
     for key, c in found.items():
-        out[key] = (f"{100 * c.diff:+.1f} [{100 * c.low:+.1f}, {100 * c.high:+.1f}] p={c.p_adjusted:.3f} Holm: "
-                    f"{word[c.verdict]}")
+        out[key] = c.text().replace(c.verdict_text(), word.get(c.verdict, c.verdict_text()))
     return out
 
 
@@ -109,7 +108,7 @@ def scaling_md(points: Sequence[ScalingPoint], records: Sequence[RunRecord] = ()
         got = _trends(sweeps, records)
         lines += ["", "From the smallest to the largest size of each family, mean test score over the datasets, in "
                   "points: the paired difference over shared seeds and the same test samples with its 95% interval "
-                  "(two-level bootstrap), p Holm-corrected over the rows and metrics of this table:", "",
+                  "(t over seeds plus the samples' bootstrap variance), p Holm-corrected over the rows and metrics of this table:", "",
                   "| family | parameters | ACC change | AUC change |", "|---|---|---|---|"]
         lines += [f"| {f} | {ps[0].params:,.0f} → {ps[-1].params:,.0f} | {got[(f, 'acc')]} | {got[(f, 'auc')]} |"
                   for f, ps in sweeps.items()]

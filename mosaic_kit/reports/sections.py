@@ -9,6 +9,7 @@ from statistics import median
 from typing import List, Optional, Sequence
 
 from ..registry import GROUPS, in_group
+from ..stats import MIN_SEEDS, holm
 from .compare import N_BOOT, compare_records, has_all_outputs, lever_rows, selection_checkpoint, short
 from .references import reference_acs, reference_resnet18
 from .table import RunRecord
@@ -45,8 +46,8 @@ def _cell(iv, ref: Optional[float]) -> str:
 
 
 def references_md(table, records: Sequence[RunRecord]) -> str:
-    """Per label, dataset and group mean: the interval of the mean test score (seed and sample noise, two-level
-    bootstrap, ``table.intervals``) and where MedMNIST v2's ResNet-18 at 28 and at 224 px and the majority-class
+    """Per label, dataset and group mean: the interval of the mean test score (seed and sample noise: t over seeds
+    plus the samples' bootstrap variance, ``table.intervals``) and where MedMNIST v2's ResNet-18 at 28 and at 224 px and the majority-class
     rate lie against it. On synthetic data or a random backbone only the intervals."""
     refs = not table.references_absent
     r28, r224 = (reference_resnet18(28), reference_resnet18(224)) if refs else ({}, {})
@@ -55,9 +56,10 @@ def references_md(table, records: Sequence[RunRecord]) -> str:
         return "\n".join([title, "", NO_OUTPUTS, "", ""])
     head = [title, "",
             f"The kit's inputs: {input_resolution(records)}. Each cell: the mean test score over seeds and its 95% "
-            "interval over seeds and test samples (two-level bootstrap: seeds drawn with replacement, then the test "
-            "samples)" + (", and the gap of the mean to each reference with its verdict: *above* / *below* where the "
-                          "interval excludes the reference, else *within noise*. ResNet-18: MedMNIST v2's, trained "
+            "interval over seeds and test samples (t over seeds plus the test samples' bootstrap variance; a verdict "
+            "needs at least 5 seeds)" + (", and the gap of the mean to each reference with its verdict: *above* / "
+                                         "*below* where the interval excludes the reference, else *not shown either "
+                                         "way*. ResNet-18: MedMNIST v2's, trained "
                           "from scratch at 28 px and at 224 px (the 28-px images upsampled, as the kit resizes them "
                           "too); 3D: ResNet-18+3D at 28^3 (no 224-px row exists)." if refs else "."), ""]
     acs = reference_acs() if refs else {}
@@ -90,17 +92,22 @@ def references_md(table, records: Sequence[RunRecord]) -> str:
 
 
 def teacher_md(records: Sequence[RunRecord], n_boot: int = N_BOOT) -> str:
-    """The EMA teacher against the student on validation AUC (mean over datasets), paired, per label."""
+    """The EMA teacher against the student on validation AUC (mean over datasets), paired, per label, Holm-corrected
+    over the labels."""
     head = ["## Student or EMA teacher, on validation", ""]
     if not has_all_outputs(records):
         return "\n".join(head + [NO_OUTPUTS, "", ""])
     ckpt = selection_checkpoint(records)
     lines = head + [f"Teacher − student, mean validation AUC over the datasets ({_which(ckpt)}), in points, with its "
-                    "95% interval over seeds and validation samples; the teacher is reported only where it is "
-                    "*better*.", "", "| label | teacher − student val AUC | reported | seeds |", "|---|---|---|---|"]
-    for lab in _labels(records):
-        rs = [r for r in records if r.label == lab]
-        c = compare_records(rs, rs, "auc", "val", ckpt, net_a="teacher", net_b="student", n_boot=n_boot)
+                    "95% interval over seeds and validation samples, p Holm-corrected over the labels; the teacher is "
+                    "reported only where it is *better*.", "",
+                    "| label | teacher − student val AUC | reported | seeds |",
+                    "|---|---|---|---|"]
+    found = {lab: compare_records([r for r in records if r.label == lab], [r for r in records if r.label == lab],
+                                  "auc", "val", ckpt, net_a="teacher", net_b="student", n_boot=n_boot)
+             for lab in _labels(records)}
+    holm(list(found.values()))
+    for lab, c in found.items():
         lines.append(f"| {lab} | {c.text()} | {'teacher' if c.verdict == 'better' else 'student'} | "
                      f"{len(c.seeds)} |")
     return "\n".join(lines) + "\n\n"
@@ -111,7 +118,7 @@ def _which(ckpt: str) -> str:
             "the best round's: a maximum over rounds, optimistic; these runs lack the last round's outputs")
 
 
-def levers_md(records: Sequence[RunRecord], baseline: str, n_boot: int = N_BOOT, judged=None) -> str:
+def levers_md(records: Sequence[RunRecord], baseline: str, n_boot: int = N_BOOT, judged=None, margins=None) -> str:
     """Each label against ``baseline``, decided on validation only (``compare.lever_rows``, or its result given as
     ``judged``); empty when no label is ``baseline``."""
     base = [r for r in records if r.label == baseline]
@@ -120,16 +127,26 @@ def levers_md(records: Sequence[RunRecord], baseline: str, n_boot: int = N_BOOT,
     head = ["## Levers against the baseline, on validation", ""]
     if not has_all_outputs(records):
         return "\n".join(head + [NO_OUTPUTS, "", ""])
-    rows, ckpt = judged or lever_rows(records, baseline, n_boot)
+    rows, ckpt = judged or lever_rows(records, baseline, n_boot, margins)
+    stated = {m: c.margin for row in rows for m, c in row.mean.items() if c.margin is not None}
     lines = head + [
-        f"Lever − `{baseline}`, mean validation score over the datasets ({_which(ckpt)}), in points: the paired "
-        "difference over the seeds both ran and the same validation samples, its 95% interval (two-level bootstrap) "
-        f"and p-value Holm-corrected over all {2 * len(rows)} comparisons of this table. *keep*: one metric better, "
-        "none worse; *drop*: the reverse. Per dataset: the change of validation AUC with its interval (descriptive, "
-        "uncorrected). Test AUC: the change of the mean test AUC of the reported checkpoint, shown for reading only; "
-        "it plays no part in the verdict. Wall time: median per run over the baseline's. Figure: `levers.png`.", "",
-        "| lever | val ACC change | val AUC change | val AUC change per dataset | test AUC change (not used) | wall time "
-        "| seeds | verdict |", "|---|---|---|---|---|---|---|---|"]
+        f"Lever − `{baseline}`, mean validation score over the datasets whose validation outputs the lever changed "
+        f"({_which(ckpt)}), in points: the paired difference over the seeds both ran and the same validation "
+        "samples, its 95% interval (t over seeds plus the samples' bootstrap variance) and p-value Holm-corrected "
+        f"over the {2 * len(rows)} comparisons of this table; a verdict needs {MIN_SEEDS} shared seeds. *keep*: one "
+        "metric better, none worse; *drop*: the reverse; "
+        + ("*no effect within ±m*: both metrics equivalent within the plan's smallest effect of interest ("
+           + ", ".join(f"±{100 * v:g} {m.upper()}" for m, v in stated.items()) + "); " if stated else
+           "no smallest effect of interest is stated (`smallest_effect` in the plan), so no lever can be called "
+           "without effect; ")
+        + "*not shown either way*: neither, with the change the comparison could have detected (80% power); *not "
+        "testable*: the lever left every validation output identical (e.g. it changes only which round is "
+        "reported). Per dataset: the change of validation AUC with its interval (exploratory: no verdict). Test "
+        "AUC: the change of the mean test AUC of the reported checkpoint on the same datasets, shown for reading "
+        "only; it plays no part in the verdict. Wall time: median per run over the baseline's. Figure: "
+        "`levers.png`.", "",
+        "| lever | judged on | val ACC change | val AUC change | val AUC change per dataset | test AUC change (not "
+        "used) | wall time | seeds | verdict |", "|---|---|---|---|---|---|---|---|---|"]
 
     def wall(rs: Sequence[RunRecord]) -> float:
         v = [float(r.results["wall_time_s"]) for r in rs if r.results.get("wall_time_s")]
@@ -141,7 +158,8 @@ def levers_md(records: Sequence[RunRecord], baseline: str, n_boot: int = N_BOOT,
         per = ", ".join(f"{short(n)} {100 * c.diff:+.1f} [{100 * c.low:+.1f}, {100 * c.high:+.1f}]"
                         for n, c in row.per_dataset.items())
         test = row.test_auc
-        lines.append(f"| {row.label} | {row.mean['acc'].text()} | {row.mean['auc'].text()} | {per} | "
+        on = ", ".join(short(n) for n in row.judged_on) or "–"
+        lines.append(f"| {row.label} | {on} | {row.mean['acc'].text()} | {row.mean['auc'].text()} | {per} | "
                      f"{100 * test.diff:+.1f} [{100 * test.low:+.1f}, {100 * test.high:+.1f}] | "
                      f"{'–' if math.isnan(ratio) else f'{ratio:.2f}x'} | {len(row.mean['auc'].seeds)} | "
                      f"{row.verdict} |")
@@ -153,7 +171,7 @@ def plot_levers(rows, path, baseline: str) -> Path:
     coloured by the verdict (Holm-corrected)."""
     import matplotlib.pyplot as plt
 
-    colour = {"better": "tab:green", "worse": "tab:red"}
+    colour = {"better": "tab:green", "worse": "tab:red", "equivalent": "tab:blue"}
     fig, axes = plt.subplots(1, 2, figsize=(10, 0.45 * len(rows) + 1.6), sharey=True)
     for ax, m in zip(axes, ("acc", "auc")):
         for i, row in enumerate(rows):
@@ -164,8 +182,8 @@ def plot_levers(rows, path, baseline: str) -> Path:
         ax.set(xlabel=f"validation {m.upper()} change vs {baseline} (points)", title=m.upper())
     axes[0].set_yticks(range(len(rows)), [r.label for r in rows], fontsize=8)
     axes[0].invert_yaxis()
-    fig.suptitle("Levers, paired over seeds and validation samples (green/red: beyond noise after Holm)",
-                 fontsize=9)
+    fig.suptitle("Levers, paired over seeds and validation samples (green/red: better/worse after Holm; blue: "
+                 "equivalent; grey: not shown either way)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -1,0 +1,123 @@
+"""What ``python -m mosaic_kit compare`` prints: A − B per dataset and for the mean over datasets (paired, over the
+seeds both ran, every row Holm-corrected within the printed family), with the smallest effect of interest, the
+minimal detectable effect and the seeds a stated effect needs; or, with A alone, the interval of its mean against
+ResNet-18 (28 and 224 px) and the majority class, on real data only."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Mapping, Optional, Sequence
+
+from ..stats import MIN_SEEDS, holm, interval_of_mean, paired_differences, seeds_needed
+from .compare import N_BOOT, arm, short
+
+__all__ = ["compare_text", "parse_margins"]
+
+
+def parse_margins(text: Optional[str]) -> Optional[dict]:
+    """``"acc=1,auc=2"`` (points) -> ``{"acc": 0.01, "auc": 0.02}`` (metric units); one number sets both."""
+    if not text:
+        return None
+    out = {}
+    for part in str(text).split(","):
+        key, _, value = part.partition("=")
+        if not _:
+            key, value = "", key
+        keys = [key.strip().lower()] if key.strip() else ["acc", "auc"]
+        if any(k not in ("acc", "auc") for k in keys):
+            raise ValueError(f"--margin {text!r}: name a metric, acc or auc (e.g. acc=1,auc=2, in points).")
+        try:
+            points = float(value)
+        except ValueError:
+            raise ValueError(f"--margin {text!r}: {value!r} is not a number of points (e.g. acc=1,auc=2).") from None
+        if not 0 < points < 100:
+            raise ValueError(f"--margin {text!r}: a smallest effect of interest is between 0 and 100 points.")
+        out.update({k: points / 100 for k in keys})
+    return out
+
+
+def _folders(paths: Sequence[str]) -> str:
+    return " ".join(str(Path(p)) for p in paths)
+
+
+def _seed_note(n: int) -> str:
+    return "" if n >= MIN_SEEDS else (f"\nOnly {n} shared seed{'s' if n != 1 else ''}: intervals are shown, but a "
+                                      f"verdict needs at least {MIN_SEEDS} seeds per arm (n/a below).")
+
+
+def compare_text(a_paths: Sequence[str], b_paths: Optional[Sequence[str]] = None, split: str = "test",
+                 checkpoint: str = "best", metrics: Sequence[str] = ("acc", "auc"), n_boot: int = N_BOOT,
+                 margins: Optional[Mapping[str, float]] = None) -> str:
+    """A − B (or A against the references); each of A and B: run directories or folders of runs of one
+    configuration. ``margins``: the smallest effect of interest per metric, in metric units."""
+    from .table import find_runs, load_records, references_absent
+
+    a = load_records(find_runs(a_paths), split=False)
+    if b_paths is None:
+        return _against_references(a, a_paths, split, checkpoint, metrics, n_boot, references_absent(a))
+    b = load_records(find_runs(b_paths), split=False)
+    first, second = arm(a, split, checkpoint), arm(b, split, checkpoint)
+    names = list(next(iter(first.values())))
+    rows = [(short(n), [n]) for n in names] + ([("mean", names)] if len(names) > 1 else [])
+    found = [(row, paired_differences(first, second, ds, n_boot=n_boot, margins=margins, metrics=metrics))
+             for row, ds in rows]
+    holm([c for _, got in found for c in got.values()])
+    any_c = next(iter(found[0][1].values()))
+    stated = ", ".join(f"±{100 * v:g} {k.upper()}" for k, v in (margins or {}).items()) or "none stated (--margin)"
+    lines = [f"A: {_folders(a_paths)} ({len(a)} runs)", f"B: {_folders(b_paths)} ({len(b)} runs)",
+             f"A − B on {split} ({checkpoint} checkpoint), in points: paired over seeds {any_c.seeds} and the same "
+             "samples; 95% interval (t over seeds plus the samples' bootstrap variance); p Holm-corrected over the "
+             f"{sum(len(g) for _, g in found)} rows printed. Smallest effect of interest: {stated}; 'detectable' is "
+             "the difference this comparison finds with 80% power (at 5%, before the correction)."
+             + _seed_note(len(any_c.seeds)), ""]
+    if references_absent(a + b):
+        lines.insert(2, f"Data: {references_absent(a + b)} (not the official MedMNIST files with a pretrained "
+                        "backbone): these scores say nothing about real-data performance.")
+    lines += [f"{row:>16} {m.upper()} {c.text()}" for row, got in found for m, c in got.items()]
+    if margins:
+        lines += ["", _power_lines(found[-1][1], margins)]
+    return "\n".join(lines)
+
+
+def _power_lines(mean: Mapping[str, object], margins: Mapping[str, float]) -> str:
+    """Seeds the mean row needs to detect its stated effect, from these runs taken as a pilot."""
+    out = []
+    for m, c in mean.items():
+        if m not in margins or not c.testable or c.v_seed != c.v_seed:
+            continue
+        n = seeds_needed(margins[m], c.v_seed, c.v_sample, c.level)
+        what = (f"{n} seeds" if n else "no number of seeds (the samples' own noise, "
+                f"±{100 * 1.96 * c.v_sample ** 0.5:.1f}, is too large for it)")
+        out.append(f"Power: a true {m.upper()} difference of {100 * margins[m]:g} points needs {what} to be found "
+                   f"with 80% power (these {len(c.seeds)} seeds as a pilot: seed sd {100 * c.v_seed ** 0.5:.1f}, "
+                   f"sample se {100 * c.v_sample ** 0.5:.1f}).")
+    return "\n".join(out)
+
+
+def _against_references(a, a_paths, split, checkpoint, metrics, n_boot, absent: str) -> str:
+    from .references import reference_resnet18
+
+    names = list(dict.fromkeys(n for r in a for n in r.results["datasets"]))
+    lines: List[str] = [f"A: {_folders(a_paths)} ({len(a)} runs)"]
+    refs = {}
+    if absent:
+        lines.append(f"Data: {absent}. Published numbers were measured on the official files with trained models; "
+                     "they are not shown beside these scores.")
+    else:
+        refs = {"ResNet-18 (28 px)": reference_resnet18(28), "ResNet-18 (224 px)": reference_resnet18(224)}
+    majority = {n: v for r in a for n, v in (r.results.get("majority") or {}).items()}
+    lines += [f"mean {split} score of {len(a)} runs in points, 95% interval over seeds and samples"
+              + ("; against each reference: the gap of the mean, 'above' / 'below' where the interval excludes it "
+                 "(for 3D files ResNet-18 means MedMNIST v2's ResNet-18+3D at 28^3)" if refs else "")
+              + ("; 'majority class': always predicting the most frequent training class" if not absent else "")
+              + _seed_note(len({r.seed for r in a})), ""]
+    for row, ds in [(n, [n]) for n in names] + ([("mean", names)] if len(names) > 1 else []):
+        for m in metrics:
+            iv = interval_of_mean(arm(a, split, checkpoint), m, ds, n_boot=n_boot)
+            against = [f"{k}: {100 * (iv.mean - v):+.1f} {iv.against(v)}" for k, t in refs.items()
+                       if all(n in t for n in ds) for v in [sum(t[n][m] for n in ds) / len(ds)]]
+            if m == "acc" and all(n in majority for n in ds):
+                v = sum(majority[n] for n in ds) / len(ds)
+                against.append(f"majority class: {100 * (iv.mean - v):+.1f} {iv.against(v)}")
+            lines.append(f"{row:>16} {m.upper()} {100 * iv.mean:5.1f} [{100 * iv.low:.1f}, {100 * iv.high:.1f}]  "
+                         + "; ".join(against))
+    return "\n".join(lines)

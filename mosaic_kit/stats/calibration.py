@@ -1,0 +1,179 @@
+"""How often a comparison rule calls a difference where there is none, how often its interval covers the truth,
+and how often it finds a planted effect: measured on semi-synthetic arms (``nulls``) built from committed runs.
+
+Three rules are measured side by side on the same replicates:
+
+- ``studentised``: the kit's rule (``paired.paired_differences``);
+- ``percentile``: the withdrawn two-level percentile bootstrap (seeds resampled with replacement, then samples);
+- ``seed-t``: a t test on the per-seed differences alone (no sample level).
+
+Each rate comes with its Monte-Carlo standard error ``sqrt(r (1 - r) / reps)``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+from scipy import stats as _st
+
+from ..metrics import compute_metrics, resampled_metrics
+from .nulls import Structure, replicate, true_difference
+from .paired import paired_differences
+
+__all__ = ["Cell", "calibrate", "calibration_md", "RULES", "KIT_RULE"]
+
+KIT_RULE = "studentised"
+#: (diff, low, high, p) per metric of one replicate, from arms A and B.
+Found = Dict[str, Tuple[float, float, float, float]]
+
+
+def _studentised(a, b, tasks, n_boot, seed, level) -> Found:
+    got = paired_differences(a, b, tasks=tasks, n_boot=n_boot, seed=seed, level=level)
+    return {m: (c.diff, c.low, c.high, c.p) for m, c in got.items()}
+
+
+def _per_seed(a, b, tasks, n_boot, seed):
+    """Observed per-seed differences (S,) and per-seed resampled differences (S, B), per metric."""
+    rng = np.random.default_rng(seed)
+    seeds = sorted(a)
+    counts = {d: rng.multinomial(len(a[seeds[0]][d][0]), np.full(len(a[seeds[0]][d][0]),
+                                 1 / len(a[seeds[0]][d][0])), size=n_boot) for d in tasks}
+    obs = {m: np.zeros(len(seeds)) for m in ("acc", "auc")}
+    res = {m: np.zeros((len(seeds), n_boot)) for m in ("acc", "auc")}
+    for i, s in enumerate(seeds):
+        for d, task in tasks.items():
+            oa, ob = compute_metrics(task, *a[s][d]), compute_metrics(task, *b[s][d])
+            ra, rb = resampled_metrics(task, *a[s][d], counts[d]), resampled_metrics(task, *b[s][d], counts[d])
+            for m in obs:
+                obs[m][i] += (oa[m] - ob[m]) / len(tasks)
+                res[m][i] += (ra[m] - rb[m]) / len(tasks)
+    return obs, res, rng
+
+
+def _percentile(a, b, tasks, n_boot, seed, level) -> Found:
+    obs, res, rng = _per_seed(a, b, tasks, n_boot, seed)
+    n = len(a)
+    draws = rng.integers(0, n, (n_boot, n))
+    out = {}
+    for m in obs:
+        boot = res[m][draws, np.arange(n_boot)[:, None]].mean(1)
+        boot = boot[~np.isnan(boot)]
+        lo, hi = np.percentile(boot, [100 * (1 - level) / 2, 100 * (1 + level) / 2])
+        p = min(1.0, 2 * min((np.sum(boot <= 0) + 1) / (len(boot) + 1), (np.sum(boot >= 0) + 1) / (len(boot) + 1)))
+        out[m] = (float(obs[m].mean()), float(lo), float(hi), float(p))
+    return out
+
+
+def _seed_t(a, b, tasks, n_boot, seed, level) -> Found:
+    out = {}
+    for m in ("acc", "auc"):
+        d = np.array([np.mean([compute_metrics(t, *a[s][k])[m] - compute_metrics(t, *b[s][k])[m]
+                               for k, t in tasks.items()]) for s in sorted(a)])
+        se = d.std(ddof=1) / math.sqrt(len(d))
+        if se == 0:
+            out[m] = (float(d.mean()), float(d.mean()), float(d.mean()), 1.0 if d.mean() == 0 else 0.0)
+            continue
+        q = _st.t.ppf((1 + level) / 2, len(d) - 1)
+        p = 2 * _st.t.sf(abs(d.mean()) / se, len(d) - 1)
+        out[m] = (float(d.mean()), float(d.mean() - q * se), float(d.mean() + q * se), float(p))
+    return out
+
+
+RULES: Dict[str, Callable[..., Found]] = {"studentised": _studentised, "percentile": _percentile,
+                                          "seed-t": _seed_t}
+
+
+@dataclass
+class Cell:
+    """One rule on one kind of arms at one number of seeds and one planted shift, for one metric."""
+
+    source: str
+    rule: str
+    kind: str
+    n_seeds: int
+    shift: float
+    metric: str
+    reps: int
+    rejections: int  # p < 1 - level ("better" or "worse")
+    wrong_sign: int  # called in the direction opposite to the truth
+    covered: int  # the interval holds the true difference
+    truth: float
+    level: float = 0.95
+
+    @staticmethod
+    def _se(k: int, n: int) -> float:
+        r = k / n
+        return math.sqrt(max(r * (1 - r), 1.0 / n) / n)  # never 0: a rate of 0/n still has an error
+
+    @property
+    def rate(self) -> float:
+        return self.rejections / self.reps
+
+    @property
+    def rate_se(self) -> float:
+        return self._se(self.rejections, self.reps)
+
+    @property
+    def coverage(self) -> float:
+        return self.covered / self.reps
+
+    @property
+    def coverage_se(self) -> float:
+        return self._se(self.covered, self.reps)
+
+
+def calibrate(st: Structure, source: str = "", rules: Sequence[str] = (KIT_RULE,), kinds: Sequence[str] = ("seeds",),
+              seed_counts: Sequence[int] = (5,), shifts: Sequence[float] = (0.0,), reps: int = 200, n_boot: int = 400,
+              level: float = 0.95, seed: int = 0, progress: Optional[Callable[[str], None]] = None) -> List[Cell]:
+    """Every rule x kind x number of seeds x shift, both metrics, on ``reps`` replicates each (the rules see the
+    same replicates). ``progress`` is called with a line per finished block."""
+    unknown = [r for r in rules if r not in RULES]
+    if unknown:
+        raise ValueError(f"Unknown rule(s) {unknown}; choose from {list(RULES)}.")
+    cells: List[Cell] = []
+    for kind in kinds:
+        for shift in shifts:
+            truth = true_difference(st, kind, shift, seed=seed + 7919)
+            for n in seed_counts:
+                hits: Dict[Tuple[str, str], List[int]] = {(r, m): [0, 0, 0] for r in rules for m in ("acc", "auc")}
+                rng = np.random.default_rng([seed, n, int(1000 * shift), len(kind)])
+                for i in range(reps):
+                    a, b = replicate(st, rng, n, kind, shift)
+                    for r in rules:
+                        for m, (diff, lo, hi, p) in RULES[r](a, b, st.tasks, n_boot, seed + i, level).items():
+                            t = truth[m][0]
+                            h = hits[(r, m)]
+                            h[0] += p < 1 - level
+                            h[1] += p < 1 - level and t != 0 and np.sign(diff) != np.sign(t)
+                            h[2] += lo <= t <= hi
+                for (r, m), (rej, wrong, cov) in hits.items():
+                    cells.append(Cell(source, r, kind, n, float(shift), m, reps, int(rej), int(wrong), int(cov),
+                                      float(truth[m][0]), level))
+                if progress:
+                    progress(f"{source} {kind} shift={shift} seeds={n}: done ({reps} replicates)")
+    return cells
+
+
+def calibration_md(cells: Sequence[Cell]) -> str:
+    """A Markdown table: rejection rate (the false-alarm rate under a null, the power under a shift) and coverage,
+    each with its Monte-Carlo standard error."""
+    lines = ["| source | arms differ by | shift | seeds | metric | rule | true A − B | called a difference | "
+             "interval covers the truth |", "|---|---|---|---|---|---|---|---|---|"]
+    for c in cells:
+        what = "false alarms" if c.shift == 0 else "power"
+        lines.append(f"| {c.source} | {c.kind} | {c.shift:g} | {c.n_seeds} | {c.metric.upper()} | {c.rule} | "
+                     f"{100 * c.truth:+.2f} | {100 * c.rate:.1f}% ± {100 * c.rate_se:.1f} ({what}) | "
+                     f"{100 * c.coverage:.1f}% ± {100 * c.coverage_se:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def worst(cells: Sequence[Cell], rule: str = KIT_RULE) -> Mapping[str, float]:
+    """The largest false-alarm excess over nominal (in MC standard errors) and the largest coverage shortfall,
+    over the null cells of ``rule``: both should be below about 2."""
+    nulls = [c for c in cells if c.rule == rule and c.shift == 0]
+    alpha = 1 - nulls[0].level if nulls else 0.05
+    return {"excess_se": max(((c.rate - alpha) / c.rate_se for c in nulls), default=float("nan")),
+            "shortfall_se": max(((c.level - c.coverage) / c.coverage_se for c in cells if c.rule == rule),
+                                default=float("nan"))}
