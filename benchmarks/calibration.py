@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from mosaic_kit.registry import get_info  # noqa: E402
 from mosaic_kit.reports.compare import arm  # noqa: E402
 from mosaic_kit.reports.table import find_runs, load_records  # noqa: E402
-from mosaic_kit.stats.calibration import RULES, Cell, calibrate, calibration_md, worst  # noqa: E402
+from mosaic_kit.stats.calibration import RULES, Cell, calibrate, calibration_md, summary_md, worst  # noqa: E402
 from mosaic_kit.stats.nulls import structure_from_samples  # noqa: E402
 
 GENERALIST = ROOT / "reports" / "generalist-real4" / "runs"
@@ -136,7 +136,7 @@ def main() -> None:
     reps = sorted({c.reps for c in cells})
     text = (f"# Calibration of the paired rule\n\n{how}: {', '.join(map(str, reps))} replicates per row, "
             f"{args.boot} sample resamples per comparison, {seconds / 3600:.1f} h of one core.\n\n" +
-            calibration_md(cells) +
+            summary_md(cells) + "\nEvery cell:\n\n" + calibration_md(cells) +
             f"\nWorst null cell of the kit's rule: false alarms {w['excess_se']:+.1f} MC s.e. from 5%; "
             f"coverage {w['shortfall_se']:+.1f} MC s.e. below 95% (positive: short).\n")
     (args.out / "results.md").write_text(text)

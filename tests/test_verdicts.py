@@ -36,6 +36,10 @@ def test_a_verdict_needs_five_seeds():
     assert c.verdict_text() == "n/a (4 shared seeds; a verdict needs 5)"
     a, b = _arms(1.0, seeds=5)
     assert paired_difference(a, b, "auc", tasks=BINARY, n_boot=300).verdict == "better"
+    a, b = _arms(1.0, seeds=1)  # one seed: no seed level, so no interval at all
+    one = paired_difference(a, b, "auc", tasks=BINARY, n_boot=100)
+    assert math.isnan(one.low) and one.text().endswith("no interval: a seed level needs 2 shared seeds): n/a (1 "
+                                                        "shared seed; a verdict needs 5)")
 
 
 def test_the_interval_is_a_t_interval_over_seeds_plus_the_sample_variance():

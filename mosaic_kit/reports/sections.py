@@ -133,7 +133,8 @@ def levers_md(records: Sequence[RunRecord], baseline: str, n_boot: int = N_BOOT,
         f"Lever − `{baseline}`, mean validation score over the datasets whose validation outputs the lever changed "
         f"({_which(ckpt)}), in points: the paired difference over the seeds both ran and the same validation "
         "samples, its 95% interval (t over seeds plus the samples' bootstrap variance) and p-value Holm-corrected "
-        f"over the {2 * len(rows)} comparisons of this table; a verdict needs {MIN_SEEDS} shared seeds. *keep*: one "
+        f"over the {sum(c.testable for row in rows for c in row.mean.values())} testable comparisons of this table; a "
+        f"verdict needs {MIN_SEEDS} shared seeds. *keep*: one "
         "metric better, none worse; *drop*: the reverse; "
         + ("*no effect within ±m*: both metrics equivalent within the plan's smallest effect of interest ("
            + ", ".join(f"±{100 * v:g} {m.upper()}" for m, v in stated.items()) + "); " if stated else

@@ -15,8 +15,8 @@ mean ``d``. Its standard error has two parts, both paired:
 degrees of freedom of the seed level (``n - 1`` where seeds dominate, a normal quantile where samples do), the
 p-value the matching two-sided t test. This **studentised two-level rule** replaced a two-level percentile bootstrap
 that resampled the seeds too: with 5 seeds a resample keeps (n - 1) / n of their variance and reads normal-type
-percentiles, so where seeds dominate (AUC on small test sets) it called a difference in 10-15% of null pairs at a
-nominal 5%. ``benchmarks/calibration.py`` measures both rules on nulls built from committed runs (fresh test set per
+percentiles, so where seeds dominate (AUC on small test sets) it called a difference in up to a fifth of null
+pairs at a nominal 5%. ``benchmarks/calibration.py`` measures both rules on nulls built from committed runs (fresh test set per
 replicate, seed main effects kept); the tests run a fast version that fails when the false-alarm rate exceeds 5%
 beyond its Monte-Carlo error.
 

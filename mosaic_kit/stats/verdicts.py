@@ -75,7 +75,8 @@ class Comparison:
         if v == "not shown either way":
             return f"not shown either way (detectable: ±{k * self.mde:.1f})"
         if v == "n/a" and len(self.seeds) < MIN_SEEDS:
-            return f"n/a ({len(self.seeds)} shared seeds; a verdict needs {MIN_SEEDS})"
+            n = len(self.seeds)
+            return f"n/a ({n} shared seed{'s' if n != 1 else ''}; a verdict needs {MIN_SEEDS})"
         if v == "not testable":
             return "not testable by this rule"
         return v
@@ -84,6 +85,8 @@ class Comparison:
         k = 100 if pct else 1
         ptxt = "identical outputs" if not self.testable else (
             f"p={self._p():.3f}" + (" Holm" if self.p_adjusted is not None else ""))
+        if self.testable and math.isnan(self.low):
+            return f"{k * self.diff:+.1f} (no interval: a seed level needs 2 shared seeds): {self.verdict_text(pct)}"
         return f"{k * self.diff:+.1f} [{k * self.low:+.1f}, {k * self.high:+.1f}] {ptxt}: {self.verdict_text(pct)}"
 
 
