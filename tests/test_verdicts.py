@@ -146,3 +146,15 @@ def test_margins_from_the_command_line_and_plans(tmp_path, capsys):
         plan.write_text(body + f"smallest_effect: {bad}\n")
         with pytest.raises(ValueError, match="smallest_effect"):
             load_plan(plan)
+
+
+def test_compare_keeps_published_numbers_away_from_synthetic_runs(tmp_path, capsys):
+    from test_compare import _fake_run, _outputs_of
+
+    for seed in range(1, 3):
+        _fake_run(tmp_path, "mine", seed, _outputs_of(0.0, seed)[0], kind="synthetic")
+    assert main(["compare", str(tmp_path / "mine"), "--boot", "200"]) == 0
+    out = capsys.readouterr().out
+    assert "Data: Published numbers on the real datasets are left out: these runs used synthetic data." in out
+    assert "ResNet-18" not in out
+    assert "Only 2 shared seeds" in out and "majority class: +8.6 n/a" in out  # no verdict from 2 seeds

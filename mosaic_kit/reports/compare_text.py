@@ -70,8 +70,7 @@ def compare_text(a_paths: Sequence[str], b_paths: Optional[Sequence[str]] = None
              "the difference this comparison finds with 80% power (at 5%, before the correction)."
              + _seed_note(len(any_c.seeds)), ""]
     if references_absent(a + b):
-        lines.insert(2, f"Data: {references_absent(a + b)} (not the official MedMNIST files with a pretrained "
-                        "backbone): these scores say nothing about real-data performance.")
+        lines.insert(2, f"Data: {references_absent(a + b)} These scores say nothing about the official files.")
     lines += [f"{row:>16} {m.upper()} {c.text()}" for row, got in found for m, c in got.items()]
     if margins:
         lines += ["", _power_lines(found[-1][1], margins)]
@@ -100,8 +99,7 @@ def _against_references(a, a_paths, split, checkpoint, metrics, n_boot, absent: 
     lines: List[str] = [f"A: {_folders(a_paths)} ({len(a)} runs)"]
     refs = {}
     if absent:
-        lines.append(f"Data: {absent}. Published numbers were measured on the official files with trained models; "
-                     "they are not shown beside these scores.")
+        lines.append(f"Data: {absent} These scores say nothing about the official files.")
     else:
         refs = {"ResNet-18 (28 px)": reference_resnet18(28), "ResNet-18 (224 px)": reference_resnet18(224)}
     majority = {n: v for r in a for n, v in (r.results.get("majority") or {}).items()}
