@@ -137,8 +137,9 @@ def main() -> None:
     text = (f"# Calibration of the paired rule\n\n{how}: {', '.join(map(str, reps))} replicates per row, "
             f"{args.boot} sample resamples per comparison, {seconds / 3600:.1f} h of one core.\n\n" +
             summary_md(cells) + "\nEvery cell:\n\n" + calibration_md(cells) +
-            f"\nWorst null cell of the kit's rule: false alarms {w['excess_se']:+.1f} MC s.e. from 5%; "
-            f"coverage {w['shortfall_se']:+.1f} MC s.e. below 95% (positive: short).\n")
+            f"\nWorst null cells of the kit's rule: false alarms {w['excess_se']:+.1f} MC s.e. above 5%, coverage "
+            f"{w['shortfall_se']:+.1f} MC s.e. below 95% (negative: inside); worst planted-effect cell: coverage "
+            f"{w['planted_shortfall_se']:+.1f} MC s.e. below 95%.\n")
     (args.out / "results.md").write_text(text)
     plot(cells, args.out / "calibration.png")
     print(text)

@@ -197,10 +197,13 @@ def summary_md(cells: Sequence[Cell]) -> str:
 
 
 def worst(cells: Sequence[Cell], rule: str = KIT_RULE) -> Mapping[str, float]:
-    """The largest false-alarm excess over nominal (in MC standard errors) and the largest coverage shortfall,
-    over the null cells of ``rule``: both should be below about 2."""
-    nulls = [c for c in cells if c.rule == rule and c.shift == 0]
+    """Over the null cells of ``rule``: the largest false-alarm excess over nominal and the largest coverage shortfall,
+    each in Monte-Carlo standard errors (both should be below about 2); and the largest coverage shortfall over its
+    planted-effect cells."""
+    mine = [c for c in cells if c.rule == rule]
+    nulls = [c for c in mine if c.shift == 0]
     alpha = 1 - nulls[0].level if nulls else 0.05
     return {"excess_se": max(((c.rate - alpha) / c.rate_se for c in nulls), default=float("nan")),
-            "shortfall_se": max(((c.level - c.coverage) / c.coverage_se for c in cells if c.rule == rule),
-                                default=float("nan"))}
+            "shortfall_se": max(((c.level - c.coverage) / c.coverage_se for c in nulls), default=float("nan")),
+            "planted_shortfall_se": max(((c.level - c.coverage) / c.coverage_se for c in mine if c.shift != 0),
+                                        default=float("nan"))}
