@@ -146,7 +146,7 @@ class Config:
         for key, sizes, kind in (("size", (28, 64, 128, 224), "2D"), ("size_3d", (28, 64), "3D")):
             if getattr(self, key) not in sizes:
                 problems.append(f"{key} must be one of {sizes} for {kind} files (got {getattr(self, key)})")
-        if self.vol_size % self.patch_3d:
+        if self.patch_3d > 0 and self.vol_size % self.patch_3d:  # patch_3d <= 0 is refused above
             problems.append(f"vol_size ({self.vol_size}) must be a multiple of patch_3d ({self.patch_3d})")
         choices = {"norm": ("auto", "imagenet", "half"), "adapter_input": ("residual", "norm"),
                    "amp": ("auto", "bf16", "off"), "tracker": ("tensorboard", "mlflow", "none"),

@@ -90,3 +90,9 @@ def test_sizes_and_seeds_are_checked_at_the_door():
         load_config(overrides={"seed": 2 ** 64})
     with pytest.raises(ValueError, match="img_size must be"):
         load_config(overrides={"img_size": 0})
+
+
+def test_a_zero_3d_patch_is_a_clear_error_not_a_division():
+    for value in (0, -8):
+        with pytest.raises(ValueError, match=r"patch_3d must be > 0"):
+            load_config(overrides={"patch_3d": value})
