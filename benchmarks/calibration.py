@@ -117,7 +117,11 @@ def main() -> None:
     t0 = time.time()
     if args.merge:
         runs = [json.loads((d / "results.json").read_text()) for d in args.merge]
-        cells = [Cell(**c) for run in runs for c in run["cells"]]
+        try:
+            cells = [Cell(**c) for run in runs for c in run["cells"]]
+        except (KeyError, TypeError) as e:
+            raise SystemExit(f"--merge: a results.json is not this benchmark's output ({e}); give folders written by "
+                             "`python benchmarks/calibration.py --out DIR`.") from None
         seconds = sum(float(run.get("seconds", 0)) for run in runs)
         how = "; ".join(f"`python benchmarks/calibration.py {run['command']}`" for run in runs)
         _write(args.out, {"command": " ".join(sys.argv[1:]), "parts": runs, "seconds": seconds,

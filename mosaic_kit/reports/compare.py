@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-import numpy as np
 
 from ..outputs import Outputs, has_outputs, load_outputs
 from ..registry import get_info
-from ..stats import MIN_SEEDS, Comparison, Interval, Sample, holm, interval_of_mean, paired_difference, paired_differences
+from ..stats import (MIN_SEEDS, Comparison, Interval, Sample, holm, identical_outputs, interval_of_mean,
+                     paired_difference, paired_differences)
 from .table import RunRecord
 
 __all__ = ["has_all_outputs", "arm", "selection_checkpoint", "compare_records", "mean_interval", "LeverRow",
@@ -82,8 +82,7 @@ def changed_datasets(a: Sample, b: Sample) -> List[str]:
     lever leaves the 2D datasets' outputs bit-identical; judging it on a mean that includes them dilutes it."""
     seeds = sorted(set(a) & set(b))
     names = [d for d in a[seeds[0]] if all(d in arm[s] for arm in (a, b) for s in seeds)] if seeds else []
-    return [d for d in names if any(not np.array_equal(np.asarray(a[s][d][1]), np.asarray(b[s][d][1]))
-                                    for s in seeds)]
+    return [d for d in names if not identical_outputs(a, b, seeds, [d])]
 
 
 def mean_interval(records: Sequence[RunRecord], metric: str, datasets: Optional[Sequence[str]] = None,

@@ -4,6 +4,7 @@ minimal detectable effect and the seeds a stated effect needs; or, with A alone,
 ResNet-18 (28 and 224 px) and the majority class, on real data only."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import List, Mapping, Optional, Sequence
 
@@ -81,7 +82,7 @@ def _power_lines(mean: Mapping[str, object], margins: Mapping[str, float]) -> st
     """Seeds the mean row needs to detect its stated effect, from these runs taken as a pilot."""
     out = []
     for m, c in mean.items():
-        if m not in margins or not c.testable or c.v_seed != c.v_seed:
+        if m not in margins or not c.testable or math.isnan(c.v_seed):
             continue
         n = seeds_needed(margins[m], c.v_seed, c.v_sample, c.level)
         what = (f"{n} seeds" if n else "no number of seeds (the samples' own noise, "

@@ -20,7 +20,7 @@ from scipy import stats as _st
 
 from ..metrics import compute_metrics, resampled_metrics
 from .nulls import Structure, replicate, true_difference
-from .paired import paired_differences
+from .paired import _counts, paired_differences
 
 __all__ = ["Cell", "calibrate", "calibration_md", "summary_md", "worst", "RULES", "KIT_RULE"]
 
@@ -38,8 +38,7 @@ def _per_seed(a, b, tasks, n_boot, seed):
     """Observed per-seed differences (S,) and per-seed resampled differences (S, B), per metric."""
     rng = np.random.default_rng(seed)
     seeds = sorted(a)
-    counts = {d: rng.multinomial(len(a[seeds[0]][d][0]), np.full(len(a[seeds[0]][d][0]),
-                                 1 / len(a[seeds[0]][d][0])), size=n_boot) for d in tasks}
+    counts = _counts(rng, n_boot, {d: len(a[seeds[0]][d][0]) for d in tasks})
     obs = {m: np.zeros(len(seeds)) for m in ("acc", "auc")}
     res = {m: np.zeros((len(seeds), n_boot)) for m in ("acc", "auc")}
     for i, s in enumerate(seeds):
@@ -67,17 +66,16 @@ def _percentile(a, b, tasks, n_boot, seed, level) -> Found:
 
 
 def _seed_t(a, b, tasks, n_boot, seed, level) -> Found:
+    got = {s: [(compute_metrics(t, *a[s][k]), compute_metrics(t, *b[s][k])) for k, t in tasks.items()] for s in a}
     out = {}
     for m in ("acc", "auc"):
-        d = np.array([np.mean([compute_metrics(t, *a[s][k])[m] - compute_metrics(t, *b[s][k])[m]
-                               for k, t in tasks.items()]) for s in sorted(a)])
-        se = d.std(ddof=1) / math.sqrt(len(d))
-        if se == 0:
-            out[m] = (float(d.mean()), float(d.mean()), float(d.mean()), 1.0 if d.mean() == 0 else 0.0)
+        d = np.array([np.mean([x[m] - y[m] for x, y in got[s]]) for s in sorted(a)])
+        if d.std() == 0:  # scipy's t test is undefined without spread
+            out[m] = (float(d.mean()),) * 3 + (1.0 if d.mean() == 0 else 0.0,)
             continue
-        q = _st.t.ppf((1 + level) / 2, len(d) - 1)
-        p = 2 * _st.t.sf(abs(d.mean()) / se, len(d) - 1)
-        out[m] = (float(d.mean()), float(d.mean() - q * se), float(d.mean() + q * se), float(p))
+        t = _st.ttest_1samp(d, 0.0)
+        ci = t.confidence_interval(level)
+        out[m] = (float(d.mean()), float(ci.low), float(ci.high), float(t.pvalue))
     return out
 
 

@@ -41,7 +41,7 @@ from ..metrics import compute_metrics, resampled_metrics
 from .power import _dof, _t, _t_sf
 from .verdicts import Comparison, Interval
 
-__all__ = ["Sample", "paired_difference", "paired_differences", "interval_of_mean"]
+__all__ = ["Sample", "paired_difference", "paired_differences", "interval_of_mean", "identical_outputs"]
 
 #: Per seed, per dataset: (labels, scores) of one split.
 Sample = Mapping[int, Mapping[str, Tuple[np.ndarray, np.ndarray]]]
@@ -102,7 +102,9 @@ def _variance(values: np.ndarray) -> float:
     return float(np.var(v, ddof=1)) if len(v) > 1 else float("nan")
 
 
-def _identical(a: Sample, b: Sample, seeds: Sequence[int], datasets: Sequence[str]) -> bool:
+def identical_outputs(a: Sample, b: Sample, seeds: Sequence[int], datasets: Sequence[str]) -> bool:
+    """Whether both arms hold bit-identical scores on every seed and dataset: no rule can see a difference there
+    (a lever that changed nothing, or the same runs given as both arms)."""
     return all(np.array_equal(np.asarray(a[s][d][1]), np.asarray(b[s][d][1])) for s in seeds for d in datasets)
 
 
@@ -150,7 +152,7 @@ def paired_differences(a: Sample, b: Sample, datasets: Optional[Sequence[str]] =
     sizes = _check_same_samples([a, b], seeds, datasets)
     tasks = _tasks(datasets, tasks)
     n = len(seeds)
-    if _identical(a, b, seeds, datasets):
+    if identical_outputs(a, b, seeds, datasets):
         return {m: Comparison(m, datasets, seeds, 0.0, 0.0, 0.0, 1.0, level=level, se=0.0, df=math.inf, v_seed=0.0,
                               v_sample=0.0, per_seed={s: 0.0 for s in seeds}, margin=_margin(margins, m),
                               testable=False) for m in metrics}
