@@ -44,17 +44,45 @@ def type_problems(obj: Any) -> List[str]:
         if ok and origin is list:
             ok = all(isinstance(v, str) for v in value)
         if ok and origin is dict:
-            ok = all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+            value, ok = _typed_mapping(name, base, value)
         if ok and origin is float and not math.isfinite(value):
             problems.append(f"'{name}' must be a finite number, got {value!r}")
             continue
         if not ok:
-            want = {list: "a list of strings", dict: "a mapping of strings to strings"}.get(
+            want = {list: "a list of strings", dict: f"a mapping of strings to {_value_kind(base)}"}.get(
                 origin, getattr(origin, "__name__", str(origin)))
             problems.append(f"'{name}' expects {want}, got {value!r} ({type(value).__name__})")
         else:
             setattr(obj, name, value)
     return problems
+
+
+def _value_kind(hint: Any) -> str:
+    value_type = (typing.get_args(hint) or (str, str))[1]
+    return {str: "strings", int: "integers", float: "numbers"}.get(value_type, str(value_type))
+
+
+def _typed_mapping(name: str, hint: Any, value: Dict[Any, Any]) -> "tuple[Dict[str, Any], bool]":
+    """``value`` with its values coerced to the mapping's declared value type (str, int or float), and whether every
+    key is a string and every value of that type (bools are never numbers; floats must be finite)."""
+    value_type = (typing.get_args(hint) or (str, str))[1]
+    out: Dict[str, Any] = {}
+    for key, item in value.items():
+        if not isinstance(key, str):
+            return value, False
+        if isinstance(item, str) and value_type is not str:
+            try:
+                item = coerce_to(f"{name}.{key}", value_type, item)
+            except ValueError:
+                return value, False
+        if value_type is float and isinstance(item, int) and not isinstance(item, bool):
+            item = float(item)
+        if not isinstance(item, value_type) or isinstance(item, bool) and value_type is not bool:
+            return value, False
+        if value_type is float and not math.isfinite(item):
+            return value, False
+        out[key] = item
+    return out, True
 
 
 def range_problems(obj: Any, positive: Sequence[str] = (), non_negative: Sequence[str] = ()) -> List[str]:

@@ -75,6 +75,8 @@ class Config:
     batch_size: int = _f(32, "training batch size")
     eval_batch_size: int = _f(128, "evaluation batch size")
     lr: float = _f(1e-4, "AdamW peak learning rate")
+    lr_per_dataset: Dict[str, float] = _f({}, "independent=true only: a peak learning rate per dataset (e.g. tuned on "
+                                              "each dataset's validation split), others use lr")
     weight_decay: float = _f(0.05, "AdamW weight decay")
     warmup_steps: int = _f(500, "linear warm-up steps before the cosine decay")
     min_lr: float = _f(1e-6, "learning rate at the end of the cosine")
@@ -138,8 +140,12 @@ class Config:
             problems.append(f"seed must be below 2**63, the largest the random generators take (got {self.seed})")
         if not 0 <= self.rotation_deg <= 180:
             problems.append(f"rotation_deg must be in [0, 180] (got {self.rotation_deg})")
-        if self.min_lr > self.lr:
-            problems.append(f"min_lr ({self.min_lr}) must be at most lr ({self.lr})")
+        for lr in (self.lr, *self.lr_per_dataset.values()):
+            if self.min_lr > lr:
+                problems.append(f"min_lr ({self.min_lr}) must be at most every learning rate (got {lr})")
+        if self.lr_per_dataset and not self.independent:
+            problems.append("lr_per_dataset applies to independent=true runs (one model per dataset); a joint run "
+                            "has one learning rate: set lr (and lr_3d_scale for the 3D datasets' tensors)")
         for key in ("ema_momentum", "ema_momentum_3d"):
             if not 0.0 <= getattr(self, key) < 1.0:
                 problems.append(f"{key} must be in [0, 1) (got {getattr(self, key)})")

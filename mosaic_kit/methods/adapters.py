@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from timm.models.vision_transformer import VisionTransformer
 
@@ -17,9 +17,13 @@ __all__ = ["AdapterOptions", "SharedAdapter", "PerDatasetAdapters"]
 @dataclass
 class AdapterOptions(Options):
     adapter_bottleneck: int = option(192, "bottleneck of method=adapter (one shared adapter) and adapter-dataset")
+    adapter_widths: Dict[str, int] = option({}, "adapter-dataset: a bottleneck per dataset, e.g. the width of the "
+                                                "MOSAIC specialist it would be routed to; others use "
+                                                "adapter_bottleneck")
 
     def problems(self) -> List[str]:
-        return self.check_positive("adapter_bottleneck")
+        bad = [f"adapter_widths['{name}'] must be > 0 (got {w})" for name, w in self.adapter_widths.items() if w <= 0]
+        return self.check_positive("adapter_bottleneck") + bad
 
 
 class SharedAdapter(Method):
@@ -42,10 +46,14 @@ class PerDatasetAdapters(Method):
     legacy_renames = ((".mos.", ".adapters."),)
 
     def build(self, cfg: Config, vit: VisionTransformer, datasets: List[str]) -> MosaicModel:
-        width = cfg.options(AdapterOptions).adapter_bottleneck
+        opts = cfg.options(AdapterOptions)
+        unknown = sorted(set(opts.adapter_widths) - set(datasets))
+        if unknown:
+            raise ValueError(f"adapter_widths names {', '.join(unknown)}, not among this run's datasets "
+                             f"({', '.join(datasets)}); give one width per dataset the run trains")
+        widths = {d: opts.adapter_widths.get(d, opts.adapter_bottleneck) for d in datasets}
         return self.make_model(cfg, vit, {d: d for d in datasets},
-                               side=lambda dim: MixtureOfSpecialists(dim, {d: width for d in datasets},
-                                                                     cfg.adapter_scale))
+                               side=lambda dim: MixtureOfSpecialists(dim, widths, cfg.adapter_scale))
 
     def component(self, name: str) -> Optional[str]:
         marker = f".{self.slot}.specialists."

@@ -28,15 +28,21 @@ def train_independent(cfg: Config, resume: bool = False, progress: bool = True,
     continues an interrupted sweep."""
     from .loop import train
 
+    names = resolve_datasets(cfg.datasets)
+    unknown = sorted(set(cfg.lr_per_dataset) - set(names))
+    if unknown:
+        raise ValueError(f"lr_per_dataset names {', '.join(unknown)}, not among this run's datasets "
+                         f"({', '.join(names)}); give a learning rate only for datasets the run trains")
     run_dir = Path(cfg.out)
     run_dir.mkdir(parents=True, exist_ok=True)
     if dist.is_main():
         (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
-        write_run_datasets(run_dir, resolve_datasets(cfg.datasets))
+        write_run_datasets(run_dir, names)
     t0 = time.time()
     parts: Dict[str, Dict[str, Any]] = {}
-    for name in resolve_datasets(cfg.datasets):
-        sub = dataclasses.replace(cfg, datasets=[name], independent=False, out=str(run_dir / name))
+    for name in names:
+        sub = dataclasses.replace(cfg, datasets=[name], independent=False, out=str(run_dir / name),
+                                  lr=cfg.lr_per_dataset.get(name, cfg.lr), lr_per_dataset={})
         if not (Path(sub.out) / "results.json").exists():
             if progress:
                 tqdm.write(f"independent: training {name}")
