@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mosaic_kit.registry import get_info  # noqa: E402
+from mosaic_kit.data.registry import get_info  # noqa: E402
 from mosaic_kit.reports.compare import arm  # noqa: E402
 from mosaic_kit.reports.table import find_runs, load_records  # noqa: E402
 from mosaic_kit.stats.calibration import RULES, Cell, calibrate, calibration_md, summary_md, worst  # noqa: E402

@@ -30,7 +30,6 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from jupyter_lab import chromium, open_and_run_all, running_lab  # noqa: E402
 
-
 #: No cell selection frames or collapser bars in the picture.
 CLEAN = (".jp-Notebook .jp-Cell.jp-mod-selected, .jp-Notebook .jp-Cell.jp-mod-active { background: transparent "
          "!important; border-color: transparent !important; } .jp-Collapser { visibility: hidden !important; }")
@@ -52,7 +51,7 @@ def first_cases(run_dir: Path, wrong_dataset: str, right_dataset: str) -> tuple:
     import matplotlib
 
     matplotlib.use("Agg")
-    from mosaic_kit.explorer import Explorer
+    from mosaic_kit.app.explorer import Explorer
 
     ex = Explorer(run_dir=str(run_dir))
     found = {}

@@ -301,7 +301,7 @@ def _copy_run(d: Path) -> None:
 def _other_test_set(d: Path) -> None:
     import shutil
 
-    from mosaic_kit.outputs import load_outputs, write_outputs
+    from mosaic_kit.evaluation.outputs import load_outputs, write_outputs
 
     shutil.copytree(trained(d), d / "other")
     outs = load_outputs(d / "other")
@@ -314,7 +314,7 @@ def _other_test_set(d: Path) -> None:
 
 
 def _nifti_pair(d: Path) -> None:
-    from mosaic_kit.data.readers import write_nifti
+    from mosaic_kit.data.medical_formats import write_nifti
 
     v = np.random.default_rng(0).integers(1, 206, (28, 28, 28)).astype(np.uint8)
     np.save(d / "v.npy", v)

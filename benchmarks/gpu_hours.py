@@ -23,9 +23,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from perf import NORM, _step_fn, model_for, uint8_batch_for  # noqa: E402
 
 from mosaic_kit.config import load_config  # noqa: E402
-from mosaic_kit.evaluate import prepare  # noqa: E402
-from mosaic_kit.registry import get_info, resolve_datasets  # noqa: E402
-from mosaic_kit.suite import load_plan  # noqa: E402
+from mosaic_kit.data.registry import get_info, resolve_datasets  # noqa: E402
+from mosaic_kit.evaluation.evaluate import prepare  # noqa: E402
+from mosaic_kit.experiments.suite import load_plan  # noqa: E402
 
 H100_BF16_DENSE = 989e12  # FLOP/s, NVIDIA's published dense bf16 tensor-core peak for the H100 SXM
 

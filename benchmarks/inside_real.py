@@ -39,7 +39,7 @@ def run_notebooks(run: Path, label: str, out: Path) -> list:
     import nbformat
     import papermill
 
-    from mosaic_kit.suite import ipc_kernel_manager
+    from mosaic_kit.experiments.suite import ipc_kernel_manager
 
     saved = []
     run = run.resolve().relative_to(ROOT) if run.resolve().is_relative_to(ROOT) else run.resolve()  # as titled
@@ -68,7 +68,7 @@ def run_notebooks(run: Path, label: str, out: Path) -> list:
 def output_angles(run: Path) -> dict:
     """Mean over layers of the angle between every pair of datasets' adapter-output subspaces, for one run."""
     from mosaic_kit.viz import collect_features, dataset_output_angles
-    from mosaic_kit.workbench import Workbench
+    from mosaic_kit.viz.workbench import Workbench
 
     wb = Workbench.from_run(run, "best")
     feats = collect_features(wb.model, {n: wb.data[n]["test"] for n in wb.datasets}, wb.norm, N_PER_DATASET)
@@ -78,7 +78,7 @@ def output_angles(run: Path) -> dict:
 def main() -> None:
     from scipy import stats
 
-    from mosaic_kit.registry import build_routing
+    from mosaic_kit.data.registry import build_routing
     from mosaic_kit.viz import random_subspace_angles
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

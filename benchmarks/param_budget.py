@@ -17,8 +17,8 @@ import torch
 from safetensors.torch import save_file
 
 from mosaic_kit.config import load_config
+from mosaic_kit.data.registry import ALL_DATASETS
 from mosaic_kit.methods import build_model, parameter_report
-from mosaic_kit.registry import ALL_DATASETS
 
 ROWS = [  # label, overrides, independent, paper's number
     ("LoRA r=8, independent", {"method": "lora", "lora_rank": 8}, True, "5.40M"),

@@ -51,12 +51,12 @@ from numpy.lib import format as npformat
 from mosaic_kit.config import load_config
 from mosaic_kit.data import BatchStream, Normalization, iter_batches, open_datasets, open_split, prepare_2d
 from mosaic_kit.data.loader import Loader
-from mosaic_kit.evaluate import autocast, evaluate
+from mosaic_kit.data.registry import DEFAULT_ROUTING
+from mosaic_kit.evaluation.evaluate import autocast, evaluate
 from mosaic_kit.methods import build_model
 from mosaic_kit.models.speed import apply_speed
 from mosaic_kit.train import ExpertEMA, TrainStep
 from mosaic_kit.train.optim import build_optimizer
-from mosaic_kit.registry import DEFAULT_ROUTING
 
 NORM = Normalization((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
 #: one 2D dataset per specialist (A, B) and a 3D one (C)
@@ -261,7 +261,7 @@ def memory_child(root: str, n: int) -> None:
     for _ in range(stream.steps_per_epoch):
         x, _ = stream.next_batch()
         peak_anon = max(peak_anon, _rss()["RssAnon"])
-    for x, _ in iter_batches(split, 256):
+    for _x, _ in iter_batches(split, 256):
         peak_anon = max(peak_anon, _rss()["RssAnon"])
     end = _rss()
     print(json.dumps({"n": n, "gb": round(split.images.nbytes / 2 ** 30, 2), "seconds": round(time.perf_counter() - t0, 1),

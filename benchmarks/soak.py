@@ -19,7 +19,7 @@ from pathlib import Path
 from statistics import mean
 
 from mosaic_kit.config import load_config
-from mosaic_kit.runs import evaluate_run
+from mosaic_kit.evaluation.runs import evaluate_run
 from mosaic_kit.train import train
 
 TINY = dict(backbone="test_vit", img_size=32, vol_size=16, bottleneck_a=8, bottleneck_b=8, bottleneck_c=8, rounds=1,

@@ -19,8 +19,8 @@ import threading
 import time
 from pathlib import Path
 
-import mosaic_kit.suite as suite
-from mosaic_kit.suite import load_plan, run_suite
+import mosaic_kit.experiments.suite as suite
+from mosaic_kit.experiments.suite import load_plan, run_suite
 
 TINY = {"backbone": "test_vit", "img_size": 32, "vol_size": 16, "bottleneck_a": 8, "bottleneck_b": 12,
         "bottleneck_c": 16, "batch_size": 16, "steps_per_dataset": 10, "rounds": 2, "warmup_steps": 5,

@@ -5,7 +5,7 @@ __version__ = "0.3.0"  # the one place the version is set (pyproject reads it)
 
 __all__ = ["Config", "load_config", "compute_metrics", "load", "__version__"]
 
-_LAZY = {"Config": "config", "load_config": "config", "compute_metrics": "metrics"}
+_LAZY = {"Config": "config", "load_config": "config", "compute_metrics": "evaluation.metrics"}
 
 
 def __getattr__(name: str):
@@ -20,7 +20,7 @@ def __getattr__(name: str):
 
 def load(run_dir, checkpoint: str = "best", which: str = "student", device: str = "cpu", weights=None):
     """A trained run as a ``Predictor``: ``mosaic_kit.load("runs/demo").predict(images, dataset="breastmnist")``
-    (see ``mosaic_kit.predict``)."""
-    from .predict import load as _load
+    (see ``mosaic_kit.share.predict``)."""
+    from .share.predict import load as _load
 
     return _load(run_dir, checkpoint, which, device, weights)

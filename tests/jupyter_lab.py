@@ -67,7 +67,7 @@ def running_lab(root: Path, scratch: Path, notebook: str) -> Iterator[str]:
                 break
             except OSError:
                 if proc.poll() is not None:
-                    raise RuntimeError(f"JupyterLab exited: {(scratch / 'lab.log').read_text()[-1000:]}")
+                    raise RuntimeError(f"JupyterLab exited: {(scratch / 'lab.log').read_text()[-1000:]}") from None
                 time.sleep(0.5)
         else:
             raise RuntimeError("JupyterLab did not answer within 60 s")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import tiny_cfg
+
 from mosaic_kit.config import all_keys, load_config, parse_set
 from mosaic_kit.methods import build_model, get_method, parameter_report, register_method, unregister_method
 from mosaic_kit.models.backbone import create_backbone
@@ -16,58 +16,140 @@ from mosaic_kit.models.backbone import create_backbone
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "mosaic_kit"
 
-#: Bottom to top; a unit may import its own layer and the ones below.
-LAYERS = [
-    {"registry", "config", "options", "coerce", "atomic", "npzfile", "checkpoint", "environment", "metrics", "distributed", "hub",
-     "custom", "paths", "stats", "__version__"},
-    {"data"},
-    {"models"},  # know no method
-    {"methods"},
-    {"evaluate", "results", "outputs"},
-    {"runs", "bundle", "model_card"},
-    {"train"},
-    {"reports", "plots", "viz", "workbench", "plan", "suite", "predict", "export", "cluster"},
-    {"cli", "commands", "explorer", "__main__", "__init__"},
-]
-LAYER = {unit: i for i, units in enumerate(LAYERS) for unit in units}
+#: The wings, bottom to top: a module imports its own wing and the wings below, never one above. The root holds
+#: only the package's entry points, above every wing.
+WINGS = ["utils", "data", "config", "models", "methods", "evaluation", "stats", "train", "viz", "reports", "share",
+         "experiments", "app"]
+ROOT_ORDER = ["__init__", "__main__", "cli"]
+ROOT_MODULES = set(ROOT_ORDER)
+LEVEL = {**{w: i for i, w in enumerate(WINGS)}, **{m: len(WINGS) for m in ROOT_MODULES}, "__version__": -1}
+MAX_LINES = 250
 
 
-def _imports(path: Path):
-    """Units of the package that ``path`` imports (module level or inside functions)."""
+def _module_of(path: Path) -> str:
+    rel = path.relative_to(PACKAGE).with_suffix("")
+    parts = ["mosaic_kit", *rel.parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _resolve(base: list, name: str = "") -> str:
+    """The package's module an import names: ``base`` (+ ``name`` where that is a module itself)."""
+    for cand in (base + [name] if name else [], base):
+        if cand and ((PACKAGE.joinpath(*cand[1:]).with_suffix(".py")).is_file()
+                     or (PACKAGE.joinpath(*cand[1:]) / "__init__.py").is_file()):
+            return ".".join(cand)
+    return ".".join(base)
+
+
+def _imported_modules(path: Path):
+    """Modules of the package that ``path`` imports (module level or inside functions)."""
     rel = path.relative_to(PACKAGE).with_suffix("")
     pkg = ["mosaic_kit", *rel.parts[:-1]]
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom):
             if node.level:
-                mod = pkg[: len(pkg) - node.level + 1] + (node.module.split(".") if node.module else [])
+                base = pkg[: len(pkg) - node.level + 1] + (node.module.split(".") if node.module else [])
             elif (node.module or "").startswith("mosaic_kit"):
-                mod = node.module.split(".")
+                base = node.module.split(".")
             else:
                 continue
-            yield from ([mod[1]] if len(mod) > 1 else [a.name for a in node.names])
+            for a in node.names:
+                yield _resolve(base, a.name)
         elif isinstance(node, ast.Import):
-            yield from (a.name.split(".")[1] for a in node.names if a.name.startswith("mosaic_kit."))
+            yield from (a.name for a in node.names if a.name.startswith("mosaic_kit."))
 
 
-def test_imports_only_run_downward():
+def _wing(module: str) -> str:
+    parts = module.split(".")
+    if len(parts) == 1:
+        return "__init__"
+    return parts[1] if (PACKAGE / parts[1]).is_dir() or parts[1] in ROOT_MODULES else parts[1]
+
+
+def _graph():
+    return {_module_of(p): {m for m in _imported_modules(p) if m != _module_of(p)} for p in PACKAGE.rglob("*.py")}
+
+
+def test_the_root_holds_the_wings_and_the_entry_points_only():
+    here = {p.name.removesuffix(".py") for p in PACKAGE.iterdir() if p.name != "__pycache__"}
+    assert here == set(WINGS) | ROOT_MODULES, sorted(here ^ (set(WINGS) | ROOT_MODULES))
+    for wing in WINGS:
+        doc = ast.get_docstring(ast.parse((PACKAGE / wing / "__init__.py").read_text()))
+        assert doc and doc.split("\n")[0].strip(), f"{wing}/__init__.py must say in its first line what it holds"
+
+
+def test_imports_never_run_up_the_wings():
     problems = []
-    for path in sorted(PACKAGE.rglob("*.py")):
-        unit = path.relative_to(PACKAGE).parts[0].removesuffix(".py")
-        assert unit in LAYER, f"{unit} is in no layer of tests/test_architecture.py: place it"
-        for dep in set(_imports(path)) - {unit}:
-            if LAYER[dep] > LAYER[unit]:
-                problems.append(f"{path.relative_to(ROOT)} imports {dep} (layer {LAYER[dep]} > {LAYER[unit]})")
-    assert not problems, "\n".join(problems)
+    for module, deps in _graph().items():
+        for dep in deps:
+            a, b = _wing(module), _wing(dep)
+            if dep == "mosaic_kit":  # ``from .. import __version__``: the version string, set above every import
+                continue
+            if LEVEL[b] > LEVEL[a]:
+                problems.append(f"{module} ({a}) imports {dep} ({b}, above it)")
+    assert not problems, "\n".join(sorted(problems))
+
+
+def test_no_import_circles():
+    graph = _graph()
+    index, low, stack, on, circles = {}, {}, [], set(), []
+
+    def visit(v):  # Tarjan's strongly connected components
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in graph.get(v, ()):
+            if w not in graph or w == "mosaic_kit":
+                continue
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                circles.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    assert not circles, circles
+
+
+def test_wing_order_catches_an_upward_import(tmp_path):
+    """The check itself can fail: an import of the training wing from the data wing is named."""
+    fake = PACKAGE / "data" / "_upward_probe.py"
+    fake.write_text("from ..train import train\n")
+    try:
+        problems = [(m, d) for m, deps in _graph().items() for d in deps if LEVEL[_wing(d)] > LEVEL[_wing(m)]
+                    and d != "mosaic_kit"]
+        assert ("mosaic_kit.data._upward_probe", "mosaic_kit.train") in problems
+    finally:
+        fake.unlink()
+
+
+def test_the_layout_page_is_written_from_the_code():
+    from layout_doc import block, current_block
+
+    assert current_block() == block(WINGS, ROOT_ORDER), "docs/layout.md is out of date: python tests/layout_doc.py"
 
 
 def test_models_know_no_method_and_methods_no_trainer():
     for sub, banned in (("models", {"methods", "train"}), ("methods", {"train"})):
         for path in (PACKAGE / sub).rglob("*.py"):
-            assert not banned & set(_imports(path)), path
+            assert not banned & {_wing(m) for m in _imported_modules(path)}, path
 
 
-def test_no_module_over_300_lines():
-    long = {str(p.relative_to(ROOT)): n for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > 300}
+def test_no_module_over_the_line_cap():
+    long = {str(p.relative_to(ROOT)): n for p in PACKAGE.rglob("*.py")
+            if (n := len(p.read_text().splitlines())) > MAX_LINES}
     assert not long, long
 
 
@@ -86,7 +168,7 @@ def gain_method():
 
 
 def test_readme_example_method_trains_evaluates_and_reloads(tmp_path, gain_method):
-    from mosaic_kit.runs import evaluate_run, load_run
+    from mosaic_kit.evaluation.runs import evaluate_run, load_run
     from mosaic_kit.train import train
 
     assert "gain_init" in all_keys() and parse_set(["gain_init=0.25"]) == {"gain_init": 0.25}
@@ -147,7 +229,7 @@ def test_method_options_clash_is_refused():
 
 def _to_format_1(path: Path, method: str) -> None:
     """Rewrite a checkpoint as mosaic_kit 0.1 wrote it: every side module under ``mos``, no ``format``."""
-    from mosaic_kit.checkpoint import load_tensors, save_tensors
+    from mosaic_kit.utils.checkpoint import load_tensors, save_tensors
 
     renames = get_method(method).legacy_renames
     groups, meta = load_tensors(path)
@@ -168,9 +250,9 @@ def _to_format_1(path: Path, method: str) -> None:
 @pytest.mark.parametrize("method", ["adapter", "gmoe-shared"])
 def test_checkpoints_of_the_previous_layout_resume_and_evaluate(tmp_path, method):
     """Runs written before side modules were named for their method (format 1) resume exactly and evaluate."""
-    from mosaic_kit.checkpoint import load_tensors
-    from mosaic_kit.runs import evaluate_run
+    from mosaic_kit.evaluation.runs import evaluate_run
     from mosaic_kit.train import train
+    from mosaic_kit.utils.checkpoint import load_tensors
 
     kw = dict(method=method, rounds=2, steps_per_dataset=2, eval_max_samples=16, adapter_bottleneck=6,
               gmoe_bottleneck=6)

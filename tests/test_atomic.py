@@ -10,15 +10,15 @@ import time
 
 import pytest
 import torch
-
-import mosaic_kit.atomic as atomic
 from conftest import tiny_cfg
+
+import mosaic_kit.utils.atomic as atomic
 from mosaic_kit.train import train
-from mosaic_kit.checkpoint import load_tensors
+from mosaic_kit.utils.checkpoint import load_tensors
 
 WRITER = """
 import sys
-from mosaic_kit.atomic import atomic_write_bytes
+from mosaic_kit.utils.atomic import atomic_write_bytes
 path, n = sys.argv[1], 4_000_000
 i = 0
 while True:

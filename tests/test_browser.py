@@ -5,7 +5,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from jupyter_lab import chromium, open_and_run_all, running_lab
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the `test` extra")

@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from conftest import tiny_cfg
 from safetensors.torch import save_file
 
 import mosaic_kit
-from conftest import tiny_cfg
-from mosaic_kit.bundle import push_to_hub, save_bundle
 from mosaic_kit.cli import main
 from mosaic_kit.data.provenance import file_digest
 from mosaic_kit.models.backbone import create_backbone
+from mosaic_kit.share.bundle import push_to_hub, save_bundle
 from mosaic_kit.train import train
 
 DATASETS = ["breastmnist", "adrenalmnist3d"]
@@ -88,7 +88,7 @@ def test_a_bundle_is_written_whole_or_not_at_all(trained, tmp_path, monkeypatch)
     def broken(*args):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("mosaic_kit.bundle.model_card", broken)
+    monkeypatch.setattr("mosaic_kit.share.bundle.model_card", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         save_bundle(run, tmp_path / "new")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["full"]  # no bundle, no temporary folder left

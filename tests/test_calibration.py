@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mosaic_kit.registry import get_info
+from mosaic_kit.data.registry import get_info
 from mosaic_kit.reports.compare import arm
 from mosaic_kit.reports.table import find_runs, load_records
 from mosaic_kit.stats.calibration import calibrate

@@ -11,8 +11,8 @@ pytest.importorskip("submitit")
 pytest.importorskip("papermill")
 
 from mosaic_kit.cli import main  # noqa: E402
-from mosaic_kit.cluster import Resources, RunJob, format_states, run_on_cluster, submission_script  # noqa: E402
-from mosaic_kit.suite import is_done, load_plan  # noqa: E402
+from mosaic_kit.experiments.cluster import Resources, RunJob, format_states, run_on_cluster, submission_script  # noqa: E402
+from mosaic_kit.experiments.suite import is_done, load_plan  # noqa: E402
 
 TINY = {"backbone": "test_vit", "img_size": 32, "vol_size": 16, "bottleneck_a": 8, "bottleneck_b": 12,
         "bottleneck_c": 16, "batch_size": 8, "steps_per_dataset": 2, "rounds": 1, "warmup_steps": 2,

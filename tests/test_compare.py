@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from mosaic_kit.cli import main
-from mosaic_kit.metrics import compute_metrics, resampled_metrics
-from mosaic_kit.outputs import load_outputs, write_outputs
+from mosaic_kit.evaluation.metrics import compute_metrics, resampled_metrics
+from mosaic_kit.evaluation.outputs import load_outputs, write_outputs
 from mosaic_kit.reports import write_report
 from mosaic_kit.stats import Comparison, holm, interval_of_mean, paired_difference
 

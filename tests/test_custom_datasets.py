@@ -9,16 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from conftest import tiny_cfg
 from PIL import Image
 
 import mosaic_kit
-from mosaic_kit.custom import read_spec
 from mosaic_kit.data import open_datasets
-from mosaic_kit.registry import check_dataset_name, get_info, resolve_datasets
+from mosaic_kit.data.registry import check_dataset_name, get_info, resolve_datasets
+from mosaic_kit.data.specs import read_spec
 from mosaic_kit.reports import aggregate, load_records
 from mosaic_kit.train import train
-
-from conftest import tiny_cfg
 
 
 def write_example(folder: Path, n: int = 20, seed: int = 0) -> tuple:

@@ -1,17 +1,25 @@
 import hashlib
-import os
 import threading
 import time
 
 import numpy as np
 import pytest
 import torch
-
 from conftest import REAL_MEDMNIST, need
-from mosaic_kit.data import (BatchStream, MissingDataError, Normalization, download, ensure_suite, make_dataset,
-                             open_datasets, open_split, prepare_2d, prepare_3d, write_suite)
-from mosaic_kit.registry import ALL_DATASETS, get_info
 
+from mosaic_kit.data import (
+    BatchStream,
+    MissingDataError,
+    Normalization,
+    download,
+    make_dataset,
+    open_datasets,
+    open_split,
+    prepare_2d,
+    prepare_3d,
+    write_suite,
+)
+from mosaic_kit.data.registry import ALL_DATASETS, get_info
 
 
 def _anon_mb() -> float:

@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 import torch
 import yaml
-
 from conftest import tiny_cfg
+
 from mosaic_kit.data import BatchStream, Normalization, open_datasets, prepare_2d, prepare_3d
 from mosaic_kit.data.loader import Loader
-from mosaic_kit.distributed import shard_range
-from mosaic_kit.checkpoint import load_tensors
+from mosaic_kit.utils.checkpoint import load_tensors
+from mosaic_kit.utils.distributed import shard_range
 
 ROOT = Path(__file__).resolve().parents[1]
 NORM = Normalization((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))

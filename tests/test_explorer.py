@@ -4,9 +4,9 @@ import matplotlib
 matplotlib.use("Agg")
 
 import pytest
-
 from conftest import tiny_cfg
-from mosaic_kit.explorer import UNTRAINED, Explorer
+
+from mosaic_kit.app.explorer import UNTRAINED, Explorer
 from mosaic_kit.train import train
 
 
@@ -114,7 +114,7 @@ def test_outside_jupyter_the_explorer_prints_no_figure_reprs(tmp_path):
     import sys
 
     code = ("import matplotlib; matplotlib.use('Agg')\n"
-            "from mosaic_kit.config import load_config\nfrom mosaic_kit.explorer import Explorer\n"
+            "from mosaic_kit.config import load_config\nfrom mosaic_kit.app.explorer import Explorer\n"
             f"ex = Explorer(preset='cpu-tiny', overrides={{'datasets': ['breastmnist'], 'backbone': 'test_vit', "
             f"'img_size': 32, 'out': {str(tmp_path / 'r')!r}}})\nex.index.value = 1\nprint('done')\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)

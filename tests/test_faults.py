@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 import yaml
-
 from conftest import tiny_cfg
-from mosaic_kit.checkpoint import load_state, load_tensors
+
 from mosaic_kit.config import load_config
 from mosaic_kit.data import open_split
 from mosaic_kit.train import train
+from mosaic_kit.utils.checkpoint import load_state, load_tensors
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = dict(datasets=["breastmnist", "adrenalmnist3d"], rounds=2, steps_per_dataset=2, eval_max_samples=16)
@@ -131,7 +131,7 @@ def test_eval_never_overwrites_the_training_result(tmp_path):
 
 
 def test_a_crash_between_the_checkpoint_writes_resumes_from_the_last_complete_state(tmp_path, monkeypatch, capfd):
-    import mosaic_kit.train.checkpointer as ckpt_mod
+    import mosaic_kit.train.saver as ckpt_mod
 
     ref = train(tiny_cfg(tmp_path / "ref", **{**TINY, "rounds": 3}), progress=False)
     real, calls = ckpt_mod.save_state, {"n": 0}
@@ -174,8 +174,8 @@ def test_bad_configuration_files_are_named(tmp_path, text, message):
 
 
 def test_bad_checkpoint_and_results_files_are_named(tmp_path):
-    from mosaic_kit.results import load_results
-    from mosaic_kit.runs import evaluate_run
+    from mosaic_kit.evaluation.results import load_results
+    from mosaic_kit.evaluation.runs import evaluate_run
 
     run = train(tiny_cfg(tmp_path, **TINY), progress=False)
     (run / "last.safetensors").write_bytes(b"\x00" * 100)
@@ -310,9 +310,9 @@ def test_outputs_never_land_in_the_current_folder_or_on_a_file(tmp_path, capsys,
 def test_broken_npz_files_are_named_with_the_fix(tmp_path):
     """np.load's own words ("File is not a zip file", "the magic string is not correct", advice to load pickled
     data unsafely) become one message naming the file, what it should be and the fix, wherever an npz is read."""
+    from mosaic_kit.evaluation.outputs import load_outputs, write_outputs
     from mosaic_kit.models.backbone import create_backbone
-    from mosaic_kit.npzfile import open_npz
-    from mosaic_kit.outputs import load_outputs, write_outputs
+    from mosaic_kit.utils.npz import open_npz
 
     y, s = np.array([[0], [1]]), np.array([[0.2, 0.8], [0.6, 0.4]])
     run = tmp_path / "run"
@@ -345,7 +345,7 @@ def test_broken_npz_files_are_named_with_the_fix(tmp_path):
 
 
 def test_an_evaluations_file_name_holds_only_what_changes_the_scores():
-    from mosaic_kit.runs import evaluation_name
+    from mosaic_kit.evaluation.runs import evaluation_name
 
     assert evaluation_name("best", {"device": "cuda", "threads": 4, "eval_batch_size": 512,
                                     "weights": "/new/place/w.safetensors"}) == "evaluation-best"

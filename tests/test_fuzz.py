@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from mosaic_kit.config import Config, load_config, parse_set
 from mosaic_kit.data.readers import conform
-from mosaic_kit.registry import get_info
-from mosaic_kit.results import load_results
+from mosaic_kit.data.registry import get_info
+from mosaic_kit.evaluation.results import load_results
 
 KEYS = [f.name for f in dataclasses.fields(Config) if f.name not in ("method_options", "out", "custom_datasets")]
 VALUES = st.one_of(st.none(), st.booleans(), st.integers(-2 ** 70, 2 ** 70), st.floats(allow_nan=True),

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import need, tiny_cfg
 from safetensors.torch import save_file
 
-from conftest import need, tiny_cfg
 from mosaic_kit.methods import build_model, parameter_report
 from mosaic_kit.models.backbone import create_backbone
 
@@ -95,7 +95,7 @@ def test_errors_name_the_fix(tmp_path, two_files):
 
 
 def test_a_short_run_reports_gate_weights_and_reloads(tmp_path, two_files):
-    from mosaic_kit.runs import evaluate_run
+    from mosaic_kit.evaluation.runs import evaluate_run
     from mosaic_kit.train import train
 
     cfg = _deit_cfg(tmp_path, *two_files, rounds=1, steps_per_dataset=2, eval_max_samples=16)
@@ -111,7 +111,7 @@ def test_a_short_run_reports_gate_weights_and_reloads(tmp_path, two_files):
 
 def test_the_readme_recipe_turns_a_full_run_into_a_medical_backbone(tmp_path):
     """A method=full run's backbone, saved as the README shows, is a timm-layout file gmoe loads as its expert."""
-    from mosaic_kit.runs import load_run
+    from mosaic_kit.evaluation.runs import load_run
     from mosaic_kit.train import train
 
     run = train(tiny_cfg(tmp_path / "full", method="full", rounds=1, steps_per_dataset=2, eval_max_samples=8,

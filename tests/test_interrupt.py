@@ -11,12 +11,11 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from conftest import tiny_cfg
 
 import mosaic_kit.train.step as step_mod
-from mosaic_kit.train import TrainingInterrupted
-from conftest import tiny_cfg
-from mosaic_kit.train import train
-from mosaic_kit.checkpoint import load_state, load_tensors
+from mosaic_kit.train import TrainingInterrupted, train
+from mosaic_kit.utils.checkpoint import load_state, load_tensors
 
 ROOT = Path(__file__).resolve().parents[1]
 

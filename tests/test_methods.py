@@ -5,12 +5,12 @@ import json
 
 import pytest
 import torch
-
 from conftest import tiny_cfg
+
 from mosaic_kit.methods import available_methods, build_model, get_method, mixing_load
 from mosaic_kit.models.backbone import create_backbone
 from mosaic_kit.train import train
-from mosaic_kit.checkpoint import load_tensors, save_tensors, trainable_state
+from mosaic_kit.utils.checkpoint import load_tensors, save_tensors, trainable_state
 
 DATASETS = ["pathmnist", "breastmnist", "adrenalmnist3d"]
 ZERO_INIT = {"mos", "mos-soft", "adapter", "adapter-dataset", "lora", "gmoe", "gmoe-shared", "linear", "bitfit",
@@ -201,7 +201,7 @@ def test_independent_trains_one_model_per_dataset(tmp_path):
     sub = [json.loads((run / n / "results.json").read_text()) for n in ("breastmnist", "adrenalmnist3d")]
     assert [list(s["datasets"]) for s in sub] == [["breastmnist"], ["adrenalmnist3d"]]
     assert res["datasets"]["breastmnist"] == sub[0]["datasets"]["breastmnist"]
-    from mosaic_kit.outputs import load_outputs  # the merged per-sample outputs: each model's own
+    from mosaic_kit.evaluation.outputs import load_outputs  # the merged per-sample outputs: each model's own
     merged, own = load_outputs(run), load_outputs(run / "adrenalmnist3d")
     y, s = merged["last"]["teacher"]["adrenalmnist3d"]["test"]
     assert (y == own["last"]["teacher"]["adrenalmnist3d"]["test"][0]).all() and res["last"]["teacher"]["datasets"]
@@ -227,7 +227,7 @@ def test_independent_run_through_the_training_notebook_and_report(tmp_path):
 
 
 def test_eval_refuses_a_checkpoint_of_another_method_or_preset(tmp_path):
-    from mosaic_kit.runs import evaluate_run
+    from mosaic_kit.evaluation.runs import evaluate_run
 
     run = train(_cfg(tmp_path, "mos", rounds=1, steps_per_dataset=1, eval_max_samples=16), progress=False)
     with pytest.raises(ValueError, match="written by method 'mos', the config says 'lora'"):

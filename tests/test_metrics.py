@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from medmnist.evaluator import getACC, getAUC
 
-from mosaic_kit.metrics import compute_metrics, within_one_accuracy
+from mosaic_kit.evaluation.metrics import compute_metrics, within_one_accuracy
 
 
 def _softmax(z):
@@ -49,7 +49,7 @@ def test_single_class_auc_is_nan_not_crash():
 
 
 def test_majority_rate_by_hand():
-    from mosaic_kit.metrics import majority_accuracy
+    from mosaic_kit.evaluation.metrics import majority_accuracy
 
     train, test = np.array([[0], [1], [1], [1]]), np.array([[1], [0], [1], [0], [1]])
     assert majority_accuracy("binary-class", train, test) == 3 / 5  # class 1 is the majority; 3 of 5 test are 1
@@ -61,7 +61,7 @@ def test_majority_rate_by_hand():
 def test_bootstrap_interval_by_hand():
     """The vectorised bootstrap equals scoring each resample with compute_metrics (ties in the scores count half
     in the AUC, as in scikit-learn)."""
-    from mosaic_kit.metrics import bootstrap_ci, compute_metrics
+    from mosaic_kit.evaluation.metrics import bootstrap_ci, compute_metrics
 
     rng = np.random.default_rng(1)
     y = rng.integers(0, 2, 200)
@@ -79,9 +79,9 @@ def test_bootstrap_interval_by_hand():
 def test_retinamnist_scored_as_medmnist_evaluator_scores_it_on_the_real_file(tmp_path):
     """RetinaMNIST (5 ordinal grades) is scored as multi-class ACC and AUC, exactly as ``medmnist.Evaluator`` does
     on the real test split; the within-one-grade accuracy stays apart."""
+    from conftest import REAL_MEDMNIST, need
     from medmnist import Evaluator
 
-    from conftest import REAL_MEDMNIST, need
     from mosaic_kit.data import open_split
 
     root = need(REAL_MEDMNIST / "retinamnist.npz").parent

@@ -1,10 +1,10 @@
+import pytest
 import timm
 import torch
-import pytest
-from safetensors.torch import save_file
-
 from conftest import DEIT_TINY, need, tiny_cfg
 from google_npz import save_google_npz
+from safetensors.torch import save_file
+
 from mosaic_kit.config import load_config
 from mosaic_kit.methods import build_model, parameter_report
 from mosaic_kit.models import create_backbone

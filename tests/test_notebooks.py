@@ -11,7 +11,7 @@ import pytest
 
 papermill = pytest.importorskip("papermill", reason="the notebook stack is the `notebooks` extra")
 
-from mosaic_kit.suite import load_plan, notebook_dir, run_suite  # noqa: E402
+from mosaic_kit.experiments.suite import load_plan, notebook_dir, run_suite  # noqa: E402
 
 NB = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = sorted(NB.glob("*.ipynb"))
@@ -100,9 +100,9 @@ def test_subspaces_notebook(trained, tmp_path):
 def test_attention_and_subspace_notebooks_show_the_gate_of_gmoe(tmp_path):
     """A two-backbone gmoe run: both notebooks run through and show each sample's gate weights."""
     import torch
+    from conftest import tiny_cfg
     from safetensors.torch import save_file
 
-    from conftest import tiny_cfg
     from mosaic_kit.models.backbone import create_backbone
     from mosaic_kit.train import train
 

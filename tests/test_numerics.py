@@ -4,12 +4,11 @@ import json
 
 import pytest
 import torch
+from conftest import tiny_cfg
 
 import mosaic_kit.train.step as step_mod
-from mosaic_kit.train import NonFiniteError
-from conftest import tiny_cfg
-from mosaic_kit.train import train
-from mosaic_kit.checkpoint import load_state, load_tensors
+from mosaic_kit.train import NonFiniteError, train
+from mosaic_kit.utils.checkpoint import load_state, load_tensors
 
 
 def _poison(monkeypatch, bad_steps):

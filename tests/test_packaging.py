@@ -96,6 +96,7 @@ def test_train_dry_run_prints_the_resolved_configuration_and_writes_nothing(tmp_
 
 def test_training_starts_by_saying_what_it_will_do(tmp_path, capsys):
     from conftest import tiny_cfg
+
     from mosaic_kit.train import train
 
     train(tiny_cfg(tmp_path, datasets=["breastmnist"], rounds=1, steps_per_dataset=1, eval_max_samples=8))

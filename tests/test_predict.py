@@ -9,17 +9,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import DEIT_TINY, REAL_MEDMNIST, need, tiny_cfg
 from PIL import Image
 
 import mosaic_kit
 from mosaic_kit.cli import main
 from mosaic_kit.data import open_datasets
 from mosaic_kit.data.readers import IntensityWarning, conform, read_array
-from mosaic_kit.evaluate import predict as predict_split
-from mosaic_kit.registry import get_info
+from mosaic_kit.data.registry import get_info
+from mosaic_kit.evaluation.evaluate import predict as predict_split
 from mosaic_kit.train import train
-
-from conftest import DEIT_TINY, REAL_MEDMNIST, need, tiny_cfg
 
 DATASETS = ["pathmnist", "breastmnist", "chestmnist", "adrenalmnist3d"]
 
@@ -104,7 +103,7 @@ def test_eight_bit_data_stays_eight_bit_in_every_container(tmp_path, predictor):
     """A real AdrenalMNIST3D volume saved as NIfTI (write_nifti), as an 8-bit DICOM series and as .npy reads back
     exactly, uint8, without rescaling; the three give the same probabilities (so do an 8-bit DICOM image and PNG)."""
     from mosaic_kit.data import open_split
-    from mosaic_kit.data.readers import write_nifti
+    from mosaic_kit.data.medical_formats import write_nifti
 
     src = need(REAL_MEDMNIST / "adrenalmnist3d.npz")
     real = np.asarray(open_split(src.parent, "adrenalmnist3d", "test", cache_dir=tmp_path / "c").images[0])
@@ -229,7 +228,7 @@ def test_predict_command_table_json_and_attention(tmp_path, run_dir, capsys):
 @pytest.mark.parametrize("dataset", ["breastmnist", "pathmnist", "adrenalmnist3d"])
 def test_export_matches_pytorch(tmp_path, run_dir, predictor, dataset):
     ort = pytest.importorskip("onnxruntime", reason="export is the `export` extra")
-    from mosaic_kit.export import example_input, export
+    from mosaic_kit.share.export import example_input, export
 
     onnx_file, meta_file = export(run_dir, dataset, "onnx", tmp_path / f"{dataset}.onnx")
     ts_file, _ = export(run_dir, dataset, "torchscript", tmp_path / f"{dataset}.pt")
@@ -280,7 +279,7 @@ def test_weights_by_timm_name_from_the_local_cache(tmp_path, monkeypatch):
 def test_export_never_replaces_what_it_did_not_write(tmp_path, run_dir):
     """The description is {file}.json; an --out or a description that would replace another file is refused
     before any work, and an empty --out never means the current folder."""
-    from mosaic_kit.export import export_paths
+    from mosaic_kit.share.export import export_paths
 
     out, side = export_paths(run_dir, "breastmnist", "onnx", tmp_path / "m.onnx")
     assert side == tmp_path / "m.onnx.json"

@@ -6,13 +6,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from conftest import tiny_cfg
+
 from mosaic_kit.config import load_config
 from mosaic_kit.data.files import Split
+from mosaic_kit.data.registry import get_info
 from mosaic_kit.data.stream import BatchStream
 from mosaic_kit.methods import build_model
-from mosaic_kit.registry import get_info
 from mosaic_kit.train.optim import class_weights, task_loss
 
 
@@ -155,8 +155,8 @@ def test_a_run_with_class_balance_trains(tmp_path, balance):
 
 
 def test_the_best_round_is_chosen_on_the_select_metric(tmp_path):
-    from mosaic_kit.checkpoint import load_tensors
     from mosaic_kit.train import train
+    from mosaic_kit.utils.checkpoint import load_tensors
 
     run = train(tiny_cfg(tmp_path, datasets=["breastmnist", "pneumoniamnist"], select_metric="auc", rounds=4,
                          patience=0, eval_max_samples=48, lr=3e-3), progress=False)
@@ -195,7 +195,7 @@ def test_the_cpu_real_preset_holds_the_values_its_5_seed_results_were_measured_w
 def test_the_generalist_preset_is_what_the_generalist_plan_runs_for_mosaic(tmp_path):
     """plans/generalist-real4.yaml's MOSAIC arm and the preset generalist-real resolve to one configuration, apart
     from where the files are (data_root, weights, download) and the run's own keys (seed, out)."""
-    from mosaic_kit.plan import load_plan
+    from mosaic_kit.experiments.plan import load_plan
 
     root = Path(__file__).resolve().parents[1]
     run = next(r for r in load_plan(root / "plans" / "generalist-real4.yaml", root=root).runs if r.label == "mosaic")
@@ -209,7 +209,7 @@ def test_the_generalist_preset_is_what_the_generalist_plan_runs_for_mosaic(tmp_p
 def test_the_schedule_plan_judges_the_preset_against_its_own_settings_at_6_x_20():
     """plans/schedule-real-cpu.yaml: its 8x80 arm is the preset cpu-real (the runs cpu-real-seeds reports), its 6x20
     arm differs in the schedule only, and the lever table takes 6x20 as the baseline."""
-    from mosaic_kit.plan import load_plan
+    from mosaic_kit.experiments.plan import load_plan
 
     root = Path(__file__).resolve().parents[1]
     plan = load_plan(root / "plans" / "schedule-real-cpu.yaml", root=root)

@@ -1,8 +1,15 @@
 import medmnist
 import pytest
 
-from mosaic_kit.registry import (ALL_DATASETS, DATASETS_2D, DATASETS_3D, DEFAULT_ROUTING, build_routing,
-                                 get_info, resolve_datasets)
+from mosaic_kit.data.registry import (
+    ALL_DATASETS,
+    DATASETS_2D,
+    DATASETS_3D,
+    DEFAULT_ROUTING,
+    build_routing,
+    get_info,
+    resolve_datasets,
+)
 
 
 def test_all_18_datasets_from_medmnist_info():
@@ -47,6 +54,6 @@ def test_groups_expand_in_order_without_repeats():
 
 
 def test_each_dataset_carries_the_licence_medmnist_states():
-    from mosaic_kit.registry import get_info
+    from mosaic_kit.data.registry import get_info
 
     assert get_info("breastmnist").license == "CC BY 4.0" and get_info("dermamnist").license == "CC BY-NC 4.0"

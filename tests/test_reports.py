@@ -4,8 +4,18 @@ from statistics import stdev
 
 import pytest
 
-from mosaic_kit.reports import (aggregate, find_runs, load_records, reference_acs, reference_paper_means,
-                                reference_resnet18, to_csv, to_latex, to_markdown, write_report)
+from mosaic_kit.reports import (
+    aggregate,
+    find_runs,
+    load_records,
+    reference_acs,
+    reference_paper_means,
+    reference_resnet18,
+    to_csv,
+    to_latex,
+    to_markdown,
+    write_report,
+)
 
 
 def _run(root, label, seed, scores, data_root="/data/medmnist", trainable=1000, kind="same-splits", pretrained=True,
@@ -84,6 +94,7 @@ def test_references_need_real_files_and_pretrained_weights(tmp_path, kind, pretr
 def test_a_synthetic_suite_in_a_folder_is_detected_by_content(tmp_path):
     """``synth --out DIR`` writes official names; a run on DIR is still synthetic, and says so everywhere."""
     from conftest import tiny_cfg
+
     from mosaic_kit.data import write_suite
     from mosaic_kit.train import train
 
@@ -161,7 +172,7 @@ def test_grid_selection_reads_validation_only(tmp_path):
 def test_plan_grid_expands_into_runs(tmp_path):
     import yaml
 
-    from mosaic_kit.suite import load_plan
+    from mosaic_kit.experiments.suite import load_plan
 
     plan = tmp_path / "p.yaml"
     plan.write_text(yaml.safe_dump({"name": "g", "preset": "cpu-tiny", "methods": ["mos", "lora"],
@@ -255,7 +266,7 @@ def test_a_curve_needs_three_sizes_of_one_family():
 def test_score_figures_keep_title_and_legend_inside_at_any_dataset_count(tmp_path, monkeypatch, n_datasets, n_labels):
     import matplotlib.pyplot as plt
 
-    from mosaic_kit.registry import ALL_DATASETS
+    from mosaic_kit.data.registry import ALL_DATASETS
     from mosaic_kit.reports.render import plot_scores
     from mosaic_kit.reports.table import ResultTable
 

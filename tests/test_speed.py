@@ -4,8 +4,8 @@ import json
 
 import pytest
 import torch
-
 from conftest import tiny_cfg
+
 from mosaic_kit.methods import build_model
 from mosaic_kit.models.speed import apply_speed
 from mosaic_kit.train import train

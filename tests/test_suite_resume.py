@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from mosaic_kit.config import load_config
-from mosaic_kit.suite import is_done, load_plan
+from mosaic_kit.experiments.suite import is_done, load_plan
 
 
 def _plan(tmp_path, overrides):
@@ -59,7 +59,7 @@ def test_a_run_without_per_sample_outputs_is_trained_again(tmp_path):
 
 def test_report_records_are_the_finished_runs_only(tmp_path):
     """The report's runs/ holds a copy of every finished run's records, and no record of a run it does not show."""
-    from mosaic_kit.suite import keep_run_records
+    from mosaic_kit.experiments.suite import keep_run_records
 
     spec = _plan(tmp_path, {"rounds": 2})
     _finish(spec)
@@ -76,7 +76,7 @@ def test_report_records_are_the_finished_runs_only(tmp_path):
 def test_a_run_whose_suite_record_was_never_written_is_finished(tmp_path):
     """A suite stopped between a run's results and its record: the run's recorded configuration decides, so the
     next suite neither retrains it nor sets it aside; the record is written when the report copies it."""
-    from mosaic_kit.suite import keep_run_records
+    from mosaic_kit.experiments.suite import keep_run_records
 
     spec = _plan(tmp_path, {"rounds": 2})
     _finish(spec)
@@ -125,7 +125,7 @@ def test_order_seeds_runs_every_label_at_a_seed_before_the_next(tmp_path):
 def test_a_second_suite_on_one_plan_stops_with_the_first_ones_pid(tmp_path):
     import os
 
-    from mosaic_kit.suite import run_suite
+    from mosaic_kit.experiments.suite import run_suite
     from mosaic_kit.train.lock import RunLock
 
     spec = _plan(tmp_path, {"rounds": 2})
@@ -162,7 +162,7 @@ def test_a_fresh_clone_resumes_from_the_reports_records(tmp_path):
     and rebuilding the report keeps its records."""
     import shutil
 
-    from mosaic_kit.suite import keep_run_records
+    from mosaic_kit.experiments.suite import keep_run_records
 
     spec = _plan(tmp_path, {"rounds": 2})
     _finish(spec)
@@ -180,7 +180,7 @@ def test_dry_run_names_missing_data_and_weights_before_anything_runs(tmp_path, c
     """A plan whose data folder lacks a file (download off) or whose weights file is gone fails on --dry-run, and
     a real start refuses before the first run."""
     from mosaic_kit.cli import main
-    from mosaic_kit.suite import run_suite
+    from mosaic_kit.experiments.suite import run_suite
 
     (tmp_path / "data").mkdir()
     plan = {"name": "p", "preset": "cpu-tiny", "methods": ["mos"], "datasets": ["breastmnist"], "seeds": [1],

@@ -5,13 +5,11 @@ import json
 from pathlib import Path
 
 import numpy as np
-
 import pytest
-
-from mosaic_kit.plots import save_run_figures
-from mosaic_kit.train import train
-
 from conftest import tiny_cfg
+
+from mosaic_kit.train import train
+from mosaic_kit.viz.run_figures import save_run_figures
 
 DATASETS = ["breastmnist", "adrenalmnist3d"]
 

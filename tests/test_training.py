@@ -2,11 +2,11 @@ import json
 
 import pytest
 import torch
+from conftest import tiny_cfg
 from safetensors.torch import load_file
 
-from conftest import tiny_cfg
+from mosaic_kit.evaluation.runs import evaluate_run
 from mosaic_kit.methods import build_model
-from mosaic_kit.runs import evaluate_run
 from mosaic_kit.train import ExpertEMA, train
 from mosaic_kit.train.optim import task_loss
 
@@ -97,9 +97,9 @@ def test_eval_reloads_checkpoint_and_reproduces_results(short_run):
 def test_per_sample_outputs_are_what_the_results_were_computed_from(short_run):
     """predictions.npz holds every val/test sample of student and teacher, of the reported and the last round's
     checkpoint; recomputing the metrics from it gives results.json exactly (multi-label ChestMNIST included)."""
-    from mosaic_kit.metrics import compute_metrics
-    from mosaic_kit.outputs import load_outputs
-    from mosaic_kit.registry import get_info
+    from mosaic_kit.data.registry import get_info
+    from mosaic_kit.evaluation.metrics import compute_metrics
+    from mosaic_kit.evaluation.outputs import load_outputs
 
     res = json.loads((short_run / "results.json").read_text())
     out = load_outputs(short_run)

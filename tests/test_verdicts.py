@@ -136,7 +136,7 @@ def test_margins_from_the_command_line_and_plans(tmp_path, capsys):
     assert main(["compare", str(tmp_path / "a"), "--against", str(tmp_path / "b"), "--boot", "1"]) == 2
     assert "--boot 1: give at least 2" in capsys.readouterr().err
 
-    from mosaic_kit.plan import load_plan
+    from mosaic_kit.experiments.plan import load_plan
 
     plan = tmp_path / "p.yaml"
     body = "name: p\npreset: cpu-tiny\nmethods: {mos: {}}\ndatasets: [breastmnist]\nseeds: [1]\n"

@@ -6,12 +6,22 @@ matplotlib.use("Agg")
 import numpy as np
 import pytest
 import torch
-
 from conftest import tiny_cfg
-from mosaic_kit.viz import (AttentionRecorder, attention_rollout, collect_features, embed_2d, integrated_gradients,
-                            linear_cka, patch_attributions, rollout_map, specialist_angles, specialist_cka)
-from mosaic_kit.viz import figures
-from mosaic_kit.workbench import Workbench
+
+from mosaic_kit.viz import (
+    AttentionRecorder,
+    attention_rollout,
+    collect_features,
+    embed_2d,
+    figures,
+    integrated_gradients,
+    linear_cka,
+    patch_attributions,
+    rollout_map,
+    specialist_angles,
+    specialist_cka,
+)
+from mosaic_kit.viz.workbench import Workbench
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,8 @@ their own for the volumes."""
 import numpy as np
 import pytest
 import torch
-
 from conftest import tiny_cfg
+
 from mosaic_kit.data.transforms import Normalization, prepare_3d
 from mosaic_kit.methods import build_model
 from mosaic_kit.train.optim import build_optimizer, build_scheduler, steps_per_round, volume_only_parameters
@@ -120,7 +120,7 @@ def test_the_volumes_plan_judges_each_lever_against_cpu_real_3d():
     from pathlib import Path
 
     from mosaic_kit.config import load_config
-    from mosaic_kit.plan import load_plan
+    from mosaic_kit.experiments.plan import load_plan
 
     root = Path(__file__).resolve().parents[1]
     plan = load_plan(root / "plans" / "volumes-real-cpu.yaml", root=root)
@@ -145,8 +145,8 @@ def test_the_unseen_volumes_plan_runs_cpu_real_3d_unchanged_on_every_other_3d_fi
     from pathlib import Path
 
     from mosaic_kit.config import load_config
-    from mosaic_kit.plan import load_plan
-    from mosaic_kit.registry import resolve_datasets
+    from mosaic_kit.data.registry import resolve_datasets
+    from mosaic_kit.experiments.plan import load_plan
 
     root = Path(__file__).resolve().parents[1]
     plan = load_plan(root / "plans" / "volumes-unseen.yaml", root=root)

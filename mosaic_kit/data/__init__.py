@@ -1,19 +1,22 @@
-"""Data: official MedMNIST files (memory-mapped), the embedded synthetic suite, batched transforms."""
+"""Data: the 18 datasets' facts, official files (memory-mapped), the synthetic suite, your own datasets.
+
+Data: official MedMNIST files (memory-mapped), the embedded synthetic suite, batched transforms."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from ..registry import get_info
 from .custom import build_custom
-from .files import MissingDataError, Split, default_cache_dir, download, open_split
-from .provenance import dataset_provenance, weights_provenance
+from .download import download
+from .files import MissingDataError, Split, default_cache_dir, open_split
+from .provenance import dataset_provenance
+from .registry import get_info
 from .stream import BatchStream, iter_batches, take
 from .synthetic import ensure_suite, make_dataset, write_suite
 from .transforms import Normalization, prepare_2d, prepare_3d
 
 __all__ = [
-    "dataset_provenance", "weights_provenance",
+    "dataset_provenance",
     "Split", "MissingDataError", "open_split", "download", "default_cache_dir", "BatchStream",
     "iter_batches", "take", "ensure_suite", "make_dataset", "write_suite", "Normalization", "prepare_2d",
     "prepare_3d", "SYNTHETIC", "resolve_root", "open_datasets", "build_custom",

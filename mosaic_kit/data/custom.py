@@ -14,11 +14,11 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from ..custom import class_folders, resolved_spec
-from ..npzfile import open_npz
-from ..registry import DatasetInfo
+from ..utils.npz import open_npz
 from .files import SPLITS, default_cache_dir
 from .readers import IntensityWarning, conform, read_array
+from .registry import DatasetInfo
+from .specs import class_folders, resolved_spec
 
 __all__ = ["build_custom"]
 

@@ -11,8 +11,8 @@ import hashlib
 import os
 import shutil
 import sys
-import zlib
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Tuple
@@ -20,7 +20,8 @@ from typing import List, Optional, Tuple
 import numpy as np
 from numpy.lib import format as npformat
 
-from ..registry import ALL_DATASETS, DatasetInfo, get_info
+from .download import _check_size, _download_hint, download
+from .registry import ALL_DATASETS, DatasetInfo, get_info
 
 __all__ = ["Split", "open_split", "download", "default_cache_dir", "MissingDataError"]
 
@@ -54,57 +55,6 @@ def default_cache_dir() -> Path:
     root = os.environ.get("MOSAIC_KIT_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "mosaic_kit")
     return Path(root)
-
-
-def _download_hint(info: DatasetInfo, size: int, root: Path) -> str:
-    return (f"Download it with `python -m mosaic_kit download --set datasets={info.name} "
-            f"--set {'size_3d' if info.is_3d else 'size'}={size} --set data_root={root}` "
-            f"(or train with --set download=true), or fetch {info.url(size)} by hand "
-            f"(md5 {info.md5(size)}) and put it in {root}.")
-
-
-def download(name: str, size: int, root: str | Path, url: Optional[str] = None) -> Path:
-    """Download one official npz into ``root``, checked against medmnist's MD5; no-op if present.
-
-    The file is streamed to a temporary name and renamed only once its MD5 matches, so an interrupted or
-    corrupt download never leaves a file that looks complete. ``url`` overrides medmnist's (mirrors, tests).
-    """
-    import urllib.request
-
-    from tqdm import tqdm  # a text bar: shown in terminals, notebooks and papermill output
-
-    info = get_info(name)
-    _check_size(info, size)
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    target = root / info.file_name(size)
-    if target.exists():
-        return target
-    src, md5 = url or info.url(size), info.md5(size)
-    tmp = target.with_name(f".{target.name}.part")
-    digest = hashlib.md5()
-    try:
-        with urllib.request.urlopen(src, timeout=60) as resp, open(tmp, "wb") as out:
-            total = int(resp.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc=target.name) as bar:
-                while chunk := resp.read(1 << 20):
-                    out.write(chunk)
-                    digest.update(chunk)
-                    bar.update(len(chunk))
-        if digest.hexdigest() != md5:
-            raise RuntimeError(f"Downloaded {src} but its md5 {digest.hexdigest()} is not the official {md5}; "
-                               "nothing was kept. Retry, or fetch the file by hand.")
-        os.replace(tmp, target)
-    except OSError as err:
-        raise RuntimeError(f"Download of {src} failed ({err}). " + _download_hint(info, size, root)) from None
-    finally:
-        tmp.unlink(missing_ok=True)
-    return target
-
-
-def _check_size(info: DatasetInfo, size: int) -> None:
-    if size not in info.sizes:
-        raise ValueError(f"{info.name} is offered at sizes {', '.join(map(str, info.sizes))}, not {size}.")
 
 
 def _stream_member_to_npy(zf: zipfile.ZipFile, member: str, target: Path) -> None:

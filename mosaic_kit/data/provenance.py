@@ -6,14 +6,13 @@ import csv
 import functools
 import hashlib
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
-from ..hub import resolve_weights
 from .files import SPLITS, Split
 
-__all__ = ["PROVENANCES", "REAL", "dataset_provenance", "same_splits_check", "official_label_counts", "weights_provenance",
+__all__ = ["PROVENANCES", "REAL", "dataset_provenance", "same_splits_check", "official_label_counts",
            "file_digest"]
 
 #: official: the file's md5 is medmnist's; same-splits: another file with the official split sizes and, where the
@@ -58,7 +57,7 @@ def dataset_provenance(splits: Mapping[str, Split]) -> str:
 @functools.lru_cache(maxsize=1)
 def official_label_counts() -> Dict[str, Dict[str, Tuple[int, ...]]]:
     """``{dataset: {split: class counts}}`` of the official files the kit ships counts for."""
-    path = Path(__file__).resolve().parents[1] / "reference" / "label_counts.csv"
+    path = Path(__file__).resolve().parent / "reference" / "label_counts.csv"
     rows = [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
     out: Dict[str, Dict[str, Tuple[int, ...]]] = {}
     for r in csv.DictReader(rows):
@@ -79,10 +78,3 @@ def same_splits_check(name: str, splits: Mapping[str, Split]) -> str:
             return "label counts differ"
     return "split sizes and label counts"
 
-
-def weights_provenance(backbone: str, weights: Optional[str]) -> Dict[str, Any]:
-    """``{"backbone", "weights", "sha256", "pretrained"}``: a run without a weights file has a random backbone."""
-    if not weights:
-        return {"backbone": backbone, "weights": None, "sha256": None, "pretrained": False}
-    return {"backbone": backbone, "weights": str(weights),
-            "sha256": file_digest(resolve_weights(str(weights), backbone), "sha256"), "pretrained": True}

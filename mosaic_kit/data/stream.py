@@ -29,9 +29,9 @@ def iter_batches(split: Split, batch_size: int, limit: int | None = None,
                  start: int = 0) -> Iterator[Tuple[torch.Tensor, torch.Tensor]]:
     """Sequential batches for evaluation: samples ``start`` up to ``limit`` (default: the end)."""
     n = len(split) if limit is None else min(limit, len(split))
-    for start in range(start, n, batch_size):
-        stop = min(start + batch_size, n)
-        yield torch.from_numpy(np.array(split.images[start:stop])), torch.from_numpy(split.labels[start:stop])
+    for first in range(start, n, batch_size):
+        stop = min(first + batch_size, n)
+        yield torch.from_numpy(np.array(split.images[first:stop])), torch.from_numpy(split.labels[first:stop])
 
 
 class BatchStream:

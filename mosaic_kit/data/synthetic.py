@@ -21,8 +21,8 @@ from typing import Dict, Iterable, Optional
 
 import numpy as np
 
-from ..registry import ALL_DATASETS, DEFAULT_ROUTING, DatasetInfo, get_info
 from .files import MARKER, default_cache_dir
+from .registry import ALL_DATASETS, DEFAULT_ROUTING, DatasetInfo, get_info
 
 __all__ = ["SPLIT_SIZES", "make_dataset", "write_suite", "ensure_suite"]
 

@@ -1,5 +1,7 @@
 """Parameter-efficient methods, each in its own module behind one interface (``base.Method``).
 
+Parameter-efficient methods, each in its own module behind one interface (``base.Method``).
+
 | name | what trains |
 |---|---|
 | ``mos`` | MOSAIC: specialists A/B/C (hard routing), 3D tokenizer, heads |
@@ -16,8 +18,7 @@
 | ``full`` | everything |
 
 Adding a method: a new module here with a ``Method`` subclass (and, if it has keys of its own, an ``Options``
-dataclass), plus one ``register_method`` line below; see docs/methods.md, "Adding a method".
-"""
+dataclass), plus one ``register_method`` line below; see docs/methods.md, "Adding a method"."""
 from __future__ import annotations
 
 from typing import Dict, Tuple
@@ -25,14 +26,22 @@ from typing import Dict, Tuple
 import torch
 
 from ..config import Config
+from ..data.registry import build_routing, resolve_datasets
 from ..data.transforms import Normalization
 from ..models.backbone import create_backbone, resolve_normalization
 from ..models.mosaic import MosaicModel
 from ..models.parameters import parameter_report as _parameter_report
-from ..registry import build_routing, resolve_datasets
 from . import adapters, finetune, gmoe, lora, mos, vpt
-from .base import (METHODS, Method, available_methods, get_method, register_method, unregister_method,
-                   upgrade_method, upgrade_names)
+from .base import (
+    METHODS,
+    Method,
+    available_methods,
+    get_method,
+    register_method,
+    unregister_method,
+    upgrade_method,
+    upgrade_names,
+)
 from .diagnostics import has_mixing, mixing_load, mixing_summary
 
 __all__ = ["Method", "METHODS", "available_methods", "get_method", "register_method", "unregister_method",

@@ -28,12 +28,12 @@ import torch
 import torch.nn as nn
 from timm.models.vision_transformer import VisionTransformer
 
-from ..checkpoint import load_tensors
 from ..config import Config, Options, option
 from ..models.adapter import Adapter
 from ..models.backbone import create_backbone
 from ..models.dual import DualBackboneModel
 from ..models.mosaic import MosaicModel
+from ..utils.checkpoint import load_tensors
 from .adapters import SharedAdapter
 from .base import ALWAYS_TRAINABLE, Method, constant_routing, upgrade_names
 

@@ -9,9 +9,9 @@ import torch.nn as nn
 from timm.models.vision_transformer import VisionTransformer
 
 from ..config import Config, Options, option
+from ..data.registry import build_routing
 from ..models.adapter import Adapter, MixtureOfSpecialists
 from ..models.mosaic import MosaicModel
-from ..registry import build_routing
 from .base import Method, constant_routing
 
 __all__ = ["MosOptions", "Mos", "MosSoft", "SoftMixture"]

@@ -11,8 +11,8 @@ from timm.models import load_checkpoint
 from timm.models.vision_transformer import Block, VisionTransformer, checkpoint_filter_fn
 
 from ..data.transforms import Normalization
-from ..hub import resolve_weights
-from ..npzfile import open_npz
+from ..utils.npz import open_npz
+from .pretrained import resolve_weights
 
 __all__ = ["create_backbone", "load_backbone_weights", "resolve_normalization", "WEIGHT_SUFFIXES"]
 

@@ -7,10 +7,10 @@ from typing import Callable, Dict, List, Mapping, Optional, Set, Tuple
 
 import torch
 import torch.nn as nn
-from torch.utils.checkpoint import checkpoint
 from timm.models.vision_transformer import VisionTransformer
+from torch.utils.checkpoint import checkpoint
 
-from ..registry import get_info
+from ..data.registry import get_info
 from .inflate import INIT_MODES, inflate_tokenizer
 from .side_block import SideBlock
 from .tokenizer import VolumeTokenizer

@@ -19,11 +19,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-
-from ..outputs import Outputs, has_outputs, load_outputs
-from ..registry import get_info
-from ..stats import (MIN_SEEDS, Comparison, Interval, Sample, holm, identical_outputs, interval_of_mean,
-                     paired_difference, paired_differences)
+from ..data.registry import get_info
+from ..evaluation.outputs import Outputs, has_outputs, load_outputs
+from ..stats import (
+    MIN_SEEDS,
+    Comparison,
+    Interval,
+    Sample,
+    holm,
+    identical_outputs,
+    interval_of_mean,
+    paired_difference,
+    paired_differences,
+)
 from .table import RunRecord
 
 __all__ = ["has_all_outputs", "arm", "selection_checkpoint", "compare_records", "mean_interval", "LeverRow",
@@ -151,7 +159,7 @@ def attach_intervals(table, records: Sequence[RunRecord], which: str = "student"
     samples; returns False (and leaves it empty) where some run lacks per-sample outputs."""
     if not has_all_outputs(records):
         return False
-    from ..registry import GROUPS, in_group
+    from ..data.registry import GROUPS, in_group
 
     for lab in table.labels:
         rs = [r for r in records if r.label == lab]

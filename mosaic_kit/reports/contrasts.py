@@ -15,7 +15,7 @@ from pathlib import Path
 from statistics import median
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-from ..registry import SPECIALISTS, build_routing
+from ..data.registry import SPECIALISTS, build_routing
 from ..stats import Comparison, holm, paired_differences
 from .compare import N_BOOT, arm, has_all_outputs, short
 from .table import RunRecord

@@ -1,4 +1,4 @@
-"""Published reference numbers shipped in ``mosaic_kit/reference``: MedMNIST v2's ResNet-18 (labelled with its
+"""Published reference numbers shipped in ``mosaic_kit/data/reference``: MedMNIST v2's ResNet-18 (labelled with its
 resolution) and the MOSAIC paper's reported means."""
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import csv
 from pathlib import Path
 from typing import Dict, List
 
-from ..registry import get_info
+from ..data.registry import get_info
 
 __all__ = ["REFERENCE_DIR", "reference_resnet18", "reference_acs", "reference_paper_means"]
 
-REFERENCE_DIR = Path(__file__).resolve().parents[1] / "reference"
+REFERENCE_DIR = Path(__file__).resolve().parents[1] / "data" / "reference"
 
 
 def _read_csv(path: Path) -> List[dict]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from statistics import median
 from typing import List, Optional, Sequence
 
-from ..registry import GROUPS, in_group
+from ..data.registry import GROUPS, in_group
 from ..stats import MIN_SEEDS, holm
 from .compare import N_BOOT, compare_records, has_all_outputs, lever_rows, selection_checkpoint, short
 from .references import reference_acs, reference_resnet18

@@ -20,8 +20,8 @@ from typing import Any, Dict, Iterable, List, Sequence, Tuple
 
 from ..config import path_keys, recorded_defaults
 from ..data.provenance import REAL
-from ..registry import ALL_DATASETS, GROUPS, in_group
-from ..results import load_results
+from ..data.registry import ALL_DATASETS, GROUPS, in_group
+from ..evaluation.results import load_results
 
 __all__ = ["RunRecord", "ResultTable", "find_runs", "load_records", "split_configurations", "aggregate",
            "references_absent", "METRICS"]

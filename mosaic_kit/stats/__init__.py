@@ -1,4 +1,6 @@
-"""Statistics of comparisons: the paired rule behind every verdict word (``paired``), what a comparison says
+"""Statistics of comparisons: the calibrated paired rule, its verdict words, power and calibration.
+
+Statistics of comparisons: the paired rule behind every verdict word (``paired``), what a comparison says
 (``verdicts``), its power (``power``), the semi-synthetic arms it is calibrated on (``nulls``) and the calibration
 itself (``calibration``)."""
 from .paired import Sample, identical_outputs, interval_of_mean, paired_difference, paired_differences

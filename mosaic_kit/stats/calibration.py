@@ -18,7 +18,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 from scipy import stats as _st
 
-from ..metrics import compute_metrics, resampled_metrics
+from ..evaluation.metrics import compute_metrics, resampled_metrics
 from .nulls import Structure, replicate, true_difference
 from .paired import _counts, paired_differences
 

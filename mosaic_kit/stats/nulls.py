@@ -25,7 +25,7 @@ from typing import Dict, List, Mapping, Sequence, Tuple
 
 import numpy as np
 
-from ..metrics import compute_metrics
+from ..evaluation.metrics import compute_metrics
 
 __all__ = ["Structure", "structure_from_samples", "replicate", "true_difference", "NULL_KINDS"]
 

@@ -37,7 +37,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..metrics import compute_metrics, resampled_metrics
+from ..evaluation.metrics import compute_metrics, resampled_metrics
 from .power import _dof, _t, _t_sf
 from .verdicts import Comparison, Interval
 
@@ -75,7 +75,7 @@ def _counts(rng: np.random.Generator, n_boot: int, sizes: Mapping[str, int]) -> 
 def _tasks(datasets: Sequence[str], tasks: Optional[Mapping[str, str]]) -> Dict[str, str]:
     if tasks is not None:
         return {d: tasks[d] for d in datasets}
-    from ..registry import get_info
+    from ..data.registry import get_info
 
     return {d: get_info(d).task for d in datasets}
 

@@ -1,8 +1,10 @@
-"""Training: the cyclic multi-task loop (``loop``), one step (``step``), its state (``state``), checkpoints
-(``checkpointer``), stop signals (``signals``), the run log (``log``), optimizer / schedule / losses (``optim``),
+"""Training: one run or a single-task sweep, the cyclic multi-task loop, its step, EMA teacher and checkpoints.
+
+Modules: one run or a single-task sweep (``run``), the cyclic multi-task loop (``loop``, ``setup``,
+``rounds``), one step (``step``), its state (``state``), checkpoints (``saver``), stop signals (``signals``), the run log (``log``), optimizer / schedule / losses (``optim``),
 the expert-aware EMA teacher (``ema``) and single-task sweeps (``independent``)."""
 from .ema import ExpertEMA
-from .loop import train
+from .run import train
 from .signals import NonFiniteError, TrainingInterrupted
 from .state import TrainState
 from .step import StepResult, TrainStep

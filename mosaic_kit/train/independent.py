@@ -9,14 +9,15 @@ from typing import Any, Callable, Dict, Optional
 import yaml
 from tqdm import tqdm  # a text bar: shown in terminals, notebooks and papermill output
 
-from .. import distributed as dist
 from ..config import Config
-from ..custom import write_run_datasets
-from ..environment import environment_info
-from ..evaluate import summarize
-from ..registry import resolve_datasets
-from ..outputs import load_outputs, write_outputs
-from ..results import load_results, write_results
+from ..data.registry import resolve_datasets
+from ..data.specs import write_run_datasets
+from ..evaluation.evaluate import summarize
+from ..evaluation.outputs import load_outputs, write_outputs
+from ..evaluation.results import load_results, write_results
+from ..utils import distributed as dist
+from ..utils.environment import environment_info
+from .loop import train_joint
 
 __all__ = ["train_independent"]
 
@@ -26,8 +27,6 @@ def train_independent(cfg: Config, resume: bool = False, progress: bool = True,
     """One single-task model per dataset in ``{out}/{dataset}``, then one merged ``results.json`` in ``out``
     (trainable parameters summed over the models). Finished datasets are skipped, so rerunning (or ``resume``)
     continues an interrupted sweep."""
-    from .loop import train
-
     names = resolve_datasets(cfg.datasets)
     unknown = sorted(set(cfg.lr_per_dataset) - set(names))
     if unknown:
@@ -46,7 +45,7 @@ def train_independent(cfg: Config, resume: bool = False, progress: bool = True,
         if not (Path(sub.out) / "results.json").exists():
             if progress:
                 tqdm.write(f"independent: training {name}")
-            train(sub, resume=resume and (Path(sub.out) / "last_state.pt").exists(), progress=progress,
+            train_joint(sub, resume=resume and (Path(sub.out) / "last_state.pt").exists(), progress=progress,
                   on_round=on_round)
         parts[name] = load_results(sub.out)
 

@@ -10,8 +10,8 @@ from timm.optim import param_groups_weight_decay
 from timm.scheduler import CosineLRScheduler
 
 from ..config import Config
+from ..data.registry import get_info
 from ..models.mosaic import MosaicModel
-from ..registry import get_info
 
 __all__ = ["build_optimizer", "volume_only_parameters", "steps_per_round", "build_scheduler", "task_loss",
            "class_weights", "round_order"]

@@ -15,12 +15,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .. import distributed as dist
 from ..config import Config
 from ..data import Normalization
-from ..evaluate import autocast, prepare
+from ..data.registry import get_info
+from ..evaluation.evaluate import autocast, prepare
 from ..models.mosaic import MosaicModel
-from ..registry import get_info
+from ..utils import distributed as dist
 from .ema import ExpertEMA
 from .optim import task_loss
 

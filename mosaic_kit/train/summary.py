@@ -6,7 +6,7 @@ from typing import Optional, Sequence
 import torch
 
 from ..config import Config
-from ..registry import build_routing, get_info
+from ..data.registry import build_routing, get_info
 
 __all__ = ["run_summary"]
 

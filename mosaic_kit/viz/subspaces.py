@@ -23,7 +23,7 @@ from scipy.linalg import subspace_angles
 from ..data.files import Split
 from ..data.stream import iter_batches
 from ..data.transforms import Normalization
-from ..evaluate import prepare
+from ..evaluation.evaluate import prepare
 
 __all__ = ["collect_features", "has_specialists", "specialist_angles", "random_subspace_angles", "specialist_angle_baselines",
            "dataset_output_angles", "linear_cka", "specialist_cka", "embed_2d"]

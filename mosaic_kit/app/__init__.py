@@ -1,0 +1,1 @@
+"""Front ends: what each command-line subcommand does, and the ipywidgets explorer."""

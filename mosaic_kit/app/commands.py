@@ -1,0 +1,188 @@
+"""The implementations of the command-line subcommands (``cli`` holds the parser): each takes the parsed
+arguments and returns the exit status; heavy imports stay inside, so ``--help`` stays fast."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Dict, Optional
+
+import yaml
+
+from ..config import Config, key_help, load_config, parse_set
+from .reporting import _out_folder
+
+# convenience flags of `train` (--data-root X is --set data_root=X)
+TRAIN_FLAGS = ("data_root", "datasets", "size", "size_3d", "backbone", "weights", "device", "seed")
+
+
+def _config_from(args: argparse.Namespace, extra: Optional[Dict[str, object]] = None) -> Config:
+    overrides = parse_set(args.set)
+    for key in TRAIN_FLAGS:
+        value = getattr(args, key, None)
+        if value is not None:
+            overrides.update(parse_set([f"{key}={value}"]))
+    if getattr(args, "out", None) is not None:  # an empty --out is an error of the run, not "no --out"
+        overrides["out"] = args.out
+    overrides.update(extra or {})
+    return load_config(args.preset, args.config, overrides)
+
+
+def _cmd_params(args: argparse.Namespace) -> int:
+    from ..methods import build_model, parameter_report
+
+    cfg = _config_from(args, {"weights": None})
+    report = {"preset": args.preset, "backbone": cfg.backbone, **parameter_report(build_model(cfg)[0])}
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"{cfg.backbone}, {len(cfg.datasets)} dataset group(s) {cfg.datasets}")
+    print(f"{'component':<14}{'trainable':>14}{'total':>14}")
+    for name, c in report["components"].items():
+        print(f"{name:<14}{c['trainable']:>14,}{c['total']:>14,}")
+    print(f"{'all':<14}{report['trainable']:>14,}{report['total']:>14,}  ({report['trainable_pct']:.2f}% trainable)")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from ..evaluation.results import load_results, markdown_table
+    from ..train import train
+    from ..utils import distributed
+
+    if args.dry_run:
+        from ..data.registry import resolve_datasets
+        from ..methods import get_method
+        from ..train.summary import run_summary
+
+        if args.resume and not (args.preset or args.config):
+            args.config, args.out = str(Path(args.resume) / "config.yaml"), args.resume
+        cfg = _config_from(args)
+        get_method(cfg.method)
+        print(yaml.safe_dump(cfg.to_dict(), sort_keys=False).rstrip())
+        print("\n" + run_summary(cfg, resolve_datasets(cfg.datasets)))
+        return 0
+    try:
+        if args.resume:
+            # the run's own config.yaml unless --preset / --config say otherwise; either way, only the keys a resume
+            # may change (rounds, patience, ...) may differ from what the run started with (checked before training)
+            if args.out and Path(args.out) != Path(args.resume):
+                raise ValueError(f"--out {args.out} and --resume {args.resume} name different run directories.")
+            args.out = args.resume
+            if not (args.preset or args.config):
+                args.config = str(Path(args.resume) / "config.yaml")
+            run_dir = train(_config_from(args), resume=True)
+        else:
+            run_dir = train(_config_from(args))
+    finally:
+        main = distributed.is_main()
+        distributed.shutdown()
+    if main:
+        print(f"\nrun directory: {run_dir}\n")
+        print(markdown_table(load_results(run_dir)))
+        _write_figures(run_dir)
+    return 0
+
+
+def _write_figures(run_dir: Path) -> None:
+    """The run's figures (what ``report`` draws), where matplotlib is installed (the ``notebooks`` extra)."""
+    from ..viz.run_figures import save_run_figures
+
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as err:
+        print(f"no figures: {err.name} is not installed (pip install 'mosaic_kit[notebooks]'); then "
+              f"`python -m mosaic_kit report {run_dir}` draws them.")
+        return
+    for path in save_run_figures(run_dir):
+        print(f"figure: {path}")
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from ..evaluation.locate import HUB_PREFIX
+    from ..evaluation.results import markdown_table
+    from ..evaluation.runs import evaluate_run, evaluation_name
+
+    if str(args.run_dir).startswith(HUB_PREFIX):
+        raise ValueError(f"eval writes its scores into the run folder: copy the bundle first (predict reads "
+                         f"{args.run_dir} as it is).")
+    overrides = parse_set(args.set)
+    if args.weights:
+        overrides["weights"] = args.weights
+    results = evaluate_run(args.run_dir, args.checkpoint, overrides=overrides or None)
+    print(markdown_table(results))
+    print(f"written to {Path(args.run_dir) / evaluation_name(args.checkpoint, overrides or None)}.json (the training's "
+          "results.json is unchanged)")
+    return 0
+
+
+def _cmd_bundle(args: argparse.Namespace) -> int:
+    from ..share.bundle import push_to_hub, read_bundle, save_bundle
+
+    if args.out:
+        folder = save_bundle(args.run_dir, _out_folder(args.out), args.checkpoint)
+        print(f"bundle: {folder} (model card: {folder / 'README.md'})")
+    elif args.push_to_hub and read_bundle(args.run_dir) is not None:
+        folder = Path(args.run_dir)
+    else:
+        raise ValueError("give --out DIR for the new bundle (or a bundle folder with --push-to-hub alone).")
+    if args.push_to_hub:
+        url = push_to_hub(folder, args.push_to_hub, args.private)
+        print(f"pushed to https://huggingface.co/{args.push_to_hub}: {url}")
+    return 0
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from ..data import write_suite
+    from ..data.registry import resolve_datasets
+
+    _out_folder(args.out)
+    root = write_suite(args.out, resolve_datasets(args.datasets), size=args.size, size_3d=args.size_3d,
+                       seed=args.seed)
+    print(f"synthetic MedMNIST written to {root}")
+    return 0
+
+
+def _cmd_download(args: argparse.Namespace) -> int:
+    from ..data import download
+    from ..data.registry import get_info, resolve_datasets
+
+    cfg = _config_from(args)
+    if cfg.data_root == "synthetic":
+        raise ValueError("download needs a real folder: --set data_root=PATH")
+    for name in resolve_datasets(cfg.datasets):
+        size = cfg.size_3d if get_info(name).is_3d else cfg.size
+        print(f"{name} ({size}): {download(name, size, cfg.data_root)}")
+    return 0
+
+
+def _cmd_methods(args: argparse.Namespace) -> int:
+    from ..methods import METHODS
+
+    for m in METHODS.values():
+        print(f"{m.name:<16} {m.summary}")
+    return 0
+
+
+def _cmd_keys(args: argparse.Namespace) -> int:
+    from ..config import key_defaults
+
+    defaults = key_defaults()  # as declared ("auto" stays "auto"; a run records what it resolved to)
+    for key, text in key_help().items():
+        print(f"{key:<20} {str(defaults[key]):<24} {text}")
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from ..share.predict import predict_command
+
+    return predict_command(args.run_dir, args.files, args.dataset, args.window, args.attention, args.json,
+                           args.checkpoint, "teacher" if args.teacher else "student", args.device, args.weights)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from ..share.export import export
+
+    paths = export(args.run_dir, args.dataset, args.format, args.out, args.checkpoint,
+                   "teacher" if args.teacher else "student", args.weights)
+    print("\n".join(f"wrote {p}" for p in paths))
+    return 0

@@ -1,0 +1,1 @@
+"""Scoring: metrics, batched evaluation, results.json, per-sample outputs, finished runs rebuilt."""

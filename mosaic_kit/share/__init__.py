@@ -1,0 +1,1 @@
+"""Sharing a trained run: prediction on your images, ONNX / TorchScript export, bundles and model cards."""

@@ -1,0 +1,1 @@
+"""Utilities that know no model and no data: files written atomically, npz, YAML, checkpoints, devices."""
