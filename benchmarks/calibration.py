@@ -1,24 +1,30 @@
-"""Is the kit's paired rule calibrated? False-alarm rate, coverage and power of three rules on semi-synthetic arms
-built from the committed runs' own per-sample structure (``mosaic_kit.stats.nulls``): per-sample means plus seed
-deviation vectors (seed main effects kept), a fresh test set per replicate, at 3, 5 and 10 seeds, for ACC and AUC,
-per dataset and for the mean over datasets.
+"""Is the kit's paired rule calibrated? False-alarm rate, coverage and power of three rules on
+semi-synthetic arms built from the committed runs' own per-sample structure
+(``mosaic_kit.stats.nulls``): per-sample means plus seed deviation vectors (seed main effects kept),
+a fresh test set per replicate, at 3, 5 and 10 seeds, for ACC and AUC, per dataset and for the mean
+over datasets.
 
 Sources (test split, reported checkpoint, student):
 
-- ``adrenal3d-mosaic`` / ``adrenal3d-single``: AdrenalMNIST3D of ``generalist-real4``'s MOSAIC / single-task runs;
+- ``adrenal3d-mosaic`` / ``adrenal3d-single``: AdrenalMNIST3D of ``generalist-real4``'s MOSAIC /
+  single-task runs;
 - ``pneumonia-mosaic``: PneumoniaMNIST of the same MOSAIC runs;
-- ``mean4-mosaic``: the mean over its four files (Retina, Breast, Pneumonia, Adrenal3D), one seed deviation per run
-  shared by its four datasets;
-- ``*-pair``: arms that differ sample by sample (``samples`` nulls): MOSAIC's and single-task's per-sample means
-  swapped at random per sample.
+- ``mean4-mosaic``: the mean over its four files (Retina, Breast, Pneumonia, Adrenal3D), one seed
+  deviation per run shared by its four datasets;
+- ``*-pair``: arms that differ sample by sample (``samples`` nulls): MOSAIC's and single-task's
+  per-sample means swapped at random per sample.
 
-    python benchmarks/calibration.py --reps 200 --out reports/calibration          # about 2 h on one core
+    python benchmarks/calibration.py --reps 200 --out reports/calibration  # about 2 h on one core
     python benchmarks/calibration.py --quick                                         # a few minutes
-    python benchmarks/calibration.py --sources mean4-pair --out /tmp/part2         # a part, on another core
-    python benchmarks/calibration.py --merge reports/calibration /tmp/part2 --out reports/calibration
+    # a part, on another core
+    python benchmarks/calibration.py --sources mean4-pair --out /tmp/part2
+    python benchmarks/calibration.py --merge reports/calibration /tmp/part2 \\
+        --out reports/calibration
 
-Writes ``results.md`` (the tables), ``results.json`` (every cell) and ``calibration.png`` to ``--out``.
+Writes ``results.md`` (the tables), ``results.json`` (every cell) and ``calibration.png`` to
+``--out``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,7 +48,8 @@ MEAN4 = ["retinamnist", "breastmnist", "pneumoniamnist", "adrenalmnist3d"]
 
 
 def label_sample(label: str, runs: Path = GENERALIST):
-    """``{seed: {dataset: (labels, scores)}}`` of one committed label's runs (test split, reported checkpoint)."""
+    """``{seed: {dataset: (labels, scores)}}`` of one committed label's runs (test split,
+    reported checkpoint)."""
     return arm(load_records(find_runs([runs / label]), split=False), "test", "best")
 
 
@@ -75,12 +82,26 @@ def plot(cells, path: Path) -> None:
     for ax, m in zip(axes, ("acc", "auc")):
         for j, r in enumerate(rules):
             for i, key in enumerate(rows):
-                c = next((c for c in nulls if (c.source, c.kind, c.n_seeds) == key and c.rule == r and c.metric == m),
-                         None)
+                c = next(
+                    (
+                        c
+                        for c in nulls
+                        if (c.source, c.kind, c.n_seeds) == key and c.rule == r and c.metric == m
+                    ),
+                    None,
+                )
                 if c is None:
                     continue
-                ax.errorbar(100 * c.rate, i + 0.2 * (j - 1), xerr=200 * c.rate_se, fmt="o", ms=4, capsize=2,
-                            color=f"C{j}", label=r if i == 0 else None)
+                ax.errorbar(
+                    100 * c.rate,
+                    i + 0.2 * (j - 1),
+                    xerr=200 * c.rate_se,
+                    fmt="o",
+                    ms=4,
+                    capsize=2,
+                    color=f"C{j}",
+                    label=r if i == 0 else None,
+                )
         ax.axvline(5, color="k", lw=0.8, ls="--")
         ax.set(xlabel=f"{m.upper()}: false alarms under a null, % (±2 MC s.e.; nominal 5%)")
     axes[0].set_yticks(range(len(rows)), [f"{s} ({k}), {n} seeds" for s, k, n in rows], fontsize=7)
@@ -96,18 +117,38 @@ def _write(out: Path, data: dict) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--reps", type=int, default=400)
     ap.add_argument("--boot", type=int, default=400, help="sample resamples per comparison")
     ap.add_argument("--seeds", type=int, nargs="+", default=[3, 5, 10])
-    ap.add_argument("--shifts", type=float, nargs="+", default=[0.0, 0.5],
-                    help="planted log-score shifts of arm A's true class (0: a null)")
-    ap.add_argument("--shift-seeds", type=int, nargs="+", default=[5],
-                    help="the numbers of seeds at which planted shifts (power) are measured; nulls: all of --seeds")
-    ap.add_argument("--merge", nargs="+", type=Path, help="folders of earlier runs' results.json: one report of all")
+    ap.add_argument(
+        "--shifts",
+        type=float,
+        nargs="+",
+        default=[0.0, 0.5],
+        help="planted log-score shifts of arm A's true class (0: a null)",
+    )
+    ap.add_argument(
+        "--shift-seeds",
+        type=int,
+        nargs="+",
+        default=[5],
+        help="the numbers of seeds at which planted shifts (power) are measured; nulls: all of "
+        "--seeds",
+    )
+    ap.add_argument(
+        "--merge",
+        nargs="+",
+        type=Path,
+        help="folders of earlier runs' results.json: one report of all",
+    )
     ap.add_argument("--rules", nargs="+", default=list(RULES))
     ap.add_argument("--sources", nargs="+", default=None)
-    ap.add_argument("--quick", action="store_true", help="100 replicates, 5 seeds, nulls only, three sources")
+    ap.add_argument(
+        "--quick", action="store_true", help="100 replicates, 5 seeds, nulls only, three sources"
+    )
     ap.add_argument("--out", type=Path, default=ROOT / "reports" / "calibration")
     args = ap.parse_args()
     if args.quick:
@@ -120,30 +161,61 @@ def main() -> None:
         try:
             cells = [Cell(**c) for run in runs for c in run["cells"]]
         except (KeyError, TypeError) as e:
-            raise SystemExit(f"--merge: a results.json is not this benchmark's output ({e}); give folders written by "
-                             "`python benchmarks/calibration.py --out DIR`.") from None
+            raise SystemExit(
+                f"--merge: a results.json is not this benchmark's output ({e}); give folders "
+                "written by `python benchmarks/calibration.py --out DIR`."
+            ) from None
         seconds = sum(float(run.get("seconds", 0)) for run in runs)
         how = "; ".join(f"`python benchmarks/calibration.py {run['command']}`" for run in runs)
-        _write(args.out, {"command": " ".join(sys.argv[1:]), "parts": runs, "seconds": seconds,
-                          "cells": [asdict(c) for c in cells]})
+        _write(
+            args.out,
+            {
+                "command": " ".join(sys.argv[1:]),
+                "parts": runs,
+                "seconds": seconds,
+                "cells": [asdict(c) for c in cells],
+            },
+        )
     else:
         cells = []
         for name, (st, kinds) in sources(args.sources).items():
             for n in args.seeds:
                 shifts = [s for s in args.shifts if s == 0 or n in args.shift_seeds]
-                cells += calibrate(st, name, args.rules, kinds, [n], shifts, args.reps, args.boot,
-                                   progress=lambda s: print(f"[{time.time() - t0:6.0f} s] {s}", flush=True))
-                seconds, how = time.time() - t0, f"`python benchmarks/calibration.py {' '.join(sys.argv[1:])}`"
-                _write(args.out, {"command": " ".join(sys.argv[1:]), "seconds": seconds,
-                                  "cells": [asdict(c) for c in cells]})
+                cells += calibrate(
+                    st,
+                    name,
+                    args.rules,
+                    kinds,
+                    [n],
+                    shifts,
+                    args.reps,
+                    args.boot,
+                    progress=lambda s: print(f"[{time.time() - t0:6.0f} s] {s}", flush=True),
+                )
+                seconds, how = (
+                    time.time() - t0,
+                    f"`python benchmarks/calibration.py {' '.join(sys.argv[1:])}`",
+                )
+                _write(
+                    args.out,
+                    {
+                        "command": " ".join(sys.argv[1:]),
+                        "seconds": seconds,
+                        "cells": [asdict(c) for c in cells],
+                    },
+                )
     w = worst(cells)
     reps = sorted({c.reps for c in cells})
-    text = (f"# Calibration of the paired rule\n\n{how}: {', '.join(map(str, reps))} replicates per row, "
-            f"{args.boot} sample resamples per comparison, {seconds / 3600:.1f} h of one core.\n\n" +
-            summary_md(cells) + "\nEvery cell:\n\n" + calibration_md(cells) +
-            f"\nWorst null cells of the kit's rule: false alarms {w['excess_se']:+.1f} MC s.e. above 5%, coverage "
-            f"{w['shortfall_se']:+.1f} MC s.e. below 95% (negative: inside); worst planted-effect cell: coverage "
-            f"{w['planted_shortfall_se']:+.1f} MC s.e. below 95%.\n")
+    text = (
+        f"# Calibration of the paired rule\n\n{how}: {', '.join(map(str, reps))} replicates per "
+        f"row, {args.boot} sample resamples per comparison, {seconds / 3600:.1f} h of one core.\n\n"
+        + summary_md(cells)
+        + "\nEvery cell:\n\n"
+        + calibration_md(cells)
+        + f"\nWorst null cells of the kit's rule: false alarms {w['excess_se']:+.1f} MC s.e. above "
+        f"5%, coverage {w['shortfall_se']:+.1f} MC s.e. below 95% (negative: inside); worst "
+        f"planted-effect cell: coverage {w['planted_shortfall_se']:+.1f} MC s.e. below 95%.\n"
+    )
     (args.out / "results.md").write_text(text)
     plot(cells, args.out / "calibration.png")
     print(text)

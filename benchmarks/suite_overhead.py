@@ -1,14 +1,16 @@
 """What running through the suite costs, and what ``--max-parallel 2`` gains, on this machine.
 
-A plan of 4 tiny runs (timm's test_vit on the embedded data, 2 datasets, 2 rounds x 10 steps) is run twice into
-fresh folders: one run at a time, then two at a time. While each runs, a watcher thread reads every run's
-``metrics.jsonl`` every 20 ms, so per run we get: the start overhead (job start -> first training step: kernel
-start, imports, data, model), the training time (first -> last step) and the end overhead (last step -> the
-notebook done: final evaluation, results, figures). Printed: their means, the overhead as a fraction of a run,
-and the wall time of each mode with the speed-up, all from this one invocation.
+A plan of 4 tiny runs (timm's test_vit on the embedded data, 2 datasets, 2 rounds x 10 steps) is run
+twice into fresh folders: one run at a time, then two at a time. While each runs, a watcher thread
+reads every run's ``metrics.jsonl`` every 20 ms, so per run we get: the start overhead (job start ->
+first training step: kernel start, imports, data, model), the training time (first -> last step) and
+the end overhead (last step -> the notebook done: final evaluation, results, figures). Printed:
+their means, the overhead as a fraction of a run, and the wall time of each mode with the speed-up,
+all from this one invocation.
 
     python benchmarks/suite_overhead.py [--runs 4]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,13 +24,25 @@ from pathlib import Path
 import mosaic_kit.experiments.suite as suite
 from mosaic_kit.experiments.suite import load_plan, run_suite
 
-TINY = {"backbone": "test_vit", "img_size": 32, "vol_size": 16, "bottleneck_a": 8, "bottleneck_b": 12,
-        "bottleneck_c": 16, "batch_size": 16, "steps_per_dataset": 10, "rounds": 2, "warmup_steps": 5,
-        "tracker": "none", "datasets": None}
+TINY = {
+    "backbone": "test_vit",
+    "img_size": 32,
+    "vol_size": 16,
+    "bottleneck_a": 8,
+    "bottleneck_b": 12,
+    "bottleneck_c": 16,
+    "batch_size": 16,
+    "steps_per_dataset": 10,
+    "rounds": 2,
+    "warmup_steps": 5,
+    "tracker": "none",
+    "datasets": None,
+}
 
 
 class Watcher(threading.Thread):
-    """Times of the first and last 'step' line of each run's metrics.jsonl, and of each notebook's suite.json."""
+    """Times of the first and last 'step' line of each run's metrics.jsonl, and of each
+    notebook's suite.json."""
 
     def __init__(self, run_dirs) -> None:
         super().__init__(daemon=True)
@@ -42,7 +56,9 @@ class Watcher(threading.Thread):
             for d in self.runs:
                 m = d / "metrics.jsonl"
                 if m.is_file():
-                    rows = [json.loads(x) for x in m.read_text().splitlines() if x.strip().endswith("}")]
+                    rows = [
+                        json.loads(x) for x in m.read_text().splitlines() if x.strip().endswith("}")
+                    ]
                     steps = [r["step"] for r in rows if r.get("kind") == "step"]
                     if steps and d not in self.first:
                         self.first[d] = now
@@ -55,10 +71,20 @@ class Watcher(threading.Thread):
 
 def run_mode(folder: Path, n_runs: int, parallel: int) -> dict:
     plan_file = folder / "plan.yaml"
-    plan_file.write_text(json.dumps({"name": f"overhead-{parallel}", "preset": "cpu-tiny", "overrides": TINY,
-                                     "methods": ["mos"], "seeds": list(range(1, n_runs + 1)),
-                                     "datasets": [{"name": "pair", "datasets": ["breastmnist", "pathmnist"]}],
-                                     "out": "runs", "report": "report"}))
+    plan_file.write_text(
+        json.dumps(
+            {
+                "name": f"overhead-{parallel}",
+                "preset": "cpu-tiny",
+                "overrides": TINY,
+                "methods": ["mos"],
+                "seeds": list(range(1, n_runs + 1)),
+                "datasets": [{"name": "pair", "datasets": ["breastmnist", "pathmnist"]}],
+                "out": "runs",
+                "report": "report",
+            }
+        )
+    )
     plan = load_plan(plan_file, root=folder)
     watcher = Watcher([r.run_dir for r in plan.runs])
     watcher.start()
@@ -81,7 +107,9 @@ def run_mode(folder: Path, n_runs: int, parallel: int) -> dict:
     per = []
     for d in map(Path, (r.run_dir for r in plan.runs)):
         start, first, last, done = starts[d], watcher.first[d], watcher.last[d][1], watcher.done[d]
-        per.append({"start": first - start, "train": last - first, "end": done - last, "run": done - start})
+        per.append(
+            {"start": first - start, "train": last - first, "end": done - last, "run": done - start}
+        )
     return {"wall": wall, "per": per, "report": wall - max(w for w in watcher.done.values()) + t0}
 
 
@@ -96,12 +124,20 @@ def main() -> None:
     seq = results[1]
     mean = {k: statistics.mean(p[k] for p in seq["per"]) for k in ("start", "train", "end", "run")}
     print(f"{args.runs} tiny runs (test_vit, 2 datasets, 2 rounds x 10 steps), one at a time:")
-    print(f"  per run: {mean['run']:.1f} s = start overhead {mean['start']:.1f} s (job start -> first step) + "
-          f"training {mean['train']:.1f} s + end overhead {mean['end']:.1f} s (last step -> notebook done)")
-    print(f"  overhead {mean['start'] + mean['end']:.1f} s = {(mean['start'] + mean['end']) / mean['run']:.0%} of "
-          f"a run; report after the last run {seq['report']:.1f} s")
-    print(f"wall: sequential {seq['wall']:.1f} s, --max-parallel 2 {results[2]['wall']:.1f} s -> speed-up "
-          f"{seq['wall'] / results[2]['wall']:.2f}x")
+    print(
+        f"  per run: {mean['run']:.1f} s = start overhead {mean['start']:.1f} s (job start -> "
+        f"first step) + training {mean['train']:.1f} s + end overhead {mean['end']:.1f} s (last "
+        "step -> notebook done)"
+    )
+    print(
+        f"  overhead {mean['start'] + mean['end']:.1f} s = "
+        f"{(mean['start'] + mean['end']) / mean['run']:.0%} of a run; report after the last run "
+        f"{seq['report']:.1f} s"
+    )
+    print(
+        f"wall: sequential {seq['wall']:.1f} s, --max-parallel 2 {results[2]['wall']:.1f} s -> "
+        f"speed-up {seq['wall'] / results[2]['wall']:.2f}x"
+    )
 
 
 if __name__ == "__main__":

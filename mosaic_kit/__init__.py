@@ -1,4 +1,6 @@
-"""mosaic_kit: one frozen ViT for all 18 MedMNIST datasets through a Mixture-of-Specialists adapter (MOSAIC)."""
+"""mosaic_kit: one frozen ViT for all 18 MedMNIST datasets through a Mixture-of-Specialists
+adapter (MOSAIC)."""
+
 from __future__ import annotations
 
 __version__ = "0.3.0"  # the one place the version is set (pyproject reads it)
@@ -9,8 +11,8 @@ _LAZY = {"Config": "config", "load_config": "config", "compute_metrics": "evalua
 
 
 def __getattr__(name: str):
-    """``mosaic_kit.Config`` and friends, imported on first use (the package itself imports neither torch nor
-    timm, so the command line answers ``--help`` at once)."""
+    """``mosaic_kit.Config`` and friends, imported on first use (the package itself imports
+    neither torch nor timm, so the command line answers ``--help`` at once)."""
     if name in _LAZY:
         import importlib
 
@@ -18,9 +20,11 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'mosaic_kit' has no attribute '{name}'")
 
 
-def load(run_dir, checkpoint: str = "best", which: str = "student", device: str = "cpu", weights=None):
-    """A trained run as a ``Predictor``: ``mosaic_kit.load("runs/demo").predict(images, dataset="breastmnist")``
-    (see ``mosaic_kit.share.predict``)."""
+def load(
+    run_dir, checkpoint: str = "best", which: str = "student", device: str = "cpu", weights=None
+):
+    """A trained run as a ``Predictor``: ``mosaic_kit.load("runs/demo").predict(images,
+    dataset="breastmnist")`` (see ``mosaic_kit.share.predict``)."""
     from .share.predict import load as _load
 
     return _load(run_dir, checkpoint, which, device, weights)

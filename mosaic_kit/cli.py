@@ -1,5 +1,7 @@
-"""Command line: ``python -m mosaic_kit {params,train,eval,predict,export,bundle,report,table,compare,suite,synth,
-download,methods,keys}``; the parser is ``app.parser``, what each subcommand does ``app.commands``."""
+"""Command line: ``python -m mosaic_kit COMMAND`` (params, train, eval, predict, export, bundle,
+report, table, compare, suite, synth, download, methods, keys). The parser is ``app.parser``; what
+each subcommand does is in ``app.commands`` and ``app.reporting``."""
+
 from __future__ import annotations
 
 import sys
@@ -9,7 +11,8 @@ from .app.parser import build_parser
 
 
 def _join_negative_values(argv: List[str]) -> List[str]:
-    """``--window -1000,400``: argparse takes a value starting with '-' for an option; join it to its flag."""
+    """``--window -1000,400``: argparse takes a value starting with '-' for an option; join it to
+    its flag."""
     out: List[str] = []
     for token in argv:
         if out and out[-1] == "--window" and token.startswith("-") and "," in token:
@@ -20,7 +23,9 @@ def _join_negative_values(argv: List[str]) -> List[str]:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    args = build_parser().parse_args(_join_negative_values(list(sys.argv[1:] if argv is None else argv)))
+    args = build_parser().parse_args(
+        _join_negative_values(list(sys.argv[1:] if argv is None else argv))
+    )
     try:
         import matplotlib
 

@@ -1,8 +1,10 @@
-"""Test helper: write a timm ViT's weights in Google's original ViT ``.npz`` layout (as ViT-B_16.npz).
+"""Test helper: write a timm ViT's weights in Google's original ViT ``.npz`` layout (as
+ViT-B_16.npz).
 
-Only for tests: it lets the kit's loader (which goes through timm's own ``_load_weights``) be checked on a
-Google-layout file without downloading the 330 MB original.
+Only for tests: it lets the kit's loader (which goes through timm's own ``_load_weights``) be
+checked on a Google-layout file without downloading the 330 MB original.
 """
+
 import numpy as np
 
 
@@ -22,14 +24,25 @@ def save_google_npz(vit, path, n_classes=21):
     }
     for i in range(len(vit.blocks)):
         p, b = f"Transformer/encoderblock_{i}/", f"blocks.{i}."
-        w[p + "LayerNorm_0/scale"], w[p + "LayerNorm_0/bias"] = sd[b + "norm1.weight"], sd[b + "norm1.bias"]
-        w[p + "LayerNorm_2/scale"], w[p + "LayerNorm_2/bias"] = sd[b + "norm2.weight"], sd[b + "norm2.bias"]
+        w[p + "LayerNorm_0/scale"], w[p + "LayerNorm_0/bias"] = (
+            sd[b + "norm1.weight"],
+            sd[b + "norm1.bias"],
+        )
+        w[p + "LayerNorm_2/scale"], w[p + "LayerNorm_2/bias"] = (
+            sd[b + "norm2.weight"],
+            sd[b + "norm2.bias"],
+        )
         qkv_w, qkv_b = sd[b + "attn.qkv.weight"], sd[b + "attn.qkv.bias"]
         for j, name in enumerate(("query", "key", "value")):
-            w[p + f"MultiHeadDotProductAttention_1/{name}/kernel"] = qkv_w[j * d:(j + 1) * d].T.reshape(d, heads, hd)
-            w[p + f"MultiHeadDotProductAttention_1/{name}/bias"] = qkv_b[j * d:(j + 1) * d].reshape(heads, hd)
-        w[p + "MultiHeadDotProductAttention_1/out/kernel"] = \
+            w[p + f"MultiHeadDotProductAttention_1/{name}/kernel"] = qkv_w[
+                j * d : (j + 1) * d
+            ].T.reshape(d, heads, hd)
+            w[p + f"MultiHeadDotProductAttention_1/{name}/bias"] = qkv_b[
+                j * d : (j + 1) * d
+            ].reshape(heads, hd)
+        w[p + "MultiHeadDotProductAttention_1/out/kernel"] = (
             sd[b + "attn.proj.weight"].reshape(d, heads, hd).transpose(1, 2, 0)
+        )
         w[p + "MultiHeadDotProductAttention_1/out/bias"] = sd[b + "attn.proj.bias"]
         for r in range(2):
             w[p + f"MlpBlock_3/Dense_{r}/kernel"] = sd[b + f"mlp.fc{r + 1}.weight"].T

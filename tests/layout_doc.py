@@ -1,8 +1,11 @@
-"""The package tree of ``docs/layout.md``, written from the code: each wing's ``__init__`` docstring and the first
-sentence of each module's docstring, wings in their import order (``test_architecture.WINGS``).
+"""The package tree of ``docs/layout.md``, written from the code: each wing's ``__init__`` docstring
+and the first sentence of each module's docstring, wings in their import order
+(``test_architecture.WINGS``).
 
-    python tests/layout_doc.py      # rewrites the tree in docs/layout.md after a module is added or moved
+    # rewrites the tree in docs/layout.md after a module is added or moved
+    python tests/layout_doc.py
 """
+
 from __future__ import annotations
 
 import ast
@@ -44,8 +47,11 @@ def tree(wings: list[str], root_modules: list[str]) -> str:
         for sub in sorted(p for p in folder.rglob("*.py") if p.name != "__init__.py"):
             rel = sub.relative_to(folder).as_posix()
             out += _entry(rel, first_sentence(sub), 4)
-        for data in sorted(p for p in folder.iterdir() if p.is_dir() and not (p / "__init__.py").exists()
-                           and p.name != "__pycache__"):
+        for data in sorted(
+            p
+            for p in folder.iterdir()
+            if p.is_dir() and not (p / "__init__.py").exists() and p.name != "__pycache__"
+        ):
             files = sorted(f.name for f in data.iterdir() if f.is_file())
             out += _entry(f"{data.name}/", "data files: " + ", ".join(files), 4)
     for mod in root_modules:
@@ -59,7 +65,7 @@ def block(wings: list[str], root_modules: list[str]) -> str:
 
 def current_block() -> str:
     text = DOC.read_text()
-    return text[text.index(BEGIN): text.index(END) + len(END)]
+    return text[text.index(BEGIN) : text.index(END) + len(END)]
 
 
 if __name__ == "__main__":

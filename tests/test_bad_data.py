@@ -1,4 +1,6 @@
-"""Bad data files: each gets one clear error naming the file, the problem and the fix; good files still open."""
+"""Bad data files: each gets one clear error naming the file, the problem and the fix; good files
+still open."""
+
 import numpy as np
 import pytest
 
@@ -20,20 +22,48 @@ def test_a_good_file_opens(tmp_path):
     assert len(split) == 4 and split.labels.dtype == np.int64 and split.labels.shape == (4, 1)
 
 
-@pytest.mark.parametrize("name, images, labels, message", [
-    ("breastmnist", _img().astype(np.float32), np.zeros((4, 1), np.uint8), r"dtype float32; official .* uint8"),
-    ("breastmnist", _img(0), np.zeros((0, 1), np.uint8), "split is empty"),
-    ("breastmnist", _img(), np.array([[0], [1], [2], [0]]), r"range from 0 to 2, but BreastMNIST .* allows 0\.\.1"),
-    ("breastmnist", _img(), np.array([[0], [-1], [1], [0]]), r"range from -1 to 1"),
-    ("breastmnist", _img(), np.zeros((3, 1), np.uint8), "4 images but 3 labels"),
-    ("breastmnist", _img(), np.zeros((4, 1), np.float32), "labels must be integers"),
-    ("chestmnist", _img(), np.zeros((4, 3), np.uint8), "3 columns, expected 14"),
-    ("chestmnist", _img(), np.full((4, 14), 2, np.uint8), r"allows 0\.\.1"),
-    ("breastmnist", np.zeros((4, 28, 28, 28), np.uint8), np.zeros((4, 1), np.uint8), "3D volumes, but BreastMNIST is a 2D"),
-    ("adrenalmnist3d", _img(), np.zeros((4, 1), np.uint8), "2D images, but AdrenalMNIST3D is a 3D"),
-    ("pathmnist", _img(), np.zeros((4, 1), np.uint8), r"expected \(N, S, S, 3\) with S=28"),
-    ("breastmnist", _img(s=64), np.zeros((4, 1), np.uint8), r"S=28 .* check the file's size suffix"),
-])
+@pytest.mark.parametrize(
+    "name, images, labels, message",
+    [
+        (
+            "breastmnist",
+            _img().astype(np.float32),
+            np.zeros((4, 1), np.uint8),
+            r"dtype float32; official .* uint8",
+        ),
+        ("breastmnist", _img(0), np.zeros((0, 1), np.uint8), "split is empty"),
+        (
+            "breastmnist",
+            _img(),
+            np.array([[0], [1], [2], [0]]),
+            r"range from 0 to 2, but BreastMNIST .* allows 0\.\.1",
+        ),
+        ("breastmnist", _img(), np.array([[0], [-1], [1], [0]]), r"range from -1 to 1"),
+        ("breastmnist", _img(), np.zeros((3, 1), np.uint8), "4 images but 3 labels"),
+        ("breastmnist", _img(), np.zeros((4, 1), np.float32), "labels must be integers"),
+        ("chestmnist", _img(), np.zeros((4, 3), np.uint8), "3 columns, expected 14"),
+        ("chestmnist", _img(), np.full((4, 14), 2, np.uint8), r"allows 0\.\.1"),
+        (
+            "breastmnist",
+            np.zeros((4, 28, 28, 28), np.uint8),
+            np.zeros((4, 1), np.uint8),
+            "3D volumes, but BreastMNIST is a 2D",
+        ),
+        (
+            "adrenalmnist3d",
+            _img(),
+            np.zeros((4, 1), np.uint8),
+            "2D images, but AdrenalMNIST3D is a 3D",
+        ),
+        ("pathmnist", _img(), np.zeros((4, 1), np.uint8), r"expected \(N, S, S, 3\) with S=28"),
+        (
+            "breastmnist",
+            _img(s=64),
+            np.zeros((4, 1), np.uint8),
+            r"S=28 .* check the file's size suffix",
+        ),
+    ],
+)
 def test_bad_arrays_are_named(tmp_path, name, images, labels, message):
     root = _npz(tmp_path / f"{name}.npz", images, labels)
     with pytest.raises(ValueError, match=message) as err:
@@ -43,7 +73,9 @@ def test_bad_arrays_are_named(tmp_path, name, images, labels, message):
 
 def test_missing_key_lists_what_is_there(tmp_path):
     root = _npz(tmp_path / "breastmnist.npz", _img(), np.zeros((4, 1), np.uint8), split="val")
-    with pytest.raises(ValueError, match=r"no 'train_images' array \(it holds: val_images, val_labels\)"):
+    with pytest.raises(
+        ValueError, match=r"no 'train_images' array \(it holds: val_images, val_labels\)"
+    ):
         open_split(root, "breastmnist", "train", cache_dir=tmp_path / "c")
 
 

@@ -1,5 +1,7 @@
-"""Run bundles: a run saved with only its trainable tensors, a model card and the backbone named by sha256;
-loaded by path or as hf:OWNER/NAME (the Hub client stood in by local fakes: no network in tests)."""
+"""Run bundles: a run saved with only its trainable tensors, a model card and the backbone named
+by sha256; loaded by path or as hf:OWNER/NAME (the Hub client stood in by local fakes: no network
+in tests)."""
+
 import json
 
 import numpy as np
@@ -25,31 +27,56 @@ def trained(tmp_path_factory):
     torch.manual_seed(0)
     weights = tmp / "vit.safetensors"
     save_file(create_backbone("test_vit", None, 32).state_dict(), str(weights))
-    run = train(tiny_cfg(tmp, datasets=DATASETS, weights=str(weights), rounds=1, steps_per_dataset=2,
-                         eval_max_samples=32), progress=False)
+    run = train(
+        tiny_cfg(
+            tmp,
+            datasets=DATASETS,
+            weights=str(weights),
+            rounds=1,
+            steps_per_dataset=2,
+            eval_max_samples=32,
+        ),
+        progress=False,
+    )
     return run, weights
 
 
 def _inputs():
     rng = np.random.default_rng(0)
-    return rng.integers(0, 256, (3, 28, 28), dtype=np.uint8), rng.integers(0, 256, (2, 28, 28, 28), dtype=np.uint8)
+    return rng.integers(0, 256, (3, 28, 28), dtype=np.uint8), rng.integers(
+        0, 256, (2, 28, 28, 28), dtype=np.uint8
+    )
 
 
-def test_a_bundle_holds_the_trainable_tensors_a_model_card_and_loads_to_the_same_predictions(trained, tmp_path):
+def test_a_bundle_holds_the_trainable_tensors_a_model_card_and_loads_to_the_same_predictions(
+    trained, tmp_path
+):
     run, weights = trained
     out = save_bundle(run, tmp_path / "b")
-    assert sorted(p.name for p in out.iterdir()) == ["README.md", "best.safetensors", "bundle.json", "config.yaml",
-                                                     "results.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "README.md",
+        "best.safetensors",
+        "bundle.json",
+        "config.yaml",
+        "results.json",
+    ]
     manifest = json.loads((out / "bundle.json").read_text())
     assert manifest["backbone"]["sha256"] == file_digest(weights, "sha256")
     assert manifest["files"]["best.safetensors"] == file_digest(out / "best.safetensors", "sha256")
-    assert manifest["datasets"]["breastmnist"]["classes"] == {"0": "malignant", "1": "normal, benign"}
+    assert manifest["datasets"]["breastmnist"]["classes"] == {
+        "0": "malignant",
+        "1": "normal, benign",
+    }
     assert manifest["datasets"]["adrenalmnist3d"]["specialist"] == "C"
     cfg = yaml.safe_load((out / "config.yaml").read_text())
-    assert cfg["weights"] == "vit.safetensors" and cfg["data_root"] == "synthetic"  # no path of this machine
+    assert (
+        cfg["weights"] == "vit.safetensors" and cfg["data_root"] == "synthetic"
+    )  # no path of this machine
     from safetensors import safe_open
 
-    with safe_open(str(out / "best.safetensors"), "pt") as f:  # trainable tensors only: no frozen backbone tensor
+    with safe_open(
+        str(out / "best.safetensors"), "pt"
+    ) as f:  # trainable tensors only: no frozen backbone tensor
         keys = list(f.keys())
     assert any("tokenizer_3d" in k for k in keys) and not any("attn.qkv.weight" in k for k in keys)
     card = (out / "README.md").read_text()
@@ -58,9 +85,15 @@ def test_a_bundle_holds_the_trainable_tensors_a_model_card_and_loads_to_the_same
     results = json.loads((run / "results.json").read_text())
     acc = 100 * results["datasets"]["breastmnist"]["test"]["acc"]
     row = next(line for line in card.splitlines() if line.startswith("| breastmnist |"))
-    assert f"| {acc:.1f} |" in row and "malignant" in card and manifest["backbone"]["sha256"] in card
-    assert "breastmnist (the kit's synthetic stand-in); adrenalmnist3d (the kit" in card  # no licence claimed
-    assert manifest["datasets"]["breastmnist"]["license"] == "CC BY 4.0"  # medmnist's, for real files
+    assert (
+        f"| {acc:.1f} |" in row and "malignant" in card and manifest["backbone"]["sha256"] in card
+    )
+    assert (
+        "breastmnist (the kit's synthetic stand-in); adrenalmnist3d (the kit" in card
+    )  # no licence claimed
+    assert (
+        manifest["datasets"]["breastmnist"]["license"] == "CC BY 4.0"
+    )  # medmnist's, for real files
 
     images, volumes = _inputs()
     original = mosaic_kit.load(run)
@@ -91,12 +124,16 @@ def test_a_bundle_is_written_whole_or_not_at_all(trained, tmp_path, monkeypatch)
     monkeypatch.setattr("mosaic_kit.share.bundle.model_card", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         save_bundle(run, tmp_path / "new")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["full"]  # no bundle, no temporary folder left
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "full"
+    ]  # no bundle, no temporary folder left
     with pytest.raises(FileNotFoundError, match="last_state|missing"):
         save_bundle(tmp_path / "full", tmp_path / "x")
 
 
-def test_hub_bundles_load_by_name_and_push_through_huggingface_hub(trained, tmp_path, monkeypatch, capsys):
+def test_hub_bundles_load_by_name_and_push_through_huggingface_hub(
+    trained, tmp_path, monkeypatch, capsys
+):
     import huggingface_hub
     from huggingface_hub.errors import LocalEntryNotFoundError
 
@@ -111,14 +148,23 @@ def test_hub_bundles_load_by_name_and_push_through_huggingface_hub(trained, tmp_
             pushed["repo"], pushed["private"] = repo_id, private
 
         def upload_folder(self, folder_path, repo_id, commit_message):
-            pushed["files"] = sorted(p.name for p in __import__("pathlib").Path(folder_path).iterdir())
-            return type("Info", (), {"commit_url": f"https://huggingface.co/{repo_id}/commit/abc"})()
+            pushed["files"] = sorted(
+                p.name for p in __import__("pathlib").Path(folder_path).iterdir()
+            )
+            return type(
+                "Info", (), {"commit_url": f"https://huggingface.co/{repo_id}/commit/abc"}
+            )()
 
     monkeypatch.setattr(huggingface_hub, "HfApi", FakeApi)
     out = tmp_path / "b"
-    assert main(["bundle", str(run), "--out", str(out), "--push-to-hub", "me/demo", "--private"]) == 0
-    assert pushed == {"repo": "me/demo", "private": True,
-                      "files": ["README.md", "best.safetensors", "bundle.json", "config.yaml", "results.json"]}
+    assert (
+        main(["bundle", str(run), "--out", str(out), "--push-to-hub", "me/demo", "--private"]) == 0
+    )
+    assert pushed == {
+        "repo": "me/demo",
+        "private": True,
+        "files": ["README.md", "best.safetensors", "bundle.json", "config.yaml", "results.json"],
+    }
     assert "commit/abc" in capsys.readouterr().out
     with pytest.raises(ValueError, match="not a bundle"):
         push_to_hub(run, "me/demo")
@@ -133,14 +179,18 @@ def test_hub_bundles_load_by_name_and_push_through_huggingface_hub(trained, tmp_
 
     monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot)
     images, _ = _inputs()
-    got = mosaic_kit.load("hf:me/demo@v1", weights=str(weights)).predict(images, dataset="breastmnist")
+    got = mosaic_kit.load("hf:me/demo@v1", weights=str(weights)).predict(
+        images, dataset="breastmnist"
+    )
     want = mosaic_kit.load(run).predict(images, dataset="breastmnist")
     assert asked == [("me/demo", "v1")] and [p.label for p in got] == [p.label for p in want]
     with pytest.raises(OSError, match="neither in the local Hugging Face cache nor reachable"):
         mosaic_kit.load("hf:me/missing")
     with pytest.raises(ValueError, match="write hf:OWNER/NAME"):
         mosaic_kit.load("hf:demo")
-    assert main(["eval", "hf:me/demo"]) == 2  # eval writes into the run folder: never into the Hub's cache
+    assert (
+        main(["eval", "hf:me/demo"]) == 2
+    )  # eval writes into the run folder: never into the Hub's cache
     assert "copy the bundle first" in capsys.readouterr().err
 
 

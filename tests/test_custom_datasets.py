@@ -1,5 +1,7 @@
-"""Datasets of your own: a class-folder dataset and an npz dataset train beside a MedMNIST one in one model, get
-seeded splits, appear in tables as `custom`, and the trained model predicts on them without their files."""
+"""Datasets of your own: a class-folder dataset and an npz dataset train beside a MedMNIST one in
+one model, get seeded splits, appear in tables as `custom`, and the trained model predicts on
+them without their files."""
+
 from __future__ import annotations
 
 import json
@@ -21,31 +23,59 @@ from mosaic_kit.train import train
 
 
 def write_example(folder: Path, n: int = 20, seed: int = 0) -> tuple:
-    """A tiny class-folder dataset (RGB PNGs: 'calm' dark, 'busy' bright) and a 3D npz in HU with 3 classes,
-    with their spec files; returns the two spec paths."""
+    """A tiny class-folder dataset (RGB PNGs: 'calm' dark, 'busy' bright) and a 3D npz in HU with
+    3 classes, with their spec files; returns the two spec paths."""
     rng = np.random.default_rng(seed)
     for cls, mean in (("busy", 170), ("calm", 70)):
         (folder / "skin" / cls).mkdir(parents=True, exist_ok=True)
         for i in range(n):
             img = np.clip(rng.normal(mean, 35, (30, 34, 3)), 0, 255).astype(np.uint8)
             Image.fromarray(img).save(folder / "skin" / cls / f"{i:03d}.png")
-    (folder / "skin.yaml").write_text(yaml.safe_dump(
-        {"name": "skinlesions", "task": "binary-class", "modality": "2d", "source": "skin", "specialist": "auto"}))
+    (folder / "skin.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "name": "skinlesions",
+                "task": "binary-class",
+                "modality": "2d",
+                "source": "skin",
+                "specialist": "auto",
+            }
+        )
+    )
     labels = np.arange(45) % 3
     vols = rng.normal(0, 200, (45, 18, 20, 22)) + labels[:, None, None, None] * 300 - 300
     np.savez(folder / "ct.npz", images=vols.astype(np.float32), labels=labels)
-    (folder / "ct.yaml").write_text(yaml.safe_dump(
-        {"name": "organct", "task": "multi-class", "modality": "3d", "source": "ct.npz",
-         "class_names": ["low", "mid", "high"], "window": [-1000, 1000], "split": [0.6, 0.2, 0.2], "seed": 3}))
+    (folder / "ct.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "name": "organct",
+                "task": "multi-class",
+                "modality": "3d",
+                "source": "ct.npz",
+                "class_names": ["low", "mid", "high"],
+                "window": [-1000, 1000],
+                "split": [0.6, 0.2, 0.2],
+                "seed": 3,
+            }
+        )
+    )
     return folder / "skin.yaml", folder / "ct.yaml"
 
 
 def test_spec_is_completed_and_registered(tmp_path):
     skin, ct = write_example(tmp_path, n=6)
     spec = read_spec(skin)
-    assert spec["class_names"] == ["busy", "calm"] and spec["channels"] == 3 and spec["specialist"] == "A"
+    assert (
+        spec["class_names"] == ["busy", "calm"]
+        and spec["channels"] == 3
+        and spec["specialist"] == "A"
+    )
     assert read_spec(ct)["specialist"] == "C"
-    cfg = tiny_cfg(tmp_path, custom_datasets=[str(skin), str(ct)], datasets=["breastmnist", "skinlesions", "organct"])
+    cfg = tiny_cfg(
+        tmp_path,
+        custom_datasets=[str(skin), str(ct)],
+        datasets=["breastmnist", "skinlesions", "organct"],
+    )
     assert resolve_datasets(cfg.datasets) == ["breastmnist", "skinlesions", "organct"]
     info = get_info("organct")
     assert info.is_custom and info.is_3d and info.labels == {"0": "low", "1": "mid", "2": "high"}
@@ -55,17 +85,26 @@ def test_spec_is_completed_and_registered(tmp_path):
     assert data["organct"]["test"].images.shape[1:] == (28, 28, 28)
     assert sorted(np.bincount(data["organct"]["test"].labels[:, 0])) == [3, 3, 3]
     assert data["skinlesions"]["train"].images.shape[1:] == (28, 28, 3)
-    again = open_datasets("synthetic", ["organct"], 28, 28)  # same seed, same split, read from the cache
+    again = open_datasets(
+        "synthetic", ["organct"], 28, 28
+    )  # same seed, same split, read from the cache
     np.testing.assert_array_equal(again["organct"]["test"].labels, data["organct"]["test"].labels)
 
 
 def test_bad_specs_name_the_problem(tmp_path):
     write_example(tmp_path, n=3)
-    cases = [({"name": "breastmnist"}, "is a MedMNIST dataset"), ({"name": "My Set"}, "lower-case"),
-             ({"task": "regression"}, "task 'regression' is not one of"), ({"modality": "4d"}, "2d or 3d"),
-             ({"source": "nowhere"}, "does not exist"), ({"class_names": ["a", "b"]}, "do not match the class folders"),
-             ({"split": [0.5, 0.5]}, "three positive fractions"), ({"specialist": "D"}, "specialist must be one of"),
-             ({"colour": "red"}, r"unknown keys \['colour'\]"), ({"window": [5, 1]}, "HIGH > LOW")]
+    cases = [
+        ({"name": "breastmnist"}, "is a MedMNIST dataset"),
+        ({"name": "My Set"}, "lower-case"),
+        ({"task": "regression"}, "task 'regression' is not one of"),
+        ({"modality": "4d"}, "2d or 3d"),
+        ({"source": "nowhere"}, "does not exist"),
+        ({"class_names": ["a", "b"]}, "do not match the class folders"),
+        ({"split": [0.5, 0.5]}, "three positive fractions"),
+        ({"specialist": "D"}, "specialist must be one of"),
+        ({"colour": "red"}, r"unknown keys \['colour'\]"),
+        ({"window": [5, 1]}, "HIGH > LOW"),
+    ]
     base = yaml.safe_load((tmp_path / "skin.yaml").read_text())
     for change, message in cases:
         (tmp_path / "bad.yaml").write_text(yaml.safe_dump({**base, **change}))
@@ -75,19 +114,31 @@ def test_bad_specs_name_the_problem(tmp_path):
         check_dataset_name("notregistered")
     shutil.copy(tmp_path / "skin.yaml", tmp_path / "skin2.yaml")
     with pytest.raises(ValueError, match="name skinlesions more than once"):
-        tiny_cfg(tmp_path, custom_datasets=[str(tmp_path / "skin.yaml"), str(tmp_path / "skin2.yaml")])
+        tiny_cfg(
+            tmp_path, custom_datasets=[str(tmp_path / "skin.yaml"), str(tmp_path / "skin2.yaml")]
+        )
 
 
 def test_custom_datasets_train_report_and_predict_without_their_files(tmp_path):
     skin, ct = write_example(tmp_path / "data")
-    cfg = tiny_cfg(tmp_path, custom_datasets=[str(skin), str(ct)], rounds=1,
-                   datasets=["breastmnist", "skinlesions", "organct"])
+    cfg = tiny_cfg(
+        tmp_path,
+        custom_datasets=[str(skin), str(ct)],
+        rounds=1,
+        datasets=["breastmnist", "skinlesions", "organct"],
+    )
     run = train(cfg, progress=False)
     results = json.loads((run / "results.json").read_text())
-    assert results["provenance"]["datasets"] == {"breastmnist": "synthetic", "skinlesions": "custom",
-                                                 "organct": "custom"}
+    assert results["provenance"]["datasets"] == {
+        "breastmnist": "synthetic",
+        "skinlesions": "custom",
+        "organct": "custom",
+    }
     assert results["routing"] == {"breastmnist": "B", "skinlesions": "A", "organct": "C"}
-    assert sorted(p.name for p in (run / "datasets").glob("*.yaml")) == ["organct.yaml", "skinlesions.yaml"]
+    assert sorted(p.name for p in (run / "datasets").glob("*.yaml")) == [
+        "organct.yaml",
+        "skinlesions.yaml",
+    ]
     table = aggregate(load_records([run]))
     assert table.datasets == ["breastmnist", "organct", "skinlesions"]
 
@@ -99,21 +150,33 @@ def test_custom_datasets_train_report_and_predict_without_their_files(tmp_path):
     import subprocess
     import sys
 
-    report = subprocess.run([sys.executable, "-m", "mosaic_kit", "report", str(run)], capture_output=True, text=True)
-    assert report.returncode == 0, report.stderr  # a fresh process learns the datasets from the run directory
+    report = subprocess.run(
+        [sys.executable, "-m", "mosaic_kit", "report", str(run)], capture_output=True, text=True
+    )
+    assert report.returncode == 0, (
+        report.stderr
+    )  # a fresh process learns the datasets from the run directory
     assert "| skinlesions |" in report.stdout and (run / "figures" / "test_scores.png").is_file()
     vol = np.random.default_rng(0).normal(0, 300, (16, 16, 16))
-    assert predictor.predict(vol, dataset="organct", window=(-1000, 1000))[0].label in ("low", "mid", "high")
+    assert predictor.predict(vol, dataset="organct", window=(-1000, 1000))[0].label in (
+        "low",
+        "mid",
+        "high",
+    )
 
 
-@pytest.mark.parametrize("labels,message", [
-    (np.arange(45) % 3 + 0.5, "is not a whole number"),
-    (np.arange(45) % 3 + 1, "labels run from 1 to 3, but the spec's 3 class names allow 0..2"),
-    (np.arange(45) % 2, r"class\(es\) \['high'\] have no samples"),
-    (np.array(["a"] * 45), "<U1 labels"),
-])
+@pytest.mark.parametrize(
+    "labels,message",
+    [
+        (np.arange(45) % 3 + 0.5, "is not a whole number"),
+        (np.arange(45) % 3 + 1, "labels run from 1 to 3, but the spec's 3 class names allow 0..2"),
+        (np.arange(45) % 2, r"class\(es\) \['high'\] have no samples"),
+        (np.array(["a"] * 45), "<U1 labels"),
+    ],
+)
 def test_own_labels_are_integers_in_range_and_every_class_has_samples(tmp_path, labels, message):
-    """Labels were truncated to integers and an absent class was trained as a class: now a clear error."""
+    """Labels were truncated to integers and an absent class was trained as a class: now a clear
+    error."""
     _, ct = write_example(tmp_path, n=3)
     with np.load(tmp_path / "ct.npz") as z:
         images = z["images"]

@@ -34,8 +34,12 @@ NORM = Normalization((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 
 def test_real_files_memory_mapped_and_equal_to_npz():
     root = need(REAL_MEDMNIST)
-    for name, n in (("breastmnist", (546, 78, 156)), ("pneumoniamnist", (4708, 524, 624)),
-                    ("adrenalmnist3d", (1188, 98, 298)), ("retinamnist", (1080, 120, 400))):
+    for name, n in (
+        ("breastmnist", (546, 78, 156)),
+        ("pneumoniamnist", (4708, 524, 624)),
+        ("adrenalmnist3d", (1188, 98, 298)),
+        ("retinamnist", (1080, 120, 400)),
+    ):
         ref = np.load(root / f"{name}.npz")
         for split, count in zip(("train", "val", "test"), n):
             s = open_split(root, name, split)
@@ -43,14 +47,20 @@ def test_real_files_memory_mapped_and_equal_to_npz():
             np.testing.assert_array_equal(s.images, ref[f"{split}_images"])
             np.testing.assert_array_equal(s.labels[:, 0], ref[f"{split}_labels"].reshape(-1))
     assert open_split(root, "adrenalmnist3d", "test").images.shape[1:] == (28, 28, 28)
-    assert open_split(root, "retinamnist", "test").images.shape[1:] == (28, 28, 3)  # RGB: specialist A
+    assert open_split(root, "retinamnist", "test").images.shape[1:] == (
+        28,
+        28,
+        3,
+    )  # RGB: specialist A
 
 
 def test_missing_file_names_it_and_the_fix(tmp_path):
     with pytest.raises(MissingDataError) as err:
         open_split(tmp_path, "breastmnist", "train", 224)
     msg = str(err.value)
-    assert "breastmnist_224.npz" in msg and "python -m mosaic_kit download" in msg and "zenodo" in msg
+    assert (
+        "breastmnist_224.npz" in msg and "python -m mosaic_kit download" in msg and "zenodo" in msg
+    )
 
 
 def test_size_not_offered_and_unknown_split(tmp_path):
@@ -68,7 +78,8 @@ def test_truncated_npz_is_a_clear_error(tmp_path):
 
 
 def test_download_from_a_local_url_checks_md5(tmp_path, monkeypatch):
-    """The real download path (torchvision's download_url + medmnist's MD5), served from a file:// URL."""
+    """The real download path (torchvision's download_url + medmnist's MD5), served from a
+    file:// URL."""
     src = need(REAL_MEDMNIST) / "adrenalmnist3d.npz"  # byte-identical to the official file
     assert hashlib.md5(src.read_bytes()).hexdigest() == get_info("adrenalmnist3d").md5(28)
     got = download("adrenalmnist3d", 28, tmp_path / "root", url=src.resolve().as_uri())
@@ -80,13 +91,21 @@ def test_download_from_a_local_url_checks_md5(tmp_path, monkeypatch):
 
 
 def test_large_split_is_not_loaded_into_memory(tmp_path):
-    """A 224-size split goes through the .npy cache chunk by chunk: resident memory stays far below its size."""
+    """A 224-size split goes through the .npy cache chunk by chunk: resident memory stays far
+    below its size."""
     n = 3000  # 3000 x 224 x 224 x 3 = 450 MB
     rng = np.random.default_rng(0)
     path = tmp_path / "pathmnist_224.npz"
-    images = np.broadcast_to(rng.integers(0, 255, (1, 224, 224, 3), dtype=np.uint8), (n, 224, 224, 3))
-    np.savez(path, train_images=images, train_labels=np.zeros((n, 1), np.uint8),
-             val_images=images[:2], val_labels=np.zeros((2, 1), np.uint8))
+    images = np.broadcast_to(
+        rng.integers(0, 255, (1, 224, 224, 3), dtype=np.uint8), (n, 224, 224, 3)
+    )
+    np.savez(
+        path,
+        train_images=images,
+        train_labels=np.zeros((n, 1), np.uint8),
+        val_images=images[:2],
+        val_labels=np.zeros((2, 1), np.uint8),
+    )
     del images
     before = _anon_mb()
     peak = [before]
@@ -108,7 +127,9 @@ def test_large_split_is_not_loaded_into_memory(tmp_path):
         done.set()
         sampler.join()
     assert s.images.shape == (n, 224, 224, 3)
-    grown = max(peak) - before  # anonymous memory: mapped file pages are page cache, not the process's
+    grown = (
+        max(peak) - before
+    )  # anonymous memory: mapped file pages are page cache, not the process's
     assert grown < 180, f"anonymous memory grew by {grown:.0f} MB for a 450 MB split"
 
 
@@ -120,9 +141,17 @@ def test_synthetic_suite_layout_and_determinism(tmp_path):
         d = np.load(root / f"{name}.npz")
         img, lab = d["train_images"], d["train_labels"]
         assert img.dtype == np.uint8 and lab.dtype == np.uint8
-        expected = (8, 28, 28, 28) if info.is_3d else (8, 28, 28, 3) if info.n_channels == 3 else (8, 28, 28)
+        expected = (
+            (8, 28, 28, 28)
+            if info.is_3d
+            else (8, 28, 28, 3)
+            if info.n_channels == 3
+            else (8, 28, 28)
+        )
         assert img.shape == expected
-        assert lab.shape == ((8, 14) if info.is_multilabel else (8, 1)) and lab.max() < info.n_classes
+        assert (
+            lab.shape == ((8, 14) if info.is_multilabel else (8, 1)) and lab.max() < info.n_classes
+        )
     a = make_dataset("organamnist", 64, seed=3, split_sizes={"train": 5})
     b = make_dataset("organamnist", 64, seed=3, split_sizes={"train": 5})
     np.testing.assert_array_equal(a["train_images"], b["train_images"])
@@ -130,15 +159,25 @@ def test_synthetic_suite_layout_and_determinism(tmp_path):
 
 
 def test_synthetic_classes_are_visible():
-    """A nearest-class-mean classifier on raw pixels beats chance clearly on every style of dataset."""
+    """A nearest-class-mean classifier on raw pixels beats chance clearly on every style of
+    dataset."""
     for name in ("pathmnist", "breastmnist", "nodulemnist3d"):
         d = make_dataset(name, 28, 0, {"train": 200, "test": 100})
-        x = {s: d[f"{s}_images"].reshape(len(d[f"{s}_images"]), -1).astype(float) for s in ("train", "test")}
+        x = {
+            s: d[f"{s}_images"].reshape(len(d[f"{s}_images"]), -1).astype(float)
+            for s in ("train", "test")
+        }
         x = {s: v - v.mean(1, keepdims=True) for s, v in x.items()}
         y = {s: d[f"{s}_labels"][:, 0] for s in ("train", "test")}
-        feats = {s: np.abs(np.fft.fftn(x[s].reshape((len(x[s]),) + d["train_images"].shape[1:]),
-                                       axes=tuple(range(1, d["train_images"].ndim)))).reshape(len(x[s]), -1)
-                 for s in x}  # translation-invariant: objects sit at random places
+        feats = {
+            s: np.abs(
+                np.fft.fftn(
+                    x[s].reshape((len(x[s]),) + d["train_images"].shape[1:]),
+                    axes=tuple(range(1, d["train_images"].ndim)),
+                )
+            ).reshape(len(x[s]), -1)
+            for s in x
+        }  # translation-invariant: objects sit at random places
         means = np.stack([feats["train"][y["train"] == c].mean(0) for c in np.unique(y["train"])])
         pred = np.argmin(((feats["test"][:, None] - means[None]) ** 2).sum(-1), 1)
         chance = 1 / len(means)
@@ -170,8 +209,11 @@ def test_transforms_shapes_order_and_normalisation():
     x = torch.full((4, 28, 28), 255, dtype=torch.uint8)
     out = prepare_2d(x, 64, NORM)
     assert out.shape == (4, 3, 64, 64)
-    torch.testing.assert_close(out[:, :, 10, 10], ((1 - torch.tensor(NORM.mean)) / torch.tensor(NORM.std)).expand(4, 3))
-    # augmentation before normalisation: a constant image stays constant under flips/rotation (reflection pad)
+    torch.testing.assert_close(
+        out[:, :, 10, 10], ((1 - torch.tensor(NORM.mean)) / torch.tensor(NORM.std)).expand(4, 3)
+    )
+    # augmentation before normalisation: a constant image stays constant under flips/rotation
+    # (reflection pad)
     aug = prepare_2d(x, 64, NORM, augment=True, generator=torch.Generator().manual_seed(0))
     torch.testing.assert_close(aug, out)
     rgb = torch.randint(0, 255, (2, 28, 28, 3), dtype=torch.uint8)
@@ -180,7 +222,9 @@ def test_transforms_shapes_order_and_normalisation():
     torch.testing.assert_close(g1, g2)
     v = torch.randint(0, 255, (2, 28, 28, 28), dtype=torch.uint8)
     assert prepare_3d(v, 32, NORM).shape == (2, 1, 32, 32, 32)
-    assert prepare_3d(v, 28, NORM, augment=True, generator=torch.Generator().manual_seed(0)).shape == (2, 1, 28, 28, 28)
+    assert prepare_3d(
+        v, 28, NORM, augment=True, generator=torch.Generator().manual_seed(0)
+    ).shape == (2, 1, 28, 28, 28)
 
 
 def test_provenance_of_real_files_and_of_an_official_md5(tmp_path, monkeypatch):
@@ -191,26 +235,42 @@ def test_provenance_of_real_files_and_of_an_official_md5(tmp_path, monkeypatch):
     from mosaic_kit.data import dataset_provenance
 
     src = need(REAL_MEDMNIST / "breastmnist.npz")
-    splits = {s: open_split(src.parent, "breastmnist", s, cache_dir=tmp_path / "c") for s in ("train", "val", "test")}
+    splits = {
+        s: open_split(src.parent, "breastmnist", s, cache_dir=tmp_path / "c")
+        for s in ("train", "val", "test")
+    }
     assert dataset_provenance(splits) == "same-splits"  # the official split sizes, another file
-    assert dataset_provenance({"train": splits["train"]}) == "custom"  # sizes unknown without every split
+    assert (
+        dataset_provenance({"train": splits["train"]}) == "custom"
+    )  # sizes unknown without every split
     copy = tmp_path / "breastmnist.npz"
     shutil.copy(src, copy)
     digest = hashlib.md5(copy.read_bytes()).hexdigest()
-    monkeypatch.setitem(medmnist.INFO["breastmnist"], "MD5", digest)  # as if this were the Zenodo file
-    splits = {s: open_split(tmp_path, "breastmnist", s, cache_dir=tmp_path / "c2") for s in ("train", "val", "test")}
+    monkeypatch.setitem(
+        medmnist.INFO["breastmnist"], "MD5", digest
+    )  # as if this were the Zenodo file
+    splits = {
+        s: open_split(tmp_path, "breastmnist", s, cache_dir=tmp_path / "c2")
+        for s in ("train", "val", "test")
+    }
     assert dataset_provenance(splits) == "official"
-    assert (splits["train"].cache / "md5.txt").read_text().strip() == digest  # computed once per content
+    assert (
+        splits["train"].cache / "md5.txt"
+    ).read_text().strip() == digest  # computed once per content
 
 
 @pytest.mark.parametrize("name", ["breastmnist", "pneumoniamnist", "adrenalmnist3d", "retinamnist"])
 def test_same_splits_checks_the_official_label_counts(tmp_path, name):
-    """Split sizes alone do not make a file the official one: the class counts of every split must match too."""
+    """Split sizes alone do not make a file the official one: the class counts of every split
+    must match too."""
     from mosaic_kit.data import dataset_provenance
     from mosaic_kit.data.provenance import same_splits_check
 
     src = need(REAL_MEDMNIST / f"{name}.npz")
-    splits = {s: open_split(src.parent, name, s, cache_dir=tmp_path / "c") for s in ("train", "val", "test")}
+    splits = {
+        s: open_split(src.parent, name, s, cache_dir=tmp_path / "c")
+        for s in ("train", "val", "test")
+    }
     assert same_splits_check(name, splits) == "split sizes and label counts"
     assert dataset_provenance(splits) in ("official", "same-splits")
     with np.load(src) as z:
@@ -219,6 +279,9 @@ def test_same_splits_checks_the_official_label_counts(tmp_path, name):
     first = int(np.flatnonzero(y.reshape(-1) == 0)[0])
     y.reshape(-1)[first] = 1  # one test label flipped: same sizes, other counts
     np.savez(tmp_path / f"{name}.npz", **arrays)
-    flipped = {s: open_split(tmp_path, name, s, cache_dir=tmp_path / "c2") for s in ("train", "val", "test")}
+    flipped = {
+        s: open_split(tmp_path, name, s, cache_dir=tmp_path / "c2")
+        for s in ("train", "val", "test")
+    }
     assert same_splits_check(name, flipped) == "label counts differ"
     assert dataset_provenance(flipped) == "custom"

@@ -1,4 +1,5 @@
 """The explorer's callbacks, driven by setting widget values (no browser)."""
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -21,13 +22,19 @@ def test_untrained_explorer_is_labelled_and_follows_widgets(tmp_path):
     st = ex.state
     assert st["source"] == UNTRAINED and not st["trained"] and ex.checkpoint.disabled
     assert "untrained" in ex.info.value
-    assert st["dataset"] == "pathmnist" and st["routed"] == "A" and set(st["predictions"]) == {"A", "B", "C", "none"}
+    assert (
+        st["dataset"] == "pathmnist"
+        and st["routed"] == "A"
+        and set(st["predictions"]) == {"A", "B", "C", "none"}
+    )
     assert ex.slice.disabled
 
     ex.dataset.value = "adrenalmnist3d"
     st = ex.state
     assert st["dataset"] == "adrenalmnist3d" and st["routed"] == "C" and st["is_3d"]
-    assert not ex.slice.disabled and ex.slice.max == 27 and st["slice"] == 14  # 28^3 synthetic volumes
+    assert (
+        not ex.slice.disabled and ex.slice.max == 27 and st["slice"] == 14
+    )  # 28^3 synthetic volumes
     assert ex.index.max == st["n_samples"] - 1
 
     ex.index.value = 5
@@ -47,7 +54,11 @@ def test_untrained_explorer_is_labelled_and_follows_widgets(tmp_path):
 
 def test_explorer_switches_checkpoints_and_models(trained_run):
     ex = Explorer(run_dir=str(trained_run))
-    assert ex.state["trained"] and ex.state["checkpoint"] == "best" and set(ex.checkpoint.options) == {"best", "last"}
+    assert (
+        ex.state["trained"]
+        and ex.state["checkpoint"] == "best"
+        and set(ex.checkpoint.options) == {"best", "last"}
+    )
     assert "best checkpoint" in ex.state["source"] and "untrained" not in ex.info.value
     ex.checkpoint.value = "last"
     assert "last checkpoint" in ex.state["source"]
@@ -56,7 +67,9 @@ def test_explorer_switches_checkpoints_and_models(trained_run):
     ex.dataset.value = "breastmnist"
     assert ex.state["routed"] == "B" and ex.state["label_text"].split(":")[0] in {"0", "1"}
     # the embedded suite is synthetic: classes are numbered, never given BreastMNIST's real names
-    assert ex.state["synthetic"] and ex.state["label_text"].endswith(f"synthetic class {ex.state['label'][0]}")
+    assert ex.state["synthetic"] and ex.state["label_text"].endswith(
+        f"synthetic class {ex.state['label'][0]}"
+    )
     assert all(p["name"].startswith("synthetic class") for p in ex.state["predictions"].values())
     assert "synthetic data" in ex.info.value and "malignant" not in ex.info.value
 
@@ -67,7 +80,9 @@ def test_explorer_without_checkpoint_says_so(tmp_path):
         Explorer(run_dir=str(tmp_path))
 
 
-def test_explorer_marks_right_and_wrong_shows_run_metrics_and_classifies_uploads(trained_run, tmp_path):
+def test_explorer_marks_right_and_wrong_shows_run_metrics_and_classifies_uploads(
+    trained_run, tmp_path
+):
     import datetime
     import io
     import json
@@ -89,14 +104,27 @@ def test_explorer_marks_right_and_wrong_shows_run_metrics_and_classifies_uploads
     assert f"{sum(c['correct'] for c in grid)} of {len(grid)} right" in ex.info.value
 
     buf = io.BytesIO()
-    Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 40, 4), dtype=np.uint8), "RGBA").save(buf, "PNG")
-    ex.upload.value = ({"name": "mine.png", "type": "image/png", "size": buf.tell(), "content": memoryview(
-        buf.getvalue()), "last_modified": datetime.datetime(2026, 1, 1)},)
+    Image.fromarray(
+        np.random.default_rng(0).integers(0, 256, (40, 40, 4), dtype=np.uint8), "RGBA"
+    ).save(buf, "PNG")
+    ex.upload.value = (
+        {
+            "name": "mine.png",
+            "type": "image/png",
+            "size": buf.tell(),
+            "content": memoryview(buf.getvalue()),
+            "last_modified": datetime.datetime(2026, 1, 1),
+        },
+    )
     up = ex.state["upload"]
     assert up["file"] == "mine.png" and up["dataset"] == "pathmnist" and up["specialist"] == "A"
     assert "mine.png" in ex.upload_info.value and up["label"] in ex.upload_info.value
-    assert up["label"].startswith("synthetic class")  # the run learnt synthetic data: no real class names
-    ex.dataset.value = "adrenalmnist3d"  # a 2D file for a 3D dataset: said in the widget, nothing raised
+    assert up["label"].startswith(
+        "synthetic class"
+    )  # the run learnt synthetic data: no real class names
+    ex.dataset.value = (
+        "adrenalmnist3d"  # a 2D file for a 3D dataset: said in the widget, nothing raised
+    )
     assert "3D dataset" in ex.classify_file(_png(tmp_path))["error"]
 
 
@@ -109,14 +137,18 @@ def _png(folder):
 
 
 def test_outside_jupyter_the_explorer_prints_no_figure_reprs(tmp_path):
-    """A script that drives the explorer (as the screenshot script does) printed `Figure(980x280)` per view."""
+    """A script that drives the explorer (as the screenshot script does) printed
+    `Figure(980x280)` per view."""
     import subprocess
     import sys
 
-    code = ("import matplotlib; matplotlib.use('Agg')\n"
-            "from mosaic_kit.config import load_config\nfrom mosaic_kit.app.explorer import Explorer\n"
-            f"ex = Explorer(preset='cpu-tiny', overrides={{'datasets': ['breastmnist'], 'backbone': 'test_vit', "
-            f"'img_size': 32, 'out': {str(tmp_path / 'r')!r}}})\nex.index.value = 1\nprint('done')\n")
+    code = (
+        "import matplotlib; matplotlib.use('Agg')\nfrom mosaic_kit.config import "
+        "load_config\nfrom mosaic_kit.app.explorer import Explorer\nex = "
+        "Explorer(preset='cpu-tiny', overrides={'datasets': ['breastmnist'], 'backbone': "
+        f"'test_vit', 'img_size': 32, 'out': {str(tmp_path / 'r')!r}}})\nex.index.value = "
+        "1\nprint('done')\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "Figure(" not in out.stdout and out.stdout.strip().endswith("done")

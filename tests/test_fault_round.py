@@ -1,5 +1,7 @@
-"""The fault round of benchmarks/fault_round.py, in the suite: 49 bad inputs through the command line, each a clear
-error that names what it must, or a correct result; no traceback, no silent wrong result, no data loss."""
+"""The fault round of benchmarks/fault_round.py, in the suite: 49 bad inputs through the command
+line, each a clear error that names what it must, or a correct result; no traceback, no silent
+wrong result, no data loss."""
+
 import sys
 from pathlib import Path
 
@@ -20,7 +22,12 @@ def test_every_fault_case_is_a_clear_error_or_a_correct_result(tmp_path, monkeyp
         work.mkdir()
         fault_round.classify(case, work)
         found.append(case)
-    bad = [(c.name, c.outcome, c.detail[-300:]) for c in found if c.outcome not in ("clear error", "correct")]
+    bad = [
+        (c.name, c.outcome, c.detail[-300:])
+        for c in found
+        if c.outcome not in ("clear error", "correct")
+    ]
     assert not bad, bad
-    assert len(found) >= 49 and sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("case")) == \
-        ["shared-run"]
+    assert len(found) >= 49 and sorted(
+        p.name for p in tmp_path.iterdir() if not p.name.startswith("case")
+    ) == ["shared-run"]

@@ -1,7 +1,8 @@
-"""Property-based fuzzing of the doors where users' values enter: configuration keys (as values and as --set text),
-images and volumes given to predict, results files given to tables. The contract: a clear error (ValueError or
-FileNotFoundError, with a message) or a correct result, never another exception. Bounded here; longer runs:
-``python benchmarks/fuzz.py``."""
+"""Property-based fuzzing of the doors where users' values enter: configuration keys (as values
+and as --set text), images and volumes given to predict, results files given to tables. The
+contract: a clear error (ValueError or FileNotFoundError, with a message) or a correct result,
+never another exception. Bounded here; longer runs: ``python benchmarks/fuzz.py``."""
+
 import dataclasses
 import json
 import math
@@ -17,13 +18,26 @@ from mosaic_kit.data.readers import conform
 from mosaic_kit.data.registry import get_info
 from mosaic_kit.evaluation.results import load_results
 
-KEYS = [f.name for f in dataclasses.fields(Config) if f.name not in ("method_options", "out", "custom_datasets")]
-VALUES = st.one_of(st.none(), st.booleans(), st.integers(-2 ** 70, 2 ** 70), st.floats(allow_nan=True),
-                   st.text(max_size=12), st.lists(st.integers(-3, 300), max_size=3),
-                   st.sampled_from(["auto", "synthetic", "0", "-1", "1e9", "nan", "inf", "[1,2]", "breastmnist"]))
+KEYS = [
+    f.name
+    for f in dataclasses.fields(Config)
+    if f.name not in ("method_options", "out", "custom_datasets")
+]
+VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True),
+    st.text(max_size=12),
+    st.lists(st.integers(-3, 300), max_size=3),
+    st.sampled_from(["auto", "synthetic", "0", "-1", "1e9", "nan", "inf", "[1,2]", "breastmnist"]),
+)
 # examples per property: 60 in the test suite; benchmarks/fuzz.py raises it
-FAST = settings(max_examples=int(os.environ.get("MOSAIC_FUZZ_EXAMPLES", "60")), deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+FAST = settings(
+    max_examples=int(os.environ.get("MOSAIC_FUZZ_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 CLEAR = (ValueError, FileNotFoundError)
 
 
@@ -57,9 +71,12 @@ def test_any_set_text_is_a_config_or_a_clear_error(tmp_path_factory, key, text):
 ARRAYS = st.builds(
     lambda shape, dtype, fill, seed: _array(shape, dtype, fill, seed),
     shape=st.lists(st.integers(0, 36), min_size=0, max_size=4),
-    dtype=st.sampled_from([np.uint8, np.int16, np.uint16, np.float32, np.float64, np.bool_, np.int64]),
+    dtype=st.sampled_from(
+        [np.uint8, np.int16, np.uint16, np.float32, np.float64, np.bool_, np.int64]
+    ),
     fill=st.sampled_from(["random", "nan", "inf", "constant", "huge"]),
-    seed=st.integers(0, 100))
+    seed=st.integers(0, 100),
+)
 
 
 def _array(shape, dtype, fill, seed):
@@ -84,7 +101,11 @@ WINDOWS = st.one_of(st.none(), st.tuples(st.floats(allow_nan=True), st.floats(al
 
 
 @FAST
-@given(array=ARRAYS, dataset=st.sampled_from(["breastmnist", "pathmnist", "adrenalmnist3d"]), window=WINDOWS)
+@given(
+    array=ARRAYS,
+    dataset=st.sampled_from(["breastmnist", "pathmnist", "adrenalmnist3d"]),
+    window=WINDOWS,
+)
 def test_any_array_given_to_predict_is_conformed_or_refused(array, dataset, window):
     info = get_info(dataset)
     out = _clear(conform, array, info, 28, window)
@@ -93,12 +114,22 @@ def test_any_array_given_to_predict_is_conformed_or_refused(array, dataset, wind
         assert out.dtype == np.uint8 and out.shape == want
 
 
-JSONS = st.recursive(st.one_of(st.none(), st.booleans(), st.floats(allow_nan=False), st.integers(), st.text(max_size=5)),
-                     lambda children: st.one_of(st.lists(children, max_size=3),
-                                                st.dictionaries(st.sampled_from(["datasets", "breastmnist", "test",
-                                                                                 "val", "acc", "auc", "teacher",
-                                                                                 "config", "x"]), children,
-                                                                max_size=4)), max_leaves=12)
+JSONS = st.recursive(
+    st.one_of(
+        st.none(), st.booleans(), st.floats(allow_nan=False), st.integers(), st.text(max_size=5)
+    ),
+    lambda children: st.one_of(
+        st.lists(children, max_size=3),
+        st.dictionaries(
+            st.sampled_from(
+                ["datasets", "breastmnist", "test", "val", "acc", "auc", "teacher", "config", "x"]
+            ),
+            children,
+            max_size=4,
+        ),
+    ),
+    max_leaves=12,
+)
 
 
 @FAST
@@ -110,8 +141,10 @@ def test_any_results_file_is_read_or_refused(tmp_path_factory, payload):
     if got is not None:  # accepted: every score a table reads is a number
         for splits in got["datasets"].values():
             for scores in splits.values():
-                assert all(isinstance(scores[m], (int, float)) and not isinstance(scores[m], bool)
-                           for m in ("acc", "auc"))
+                assert all(
+                    isinstance(scores[m], (int, float)) and not isinstance(scores[m], bool)
+                    for m in ("acc", "auc")
+                )
 
 
 def test_the_harness_catches_a_traceback():

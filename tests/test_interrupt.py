@@ -1,5 +1,7 @@
-"""Nothing lost: SIGINT writes a mid-round checkpoint, SIGKILL loses at most the unfinished round, and either way
-`train --resume` ends with the same trainable tensors and metrics as an uninterrupted run (bit-identical on CPU)."""
+"""Nothing lost: SIGINT writes a mid-round checkpoint, SIGKILL loses at most the unfinished
+round, and either way `train --resume` ends with the same trainable tensors and metrics as an
+uninterrupted run (bit-identical on CPU)."""
+
 import json
 import os
 import signal
@@ -38,8 +40,14 @@ def _same_run(a: Path, b: Path) -> None:
         for k in ga[group]:
             assert torch.equal(ga[group][k], gb[group][k]), (group, k)
     ra, rb = (json.loads((d / "results.json").read_text()) for d in (a, b))
-    assert ra["datasets"] == rb["datasets"] and ra["teacher"]["datasets"] == rb["teacher"]["datasets"]
-    steps = lambda d: [(r["step"], r["dataset"], r["loss"]) for r in map(json.loads, (d / "metrics.jsonl").read_text().splitlines()) if r["kind"] == "step"]  # noqa: E731,E501
+    assert (
+        ra["datasets"] == rb["datasets"] and ra["teacher"]["datasets"] == rb["teacher"]["datasets"]
+    )
+
+    def steps(d):
+        rows = map(json.loads, (d / "metrics.jsonl").read_text().splitlines())
+        return [(r["step"], r["dataset"], r["loss"]) for r in rows if r["kind"] == "step"]
+
     assert steps(a) == steps(b)
 
 
@@ -66,9 +74,14 @@ def test_sigint_mid_round_checkpoints_and_resumes_exactly(tmp_path, monkeypatch,
 
 
 def _spawn(cfg_file: Path, extra=()) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "mosaic_kit", "train", "--config", str(cfg_file), *extra],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    return subprocess.Popen(
+        [sys.executable, "-m", "mosaic_kit", "train", "--config", str(cfg_file), *extra],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
 
 
 def _wait_for(path: Path, predicate, proc: subprocess.Popen, timeout: float = 240) -> None:
@@ -90,8 +103,15 @@ def test_killed_subprocess_resumes_exactly(tmp_path, reference, sig):
     proc = _spawn(cfg_file)
     log = tmp_path / "run" / "metrics.jsonl"
     # kill during round 2, after round 1's checkpoint exists
-    _wait_for(log, lambda text: any(json.loads(line).get("kind") == "step" and json.loads(line)["step"] >= 15
-                                    for line in text.splitlines()[-3:] if line), proc)
+    _wait_for(
+        log,
+        lambda text: any(
+            json.loads(line).get("kind") == "step" and json.loads(line)["step"] >= 15
+            for line in text.splitlines()[-3:]
+            if line
+        ),
+        proc,
+    )
     proc.send_signal(sig)
     proc.wait(timeout=120)
     if sig == signal.SIGINT:

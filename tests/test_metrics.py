@@ -10,8 +10,15 @@ def _softmax(z):
     return e / e.sum(1, keepdims=True)
 
 
-@pytest.mark.parametrize("task, k", [("binary-class", 2), ("multi-class", 9), ("ordinal-regression", 5),
-                                     ("multi-label, binary-class", 14)])
+@pytest.mark.parametrize(
+    "task, k",
+    [
+        ("binary-class", 2),
+        ("multi-class", 9),
+        ("ordinal-regression", 5),
+        ("multi-label, binary-class", 14),
+    ],
+)
 def test_matches_medmnist_evaluator(task, k):
     rng = np.random.default_rng(0)
     n = 300
@@ -52,15 +59,17 @@ def test_majority_rate_by_hand():
     from mosaic_kit.evaluation.metrics import majority_accuracy
 
     train, test = np.array([[0], [1], [1], [1]]), np.array([[1], [0], [1], [0], [1]])
-    assert majority_accuracy("binary-class", train, test) == 3 / 5  # class 1 is the majority; 3 of 5 test are 1
+    assert (
+        majority_accuracy("binary-class", train, test) == 3 / 5
+    )  # class 1 is the majority; 3 of 5 test are 1
     ml_train = np.array([[1, 0], [1, 0], [0, 1]])  # per label: 1 (2/3), 0 (1/3)
     ml_test = np.array([[1, 1], [0, 0]])
     assert majority_accuracy("multi-label, binary-class", ml_train, ml_test) == 2 / 4
 
 
 def test_bootstrap_interval_by_hand():
-    """The vectorised bootstrap equals scoring each resample with compute_metrics (ties in the scores count half
-    in the AUC, as in scikit-learn)."""
+    """The vectorised bootstrap equals scoring each resample with compute_metrics (ties in the
+    scores count half in the AUC, as in scikit-learn)."""
     from mosaic_kit.evaluation.metrics import bootstrap_ci, compute_metrics
 
     rng = np.random.default_rng(1)
@@ -68,7 +77,10 @@ def test_bootstrap_interval_by_hand():
     s = np.round(np.clip(y * 0.3 + rng.random(200) * 0.7, 0, 1), 2)
     ci = bootstrap_ci("binary-class", y, s, n_boot=300, seed=0)
     again = np.random.default_rng(0)  # the same resamples, scored one by one here
-    draws = [compute_metrics("binary-class", y[idx], s[idx]) for idx in (again.integers(0, 200, 200) for _ in range(300))]
+    draws = [
+        compute_metrics("binary-class", y[idx], s[idx])
+        for idx in (again.integers(0, 200, 200) for _ in range(300))
+    ]
     for k in ("acc", "auc"):
         assert ci[k] == pytest.approx(tuple(np.percentile([d[k] for d in draws], [2.5, 97.5])))
     point = compute_metrics("binary-class", y, s)
@@ -77,8 +89,9 @@ def test_bootstrap_interval_by_hand():
 
 
 def test_retinamnist_scored_as_medmnist_evaluator_scores_it_on_the_real_file(tmp_path):
-    """RetinaMNIST (5 ordinal grades) is scored as multi-class ACC and AUC, exactly as ``medmnist.Evaluator`` does
-    on the real test split; the within-one-grade accuracy stays apart."""
+    """RetinaMNIST (5 ordinal grades) is scored as multi-class ACC and AUC, exactly as
+    ``medmnist.Evaluator`` does on the real test split; the within-one-grade accuracy stays
+    apart."""
     from conftest import REAL_MEDMNIST, need
     from medmnist import Evaluator
 
@@ -89,9 +102,13 @@ def test_retinamnist_scored_as_medmnist_evaluator_scores_it_on_the_real_file(tmp
     y = np.asarray(split.labels)
     assert split.images.shape == (400, 28, 28, 3) and sorted(np.unique(y)) == [0, 1, 2, 3, 4]
     rng = np.random.default_rng(0)
-    logits = rng.normal(size=(len(y), 5)) + 1.5 * np.eye(5)[y[:, 0]]  # informative, imperfect scores
+    logits = (
+        rng.normal(size=(len(y), 5)) + 1.5 * np.eye(5)[y[:, 0]]
+    )  # informative, imperfect scores
     scores = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
     ours = compute_metrics("ordinal-regression", y, scores)
     theirs = Evaluator("retinamnist", "test", root=str(root)).evaluate(scores)
-    assert ours["acc"] == pytest.approx(theirs.ACC, abs=1e-12) and ours["auc"] == pytest.approx(theirs.AUC, abs=1e-12)
+    assert ours["acc"] == pytest.approx(theirs.ACC, abs=1e-12) and ours["auc"] == pytest.approx(
+        theirs.AUC, abs=1e-12
+    )
     assert 0.4 < ours["acc"] < within_one_accuracy(y, scores) <= 1.0

@@ -16,7 +16,10 @@ def test_paper_parameter_count():
     assert report["trainable"] == 7_395_570
     assert 92_000_000 < report["total"] < 94_000_000
     c = report["components"]
-    assert c["adapter_A"]["trainable"] + c["adapter_B"]["trainable"] + c["adapter_C"]["trainable"] == 6_519_936
+    assert (
+        c["adapter_A"]["trainable"] + c["adapter_B"]["trainable"] + c["adapter_C"]["trainable"]
+        == 6_519_936
+    )
     assert c["tokenizer_3d"]["trainable"] == 393_984 * 2
     assert c["heads"]["trainable"] == 87_666
     assert c["backbone"]["trainable"] == 0 and c["tokenizer_2d"]["trainable"] == 0
@@ -28,12 +31,16 @@ def test_only_the_routed_specialist_gets_gradients(tmp_path):
         for p in model.parameters():
             if p.requires_grad:
                 p.add_(torch.randn_like(p) * 0.01)
-    for dataset, spec, x in (("pathmnist", "A", torch.randn(4, 3, 32, 32)),
-                             ("breastmnist", "B", torch.randn(4, 3, 32, 32)),
-                             ("adrenalmnist3d", "C", torch.randn(4, 1, 16, 16, 16))):
+    for dataset, spec, x in (
+        ("pathmnist", "A", torch.randn(4, 3, 32, 32)),
+        ("breastmnist", "B", torch.randn(4, 3, 32, 32)),
+        ("adrenalmnist3d", "C", torch.randn(4, 1, 16, 16, 16)),
+    ):
         model.zero_grad(set_to_none=True)
         model(x, dataset).sum().backward()
-        got = {n for n, p in model.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0}
+        got = {
+            n for n, p in model.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0
+        }
         assert got == set(model.active_parameter_names(dataset))
         assert all(f"specialists.{spec}." in n for n in got if ".mos." in n)
         assert any(f"specialists.{spec}." in n for n in got)
@@ -41,7 +48,9 @@ def test_only_the_routed_specialist_gets_gradients(tmp_path):
 
 
 def test_mixed_batch_is_grouped_not_masked(tmp_path, monkeypatch):
-    model, _ = build_model(tiny_cfg(tmp_path, datasets=["pathmnist", "dermamnist", "breastmnist", "adrenalmnist3d"]))
+    model, _ = build_model(
+        tiny_cfg(tmp_path, datasets=["pathmnist", "dermamnist", "breastmnist", "adrenalmnist3d"])
+    )
     with torch.no_grad():
         for p in model.parameters():
             if p.requires_grad:
@@ -49,10 +58,18 @@ def test_mixed_batch_is_grouped_not_masked(tmp_path, monkeypatch):
     calls = []
     for spec, module in model.vit.blocks[0].mos.specialists.items():
         module.register_forward_hook(lambda m, i, o, s=spec: calls.append((s, i[0].shape[0])))
-    inputs = {"pathmnist": torch.randn(3, 3, 32, 32), "dermamnist": torch.randn(2, 3, 32, 32),
-              "breastmnist": torch.randn(4, 3, 32, 32), "adrenalmnist3d": torch.randn(2, 1, 16, 16, 16)}
+    inputs = {
+        "pathmnist": torch.randn(3, 3, 32, 32),
+        "dermamnist": torch.randn(2, 3, 32, 32),
+        "breastmnist": torch.randn(4, 3, 32, 32),
+        "adrenalmnist3d": torch.randn(2, 1, 16, 16, 16),
+    }
     out = model.forward_grouped(inputs)
-    assert sorted(calls) == [("A", 5), ("B", 4), ("C", 2)]  # one pass per specialist, A's two datasets together
+    assert sorted(calls) == [
+        ("A", 5),
+        ("B", 4),
+        ("C", 2),
+    ]  # one pass per specialist, A's two datasets together
     for name, x in inputs.items():
         torch.testing.assert_close(out[name], model(x, name), rtol=1e-4, atol=1e-5)
 
@@ -61,12 +78,21 @@ def test_zero_init_equals_frozen_backbone(tmp_path):
     cfg = tiny_cfg(tmp_path)
     model, _ = build_model(cfg)
     ref = create_backbone(cfg.backbone, None, cfg.img_size)
-    ref.load_state_dict({k[4:]: v for k, v in model.state_dict().items()
-                         if k.startswith("vit.") and ".mos." not in k})
+    ref.load_state_dict(
+        {
+            k[4:]: v
+            for k, v in model.state_dict().items()
+            if k.startswith("vit.") and ".mos." not in k
+        }
+    )
     x = torch.randn(2, 3, 32, 32)
-    torch.testing.assert_close(model.forward_features(x, "breastmnist"), ref.forward_features(x)[:, 0])
+    torch.testing.assert_close(
+        model.forward_features(x, "breastmnist"), ref.forward_features(x)[:, 0]
+    )
     v = torch.randn(2, 1, 16, 16, 16)
-    torch.testing.assert_close(model.forward_features(v, "adrenalmnist3d"), model.encode(v, None, True)[:, 0])
+    torch.testing.assert_close(
+        model.forward_features(v, "adrenalmnist3d"), model.encode(v, None, True)[:, 0]
+    )
 
 
 @pytest.mark.parametrize("adapter_input", ["residual", "norm"])
@@ -122,14 +148,22 @@ def test_weights_errors(tmp_path):
         create_backbone("test_vit", tmp_path / "missing.safetensors")
     wrong = tmp_path / "other.safetensors"
     save_file(timm.create_model("vit_tiny_patch16_224", num_classes=0).state_dict(), str(wrong))
-    with pytest.raises(ValueError, match=r"does not fit backbone 'test_vit' \(64-wide ViT with 6 blocks\): the file "
-                                         r"looks like a 192-wide ViT with 12 blocks\. 78 tensors disagree, e\.g\. "
-                                         r"blocks\.0\.attn\.proj\.bias \(192,\) in the file vs \(64,\) in the model"):
+    with pytest.raises(
+        ValueError,
+        match=r"does not fit backbone 'test_vit' \(64-wide ViT with 6 blocks\): the file "
+        r"looks like a 192-wide ViT with 12 blocks\. 78 tensors disagree, e\.g\. "
+        r"blocks\.0\.attn\.proj\.bias \(192,\) in the file vs \(64,\) in the model",
+    ):
         create_backbone("test_vit", wrong)
-    other = tmp_path / "layerscale.safetensors"  # same width, other block type (LayerScale) and depth
+    other = (
+        tmp_path / "layerscale.safetensors"
+    )  # same width, other block type (LayerScale) and depth
     save_file(timm.create_model("test_vit2", num_classes=0).state_dict(), str(other))
-    with pytest.raises(ValueError, match=r"missing from the file, e\.g\. cls_token.* unexpected tensors in the file, "
-                                         r"e\.g\. blocks\.0\.ls1\.gamma.*Set `backbone`"):
+    with pytest.raises(
+        ValueError,
+        match=r"missing from the file, e\.g\. cls_token.* unexpected tensors in the file, "
+        r"e\.g\. blocks\.0\.ls1\.gamma.*Set `backbone`",
+    ):
         create_backbone("test_vit", other)
     with pytest.raises(ValueError, match="not a plain timm VisionTransformer"):
         create_backbone("resnet18")
@@ -138,6 +172,9 @@ def test_weights_errors(tmp_path):
 def test_google_npz_for_another_model_is_named(tmp_path):
     path = tmp_path / "ViT-Ti_16.npz"
     save_google_npz(timm.create_model("vit_tiny_patch16_224", num_classes=0), path)
-    with pytest.raises(ValueError, match=r"Google npz layout\) does not fit backbone 'test_vit' \(64-wide ViT with 6 "
-                                         r"blocks\): the file is a 192-wide ViT with 12 blocks\. Set `backbone`"):
+    with pytest.raises(
+        ValueError,
+        match=r"Google npz layout\) does not fit backbone 'test_vit' \(64-wide ViT with 6 "
+        r"blocks\): the file is a 192-wide ViT with 12 blocks\. Set `backbone`",
+    ):
         create_backbone("test_vit", path)

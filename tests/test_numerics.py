@@ -1,5 +1,6 @@
-"""Non-finite losses or gradients: the step is skipped and counted; too many in a row stop the run with a clear
-message, and the last good checkpoint stays intact."""
+"""Non-finite losses or gradients: the step is skipped and counted; too many in a row stop the
+run with a clear message, and the last good checkpoint stays intact."""
+
 import json
 
 import pytest
@@ -42,7 +43,9 @@ def test_nan_streak_stops_with_message_and_keeps_checkpoint(tmp_path, monkeypatc
     with pytest.raises(NonFiniteError, match=r"3 steps in a row .* after round 1\) is intact"):
         train(cfg, progress=False)
     groups, meta = load_tensors(tmp_path / "run" / "last.safetensors")
-    assert int(meta["round"]) == 1 and all(torch.isfinite(t).all() for t in groups["student"].values())
+    assert int(meta["round"]) == 1 and all(
+        torch.isfinite(t).all() for t in groups["student"].values()
+    )
     assert not (tmp_path / "run" / "results.json").exists()
 
 

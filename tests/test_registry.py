@@ -56,4 +56,7 @@ def test_groups_expand_in_order_without_repeats():
 def test_each_dataset_carries_the_licence_medmnist_states():
     from mosaic_kit.data.registry import get_info
 
-    assert get_info("breastmnist").license == "CC BY 4.0" and get_info("dermamnist").license == "CC BY-NC 4.0"
+    assert (
+        get_info("breastmnist").license == "CC BY 4.0"
+        and get_info("dermamnist").license == "CC BY-NC 4.0"
+    )

@@ -1,5 +1,7 @@
-"""A suite keeps a finished run when its plan entry changes only in spelling: a key pinned at the value the run
-recorded (or, for a key newer than the run, the value it had then) resolves to the same configuration."""
+"""A suite keeps a finished run when its plan entry changes only in spelling: a key pinned at the
+value the run recorded (or, for a key newer than the run, the value it had then) resolves to the
+same configuration."""
+
 import json
 from pathlib import Path
 
@@ -11,17 +13,30 @@ from mosaic_kit.experiments.suite import is_done, load_plan
 
 def _plan(tmp_path, overrides):
     plan = tmp_path / "p.yaml"
-    plan.write_text(json.dumps({"name": "p", "preset": "cpu-tiny", "overrides": overrides, "methods": ["mos"],
-                                "datasets": ["breastmnist"], "seeds": [1], "out": str(tmp_path / "runs")}))
+    plan.write_text(
+        json.dumps(
+            {
+                "name": "p",
+                "preset": "cpu-tiny",
+                "overrides": overrides,
+                "methods": ["mos"],
+                "datasets": ["breastmnist"],
+                "seeds": [1],
+                "out": str(tmp_path / "runs"),
+            }
+        )
+    )
     return load_plan(plan, root=tmp_path).runs[0]
 
 
 def _finish(spec, **recorded):
-    """What a finished run leaves: results.json with its configuration, its per-sample outputs, suite.json with its
-    entry."""
+    """What a finished run leaves: results.json with its configuration, its per-sample outputs,
+    suite.json with its entry."""
     d = Path(spec.run_dir)
     d.mkdir(parents=True)
-    cfg = load_config(spec.parameters["preset"], overrides={**spec.parameters["overrides"], "out": str(d)}).to_dict()
+    cfg = load_config(
+        spec.parameters["preset"], overrides={**spec.parameters["overrides"], "out": str(d)}
+    ).to_dict()
     for key in recorded.pop("_drop", ()):
         cfg.pop(key)  # a key this run's version of the kit did not have
     (d / "results.json").write_text(json.dumps({"config": {**cfg, **recorded}}))
@@ -32,13 +47,17 @@ def _finish(spec, **recorded):
 def test_pinning_a_key_at_the_recorded_value_keeps_the_run(tmp_path):
     _finish(_plan(tmp_path, {"rounds": 2}))
     assert is_done(_plan(tmp_path, {"rounds": 2}))
-    assert is_done(_plan(tmp_path, {"rounds": 2, "lr": 3.0e-3}))  # cpu-tiny's own lr: the same configuration
+    assert is_done(
+        _plan(tmp_path, {"rounds": 2, "lr": 3.0e-3})
+    )  # cpu-tiny's own lr: the same configuration
     assert not is_done(_plan(tmp_path, {"rounds": 2, "lr": 1.0e-3}))  # another run: trained afresh
 
 
 def test_a_key_newer_than_the_run_counts_at_the_value_it_had(tmp_path):
     weights = str(tmp_path / "w.safetensors")
-    _finish(_plan(tmp_path, {"weights": weights}), _drop=["tokenizer_3d_init"])  # before the key: random
+    _finish(
+        _plan(tmp_path, {"weights": weights}), _drop=["tokenizer_3d_init"]
+    )  # before the key: random
     assert is_done(_plan(tmp_path, {"weights": weights, "tokenizer_3d_init": "random"}))
     assert not is_done(_plan(tmp_path, {"weights": weights, "tokenizer_3d_init": "inflate"}))
 
@@ -50,7 +69,8 @@ def test_a_run_whose_recorded_configuration_differs_is_not_done(tmp_path):
 
 
 def test_a_run_without_per_sample_outputs_is_trained_again(tmp_path):
-    """A run of a kit before per-sample outputs cannot enter a paired comparison: the suite re-runs it."""
+    """A run of a kit before per-sample outputs cannot enter a paired comparison: the suite
+    re-runs it."""
     spec = _plan(tmp_path, {"rounds": 2})
     _finish(spec)
     (Path(spec.run_dir) / "predictions.npz").unlink()
@@ -58,7 +78,8 @@ def test_a_run_without_per_sample_outputs_is_trained_again(tmp_path):
 
 
 def test_report_records_are_the_finished_runs_only(tmp_path):
-    """The report's runs/ holds a copy of every finished run's records, and no record of a run it does not show."""
+    """The report's runs/ holds a copy of every finished run's records, and no record of a run it
+    does not show."""
     from mosaic_kit.experiments.suite import keep_run_records
 
     spec = _plan(tmp_path, {"rounds": 2})
@@ -70,12 +91,18 @@ def test_report_records_are_the_finished_runs_only(tmp_path):
     (stale / "suite.json").write_text("{}")
     kept = keep_run_records(load_plan(tmp_path / "p.yaml", root=tmp_path), folder)
     assert kept == [folder / "mos" / "breastmnist" / "seed1"] and not stale.exists()
-    assert {p.name for p in kept[0].iterdir()} == {"results.json", "predictions.npz", "config.yaml", "suite.json"}
+    assert {p.name for p in kept[0].iterdir()} == {
+        "results.json",
+        "predictions.npz",
+        "config.yaml",
+        "suite.json",
+    }
 
 
 def test_a_run_whose_suite_record_was_never_written_is_finished(tmp_path):
-    """A suite stopped between a run's results and its record: the run's recorded configuration decides, so the
-    next suite neither retrains it nor sets it aside; the record is written when the report copies it."""
+    """A suite stopped between a run's results and its record: the run's recorded configuration
+    decides, so the next suite neither retrains it nor sets it aside; the record is written when
+    the report copies it."""
     from mosaic_kit.experiments.suite import keep_run_records
 
     spec = _plan(tmp_path, {"rounds": 2})
@@ -89,36 +116,65 @@ def test_a_run_whose_suite_record_was_never_written_is_finished(tmp_path):
     assert not is_done(_plan(tmp_path, {"rounds": 3}))  # another configuration is still another run
 
 
-@pytest.mark.parametrize("change,message", [
-    ({"methods": [{"label": "a", "method": "mos"}, {"label": "a", "method": "lora"}]}, "more than one methods entry"),
-    ({"seeds": [1, 1]}, "share the directory"),
-    ({"grid": {"seed": [1, 2]}}, "cannot vary \\['seed'\\]"),
-    ({"grid": {"datasets": [["breastmnist"]]}}, "cannot vary \\['datasets'\\]"),
-    ({"methods": [{"label": "a", "method": "mos", "overrides": {"lr": 0.1}}], "grid": {"lr": [0.1, 0.2]}},
-     "sets \\['lr'\\], which 'grid' also varies"),
-    ({"order": "random"}, "order 'random' is not one of"),
-    ({"contrasts": [{"a": "mos", "b": "lora"}]}, "names \\['lora'\\], not labels of the plan"),
-    ({"contrasts": [{"a": "mos", "b": "mos"}]}, "compares a label with itself"),
-    ({"contrasts": [{"a": "mos", "versus": "mos"}]}, "each contrast is"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (
+            {"methods": [{"label": "a", "method": "mos"}, {"label": "a", "method": "lora"}]},
+            "more than one methods entry",
+        ),
+        ({"seeds": [1, 1]}, "share the directory"),
+        ({"grid": {"seed": [1, 2]}}, "cannot vary \\['seed'\\]"),
+        ({"grid": {"datasets": [["breastmnist"]]}}, "cannot vary \\['datasets'\\]"),
+        (
+            {
+                "methods": [{"label": "a", "method": "mos", "overrides": {"lr": 0.1}}],
+                "grid": {"lr": [0.1, 0.2]},
+            },
+            "sets \\['lr'\\], which 'grid' also varies",
+        ),
+        ({"order": "random"}, "order 'random' is not one of"),
+        ({"contrasts": [{"a": "mos", "b": "lora"}]}, "names \\['lora'\\], not labels of the plan"),
+        ({"contrasts": [{"a": "mos", "b": "mos"}]}, "compares a label with itself"),
+        ({"contrasts": [{"a": "mos", "versus": "mos"}]}, "each contrast is"),
+    ],
+)
 def test_a_plan_is_validated_whole(tmp_path, change, message):
-    plan = {"name": "p", "preset": "cpu-tiny", "methods": ["mos"], "datasets": ["breastmnist"], "seeds": [1],
-            "out": str(tmp_path / "runs"), **change}
+    plan = {
+        "name": "p",
+        "preset": "cpu-tiny",
+        "methods": ["mos"],
+        "datasets": ["breastmnist"],
+        "seeds": [1],
+        "out": str(tmp_path / "runs"),
+        **change,
+    }
     (tmp_path / "p.yaml").write_text(json.dumps(plan))
     with pytest.raises(ValueError, match=message):
         load_plan(tmp_path / "p.yaml", root=tmp_path)
 
 
 def test_order_seeds_runs_every_label_at_a_seed_before_the_next(tmp_path):
-    plan = {"name": "p", "preset": "cpu-tiny", "methods": ["mos", "lora"], "datasets": ["breastmnist"],
-            "seeds": [7, 3], "out": str(tmp_path / "runs"),
-            "contrasts": [{"a": "mos", "b": "lora", "question": "q?"}]}
+    plan = {
+        "name": "p",
+        "preset": "cpu-tiny",
+        "methods": ["mos", "lora"],
+        "datasets": ["breastmnist"],
+        "seeds": [7, 3],
+        "out": str(tmp_path / "runs"),
+        "contrasts": [{"a": "mos", "b": "lora", "question": "q?"}],
+    }
     (tmp_path / "p.yaml").write_text(json.dumps(plan))
     by_label = [(r.label, r.seed) for r in load_plan(tmp_path / "p.yaml", root=tmp_path).runs]
     assert by_label == [("mos", 7), ("mos", 3), ("lora", 7), ("lora", 3)]
     (tmp_path / "p.yaml").write_text(json.dumps({**plan, "order": "seeds"}))
     loaded = load_plan(tmp_path / "p.yaml", root=tmp_path)
-    assert [(r.label, r.seed) for r in loaded.runs] == [("mos", 7), ("lora", 7), ("mos", 3), ("lora", 3)]
+    assert [(r.label, r.seed) for r in loaded.runs] == [
+        ("mos", 7),
+        ("lora", 7),
+        ("mos", 3),
+        ("lora", 3),
+    ]
     assert loaded.contrasts == [{"a": "mos", "b": "lora", "question": "q?"}]
 
 
@@ -131,7 +187,9 @@ def test_a_second_suite_on_one_plan_stops_with_the_first_ones_pid(tmp_path):
     spec = _plan(tmp_path, {"rounds": 2})
     plan = load_plan(tmp_path / "p.yaml", root=tmp_path)
     with RunLock(plan.out, busy="held by {holder}"):
-        with pytest.raises(RuntimeError, match=f"Another suite \\(pid {os.getpid()}\\) is running this plan's runs"):
+        with pytest.raises(
+            RuntimeError, match=f"Another suite \\(pid {os.getpid()}\\) is running this plan's runs"
+        ):
             run_suite(plan, progress=False)
     assert not Path(spec.run_dir).exists()  # nothing ran
 
@@ -143,23 +201,34 @@ def test_tables_skip_runs_a_suite_set_aside(tmp_path):
         (tmp_path / "mos" / name).mkdir(parents=True)
         (tmp_path / "mos" / name / "results.json").write_text("{}")
     assert find_runs([tmp_path]) == [tmp_path / "mos" / "seed1"]
-    assert find_runs([tmp_path / "mos" / "seed1.replaced-1"]) == [tmp_path / "mos" / "seed1.replaced-1"]
+    assert find_runs([tmp_path / "mos" / "seed1.replaced-1"]) == [
+        tmp_path / "mos" / "seed1.replaced-1"
+    ]
 
 
 def test_unknown_plan_keys_suggest_the_closest(tmp_path):
-    (tmp_path / "p.yaml").write_text(json.dumps({"name": "p", "methods": [{"method": "mos", "overide": {}}],
-                                                 "datasets": ["breastmnist"], "seeds": [1]}))
+    (tmp_path / "p.yaml").write_text(
+        json.dumps(
+            {
+                "name": "p",
+                "methods": [{"method": "mos", "overide": {}}],
+                "datasets": ["breastmnist"],
+                "seeds": [1],
+            }
+        )
+    )
     with pytest.raises(ValueError, match="did you mean 'overrides'"):
         load_plan(tmp_path / "p.yaml", root=tmp_path)
-    (tmp_path / "p.yaml").write_text(json.dumps({"name": "p", "methods": ["mos"], "datasets": ["breastmnist"],
-                                                 "seed": [1]}))
+    (tmp_path / "p.yaml").write_text(
+        json.dumps({"name": "p", "methods": ["mos"], "datasets": ["breastmnist"], "seed": [1]})
+    )
     with pytest.raises(ValueError, match="did you mean 'seeds'"):
         load_plan(tmp_path / "p.yaml", root=tmp_path)
 
 
 def test_a_fresh_clone_resumes_from_the_reports_records(tmp_path):
-    """The run directories are not committed, the report's records are: a run finished there is not trained again,
-    and rebuilding the report keeps its records."""
+    """The run directories are not committed, the report's records are: a run finished there is
+    not trained again, and rebuilding the report keeps its records."""
     import shutil
 
     from mosaic_kit.experiments.suite import keep_run_records
@@ -168,7 +237,9 @@ def test_a_fresh_clone_resumes_from_the_reports_records(tmp_path):
     _finish(spec)
     (Path(spec.run_dir) / "config.yaml").write_text("rounds: 2\n")
     plan = load_plan(tmp_path / "p.yaml", root=tmp_path)
-    assert spec.record == str(tmp_path / "reports" / "suite-p" / "runs" / "mos" / "breastmnist" / "seed1")
+    assert spec.record == str(
+        tmp_path / "reports" / "suite-p" / "runs" / "mos" / "breastmnist" / "seed1"
+    )
     keep_run_records(plan, Path(plan.report) / "runs")
     shutil.rmtree(tmp_path / "runs")  # a new clone: no run directories
     assert is_done(plan.runs[0])
@@ -177,19 +248,32 @@ def test_a_fresh_clone_resumes_from_the_reports_records(tmp_path):
 
 
 def test_dry_run_names_missing_data_and_weights_before_anything_runs(tmp_path, capsys):
-    """A plan whose data folder lacks a file (download off) or whose weights file is gone fails on --dry-run, and
-    a real start refuses before the first run."""
+    """A plan whose data folder lacks a file (download off) or whose weights file is gone fails
+    on --dry-run, and a real start refuses before the first run."""
     from mosaic_kit.cli import main
     from mosaic_kit.experiments.suite import run_suite
 
     (tmp_path / "data").mkdir()
-    plan = {"name": "p", "preset": "cpu-tiny", "methods": ["mos"], "datasets": ["breastmnist"], "seeds": [1],
-            "out": str(tmp_path / "runs"), "overrides": {"data_root": str(tmp_path / "data"), "download": False,
-                                                         "weights": str(tmp_path / "gone.safetensors")}}
+    plan = {
+        "name": "p",
+        "preset": "cpu-tiny",
+        "methods": ["mos"],
+        "datasets": ["breastmnist"],
+        "seeds": [1],
+        "out": str(tmp_path / "runs"),
+        "overrides": {
+            "data_root": str(tmp_path / "data"),
+            "download": False,
+            "weights": str(tmp_path / "gone.safetensors"),
+        },
+    }
     (tmp_path / "p.yaml").write_text(json.dumps(plan))
     assert main(["suite", "--plan", str(tmp_path / "p.yaml"), "--dry-run"]) == 2
     err = capsys.readouterr().err
-    assert "breastmnist.npz is missing and download is off" in err and "gone.safetensors does not exist" in err
+    assert (
+        "breastmnist.npz is missing and download is off" in err
+        and "gone.safetensors does not exist" in err
+    )
     with pytest.raises(FileNotFoundError, match="nothing was run"):
         run_suite(load_plan(tmp_path / "p.yaml", root=tmp_path), progress=False)
     assert not (tmp_path / "runs").exists()

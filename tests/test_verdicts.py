@@ -1,6 +1,7 @@
-"""The words of the paired rule: no verdict under 5 seeds, "equivalent" only within a stated margin, the minimal
-detectable effect and the seeds a stated effect needs, levers judged where they act, margins from plans and the
-command line."""
+"""The words of the paired rule: no verdict under 5 seeds, "equivalent" only within a stated
+margin, the minimal detectable effect and the seeds a stated effect needs, levers judged where
+they act, margins from plans and the command line."""
+
 import math
 
 import numpy as np
@@ -8,7 +9,14 @@ import pytest
 
 from mosaic_kit.cli import main
 from mosaic_kit.reports.compare_text import parse_margins
-from mosaic_kit.stats import MIN_SEEDS, Comparison, holm, minimal_detectable, paired_difference, seeds_needed
+from mosaic_kit.stats import (
+    MIN_SEEDS,
+    Comparison,
+    holm,
+    minimal_detectable,
+    paired_difference,
+    seeds_needed,
+)
 
 BINARY = {"d": "binary-class"}
 
@@ -38,8 +46,9 @@ def test_a_verdict_needs_five_seeds():
     assert paired_difference(a, b, "auc", tasks=BINARY, n_boot=300).verdict == "better"
     a, b = _arms(1.0, seeds=1)  # one seed: no seed level, so no interval at all
     one = paired_difference(a, b, "auc", tasks=BINARY, n_boot=100)
-    assert math.isnan(one.low) and one.text().endswith("no interval: a seed level needs 2 shared seeds): n/a (1 "
-                                                        "shared seed; a verdict needs 5)")
+    assert math.isnan(one.low) and one.text().endswith(
+        "no interval: a seed level needs 2 shared seeds): n/a (1 shared seed; a verdict needs 5)"
+    )
 
 
 def test_the_interval_is_a_t_interval_over_seeds_plus_the_sample_variance():
@@ -72,8 +81,12 @@ def test_equivalence_needs_a_margin_and_an_interval_inside_it():
 
 
 def test_holm_corrects_equivalence_too():
-    cs = [Comparison("auc", ["d"], [1, 2, 3, 4, 5], 0.0, -0.01, 0.01, 0.9, margin=0.02, p_equivalent=p)
-          for p in (0.01, 0.04)]
+    cs = [
+        Comparison(
+            "auc", ["d"], [1, 2, 3, 4, 5], 0.0, -0.01, 0.01, 0.9, margin=0.02, p_equivalent=p
+        )
+        for p in (0.01, 0.04)
+    ]
     holm(cs)
     assert [c.p_equivalent_adjusted for c in cs] == pytest.approx([0.02, 0.04])
     assert [c.verdict for c in cs] == ["equivalent", "equivalent"]
@@ -82,7 +95,7 @@ def test_holm_corrects_equivalence_too():
 
 
 def test_seeds_needed_and_the_minimal_detectable_effect_agree():
-    v_seed, v_sample = 0.02 ** 2, 0.005 ** 2
+    v_seed, v_sample = 0.02**2, 0.005**2
     n = seeds_needed(0.03, v_seed, v_sample)
     assert n is not None and n > MIN_SEEDS
     from mosaic_kit.stats.power import _dof
@@ -91,13 +104,15 @@ def test_seeds_needed_and_the_minimal_detectable_effect_agree():
         return minimal_detectable(math.sqrt(v_seed / k + v_sample), _dof(v_seed, k, v_sample))
 
     assert mde(n) <= 0.03 < mde(n - 1)
-    assert seeds_needed(0.01, v_seed, v_sample) is None  # below the test set's own noise: no number of seeds
+    assert (
+        seeds_needed(0.01, v_seed, v_sample) is None
+    )  # below the test set's own noise: no number of seeds
     assert seeds_needed(1.0, v_seed, v_sample) == MIN_SEEDS
 
 
 def test_a_lever_is_judged_on_the_datasets_it_changed(tmp_path):
-    """A lever that moves only one of two datasets is judged on that one; a lever that moves nothing is not
-    testable."""
+    """A lever that moves only one of two datasets is judged on that one; a lever that moves
+    nothing is not testable."""
     from test_compare import _fake_multi, _outputs_of
 
     from mosaic_kit.reports.compare import lever_rows
@@ -110,16 +125,24 @@ def test_a_lever_is_judged_on_the_datasets_it_changed(tmp_path):
         _fake_multi(tmp_path, "none", seed, {"breastmnist": base, "pneumoniamnist": base})
     rows, _ = lever_rows(load_records(find_runs([tmp_path])), "baseline", n_boot=300)
     got = {r.label: r for r in rows}
-    assert got["one"].judged_on == ["breastmnist"] and got["one"].mean["auc"].datasets == ["breastmnist"]
+    assert got["one"].judged_on == ["breastmnist"] and got["one"].mean["auc"].datasets == [
+        "breastmnist"
+    ]
     assert got["one"].verdict == "keep"
-    assert got["none"].judged_on == [] and got["none"].verdict.startswith("not testable by this rule")
+    assert got["none"].judged_on == [] and got["none"].verdict.startswith(
+        "not testable by this rule"
+    )
     assert all(c.p_adjusted is None for c in got["none"].mean.values())  # outside the Holm family
 
 
 def test_margins_from_the_command_line_and_plans(tmp_path, capsys):
     assert parse_margins("acc=1,auc=2") == {"acc": 0.01, "auc": 0.02}
     assert parse_margins("1.5") == {"acc": 0.015, "auc": 0.015}
-    for bad, msg in (("f1=2", "name a metric"), ("auc=two", "not a number"), ("auc=0", "between 0 and 100")):
+    for bad, msg in (
+        ("f1=2", "name a metric"),
+        ("auc=two", "not a number"),
+        ("auc=0", "between 0 and 100"),
+    ):
         with pytest.raises(ValueError, match=msg):
             parse_margins(bad)
     from test_compare import _fake_run, _outputs_of
@@ -128,12 +151,27 @@ def test_margins_from_the_command_line_and_plans(tmp_path, capsys):
         a, b = _outputs_of(0.0, seed)
         _fake_run(tmp_path, "a", seed, b)
         _fake_run(tmp_path, "b", seed, _outputs_of(0.02, seed)[0])
-    assert main(["compare", str(tmp_path / "a"), "--against", str(tmp_path / "b"), "--boot", "400",
-                 "--margin", "acc=10,auc=10"]) == 0
+    assert (
+        main(
+            [
+                "compare",
+                str(tmp_path / "a"),
+                "--against",
+                str(tmp_path / "b"),
+                "--boot",
+                "400",
+                "--margin",
+                "acc=10,auc=10",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "Smallest effect of interest: ±10 ACC, ±10 AUC" in out and "equivalent within ±10" in out
     assert "Power: a true AUC difference of 10 points needs 5 seeds" in out
-    assert main(["compare", str(tmp_path / "a"), "--against", str(tmp_path / "b"), "--boot", "1"]) == 2
+    assert (
+        main(["compare", str(tmp_path / "a"), "--against", str(tmp_path / "b"), "--boot", "1"]) == 2
+    )
     assert "--boot 1: give at least 2" in capsys.readouterr().err
 
     from mosaic_kit.experiments.plan import load_plan
@@ -155,6 +193,11 @@ def test_compare_keeps_published_numbers_away_from_synthetic_runs(tmp_path, caps
         _fake_run(tmp_path, "mine", seed, _outputs_of(0.0, seed)[0], kind="synthetic")
     assert main(["compare", str(tmp_path / "mine"), "--boot", "200"]) == 0
     out = capsys.readouterr().out
-    assert "Data: Published numbers on the real datasets are left out: these runs used synthetic data." in out
+    assert (
+        "Data: Published numbers on the real datasets are left out: these runs used synthetic data."
+        in out
+    )
     assert "ResNet-18" not in out
-    assert "Only 2 shared seeds" in out and "majority class: +8.6 n/a" in out  # no verdict from 2 seeds
+    assert (
+        "Only 2 shared seeds" in out and "majority class: +8.6 n/a" in out
+    )  # no verdict from 2 seeds

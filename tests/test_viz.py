@@ -1,4 +1,6 @@
-"""Attention recording and rollout, captum attributions, specialist subspaces, and the notebook figures."""
+"""Attention recording and rollout, captum attributions, specialist subspaces, and the notebook
+figures."""
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -26,7 +28,8 @@ from mosaic_kit.viz.workbench import Workbench
 
 @pytest.fixture(scope="module")
 def wb(tmp_path_factory):
-    """Untrained workbench whose up-projections are made non-zero, so specialists differ from each other."""
+    """Untrained workbench whose up-projections are made non-zero, so specialists differ from
+    each other."""
     bench = Workbench.untrained(tiny_cfg(tmp_path_factory.mktemp("viz")))
     gen = torch.Generator().manual_seed(0)
     with torch.no_grad():
@@ -46,8 +49,12 @@ def test_recorder_captures_every_layer_and_leaves_model_untouched(wb):
     depth, n = len(m.vit.blocks), 1 + (32 // 16) ** 2
     assert len(rec.attentions) == depth
     assert rec.attentions[0].shape == (3, m.vit.blocks[0].attn.num_heads, n, n)
-    torch.testing.assert_close(rec.attentions[0].sum(-1), torch.ones(3, rec.attentions[0].shape[1], n))
-    torch.testing.assert_close(during, before, atol=1e-5, rtol=1e-4)  # unfused path computes the same thing
+    torch.testing.assert_close(
+        rec.attentions[0].sum(-1), torch.ones(3, rec.attentions[0].shape[1], n)
+    )
+    torch.testing.assert_close(
+        during, before, atol=1e-5, rtol=1e-4
+    )  # unfused path computes the same thing
     assert all(blk.attn.fused_attn for blk in m.vit.blocks)
     assert all(not blk.attn.attn_drop._forward_hooks for blk in m.vit.blocks)
 
@@ -73,7 +80,9 @@ def test_rollout_map_shapes_and_forced_specialists_differ(wb):
     lb, mb = rollout_map(wb.model, x, "breastmnist", "B", out_size=28)
     assert ma.shape == (2, 28, 28) and float(ma.min()) >= 0 and float(ma.max()) <= 1
     assert not torch.allclose(la, lb)
-    _, m3 = rollout_map(wb.model, wb.prepared("adrenalmnist3d", "test", [0]), "adrenalmnist3d", out_size=28)
+    _, m3 = rollout_map(
+        wb.model, wb.prepared("adrenalmnist3d", "test", [0]), "adrenalmnist3d", out_size=28
+    )
     assert m3.shape == (1, 28, 28, 28)
 
 
@@ -85,8 +94,9 @@ def test_integrated_gradients_completeness(wb, dataset):
     f = lambda inp: wb.model(inp, dataset).detach()  # noqa: E731
     target = f(x).argmax(-1)
     gap = (f(x) - f(torch.zeros_like(x))).gather(1, target[:, None]).squeeze(1)
-    torch.testing.assert_close(attr.flatten(1).sum(1), gap.detach(), atol=2e-2 * float(gap.abs().max()) + 1e-4,
-                               rtol=0)
+    torch.testing.assert_close(
+        attr.flatten(1).sum(1), gap.detach(), atol=2e-2 * float(gap.abs().max()) + 1e-4, rtol=0
+    )
     assert float(delta.abs().max()) < 2e-2 * float(gap.abs().max()) + 1e-4
 
 
@@ -97,8 +107,12 @@ def test_patch_attributions_one_value_per_token_and_complete(wb):
     logits, base = wb.model(x, "breastmnist"), wb.model(torch.zeros_like(x), "breastmnist")
     t = logits.argmax(-1)
     gap = (logits - base).gather(1, t[:, None]).squeeze(1).detach()
-    torch.testing.assert_close(p.flatten(1).sum(1), gap, atol=2e-2 * float(gap.abs().max()) + 1e-4, rtol=0)
-    assert patch_attributions(wb.model, "adrenalmnist3d", wb.prepared("adrenalmnist3d", "test", [0])).shape == (1, 2, 2, 2)
+    torch.testing.assert_close(
+        p.flatten(1).sum(1), gap, atol=2e-2 * float(gap.abs().max()) + 1e-4, rtol=0
+    )
+    assert patch_attributions(
+        wb.model, "adrenalmnist3d", wb.prepared("adrenalmnist3d", "test", [0])
+    ).shape == (1, 2, 2, 2)
 
 
 def test_linear_cka_invariances():
@@ -112,7 +126,9 @@ def test_linear_cka_invariances():
 
 def test_specialist_angles(tmp_path, wb):
     fresh = Workbench.untrained(tiny_cfg(tmp_path)).model
-    assert all(np.isnan(v).all() for v in specialist_angles(fresh).values())  # zero-init: no subspace yet
+    assert all(
+        np.isnan(v).all() for v in specialist_angles(fresh).values()
+    )  # zero-init: no subspace yet
     angles = specialist_angles(wb.model)
     assert set(angles) == {("A", "B"), ("A", "C"), ("B", "C")}
     for v in angles.values():
@@ -121,19 +137,23 @@ def test_specialist_angles(tmp_path, wb):
         for blk in fresh.vit.blocks:
             up_b = blk.mos.specialists["B"].up.weight
             up_b.copy_(torch.randn_like(up_b))
-            blk.mos.specialists["C"].up.weight[:, :up_b.shape[1]].copy_(up_b)
+            blk.mos.specialists["C"].up.weight[:, : up_b.shape[1]].copy_(up_b)
     assert np.allclose(specialist_angles(fresh, ["B", "C"])[("B", "C")], 0.0, atol=1e-5)
 
 
 def test_random_subspace_baseline(wb):
     from mosaic_kit.viz import random_subspace_angles, specialist_angle_baselines
 
-    mean, sd = random_subspace_angles(2, 1, 1, n_draws=4000)  # random lines in a plane: uniform on [0, 90]
-    assert abs(mean - 45.0) < 1.5 and abs(sd - 90 / 12 ** 0.5) < 1.5
+    mean, sd = random_subspace_angles(
+        2, 1, 1, n_draws=4000
+    )  # random lines in a plane: uniform on [0, 90]
+    assert abs(mean - 45.0) < 1.5 and abs(sd - 90 / 12**0.5) < 1.5
     wide, narrow = random_subspace_angles(64, 4, 4), random_subspace_angles(64, 24, 24)
     assert wide[0] > narrow[0]  # larger ranks in the same space leave random subspaces closer
     base = specialist_angle_baselines(wb.model, n_draws=50)
-    assert set(base) == set(specialist_angles(wb.model)) and all(0 < m < 90 for m, _ in base.values())
+    assert set(base) == set(specialist_angles(wb.model)) and all(
+        0 < m < 90 for m, _ in base.values()
+    )
 
 
 def test_features_and_cka(wb):
@@ -142,25 +162,37 @@ def test_features_and_cka(wb):
     depth, dim = len(wb.model.vit.blocks), wb.model.embed_dim
     assert feats["cls"].shape == (30, dim) and feats["adapter"].shape == (30, depth, dim)
     assert list(np.unique(feats["dataset"])) == sorted(wb.datasets)
-    assert dict(zip(feats["dataset"], feats["specialist"])) == {"pathmnist": "A", "breastmnist": "B",
-                                                                 "adrenalmnist3d": "C"}
-    assert embed_2d(feats["cls"]).shape == (30, 2) and embed_2d(feats["cls"], "tsne").shape == (30, 2)
+    assert dict(zip(feats["dataset"], feats["specialist"])) == {
+        "pathmnist": "A",
+        "breastmnist": "B",
+        "adrenalmnist3d": "C",
+    }
+    assert embed_2d(feats["cls"]).shape == (30, 2) and embed_2d(feats["cls"], "tsne").shape == (
+        30,
+        2,
+    )
     cka = specialist_cka(wb.model, "pathmnist", wb.prepared("pathmnist", "test", list(range(12))))
     assert all(v.shape == (depth,) and np.all((v > 0) & (v <= 1 + 1e-9)) for v in cka.values())
 
 
 def test_dataset_output_angles_separate_subspaces_and_see_shared_ones():
-    """Two datasets whose outputs live in orthogonal subspaces sit at 90 degrees; two in one subspace at ~0; a
-    dataset with all-zero outputs has no subspace."""
+    """Two datasets whose outputs live in orthogonal subspaces sit at 90 degrees; two in one
+    subspace at ~0; a dataset with all-zero outputs has no subspace."""
     from mosaic_kit.viz import dataset_output_angles
 
     rng = np.random.default_rng(0)
     q = np.linalg.qr(rng.standard_normal((32, 8)))[0]
     own, other = q[:, :4], q[:, 4:]
-    rows = [rng.standard_normal((20, 4)) @ own.T, rng.standard_normal((20, 4)) @ own.T,
-            rng.standard_normal((20, 4)) @ other.T, np.zeros((20, 32))]
-    feats = {"adapter": np.concatenate(rows)[:, None, :].repeat(2, 1),
-             "dataset": np.array(sum(([n] * 20 for n in ("a", "a2", "b", "zero")), []))}
+    rows = [
+        rng.standard_normal((20, 4)) @ own.T,
+        rng.standard_normal((20, 4)) @ own.T,
+        rng.standard_normal((20, 4)) @ other.T,
+        np.zeros((20, 32)),
+    ]
+    feats = {
+        "adapter": np.concatenate(rows)[:, None, :].repeat(2, 1),
+        "dataset": np.array(sum(([n] * 20 for n in ("a", "a2", "b", "zero")), [])),
+    }
     got = dataset_output_angles(feats, k=4)
     assert got[("a", "b")] == pytest.approx([90.0, 90.0], abs=1e-6)
     assert got[("a", "a2")] == pytest.approx([0.0, 0.0], abs=1e-4)
@@ -172,17 +204,22 @@ def test_dataset_output_angles_separate_subspaces_and_see_shared_ones():
 def test_figures_render(wb):
     fig = figures.attention_figure(wb, "adrenalmnist3d", [0, 1])
     assert len(fig.axes) == 2 * 5 + 1  # image + A, B, C forced + bare backbone, and one colour bar
-    assert "specialist C ★" in fig.axes[1].get_title()  # the routed specialist comes first after the image
+    assert (
+        "specialist C ★" in fig.axes[1].get_title()
+    )  # the routed specialist comes first after the image
     assert "backbone only" in fig.axes[4].get_title()
     label = wb.raw("adrenalmnist3d", "test", [0])[1][0][0]
-    assert f"true: {label}: synthetic class {label}" in fig.axes[0].get_title()  # names, never bare arrays
+    assert (
+        f"true: {label}: synthetic class {label}" in fig.axes[0].get_title()
+    )  # names, never bare arrays
     assert "slice 14 of 28" in fig.axes[0].get_title()
     assert fig.axes[-1].get_ylabel() == "attention rollout"
     fig2, delta = figures.attribution_figure(wb, "breastmnist", [0], steps=16)
     assert len(fig2.axes) == 3 + 2 and delta.shape == (1,)
     fig3 = figures.student_teacher_figure(wb, "pathmnist", [0])
     assert len(fig3.axes) == 4 + 1
-    # RGB images (H, W, 3): maps must cover the image at its own resolution, not at the channel count
+    # RGB images (H, W, 3): maps must cover the image at its own resolution, not at the channel
+    # count
     rgb = figures.attention_figure(wb, "pathmnist", [0])
     for ax in rgb.axes[1:-1]:  # the last axes is the colour bar
         image, heat = ax.get_images()

@@ -1,5 +1,7 @@
-"""The implementations of the command-line subcommands (``cli`` holds the parser): each takes the parsed
-arguments and returns the exit status; heavy imports stay inside, so ``--help`` stays fast."""
+"""The implementations of the command-line subcommands (``cli`` holds the parser): each takes the
+parsed arguments and returns the exit status; heavy imports stay inside, so ``--help`` stays
+fast."""
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +24,9 @@ def _config_from(args: argparse.Namespace, extra: Optional[Dict[str, object]] = 
         value = getattr(args, key, None)
         if value is not None:
             overrides.update(parse_set([f"{key}={value}"]))
-    if getattr(args, "out", None) is not None:  # an empty --out is an error of the run, not "no --out"
+    if (
+        getattr(args, "out", None) is not None
+    ):  # an empty --out is an error of the run, not "no --out"
         overrides["out"] = args.out
     overrides.update(extra or {})
     return load_config(args.preset, args.config, overrides)
@@ -32,7 +36,11 @@ def _cmd_params(args: argparse.Namespace) -> int:
     from ..methods import build_model, parameter_report
 
     cfg = _config_from(args, {"weights": None})
-    report = {"preset": args.preset, "backbone": cfg.backbone, **parameter_report(build_model(cfg)[0])}
+    report = {
+        "preset": args.preset,
+        "backbone": cfg.backbone,
+        **parameter_report(build_model(cfg)[0]),
+    }
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -40,7 +48,10 @@ def _cmd_params(args: argparse.Namespace) -> int:
     print(f"{'component':<14}{'trainable':>14}{'total':>14}")
     for name, c in report["components"].items():
         print(f"{name:<14}{c['trainable']:>14,}{c['total']:>14,}")
-    print(f"{'all':<14}{report['trainable']:>14,}{report['total']:>14,}  ({report['trainable_pct']:.2f}% trainable)")
+    print(
+        f"{'all':<14}{report['trainable']:>14,}{report['total']:>14,}  "
+        f"({report['trainable_pct']:.2f}% trainable)"
+    )
     return 0
 
 
@@ -63,10 +74,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
         return 0
     try:
         if args.resume:
-            # the run's own config.yaml unless --preset / --config say otherwise; either way, only the keys a resume
-            # may change (rounds, patience, ...) may differ from what the run started with (checked before training)
+            # the run's own config.yaml unless --preset / --config say otherwise; either way, only
+            # the keys a resume
+            # may change (rounds, patience, ...) may differ from what the run started with (checked
+            # before training)
             if args.out and Path(args.out) != Path(args.resume):
-                raise ValueError(f"--out {args.out} and --resume {args.resume} name different run directories.")
+                raise ValueError(
+                    f"--out {args.out} and --resume {args.resume} name different run directories."
+                )
             args.out = args.resume
             if not (args.preset or args.config):
                 args.config = str(Path(args.resume) / "config.yaml")
@@ -84,14 +99,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _write_figures(run_dir: Path) -> None:
-    """The run's figures (what ``report`` draws), where matplotlib is installed (the ``notebooks`` extra)."""
+    """The run's figures (what ``report`` draws), where matplotlib is installed (the
+    ``notebooks`` extra)."""
     from ..viz.run_figures import save_run_figures
 
     try:
         import matplotlib  # noqa: F401
     except ImportError as err:
-        print(f"no figures: {err.name} is not installed (pip install 'mosaic_kit[notebooks]'); then "
-              f"`python -m mosaic_kit report {run_dir}` draws them.")
+        print(
+            f"no figures: {err.name} is not installed (pip install 'mosaic_kit[notebooks]'); then "
+            f"`python -m mosaic_kit report {run_dir}` draws them."
+        )
         return
     for path in save_run_figures(run_dir):
         print(f"figure: {path}")
@@ -103,15 +121,20 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from ..evaluation.runs import evaluate_run, evaluation_name
 
     if str(args.run_dir).startswith(HUB_PREFIX):
-        raise ValueError(f"eval writes its scores into the run folder: copy the bundle first (predict reads "
-                         f"{args.run_dir} as it is).")
+        raise ValueError(
+            f"eval writes its scores into the run folder: copy the bundle first (predict reads "
+            f"{args.run_dir} as it is)."
+        )
     overrides = parse_set(args.set)
     if args.weights:
         overrides["weights"] = args.weights
     results = evaluate_run(args.run_dir, args.checkpoint, overrides=overrides or None)
     print(markdown_table(results))
-    print(f"written to {Path(args.run_dir) / evaluation_name(args.checkpoint, overrides or None)}.json (the training's "
-          "results.json is unchanged)")
+    print(
+        "written to "
+        f"{Path(args.run_dir) / evaluation_name(args.checkpoint, overrides or None)}.json (the "
+        "training's results.json is unchanged)"
+    )
     return 0
 
 
@@ -124,7 +147,9 @@ def _cmd_bundle(args: argparse.Namespace) -> int:
     elif args.push_to_hub and read_bundle(args.run_dir) is not None:
         folder = Path(args.run_dir)
     else:
-        raise ValueError("give --out DIR for the new bundle (or a bundle folder with --push-to-hub alone).")
+        raise ValueError(
+            "give --out DIR for the new bundle (or a bundle folder with --push-to-hub alone)."
+        )
     if args.push_to_hub:
         url = push_to_hub(folder, args.push_to_hub, args.private)
         print(f"pushed to https://huggingface.co/{args.push_to_hub}: {url}")
@@ -136,8 +161,13 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     from ..data.registry import resolve_datasets
 
     _out_folder(args.out)
-    root = write_suite(args.out, resolve_datasets(args.datasets), size=args.size, size_3d=args.size_3d,
-                       seed=args.seed)
+    root = write_suite(
+        args.out,
+        resolve_datasets(args.datasets),
+        size=args.size,
+        size_3d=args.size_3d,
+        seed=args.seed,
+    )
     print(f"synthetic MedMNIST written to {root}")
     return 0
 
@@ -166,7 +196,9 @@ def _cmd_methods(args: argparse.Namespace) -> int:
 def _cmd_keys(args: argparse.Namespace) -> int:
     from ..config import key_defaults
 
-    defaults = key_defaults()  # as declared ("auto" stays "auto"; a run records what it resolved to)
+    defaults = (
+        key_defaults()
+    )  # as declared ("auto" stays "auto"; a run records what it resolved to)
     for key, text in key_help().items():
         print(f"{key:<20} {str(defaults[key]):<24} {text}")
     return 0
@@ -175,14 +207,31 @@ def _cmd_keys(args: argparse.Namespace) -> int:
 def _cmd_predict(args: argparse.Namespace) -> int:
     from ..share.predict import predict_command
 
-    return predict_command(args.run_dir, args.files, args.dataset, args.window, args.attention, args.json,
-                           args.checkpoint, "teacher" if args.teacher else "student", args.device, args.weights)
+    return predict_command(
+        args.run_dir,
+        args.files,
+        args.dataset,
+        args.window,
+        args.attention,
+        args.json,
+        args.checkpoint,
+        "teacher" if args.teacher else "student",
+        args.device,
+        args.weights,
+    )
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from ..share.export import export
 
-    paths = export(args.run_dir, args.dataset, args.format, args.out, args.checkpoint,
-                   "teacher" if args.teacher else "student", args.weights)
+    paths = export(
+        args.run_dir,
+        args.dataset,
+        args.format,
+        args.out,
+        args.checkpoint,
+        "teacher" if args.teacher else "student",
+        args.weights,
+    )
     print("\n".join(f"wrote {p}" for p in paths))
     return 0

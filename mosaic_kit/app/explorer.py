@@ -1,11 +1,14 @@
-"""An ipywidgets app to browse datasets and specialists: image, label, routed specialist, what every specialist
-predicts, and where the model looks (attention rollout), for a trained run or untrained adapters.
+"""An ipywidgets app to browse datasets and specialists: image, label, routed specialist, what every
+specialist predicts, and where the model looks (attention rollout), for a trained run or untrained
+adapters.
 
     from mosaic_kit.app.explorer import Explorer
     Explorer(run_dir="runs/demo")          # or Explorer() for random adapters on the embedded data
 
-All state the display shows is in ``Explorer.state`` (a plain dict), so callbacks are testable without a browser.
+All state the display shows is in ``Explorer.state`` (a plain dict), so callbacks are testable
+without a browser.
 """
+
 from __future__ import annotations
 
 import html
@@ -32,35 +35,65 @@ UNTRAINED = "random adapters (untrained)"
 
 
 class Explorer:
-    """Widgets: dataset, split, sample index (or a grid page), 3D slice, student/teacher, checkpoint, overlay, and
-    an upload of your own image or volume (classified through ``mosaic_kit.share.predict``)."""
+    """Widgets: dataset, split, sample index (or a grid page), 3D slice, student/teacher,
+    checkpoint, overlay, and an upload of your own image or volume (classified through
+    ``mosaic_kit.share.predict``)."""
 
-    def __init__(self, run_dir: Optional[str] = None, cfg: Optional[Config] = None, preset: str = "cpu-tiny",
-                 overrides: Optional[Dict[str, Any]] = None, device: str = "cpu", grid_size: int = 12) -> None:
+    def __init__(
+        self,
+        run_dir: Optional[str] = None,
+        cfg: Optional[Config] = None,
+        preset: str = "cpu-tiny",
+        overrides: Optional[Dict[str, Any]] = None,
+        device: str = "cpu",
+        grid_size: int = 12,
+    ) -> None:
         self.run_dir, self.device, self.grid_size = run_dir, device, grid_size
         if run_dir is not None:
             checkpoints = list_checkpoints(run_dir)
             if not checkpoints:
-                raise FileNotFoundError(f"{run_dir} holds no checkpoint (*.safetensors); train it first or pass "
-                                        "run_dir=None to explore untrained adapters.")
+                raise FileNotFoundError(
+                    f"{run_dir} holds no checkpoint (*.safetensors); train it first or pass "
+                    "run_dir=None to explore untrained adapters."
+                )
             first = "best" if "best" in checkpoints else checkpoints[0]
             self.wb = Workbench.from_run(run_dir, first, device=device)
         else:
             checkpoints, first = [UNTRAINED], UNTRAINED
-            self.wb = Workbench.untrained(cfg or load_config(preset, overrides=overrides), device=device)
+            self.wb = Workbench.untrained(
+                cfg or load_config(preset, overrides=overrides), device=device
+            )
         names = self.wb.datasets
-        self.dataset = W.Dropdown(description="dataset", options=[
-            (f"{n} ({get_info(n).modality.upper()}, {self.wb.model.routing[n]})", n) for n in names], value=names[0])
-        self.split = W.ToggleButtons(description="split", options=["train", "val", "test"], value="test")
-        self.index = W.IntSlider(description="sample", min=0, max=1, value=0, continuous_update=False)
-        self.slice = W.IntSlider(description="3D slice", min=0, max=1, value=0, continuous_update=False)
+        self.dataset = W.Dropdown(
+            description="dataset",
+            options=[
+                (f"{n} ({get_info(n).modality.upper()}, {self.wb.model.routing[n]})", n)
+                for n in names
+            ],
+            value=names[0],
+        )
+        self.split = W.ToggleButtons(
+            description="split", options=["train", "val", "test"], value="test"
+        )
+        self.index = W.IntSlider(
+            description="sample", min=0, max=1, value=0, continuous_update=False
+        )
+        self.slice = W.IntSlider(
+            description="3D slice", min=0, max=1, value=0, continuous_update=False
+        )
         self.mode = W.ToggleButtons(description="view", options=["sample", "grid"], value="sample")
-        self.which = W.ToggleButtons(description="model", options=["student", "teacher"], value="student")
+        self.which = W.ToggleButtons(
+            description="model", options=["student", "teacher"], value="student"
+        )
         self.attention = W.Checkbox(description="attention overlay", value=True)
-        self.checkpoint = W.Dropdown(description="checkpoint", options=checkpoints, value=first,
-                                     disabled=run_dir is None)
-        self.upload = W.FileUpload(description="your image", multiple=False,
-                                   accept=".png,.jpg,.jpeg,.tif,.tiff,.bmp,.npy,.nii,.gz,.dcm")
+        self.checkpoint = W.Dropdown(
+            description="checkpoint", options=checkpoints, value=first, disabled=run_dir is None
+        )
+        self.upload = W.FileUpload(
+            description="your image",
+            multiple=False,
+            accept=".png,.jpg,.jpeg,.tif,.tiff,.bmp,.npy,.nii,.gz,.dcm",
+        )
         self.info = W.HTML()
         self.out = W.Output()
         self.upload_info = W.HTML()
@@ -77,7 +110,8 @@ class Explorer:
         self.upload.observe(self._on_upload, names="value")
         self.refresh()
 
-    # -- callbacks ------------------------------------------------------------------------------------
+    # -- callbacks
+    # ------------------------------------------------------------------------------------
     def _sync_ranges(self) -> None:
         self._busy = True
         try:
@@ -102,26 +136,44 @@ class Explorer:
         self.refresh()
 
     def run_metrics(self, name: str) -> Optional[Dict[str, Any]]:
-        """The loaded run's test ACC/AUC on ``name`` (from ``results.json``: the best checkpoint), or None."""
+        """The loaded run's test ACC/AUC on ``name`` (from ``results.json``: the best
+        checkpoint), or None."""
         if self.run_dir is None or not (Path(self.run_dir) / "results.json").is_file():
             return None
         if self._results is None:  # read once: refresh() runs on every widget change
             self._results = load_results(self.run_dir)
         res = self._results if self.which.value == "student" else self._results.get("teacher", {})
         scores = (res.get("datasets") or {}).get(name, {}).get("test")
-        return None if scores is None else {"acc": scores["acc"], "auc": scores["auc"],
-                                            "checkpoint": self._results.get("checkpoint", "best")}
+        return (
+            None
+            if scores is None
+            else {
+                "acc": scores["acc"],
+                "auc": scores["auc"],
+                "checkpoint": self._results.get("checkpoint", "best"),
+            }
+        )
 
-    # -- your own image ------------------------------------------------------------------------------
+    # -- your own image
+    # ------------------------------------------------------------------------------
     def predictor(self) -> Predictor:
         """The loaded model as a ``Predictor`` (what ``mosaic_kit.load`` returns for a run)."""
         net = self.wb.net(self.which.value)
-        p = Predictor(self.wb.cfg, {n: net for n in self.wb.datasets}, self.wb.norm, self.wb.device, self.wb.source)
-        p.synthetic = {n for n in self.wb.datasets if getattr(self.wb.data[n]["test"], "synthetic", False)}
+        p = Predictor(
+            self.wb.cfg,
+            {n: net for n in self.wb.datasets},
+            self.wb.norm,
+            self.wb.device,
+            self.wb.source,
+        )
+        p.synthetic = {
+            n for n in self.wb.datasets if getattr(self.wb.data[n]["test"], "synthetic", False)
+        }
         return p
 
     def classify_file(self, path: str | Path) -> Dict[str, Any]:
-        """Classify a file as a sample of the selected dataset; its result goes to ``state["upload"]``."""
+        """Classify a file as a sample of the selected dataset; its result goes to
+        ``state["upload"]``."""
         name = self.dataset.value
         try:
             p = self.predictor().predict(path, dataset=name, attention=True)[0]
@@ -129,11 +181,19 @@ class Explorer:
             self.state["upload"] = {"file": Path(path).name, "error": str(err)}
             self.upload_info.value = f"<span style='color:#b00'>{html.escape(str(err))}</span>"
             return self.state["upload"]
-        self.state["upload"] = {"file": Path(path).name, "dataset": name, "label": p.label,
-                                "prob": p.top(1)[0][1], "specialist": p.specialist, "notes": p.notes}
-        self.upload_info.value = (f"your file <b>{html.escape(Path(path).name)}</b> as {html.escape(name)}: "
-                                  f"<b>{html.escape(p.label)}</b> ({p.top(1)[0][1]:.2f}), specialist {p.specialist}"
-                                  + "".join(f"<br><i>{html.escape(n)}</i>" for n in p.notes))
+        self.state["upload"] = {
+            "file": Path(path).name,
+            "dataset": name,
+            "label": p.label,
+            "prob": p.top(1)[0][1],
+            "specialist": p.specialist,
+            "notes": p.notes,
+        }
+        self.upload_info.value = (
+            f"your file <b>{html.escape(Path(path).name)}</b> as {html.escape(name)}: "
+            f"<b>{html.escape(p.label)}</b> ({p.top(1)[0][1]:.2f}), specialist {p.specialist}"
+            + "".join(f"<br><i>{html.escape(n)}</i>" for n in p.notes)
+        )
         self._render_upload(p)
         return self.state["upload"]
 
@@ -150,7 +210,8 @@ class Explorer:
     def _render_upload(self, p) -> None:
         self._show(prediction_figure(p), self.upload_out, tight=False)
 
-    # -- state and rendering -------------------------------------------------------------------------
+    # -- state and rendering
+    # -------------------------------------------------------------------------
     def _predictions(self, x: torch.Tensor, name: str, size: int, synthetic: bool = False) -> tuple:
         net = self.wb.net(self.which.value)
         info = get_info(name)
@@ -159,8 +220,12 @@ class Explorer:
             logits, m = rollout_map(net, x, name, spec, out_size=size)
             p = torch.sigmoid(logits[0]) if info.is_multilabel else logits[0].softmax(-1)
             k = int(p.argmax())
-            preds[spec] = {"class": k, "name": class_name(name, k, synthetic), "prob": float(p[k]),
-                           "labels": (p >= 0.5).int().tolist() if info.is_multilabel else None}
+            preds[spec] = {
+                "class": k,
+                "name": class_name(name, k, synthetic),
+                "prob": float(p[k]),
+                "labels": (p >= 0.5).int().tolist() if info.is_multilabel else None,
+            }
             maps[spec] = m[0].numpy()
         return preds, maps
 
@@ -171,11 +236,23 @@ class Explorer:
         info = get_info(name)
         n = len(self.wb.data[name][split])
         synthetic = bool(getattr(self.wb.data[name][split], "synthetic", False))
-        st: Dict[str, Any] = {"upload": self.state.get("upload"), "metrics": self.run_metrics(name),
-                              "dataset": name, "split": split, "index": idx, "n_samples": n, "mode": self.mode.value,
-                              "model": self.which.value, "checkpoint": self.checkpoint.value, "source": self.wb.source,
-                              "trained": self.wb.trained, "is_3d": info.is_3d, "routed": self.wb.model.routing[name],
-                              "slice": self.slice.value if info.is_3d else None, "synthetic": synthetic}
+        st: Dict[str, Any] = {
+            "upload": self.state.get("upload"),
+            "metrics": self.run_metrics(name),
+            "dataset": name,
+            "split": split,
+            "index": idx,
+            "n_samples": n,
+            "mode": self.mode.value,
+            "model": self.which.value,
+            "checkpoint": self.checkpoint.value,
+            "source": self.wb.source,
+            "trained": self.wb.trained,
+            "is_3d": info.is_3d,
+            "routed": self.wb.model.routing[name],
+            "slice": self.slice.value if info.is_3d else None,
+            "synthetic": synthetic,
+        }
         if self.mode.value == "grid":
             idxs = list(range(idx, min(n, idx + self.grid_size)))
             raw, ys = self.wb.raw(name, split, idxs)
@@ -183,9 +260,17 @@ class Explorer:
             with torch.no_grad():
                 logits = self.wb.net(self.which.value)(x, name)
             pred = (logits > 0).int() if info.is_multilabel else logits.argmax(-1)
-            st["grid"] = [{"index": i, "label": label_text(name, y, synthetic), "pred": p.tolist(),
-                           "correct": is_correct(name, y, int(p) if p.ndim == 0 else -1, p.tolist() if p.ndim else None)}
-                          for i, y, p in zip(idxs, ys, pred)]
+            st["grid"] = [
+                {
+                    "index": i,
+                    "label": label_text(name, y, synthetic),
+                    "pred": p.tolist(),
+                    "correct": is_correct(
+                        name, y, int(p) if p.ndim == 0 else -1, p.tolist() if p.ndim else None
+                    ),
+                }
+                for i, y, p in zip(idxs, ys, pred)
+            ]
             self.state = st
             self._render_grid(raw)
         else:
@@ -193,8 +278,12 @@ class Explorer:
             x = self.wb.prepared(name, split, [idx])
             preds, maps = self._predictions(x, name, raw.shape[1], synthetic)
             routed = preds[st["routed"]]
-            st.update(label=ys[0].tolist(), label_text=label_text(name, ys[0], synthetic), predictions=preds,
-                      correct=is_correct(name, ys[0], routed["class"], routed.get("labels")))
+            st.update(
+                label=ys[0].tolist(),
+                label_text=label_text(name, ys[0], synthetic),
+                predictions=preds,
+                correct=is_correct(name, ys[0], routed["class"], routed.get("labels")),
+            )
             self.state = st
             self._render_sample(raw[0], maps)
         self.info.value = info_html(self.state)
@@ -214,19 +303,37 @@ class Explorer:
 
         if tight:
             fig.tight_layout()
-        if getattr(get_ipython(), "kernel", None) is not None:  # outside Jupyter there is nothing to show it in
+        if (
+            getattr(get_ipython(), "kernel", None) is not None
+        ):  # outside Jupyter there is nothing to show it in
             with out or self.out:
                 clear_output(wait=True)
                 display(fig)
         plt.close(fig)
 
-    # -- display ------------------------------------------------------------------------------------
+    # -- display
+    # ------------------------------------------------------------------------------------
     def widget(self) -> W.Widget:
-        controls = W.VBox([W.HBox([self.dataset, self.checkpoint]), self.split,
-                           W.HBox([self.index, self.slice]), W.HBox([self.mode, self.which]), self.attention])
-        upload = W.VBox([W.HTML("<b>Classify your own image or volume</b> as a sample of the selected dataset "
-                                "(PNG/JPEG/TIFF/BMP, .npy, NIfTI, DICOM):"), self.upload, self.upload_info,
-                         self.upload_out])
+        controls = W.VBox(
+            [
+                W.HBox([self.dataset, self.checkpoint]),
+                self.split,
+                W.HBox([self.index, self.slice]),
+                W.HBox([self.mode, self.which]),
+                self.attention,
+            ]
+        )
+        upload = W.VBox(
+            [
+                W.HTML(
+                    "<b>Classify your own image or volume</b> as a sample of the selected dataset "
+                    "(PNG/JPEG/TIFF/BMP, .npy, NIfTI, DICOM):"
+                ),
+                self.upload,
+                self.upload_info,
+                self.upload_out,
+            ]
+        )
         return W.VBox([controls, self.info, self.out, upload])
 
     def _ipython_display_(self) -> None:
@@ -235,5 +342,14 @@ class Explorer:
         display(self.widget())
 
     def controls(self) -> List[W.Widget]:
-        return [self.dataset, self.split, self.index, self.slice, self.mode, self.which, self.attention,
-                self.checkpoint, self.upload]
+        return [
+            self.dataset,
+            self.split,
+            self.index,
+            self.slice,
+            self.mode,
+            self.which,
+            self.attention,
+            self.checkpoint,
+            self.upload,
+        ]

@@ -1,5 +1,6 @@
-"""Typed values from untyped sources: ``--set`` strings, YAML (PyYAML reads ``1e-4`` as a string) and notebook
-parameters, checked against a dataclass's declared field types."""
+"""Typed values from untyped sources: ``--set`` strings, YAML (PyYAML reads ``1e-4`` as a string)
+and notebook parameters, checked against a dataclass's declared field types."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -15,8 +16,9 @@ __all__ = ["type_problems", "range_problems", "coerce_to"]
 def type_problems(obj: Any) -> List[str]:
     """Check every field of the dataclass ``obj`` against its declared type, coercing in place.
 
-    Strings are coerced like ``--set`` values (so YAML's ``lr: 1e-4``, which PyYAML reads as a string,
-    works); ints are accepted where floats are declared; bools are never accepted as numbers.
+    Strings are coerced like ``--set`` values (so YAML's ``lr: 1e-4``, which PyYAML reads as a
+    string, works); ints are accepted where floats are declared; bools are never accepted as
+    numbers.
     """
     problems = []
     for f in dataclasses.fields(obj):
@@ -48,8 +50,10 @@ def type_problems(obj: Any) -> List[str]:
             problems.append(f"'{name}' must be a finite number, got {value!r}")
             continue
         if not ok:
-            want = {list: "a list of strings", dict: f"a mapping of strings to {_value_kind(base)}"}.get(
-                origin, getattr(origin, "__name__", str(origin)))
+            want = {
+                list: "a list of strings",
+                dict: f"a mapping of strings to {_value_kind(base)}",
+            }.get(origin, getattr(origin, "__name__", str(origin)))
             problems.append(f"'{name}' expects {want}, got {value!r} ({type(value).__name__})")
         else:
             setattr(obj, name, value)
@@ -62,8 +66,9 @@ def _value_kind(hint: Any) -> str:
 
 
 def _typed_mapping(name: str, hint: Any, value: Dict[Any, Any]) -> "tuple[Dict[str, Any], bool]":
-    """``value`` with its values coerced to the mapping's declared value type (str, int or float), and whether every
-    key is a string and every value of that type (bools are never numbers; floats must be finite)."""
+    """``value`` with its values coerced to the mapping's declared value type (str, int or
+    float), and whether every key is a string and every value of that type (bools are never
+    numbers; floats must be finite)."""
     value_type = (typing.get_args(hint) or (str, str))[1]
     out: Dict[str, Any] = {}
     for key, item in value.items():
@@ -84,10 +89,15 @@ def _typed_mapping(name: str, hint: Any, value: Dict[Any, Any]) -> "tuple[Dict[s
     return out, True
 
 
-def range_problems(obj: Any, positive: Sequence[str] = (), non_negative: Sequence[str] = ()) -> List[str]:
-    """Messages for the fields of ``obj`` named in ``positive`` that are not > 0, and in ``non_negative`` < 0."""
+def range_problems(
+    obj: Any, positive: Sequence[str] = (), non_negative: Sequence[str] = ()
+) -> List[str]:
+    """Messages for the fields of ``obj`` named in ``positive`` that are not > 0, and in
+    ``non_negative`` < 0."""
     out = [f"{k} must be > 0 (got {getattr(obj, k)})" for k in positive if getattr(obj, k) <= 0]
-    return out + [f"{k} must be >= 0 (got {getattr(obj, k)})" for k in non_negative if getattr(obj, k) < 0]
+    return out + [
+        f"{k} must be >= 0 (got {getattr(obj, k)})" for k in non_negative if getattr(obj, k) < 0
+    ]
 
 
 def coerce_to(key: str, hint: Any, raw: Any) -> Any:
@@ -97,7 +107,9 @@ def coerce_to(key: str, hint: Any, raw: Any) -> Any:
     optional = type(None) in typing.get_args(hint)
     if optional and text.lower() in ("none", "null", ""):
         return None
-    base = next((a for a in typing.get_args(hint) if a is not type(None)), hint) if optional else hint
+    base = (
+        next((a for a in typing.get_args(hint) if a is not type(None)), hint) if optional else hint
+    )
     origin = typing.get_origin(base)
     try:
         if base is bool:
@@ -118,4 +130,6 @@ def coerce_to(key: str, hint: Any, raw: Any) -> Any:
             return dict(pair.split(":", 1) for pair in text.split(",") if pair.strip())
         return text
     except ValueError:
-        raise ValueError(f"Configuration key '{key}' expects {getattr(base, '__name__', base)}, got '{raw}'.") from None
+        raise ValueError(
+            f"Configuration key '{key}' expects {getattr(base, '__name__', base)}, got '{raw}'."
+        ) from None

@@ -1,4 +1,6 @@
-"""A validated Config from a preset, a YAML file and overrides (later wins), and --set key=value strings typed."""
+"""A validated Config from a preset, a YAML file and overrides (later wins), and --set key=value
+strings typed."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -23,8 +25,11 @@ def available_presets() -> List[str]:
 
 def _coerce(key: str, raw: Any) -> Any:
     """Turn a ``--set`` string into the type the key's field declares."""
-    owner = Config if key in _shared_fields() else \
-        next(c for c in registered_options() if key in {f.name for f in dataclasses.fields(c)})
+    owner = (
+        Config
+        if key in _shared_fields()
+        else next(c for c in registered_options() if key in {f.name for f in dataclasses.fields(c)})
+    )
     return coerce_to(key, typing.get_type_hints(owner)[key], raw)
 
 
@@ -41,14 +46,19 @@ def parse_set(items: Sequence[str]) -> Dict[str, Any]:
     return out
 
 
-def load_config(preset: Optional[str] = None, file: Optional[str] = None,
-                overrides: Optional[Mapping[str, Any]] = None) -> Config:
+def load_config(
+    preset: Optional[str] = None,
+    file: Optional[str] = None,
+    overrides: Optional[Mapping[str, Any]] = None,
+) -> Config:
     """Build a validated Config from a preset name, a YAML file and overrides (later wins)."""
     values: Dict[str, Any] = {}
     if preset:
         path = PRESET_DIR / f"{preset}.yaml"
         if not path.exists():
-            raise ValueError(f"Unknown preset '{preset}'. Available: {', '.join(available_presets())}.")
+            raise ValueError(
+                f"Unknown preset '{preset}'. Available: {', '.join(available_presets())}."
+            )
         data = read_yaml_mapping(path, "preset")
         _check_keys(list(data), f"preset {path.name}")
         values.update(data)

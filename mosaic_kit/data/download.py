@@ -1,4 +1,6 @@
-"""Official MedMNIST files fetched from their Zenodo records, checked against medmnist's MD5, never left half-written."""
+"""Official MedMNIST files fetched from their Zenodo records, checked against medmnist's MD5,
+never left half-written."""
+
 from __future__ import annotations
 
 import hashlib
@@ -8,21 +10,24 @@ from typing import Optional
 
 from .registry import DatasetInfo, get_info
 
-__all__ = ['download']
+__all__ = ["download"]
 
 
 def _download_hint(info: DatasetInfo, size: int, root: Path) -> str:
-    return (f"Download it with `python -m mosaic_kit download --set datasets={info.name} "
-            f"--set {'size_3d' if info.is_3d else 'size'}={size} --set data_root={root}` "
-            f"(or train with --set download=true), or fetch {info.url(size)} by hand "
-            f"(md5 {info.md5(size)}) and put it in {root}.")
+    return (
+        f"Download it with `python -m mosaic_kit download --set datasets={info.name} "
+        f"--set {'size_3d' if info.is_3d else 'size'}={size} --set data_root={root}` "
+        f"(or train with --set download=true), or fetch {info.url(size)} by hand "
+        f"(md5 {info.md5(size)}) and put it in {root}."
+    )
 
 
 def download(name: str, size: int, root: str | Path, url: Optional[str] = None) -> Path:
     """Download one official npz into ``root``, checked against medmnist's MD5; no-op if present.
 
-    The file is streamed to a temporary name and renamed only once its MD5 matches, so an interrupted or
-    corrupt download never leaves a file that looks complete. ``url`` overrides medmnist's (mirrors, tests).
+    The file is streamed to a temporary name and renamed only once its MD5 matches, so an
+    interrupted or corrupt download never leaves a file that looks complete. ``url`` overrides
+    medmnist's (mirrors, tests).
     """
     import urllib.request
 
@@ -47,11 +52,15 @@ def download(name: str, size: int, root: str | Path, url: Optional[str] = None) 
                     digest.update(chunk)
                     bar.update(len(chunk))
         if digest.hexdigest() != md5:
-            raise RuntimeError(f"Downloaded {src} but its md5 {digest.hexdigest()} is not the official {md5}; "
-                               "nothing was kept. Retry, or fetch the file by hand.")
+            raise RuntimeError(
+                f"Downloaded {src} but its md5 {digest.hexdigest()} is not the official {md5}; "
+                "nothing was kept. Retry, or fetch the file by hand."
+            )
         os.replace(tmp, target)
     except OSError as err:
-        raise RuntimeError(f"Download of {src} failed ({err}). " + _download_hint(info, size, root)) from None
+        raise RuntimeError(
+            f"Download of {src} failed ({err}). " + _download_hint(info, size, root)
+        ) from None
     finally:
         tmp.unlink(missing_ok=True)
     return target
@@ -59,4 +68,6 @@ def download(name: str, size: int, root: str | Path, url: Optional[str] = None) 
 
 def _check_size(info: DatasetInfo, size: int) -> None:
     if size not in info.sizes:
-        raise ValueError(f"{info.name} is offered at sizes {', '.join(map(str, info.sizes))}, not {size}.")
+        raise ValueError(
+            f"{info.name} is offered at sizes {', '.join(map(str, info.sizes))}, not {size}."
+        )

@@ -1,9 +1,11 @@
 """Official MedMNIST npz files: locate, download on request, and memory-map.
 
-``np.load(..., mmap_mode=...)`` is ignored for ``.npz`` archives, so a 224-size split would land in RAM
-whole (PathMNIST-224 is ~16 GB). ``open_split`` therefore converts each array once, streaming it out of
-the zip archive chunk by chunk, into a plain ``.npy`` file in a cache folder and memory-maps that.
+``np.load(..., mmap_mode=...)`` is ignored for ``.npz`` archives, so a 224-size split would land
+in RAM whole (PathMNIST-224 is ~16 GB). ``open_split`` therefore converts each array once,
+streaming it out of the zip archive chunk by chunk, into a plain ``.npy`` file in a cache folder
+and memory-maps that.
 """
+
 from __future__ import annotations
 
 import errno
@@ -26,7 +28,8 @@ from .registry import ALL_DATASETS, DatasetInfo, get_info
 __all__ = ["Split", "open_split", "download", "default_cache_dir", "MissingDataError"]
 
 SPLITS = ("train", "val", "test")
-#: Array name that marks a file of the kit's synthetic suite (its value: the suite's version), wherever it lies.
+# : Array name that marks a file of the kit's synthetic suite (its value: the suite's version),
+# wherever it lies.
 MARKER = "mosaic_kit_synthetic"
 _CHUNK = 64 << 20  # bytes per streamed copy
 
@@ -53,13 +56,16 @@ class Split:
 
 def default_cache_dir() -> Path:
     root = os.environ.get("MOSAIC_KIT_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "mosaic_kit")
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "mosaic_kit"
+    )
     return Path(root)
 
 
 def _stream_member_to_npy(zf: zipfile.ZipFile, member: str, target: Path) -> None:
     """Copy one array out of an npz into ``target`` (.npy) without holding it in memory."""
-    tmp = target.with_suffix(f".npy.tmp-{os.getpid()}")  # per process: ranks of several nodes may convert at once
+    tmp = target.with_suffix(
+        f".npy.tmp-{os.getpid()}"
+    )  # per process: ranks of several nodes may convert at once
     try:
         with zf.open(member) as src:
             _copy_member(src, member, tmp, target)
@@ -70,76 +76,110 @@ def _stream_member_to_npy(zf: zipfile.ZipFile, member: str, target: Path) -> Non
 
 def _copy_member(src, member: str, tmp: Path, target: Path) -> None:
     version = npformat.read_magic(src)
-    read_header = npformat.read_array_header_1_0 if version == (1, 0) else npformat.read_array_header_2_0
+    read_header = (
+        npformat.read_array_header_1_0 if version == (1, 0) else npformat.read_array_header_2_0
+    )
     shape, fortran, dtype = read_header(src)
     need = int(np.prod(shape)) * dtype.itemsize
     free = shutil.disk_usage(target.parent).free
-    if need + (64 << 20) > free:  # a memory map that outgrows the disk ends in SIGBUS: refuse before writing
-        raise OSError(errno.ENOSPC, f"{member} needs {need / 2**30:.2f} GiB as a memory-mapped copy in "
-                      f"{target.parent}, which has {free / 2**30:.2f} GiB free; set cache_dir (or MOSAIC_KIT_CACHE) "
-                      "to a disk with room")
+    if (
+        need + (64 << 20) > free
+    ):  # a memory map that outgrows the disk ends in SIGBUS: refuse before writing
+        raise OSError(
+            errno.ENOSPC,
+            f"{member} needs {need / 2**30:.2f} GiB as a memory-mapped copy in {target.parent}, "
+            f"which has {free / 2**30:.2f} GiB free; set cache_dir (or MOSAIC_KIT_CACHE) to a disk "
+            "with room",
+        )
     out = npformat.open_memmap(tmp, mode="w+", dtype=dtype, shape=shape, fortran_order=fortran)
     flat = out.reshape(-1, order="F" if fortran else "C") if out.size else out
     done, itemsize = 0, dtype.itemsize
     while done < out.size:
         buf = src.read(min(_CHUNK, (out.size - done) * itemsize))
         if not buf:
-            raise ValueError(f"{member} ends after {done} of {out.size} values: the npz file is truncated.")
+            raise ValueError(
+                f"{member} ends after {done} of {out.size} values: the npz file is truncated."
+            )
         chunk = np.frombuffer(buf, dtype=dtype)
-        flat[done:done + chunk.size] = chunk
+        flat[done : done + chunk.size] = chunk
         done += chunk.size
     out.flush()
     del out, flat
 
 
-def _cache_folder(path: Path, cache_dir: Optional[str | Path], root: Path, info: DatasetInfo,
-                  size: int) -> Tuple[Path, List[str]]:
-    """The cache folder of ``path``, keyed by its content: the archive members' names, CRC-32s and sizes (read
-    from the zip directory, nothing decompressed). A file rewritten with other arrays, even at the same size and
-    time, gets a new folder; the first use of a new content says so when an older cache of the same file exists."""
+def _cache_folder(
+    path: Path, cache_dir: Optional[str | Path], root: Path, info: DatasetInfo, size: int
+) -> Tuple[Path, List[str]]:
+    """The cache folder of ``path``, keyed by its content: the archive members' names, CRC-32s
+    and sizes (read from the zip directory, nothing decompressed). A file rewritten with other
+    arrays, even at the same size and time, gets a new folder; the first use of a new content
+    says so when an older cache of the same file exists."""
     try:
         with zipfile.ZipFile(path) as zf:
             members = zf.infolist()
             sig = "|".join(f"{i.filename}:{i.CRC:08x}:{i.file_size}" for i in members)
     except zipfile.BadZipFile as err:
-        raise ValueError(f"{path} is not a readable npz archive ({err}); it may be truncated: "
-                         f"delete it and download it again. {_download_hint(info, size, root)}") from None
+        raise ValueError(
+            f"{path} is not a readable npz archive ({err}); it may be truncated: "
+            f"delete it and download it again. {_download_hint(info, size, root)}"
+        ) from None
     key = hashlib.sha1(f"{path.name}|{sig}".encode()).hexdigest()[:12]
     base = Path(cache_dir or default_cache_dir()) / "npy"
     folder = base / f"{path.stem}-{key}"
     if not folder.exists():
         source = str(path.resolve())
-        stale = [f for f in base.glob(f"{path.stem}-*") if f != folder and (f / "source.txt").is_file()
-                 and (f / "source.txt").read_text().strip() == source]
+        stale = [
+            f
+            for f in base.glob(f"{path.stem}-*")
+            if f != folder
+            and (f / "source.txt").is_file()
+            and (f / "source.txt").read_text().strip() == source
+        ]
         if stale:
-            print(f"note: {path} changed since its cache {stale[0].name} was made (other content): converting it "
-                  "again.", file=sys.stderr)
+            print(
+                f"note: {path} changed since its cache {stale[0].name} was made (other content): "
+                "converting it again.",
+                file=sys.stderr,
+            )
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "source.txt").write_text(source + "\n")
     return folder, [i.filename for i in members]
 
 
-def _check_arrays(info: DatasetInfo, path: Path, split: str, size: int, images: np.ndarray,
-                  labels: np.ndarray) -> None:
+def _check_arrays(
+    info: DatasetInfo, path: Path, split: str, size: int, images: np.ndarray, labels: np.ndarray
+) -> None:
     """Refuse arrays the kit would misread, with the problem and the fix in the message."""
     where = f"{path}: {split}"
     if info.is_3d and images.ndim == 3:
-        raise ValueError(f"{where}_images has shape {images.shape}: 2D images, but {info.python_class} is a 3D dataset "
-                         f"of (N, S, S, S) volumes. Is this the file of a 2D dataset renamed?")
+        raise ValueError(
+            f"{where}_images has shape {images.shape}: 2D images, but {info.python_class} is a 3D "
+            "dataset of (N, S, S, S) volumes. Is this the file of a 2D dataset renamed?"
+        )
     if not info.is_3d and images.ndim == 4 and images.shape[-1] != 3:
-        raise ValueError(f"{where}_images has shape {images.shape}: 3D volumes, but {info.python_class} is a 2D "
-                         "dataset of (N, S, S[, 3]) images. Is this the file of a 3D dataset renamed?")
+        raise ValueError(
+            f"{where}_images has shape {images.shape}: 3D volumes, but {info.python_class} is a 2D "
+            "dataset of (N, S, S[, 3]) images. Is this the file of a 3D dataset renamed?"
+        )
     expected_ndim = 4 if info.is_3d or info.n_channels == 3 else 3
     sides = images.shape[1:4] if info.is_3d else images.shape[1:3]
     if images.ndim != expected_ndim or tuple(sides) != (size,) * (3 if info.is_3d else 2):
-        want = "(N, S, S, S)" if info.is_3d else "(N, S, S" + (", 3)" if info.n_channels == 3 else ")")
-        raise ValueError(f"{where}_images has shape {images.shape}, expected {want} with S={size} for "
-                         f"{info.python_class} ({info.modality}); check the file's size suffix.")
+        want = (
+            "(N, S, S, S)" if info.is_3d else "(N, S, S" + (", 3)" if info.n_channels == 3 else ")")
+        )
+        raise ValueError(
+            f"{where}_images has shape {images.shape}, expected {want} with S={size} for "
+            f"{info.python_class} ({info.modality}); check the file's size suffix."
+        )
     if images.dtype != np.uint8:
-        raise ValueError(f"{where}_images has dtype {images.dtype}; official MedMNIST files hold uint8 (0-255). "
-                         "Convert with np.clip(x, 0, 255).astype(np.uint8) if the values are in that range.")
+        raise ValueError(
+            f"{where}_images has dtype {images.dtype}; official MedMNIST files hold uint8 (0-255). "
+            "Convert with np.clip(x, 0, 255).astype(np.uint8) if the values are in that range."
+        )
     if len(images) == 0:
-        raise ValueError(f"{where} split is empty (0 images); the file is incomplete: download it again.")
+        raise ValueError(
+            f"{where} split is empty (0 images); the file is incomplete: download it again."
+        )
     if len(labels) != len(images):
         raise ValueError(f"{where}: {len(images)} images but {len(labels)} labels.")
     if not np.issubdtype(labels.dtype, np.integer):
@@ -147,50 +187,82 @@ def _check_arrays(info: DatasetInfo, path: Path, split: str, size: int, images: 
     flat = labels.reshape(len(labels), -1)
     width = info.n_classes if info.is_multilabel else 1
     if flat.shape[1] != width:
-        raise ValueError(f"{where}_labels has {flat.shape[1]} columns, expected {width} for {info.python_class} "
-                         f"({info.task}).")
+        raise ValueError(
+            f"{where}_labels has {flat.shape[1]} columns, expected {width} for {info.python_class} "
+            f"({info.task})."
+        )
     high = 1 if info.is_multilabel else info.n_classes - 1
     lo, hi = int(flat.min()), int(flat.max())
     if lo < 0 or hi > high:
-        raise ValueError(f"{where}_labels range from {lo} to {hi}, but {info.python_class} ({info.task}) allows "
-                         f"0..{high}; the labels do not belong to this dataset.")
+        raise ValueError(
+            f"{where}_labels range from {lo} to {hi}, but {info.python_class} ({info.task}) allows "
+            f"0..{high}; the labels do not belong to this dataset."
+        )
 
 
 def _likely(images: np.ndarray, labels: np.ndarray, split: str) -> List[str]:
-    """Datasets whose medmnist.INFO fits these arrays: modality, channels, label width and range, split size."""
-    if len(labels) == 0 or len(labels) != len(images) or not np.issubdtype(labels.dtype, np.integer):
+    """Datasets whose medmnist.INFO fits these arrays: modality, channels, label width and range,
+    split size."""
+    if (
+        len(labels) == 0
+        or len(labels) != len(images)
+        or not np.issubdtype(labels.dtype, np.integer)
+    ):
         return []
     flat = labels.reshape(len(labels), -1)
-    is_3d, rgb = images.ndim == 4 and images.shape[-1] != 3, images.ndim == 4 and images.shape[-1] == 3
+    is_3d, rgb = (
+        images.ndim == 4 and images.shape[-1] != 3,
+        images.ndim == 4 and images.shape[-1] == 3,
+    )
     out = []
     for name in ALL_DATASETS:
         i = get_info(name)
         width, high = (i.n_classes, 1) if i.is_multilabel else (1, i.n_classes - 1)
-        if (i.is_3d == is_3d and (i.n_channels == 3) == rgb and flat.shape[1] == width and int(flat.max()) <= high
-                and i.n_samples.get(split) == len(images)):
+        if (
+            i.is_3d == is_3d
+            and (i.n_channels == 3) == rgb
+            and flat.shape[1] == width
+            and int(flat.max()) <= high
+            and i.n_samples.get(split) == len(images)
+        ):
             out.append(name)
     return out
 
 
-def _check_identity(info: DatasetInfo, path: Path, split: str, images: np.ndarray, labels: np.ndarray) -> None:
-    """A split whose size is exactly another dataset's (and not this one's) is that dataset's file, renamed."""
+def _check_identity(
+    info: DatasetInfo, path: Path, split: str, images: np.ndarray, labels: np.ndarray
+) -> None:
+    """A split whose size is exactly another dataset's (and not this one's) is that dataset's
+    file, renamed."""
     expected = info.n_samples.get(split)
     if expected is None or len(images) == expected:
         return
     others = [n for n in _likely(images, labels, split) if n != info.name]
     if not others:
-        print(f"note: {path}: the {split} split has {len(images)} images where {info.python_class}'s official file has "
-              f"{expected}; results are for this file, not the official split.", file=sys.stderr)
+        print(
+            f"note: {path}: the {split} split has {len(images)} images where {info.python_class}'s "
+            f"official file has {expected}; results are for this file, not the official split.",
+            file=sys.stderr,
+        )
     else:
         other = get_info(others[0])
-        raise ValueError(f"{path}: the {split} split has {len(images)} images, {info.python_class}'s has {expected}; "
-                         f"its size, shape and labels are those of {other.python_class} ({other.file_name(28)} "
-                         "family). The file was most likely saved under the wrong name: rename it, or download "
-                         f"{info.file_name(28)} again.")
+        raise ValueError(
+            f"{path}: the {split} split has {len(images)} images, {info.python_class}'s has "
+            f"{expected}; its size, shape and labels are those of {other.python_class} "
+            f"({other.file_name(28)} family). The file was most likely saved under the wrong name: "
+            f"rename it, or download {info.file_name(28)} again."
+        )
 
 
-def open_split(root: str | Path, name: str, split: str, size: int = 28, *, download_missing: bool = False,
-               cache_dir: Optional[str | Path] = None) -> Split:
+def open_split(
+    root: str | Path,
+    name: str,
+    split: str,
+    size: int = 28,
+    *,
+    download_missing: bool = False,
+    cache_dir: Optional[str | Path] = None,
+) -> Split:
     """Open ``split`` of dataset ``name`` at ``size`` from ``root`` as memory-mapped arrays."""
     info = get_info(name)
     _check_size(info, size)
@@ -198,15 +270,21 @@ def open_split(root: str | Path, name: str, split: str, size: int = 28, *, downl
         raise ValueError(f"Unknown split '{split}'; use one of {', '.join(SPLITS)}.")
     root = Path(root)
     path = root / info.file_name(size)
-    if not path.exists() and path.is_symlink():  # a dangling link or a loop: downloading would not help
-        raise MissingDataError(f"{path} is a symbolic link that leads nowhere (its target is missing, or the link "
-                               f"points back to itself); fix the link, or remove it and give the file.")
+    if (
+        not path.exists() and path.is_symlink()
+    ):  # a dangling link or a loop: downloading would not help
+        raise MissingDataError(
+            f"{path} is a symbolic link that leads nowhere (its target is missing, or the link "
+            f"points back to itself); fix the link, or remove it and give the file."
+        )
     if not path.exists():
         if download_missing:
             download(name, size, root)
         else:
-            raise MissingDataError(f"{path} not found (dataset {info.python_class}, size {size}). "
-                                   + _download_hint(info, size, root))
+            raise MissingDataError(
+                f"{path} not found (dataset {info.python_class}, size {size}). "
+                + _download_hint(info, size, root)
+            )
     folder, members = _cache_folder(path, cache_dir, root, info, size)
     arrays = {}
     for kind in ("images", "labels"):
@@ -218,22 +296,34 @@ def open_split(root: str | Path, name: str, split: str, size: int = 28, *, downl
                     member = f"{split}_{kind}.npy"
                     if member not in zf.namelist():
                         keys = ", ".join(n[:-4] for n in zf.namelist())
-                        raise ValueError(f"{path} has no '{split}_{kind}' array (it holds: {keys}); "
-                                         "is it an official MedMNIST file?")
+                        raise ValueError(
+                            f"{path} has no '{split}_{kind}' array (it holds: {keys}); "
+                            "is it an official MedMNIST file?"
+                        )
                     _stream_member_to_npy(zf, member, target)
             except (zipfile.BadZipFile, zlib.error, EOFError) as err:
-                raise ValueError(f"{path} is not a readable npz archive ({err}); it may be truncated: "
-                                 f"delete it and download it again. {_download_hint(info, size, root)}") from None
+                raise ValueError(
+                    f"{path} is not a readable npz archive ({err}); it may be truncated: "
+                    f"delete it and download it again. {_download_hint(info, size, root)}"
+                ) from None
         arrays[kind] = np.load(target, mmap_mode="r")
     images, labels = arrays["images"], np.asarray(arrays["labels"])
     try:
         _check_arrays(info, path, split, size, images, labels)
     except ValueError as err:
         likely = [n for n in _likely(images, labels, split) if n != info.name]
-        raise ValueError(str(err) + (f" Its arrays fit {get_info(likely[0]).python_class}." if likely else "")) \
-            from None
+        raise ValueError(
+            str(err) + (f" Its arrays fit {get_info(likely[0]).python_class}." if likely else "")
+        ) from None
     if f"{MARKER}.npy" not in members:  # the kit's synthetic suite has its own split sizes
         _check_identity(info, path, split, images, labels)
     labels = labels.astype(np.int64).reshape(len(labels), -1)
-    return Split(info=info, split=split, images=images, labels=labels, path=path, cache=folder,
-                 synthetic=f"{MARKER}.npy" in members)
+    return Split(
+        info=info,
+        split=split,
+        images=images,
+        labels=labels,
+        path=path,
+        cache=folder,
+        synthetic=f"{MARKER}.npy" in members,
+    )

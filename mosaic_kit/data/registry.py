@@ -4,6 +4,7 @@ Every fact about a dataset (task, channels, labels, split sizes, file names) is 
 ``medmnist.INFO``; this module only adds what MedMNIST does not know: the modality (2D/3D, from
 medmnist's own class hierarchy) and the MOSAIC routing table (paper, Table "Specialist routing").
 """
+
 from __future__ import annotations
 
 import difflib
@@ -14,8 +15,20 @@ import medmnist
 from medmnist import INFO
 
 __all__ = [
-    "DatasetInfo", "ALL_DATASETS", "DATASETS_2D", "DATASETS_3D", "SPECIALISTS", "SPECIALIST_COLORS", "DEFAULT_ROUTING",
-    "GROUPS", "TASK_MULTILABEL", "TASK_ORDINAL", "get_info", "in_group", "register_dataset", "resolve_datasets",
+    "DatasetInfo",
+    "ALL_DATASETS",
+    "DATASETS_2D",
+    "DATASETS_3D",
+    "SPECIALISTS",
+    "SPECIALIST_COLORS",
+    "DEFAULT_ROUTING",
+    "GROUPS",
+    "TASK_MULTILABEL",
+    "TASK_ORDINAL",
+    "get_info",
+    "in_group",
+    "register_dataset",
+    "resolve_datasets",
     "build_routing",
     "check_dataset_name",
 ]
@@ -29,19 +42,47 @@ SPECIALISTS: Dict[str, str] = {
 
 #: The paper's routing. TissueMNIST is grayscale but the paper routes it to A; kept as published.
 DEFAULT_ROUTING: Dict[str, str] = {
-    **{name: "A" for name in ("pathmnist", "bloodmnist", "tissuemnist", "dermamnist", "retinamnist")},
-    **{name: "B" for name in ("chestmnist", "pneumoniamnist", "breastmnist", "octmnist",
-                               "organamnist", "organcmnist", "organsmnist")},
-    **{name: "C" for name in ("organmnist3d", "nodulemnist3d", "adrenalmnist3d", "vesselmnist3d",
-                               "fracturemnist3d", "synapsemnist3d")},
+    **{
+        name: "A"
+        for name in ("pathmnist", "bloodmnist", "tissuemnist", "dermamnist", "retinamnist")
+    },
+    **{
+        name: "B"
+        for name in (
+            "chestmnist",
+            "pneumoniamnist",
+            "breastmnist",
+            "octmnist",
+            "organamnist",
+            "organcmnist",
+            "organsmnist",
+        )
+    },
+    **{
+        name: "C"
+        for name in (
+            "organmnist3d",
+            "nodulemnist3d",
+            "adrenalmnist3d",
+            "vesselmnist3d",
+            "fracturemnist3d",
+            "synapsemnist3d",
+        )
+    },
 }
 
 #: medmnist's task strings the kit treats specially.
 TASK_MULTILABEL = "multi-label, binary-class"  # ChestMNIST: BCE per label, sigmoid scores
-TASK_ORDINAL = "ordinal-regression"  # RetinaMNIST: trained and scored as multi-class; "within one grade" shown apart
+# RetinaMNIST: trained and scored as multi-class; "within one grade" shown apart
+TASK_ORDINAL = "ordinal-regression"
 
 #: Figure colour of each specialist (and of the bare backbone, "none").
-SPECIALIST_COLORS: Dict[str, str] = {"A": "#d95f02", "B": "#1b9e77", "C": "#7570b3", "none": "#666666"}
+SPECIALIST_COLORS: Dict[str, str] = {
+    "A": "#d95f02",
+    "B": "#1b9e77",
+    "C": "#7570b3",
+    "none": "#666666",
+}
 
 #: The dataset groups of a selection and of every mean: all 18, the 12 2D, the 6 3D.
 GROUPS: Tuple[str, ...] = ("all", "2d", "3d")
@@ -60,7 +101,9 @@ class DatasetInfo:
     n_samples: Mapping[str, int]
     sizes: Tuple[int, ...]
     labels: Mapping[str, str]
-    source: Optional[str] = None  # a custom dataset's folder or npz (``mosaic_kit.data.specs``); None for MedMNIST
+    source: Optional[str] = (
+        None  # a custom dataset's folder or npz (``mosaic_kit.data.specs``); None for MedMNIST
+    )
 
     @property
     def is_custom(self) -> bool:
@@ -84,7 +127,9 @@ class DatasetInfo:
 
     def url(self, size: int) -> str:
         if self.is_custom:
-            raise ValueError(f"{self.name} is a custom dataset (source {self.source}); it has no download.")
+            raise ValueError(
+                f"{self.name} is a custom dataset (source {self.source}); it has no download."
+            )
         return INFO[self.name]["url" if size == 28 else f"url_{size}"]
 
     def md5(self, size: int) -> Optional[str]:
@@ -123,10 +168,13 @@ _CUSTOM_ROUTING: Dict[str, str] = {}  # registered datasets of your own -> their
 
 
 def register_dataset(info: DatasetInfo, specialist: str) -> None:
-    """Add a dataset that is not MedMNIST (``mosaic_kit.data.specs`` builds ``info`` from a spec file) and its
-    specialist in the routing table. The groups all / 2d / 3d keep meaning the 18 MedMNIST datasets."""
+    """Add a dataset that is not MedMNIST (``mosaic_kit.data.specs`` builds ``info`` from a spec
+    file) and its specialist in the routing table. The groups all / 2d / 3d keep meaning the 18
+    MedMNIST datasets."""
     if info.name in ALL_DATASETS:
-        raise ValueError(f"'{info.name}' is a MedMNIST dataset; a custom dataset needs its own name.")
+        raise ValueError(
+            f"'{info.name}' is a MedMNIST dataset; a custom dataset needs its own name."
+        )
     if specialist not in SPECIALISTS:
         raise ValueError(f"specialist '{specialist}' is not one of {', '.join(SPECIALISTS)}.")
     _INFOS[info.name] = info
@@ -146,8 +194,8 @@ def check_dataset_name(name: str) -> str:
     close = difflib.get_close_matches(key, list(_INFOS), n=1)
     hint = f" Did you mean '{close[0]}'?" if close else ""
     raise ValueError(
-        f"Unknown dataset '{name}'.{hint} Valid names: {', '.join(_INFOS)} "
-        "(or the groups 'all', '2d', '3d'; a dataset of your own is named after listing its spec file in "
+        f"Unknown dataset '{name}'.{hint} Valid names: {', '.join(_INFOS)} (or the groups 'all', "
+        "'2d', '3d'; a dataset of your own is named after listing its spec file in "
         "custom_datasets)."
     )
 
@@ -157,24 +205,34 @@ def get_info(name: str) -> DatasetInfo:
 
 
 def resolve_datasets(spec: Iterable[str] | str) -> List[str]:
-    """Expand a dataset selection: names, or the groups ``all``/``2d``/``3d``; order kept, no repeats."""
+    """Expand a dataset selection: names, or the groups ``all``/``2d``/``3d``; order kept, no
+    repeats."""
     items = spec.split(",") if isinstance(spec, str) else list(spec)
     out: List[str] = []
     for item in items:
         item = item.strip().lower()
         if not item:
             continue
-        members = [n for n in ALL_DATASETS if in_group(n, item)] if item in GROUPS else [check_dataset_name(item)]
+        members = (
+            [n for n in ALL_DATASETS if in_group(n, item)]
+            if item in GROUPS
+            else [check_dataset_name(item)]
+        )
         for name in members:
             if name not in out:
                 out.append(name)
     if not out:
-        raise ValueError("No dataset selected: give names such as 'breastmnist' or a group 'all', '2d', '3d'.")
+        raise ValueError(
+            "No dataset selected: give names such as 'breastmnist' or a group 'all', '2d', '3d'."
+        )
     return out
 
 
-def build_routing(datasets: Iterable[str], overrides: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
-    """Map each selected dataset to its specialist: the paper's table with the user's overrides on top."""
+def build_routing(
+    datasets: Iterable[str], overrides: Optional[Mapping[str, str]] = None
+) -> Dict[str, str]:
+    """Map each selected dataset to its specialist: the paper's table with the user's overrides
+    on top."""
     routing = {**DEFAULT_ROUTING, **_CUSTOM_ROUTING}
     for name, spec in (overrides or {}).items():
         spec_u = str(spec).strip().upper()

@@ -1,4 +1,5 @@
 """Batched, gradient-free evaluation of a MOSAIC model over the selected datasets."""
+
 from __future__ import annotations
 
 import contextlib
@@ -23,19 +24,34 @@ def autocast(device: torch.device, amp: str) -> contextlib.AbstractContextManage
     return torch.autocast(device.type, dtype=torch.bfloat16) if use else contextlib.nullcontext()
 
 
-def prepare(model: MosaicModel, dataset: str, x: torch.Tensor, norm: Normalization, device: torch.device,
-            **aug) -> torch.Tensor:
+def prepare(
+    model: MosaicModel,
+    dataset: str,
+    x: torch.Tensor,
+    norm: Normalization,
+    device: torch.device,
+    **aug,
+) -> torch.Tensor:
     if get_info(dataset).is_3d:
         return prepare_3d(x, model.tokenizer_3d.vol_size, norm, device=device, **aug)
     return prepare_2d(x, model.vit.patch_embed.img_size[0], norm, device=device, **aug)
 
 
 @torch.no_grad()
-def predict(model: MosaicModel, dataset: str, split: Split, norm: Normalization, device: torch.device,
-            batch_size: int = 128, limit: Optional[int] = None, amp: str = "auto",
-            specialist: Optional[str] = None) -> Tuple[np.ndarray, np.ndarray]:
-    """(y_true, y_score) of one split; ``specialist`` forces another specialist than the routed one (``"none"``:
-    no adapter at all). Under torchrun each rank scores a contiguous slice and every rank gets all scores."""
+def predict(
+    model: MosaicModel,
+    dataset: str,
+    split: Split,
+    norm: Normalization,
+    device: torch.device,
+    batch_size: int = 128,
+    limit: Optional[int] = None,
+    amp: str = "auto",
+    specialist: Optional[str] = None,
+) -> Tuple[np.ndarray, np.ndarray]:
+    """(y_true, y_score) of one split; ``specialist`` forces another specialist than the routed
+    one (``"none"``: no adapter at all). Under torchrun each rank scores a contiguous slice and
+    every rank gets all scores."""
     was_training = model.training
     model.eval()
     task = get_info(dataset).task
@@ -47,18 +63,29 @@ def predict(model: MosaicModel, dataset: str, split: Split, norm: Normalization,
         scores.append(scores_from_logits(task, logits.float()).cpu())
         ys.append(y)
     model.train(was_training)
-    empty = (np.empty((0,) + split.labels.shape[1:], split.labels.dtype), np.empty((0, 0), np.float32))
+    empty = (
+        np.empty((0,) + split.labels.shape[1:], split.labels.dtype),
+        np.empty((0, 0), np.float32),
+    )
     local = (torch.cat(ys).numpy(), torch.cat(scores).numpy()) if ys else empty
     return dist.gather_concat(*local)
 
 
-def evaluate(model: MosaicModel, splits: Mapping[str, Split], norm: Normalization, device: torch.device,
-             batch_size: int = 128, limit: Optional[int] = None, amp: str = "auto",
-             ci: bool = False, outputs: Optional[Dict[str, Tuple[np.ndarray, np.ndarray]]] = None
-             ) -> Dict[str, Dict[str, float]]:
-    """Per-dataset ``{"acc", "auc"}`` (RetinaMNIST also ``acc_pm1``) over ``{dataset: split}``; with ``ci`` also
-    ``"ci95": {"acc": [lo, hi], "auc": [lo, hi]}``, a seeded bootstrap interval over the split's samples. A dict
-    given as ``outputs`` receives each dataset's per-sample ``(y_true, y_score)``."""
+def evaluate(
+    model: MosaicModel,
+    splits: Mapping[str, Split],
+    norm: Normalization,
+    device: torch.device,
+    batch_size: int = 128,
+    limit: Optional[int] = None,
+    amp: str = "auto",
+    ci: bool = False,
+    outputs: Optional[Dict[str, Tuple[np.ndarray, np.ndarray]]] = None,
+) -> Dict[str, Dict[str, float]]:
+    """Per-dataset ``{"acc", "auc"}`` (RetinaMNIST also ``acc_pm1``) over ``{dataset: split}``;
+    with ``ci`` also ``"ci95": {"acc": [lo, hi], "auc": [lo, hi]}``, a seeded bootstrap interval
+    over the split's samples. A dict given as ``outputs`` receives each dataset's per-sample
+    ``(y_true, y_score)``."""
     out: Dict[str, Dict[str, float]] = {}
     for name, split in splits.items():
         y, s = predict(model, name, split, norm, device, batch_size, limit, amp)
@@ -66,7 +93,9 @@ def evaluate(model: MosaicModel, splits: Mapping[str, Split], norm: Normalizatio
             outputs[name] = (y, s)
         out[name] = compute_metrics(get_info(name).task, y, s)
         if ci:
-            out[name]["ci95"] = {k: list(v) for k, v in bootstrap_ci(get_info(name).task, y, s).items()}
+            out[name]["ci95"] = {
+                k: list(v) for k, v in bootstrap_ci(get_info(name).task, y, s).items()
+            }
         if get_info(name).is_ordinal:
             out[name]["acc_pm1"] = within_one_accuracy(y, s)
     return out

@@ -1,5 +1,6 @@
-"""Where a run is: a run directory, a bundle folder, or ``hf:OWNER/NAME[@REVISION]`` on the Hugging Face Hub;
-and, before a bundle is loaded, whether its backbone weights are here."""
+"""Where a run is: a run directory, a bundle folder, or ``hf:OWNER/NAME[@REVISION]`` on the
+Hugging Face Hub; and, before a bundle is loaded, whether its backbone weights are here."""
+
 from __future__ import annotations
 
 import json
@@ -21,21 +22,26 @@ def read_bundle(path: str | Path) -> Optional[Dict[str, Any]]:
 
 
 def resolve_run(spec: str | Path) -> Path:
-    """A run directory or bundle folder; ``hf:OWNER/NAME[@REVISION]`` is fetched from the Hub (or its cache)."""
+    """A run directory or bundle folder; ``hf:OWNER/NAME[@REVISION]`` is fetched from the Hub (or
+    its cache)."""
     text = str(spec)
     if not text.startswith(HUB_PREFIX):
         return Path(spec)
-    repo, _, rev = text[len(HUB_PREFIX):].partition("@")
+    repo, _, rev = text[len(HUB_PREFIX) :].partition("@")
     if repo.count("/") != 1:
-        raise ValueError(f"'{text}' is not a Hub bundle name: write hf:OWNER/NAME (optionally @REVISION).")
+        raise ValueError(
+            f"'{text}' is not a Hub bundle name: write hf:OWNER/NAME (optionally @REVISION)."
+        )
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     try:
         folder = Path(snapshot_download(repo_id=repo, revision=rev or None))
     except LocalEntryNotFoundError as err:
-        raise OSError(f"{repo} is neither in the local Hugging Face cache nor reachable ({err}); download it once "
-                      "with network access, or copy the bundle folder and give its path.") from None
+        raise OSError(
+            f"{repo} is neither in the local Hugging Face cache nor reachable ({err}); download it "
+            "once with network access, or copy the bundle folder and give its path."
+        ) from None
     if read_bundle(folder) is None:
         raise ValueError(f"{repo} holds no bundle.json: it is not a mosaic_kit bundle.")
     return folder
@@ -52,6 +58,8 @@ def weights_check(folder: str | Path, weights: Optional[str]) -> None:
         return
     sha = (spec.get("sha256") or "")[:12]
     raise FileNotFoundError(
-        f"This bundle was trained on the frozen backbone {spec['name']} with weights '{spec['weights']}' "
-        f"(sha256 {sha}...), which is not here. Give the file's path: mosaic_kit.load(..., weights=PATH) or "
-        "--weights PATH; a file other than the one it was trained on is refused.")
+        f"This bundle was trained on the frozen backbone {spec['name']} with weights "
+        f"'{spec['weights']}' (sha256 {sha}...), which is not here. Give the file's path: "
+        "mosaic_kit.load(..., weights=PATH) or --weights PATH; a file other than the one it was "
+        "trained on is refused."
+    )

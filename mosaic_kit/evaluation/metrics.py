@@ -1,9 +1,12 @@
-"""MedMNIST's official ACC/AUC semantics (as ``medmnist.Evaluator``), plus RetinaMNIST's +-1 accuracy.
+"""MedMNIST's official ACC/AUC semantics (as ``medmnist.Evaluator``), plus RetinaMNIST's +-1
+accuracy.
 
-``y_score`` holds probabilities: softmax over classes for binary, multi-class and ordinal tasks, sigmoid per
-label for multi-label. Unlike medmnist's helpers, an AUC that is undefined (a split with one class only,
-common in tiny debug subsets) is NaN with no exception; the accuracy is still computed.
+``y_score`` holds probabilities: softmax over classes for binary, multi-class and ordinal tasks,
+sigmoid per label for multi-label. Unlike medmnist's helpers, an AUC that is undefined (a split
+with one class only, common in tiny debug subsets) is NaN with no exception; the accuracy is
+still computed.
 """
+
 from __future__ import annotations
 
 from typing import Dict, Tuple
@@ -14,8 +17,15 @@ from sklearn.metrics import roc_auc_score
 
 from ..data.registry import TASK_MULTILABEL, TASK_ORDINAL
 
-__all__ = ["compute_metrics", "scores_from_logits", "within_one_accuracy", "bootstrap_ci", "resampled_metrics", "majority_accuracy",
-           "TASKS"]
+__all__ = [
+    "compute_metrics",
+    "scores_from_logits",
+    "within_one_accuracy",
+    "bootstrap_ci",
+    "resampled_metrics",
+    "majority_accuracy",
+    "TASKS",
+]
 
 TASKS = ("binary-class", "multi-class", TASK_ORDINAL, TASK_MULTILABEL)
 
@@ -41,7 +51,9 @@ def compute_metrics(task: str, y_true: np.ndarray, y_score: np.ndarray) -> Dict[
         raise ValueError("compute_metrics got no samples.")
     if task == TASK_MULTILABEL:
         y_true = y_true.reshape(len(y_true), -1)
-        acc = float(np.mean((y_score > 0.5) == (y_true > 0)))  # mean over labels of per-label accuracy
+        acc = float(
+            np.mean((y_score > 0.5) == (y_true > 0))
+        )  # mean over labels of per-label accuracy
         aucs = [_auc(y_true[:, j], y_score[:, j]) for j in range(y_true.shape[1])]
         return {"acc": acc, "auc": float(np.mean(aucs))}
     y = y_true.reshape(-1).astype(np.int64)
@@ -65,7 +77,8 @@ def scores_from_logits(task: str, logits: torch.Tensor) -> torch.Tensor:
 
 
 def _per_sample_correct(task: str, y_true: np.ndarray, y_score: np.ndarray) -> np.ndarray:
-    """Each sample's share of ACC as ``compute_metrics`` defines it (the mean of these is the ACC)."""
+    """Each sample's share of ACC as ``compute_metrics`` defines it (the mean of these is the
+    ACC)."""
     if task == TASK_MULTILABEL:
         y = y_true.reshape(len(y_true), -1)
         return ((y_score > 0.5) == (y > 0)).mean(1)
@@ -77,8 +90,9 @@ def _per_sample_correct(task: str, y_true: np.ndarray, y_score: np.ndarray) -> n
 
 
 def _weighted_auc(y: np.ndarray, s: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """ROC AUC of binary labels ``y`` and scores ``s`` under per-resample sample counts ``w`` (B, N): the
-    Mann-Whitney statistic with ties counted half, NaN where a resample has one class only."""
+    """ROC AUC of binary labels ``y`` and scores ``s`` under per-resample sample counts ``w`` (B,
+    N): the Mann-Whitney statistic with ties counted half, NaN where a resample has one class
+    only."""
     order = np.argsort(s, kind="stable")
     s, y, w = s[order], y[order].astype(bool), w[:, order].astype(np.float64)
     first = np.searchsorted(s, s, side="left")  # start of each sample's tie group
@@ -88,7 +102,11 @@ def _weighted_auc(y: np.ndarray, s: np.ndarray, w: np.ndarray) -> np.ndarray:
     below, tied = cum[:, first], cum[:, last] - cum[:, first]
     n_pos, n_neg = (w * y).sum(1), neg.sum(1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where((n_pos > 0) & (n_neg > 0), (w * y * (below + 0.5 * tied)).sum(1) / (n_pos * n_neg), np.nan)
+        return np.where(
+            (n_pos > 0) & (n_neg > 0),
+            (w * y * (below + 0.5 * tied)).sum(1) / (n_pos * n_neg),
+            np.nan,
+        )
 
 
 def _columns(task: str, y_true: np.ndarray, y_score: np.ndarray) -> list:
@@ -103,10 +121,13 @@ def _columns(task: str, y_true: np.ndarray, y_score: np.ndarray) -> list:
     return [(y == c, y_score[:, c]) for c in range(y_score.shape[1])]
 
 
-def resampled_metrics(task: str, y_true: np.ndarray, y_score: np.ndarray, counts: np.ndarray) -> Dict[str, np.ndarray]:
-    """ACC and AUC of one split under each row of ``counts`` (B, N): how often each sample is drawn in a resample
-    (a bootstrap). Row ``b`` gives what ``compute_metrics`` returns on the resampled split; an AUC whose resample
-    holds one class only is NaN. Vectorised over resamples."""
+def resampled_metrics(
+    task: str, y_true: np.ndarray, y_score: np.ndarray, counts: np.ndarray
+) -> Dict[str, np.ndarray]:
+    """ACC and AUC of one split under each row of ``counts`` (B, N): how often each sample is
+    drawn in a resample (a bootstrap). Row ``b`` gives what ``compute_metrics`` returns on the
+    resampled split; an AUC whose resample holds one class only is NaN. Vectorised over
+    resamples."""
     y_true, y_score = np.asarray(y_true), np.asarray(y_score, dtype=np.float64)
     counts = np.asarray(counts)
     correct = _per_sample_correct(task, y_true, y_score)
@@ -115,14 +136,23 @@ def resampled_metrics(task: str, y_true: np.ndarray, y_score: np.ndarray, counts
     return {"acc": acc, "auc": auc}
 
 
-def bootstrap_ci(task: str, y_true: np.ndarray, y_score: np.ndarray, n_boot: int = 1000, seed: int = 0,
-                 level: float = 0.95) -> Dict[str, Tuple[float, float]]:
-    """Percentile bootstrap interval of ACC and AUC over the test samples (``n_boot`` seeded resamples with
-    replacement, drawn as ``default_rng(seed).integers(0, N, N)`` one after another): the noise of one evaluation
-    on a finite test set. Vectorised over resamples; resamples whose AUC is undefined are skipped."""
+def bootstrap_ci(
+    task: str,
+    y_true: np.ndarray,
+    y_score: np.ndarray,
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> Dict[str, Tuple[float, float]]:
+    """Percentile bootstrap interval of ACC and AUC over the test samples (``n_boot`` seeded
+    resamples with replacement, drawn as ``default_rng(seed).integers(0, N, N)`` one after
+    another): the noise of one evaluation on a finite test set. Vectorised over resamples;
+    resamples whose AUC is undefined are skipped."""
     n = len(y_true)
     rng, accs, aucs = np.random.default_rng(seed), [], []
-    chunk = max(1, min(n_boot, (1 << 22) // max(n, 1)))  # bounded memory: (chunk, N) counts at a time
+    chunk = max(
+        1, min(n_boot, (1 << 22) // max(n, 1))
+    )  # bounded memory: (chunk, N) counts at a time
     for start in range(0, n_boot, chunk):
         b = min(chunk, n_boot - start)
         idx = rng.integers(0, n, (b, n))
@@ -135,12 +165,15 @@ def bootstrap_ci(task: str, y_true: np.ndarray, y_score: np.ndarray, n_boot: int
     out = {}
     for k, v in (("acc", np.concatenate(accs)), ("auc", np.concatenate(aucs))):
         v = v[~np.isnan(v)]
-        out[k] = tuple(float(x) for x in np.percentile(v, q)) if len(v) else (float("nan"), float("nan"))
+        out[k] = (
+            tuple(float(x) for x in np.percentile(v, q)) if len(v) else (float("nan"), float("nan"))
+        )
     return out
 
 
 def majority_accuracy(task: str, y_train: np.ndarray, y_test: np.ndarray) -> float:
-    """Test ACC of always predicting the most frequent training class (per label for multi-label tasks)."""
+    """Test ACC of always predicting the most frequent training class (per label for multi-label
+    tasks)."""
     if task == TASK_MULTILABEL:
         majority = np.asarray(y_train).reshape(len(y_train), -1).mean(0) >= 0.5
         return float(np.mean(np.asarray(y_test).reshape(len(y_test), -1).astype(bool) == majority))

@@ -1,11 +1,14 @@
-"""Per-sample outputs of a run: the label and predicted scores of every validation and test sample, per dataset,
-of the student and the EMA teacher, for the reported checkpoint (``best``) and the last round's (``last``).
+"""Per-sample outputs of a run: the label and predicted scores of every validation and test sample,
+per dataset, of the student and the EMA teacher, for the reported checkpoint (``best``) and the last
+round's (``last``).
 
-Every paired comparison (``mosaic_kit.stats``, ``python -m mosaic_kit compare``) is computed from these, so a
-verdict never rests on a summary number alone. One compressed ``.npz`` per evaluation beside its ``.json``
-(``predictions.npz`` for ``results.json``), keys ``{checkpoint}/{net}/{dataset}/{split}/{labels|scores}``; scores
-are float32 probabilities as ``metrics.compute_metrics`` takes them, labels as the split stores them.
+Every paired comparison (``mosaic_kit.stats``, ``python -m mosaic_kit compare``) is computed from
+these, so a verdict never rests on a summary number alone. One compressed ``.npz`` per evaluation
+beside its ``.json`` (``predictions.npz`` for ``results.json``), keys
+``{checkpoint}/{net}/{dataset}/{split}/{labels|scores}``; scores are float32 probabilities as
+``metrics.compute_metrics`` takes them, labels as the split stores them.
 """
+
 from __future__ import annotations
 
 import io
@@ -24,8 +27,8 @@ Outputs = Dict[str, Dict[str, Dict[str, Dict[str, Tuple[np.ndarray, np.ndarray]]
 
 
 def outputs_path(run_dir: str | Path, name: str = "results") -> Path:
-    """Where the per-sample outputs of evaluation ``name`` live: ``predictions.npz`` beside ``results.json``,
-    ``{name}.predictions.npz`` beside any later ``{name}.json``."""
+    """Where the per-sample outputs of evaluation ``name`` live: ``predictions.npz`` beside
+    ``results.json``, ``{name}.predictions.npz`` beside any later ``{name}.json``."""
     return Path(run_dir) / ("predictions.npz" if name == "results" else f"{name}.predictions.npz")
 
 
@@ -51,34 +54,54 @@ def has_outputs(run_dir: str | Path, name: str = "results") -> bool:
 
 
 def load_outputs(run_dir: str | Path, name: str = "results") -> Outputs:
-    """The per-sample outputs of a run's evaluation ``name``; a clear error where the run predates them."""
+    """The per-sample outputs of a run's evaluation ``name``; a clear error where the run
+    predates them."""
     path = outputs_path(run_dir, name)
     if not path.is_file():
         raise FileNotFoundError(
-            f"{path} not found: {run_dir} holds no per-sample outputs (runs of mosaic_kit before 0.3 stored summary "
-            "scores only). Re-run it, or rebuild the outputs of a run that still has its checkpoints with "
-            f"`python -m mosaic_kit eval {run_dir}`; a paired comparison needs them.")
+            f"{path} not found: {run_dir} holds no per-sample outputs (runs of mosaic_kit before "
+            "0.3 stored summary scores only). Re-run it, or rebuild the outputs of a run that "
+            f"still has its checkpoints with `python -m mosaic_kit eval {run_dir}`; a paired "
+            "comparison needs them."
+        )
     out: Outputs = {}
-    with open_npz(path, "mosaic_kit predictions file", f"Rebuild it with `python -m mosaic_kit eval {run_dir}` "
-                  "(needs the run's checkpoints) or re-run the run.") as z:
+    with open_npz(
+        path,
+        "mosaic_kit predictions file",
+        f"Rebuild it with `python -m mosaic_kit eval {run_dir}` "
+        "(needs the run's checkpoints) or re-run the run.",
+    ) as z:
         keys = set(z.files)
         for key in sorted(k for k in keys if k.endswith("/labels")):
             base = key[: -len("/labels")]
             parts = base.split("/")
             if len(parts) != 4 or f"{base}/scores" not in keys:
-                raise ValueError(f"{path}: unexpected entry {key!r}; the file is not a mosaic_kit predictions file.")
+                raise ValueError(
+                    f"{path}: unexpected entry {key!r}; the file is not a mosaic_kit predictions "
+                    "file."
+                )
             ckpt, net, dataset, split = parts
             labels, scores = z[key], z[f"{base}/scores"]
             if len(labels) != len(scores):
-                raise ValueError(f"{path}: {base} has {len(labels)} labels but {len(scores)} score rows.")
-            out.setdefault(ckpt, {}).setdefault(net, {}).setdefault(dataset, {})[split] = (labels, scores)
+                raise ValueError(
+                    f"{path}: {base} has {len(labels)} labels but {len(scores)} score rows."
+                )
+            out.setdefault(ckpt, {}).setdefault(net, {}).setdefault(dataset, {})[split] = (
+                labels,
+                scores,
+            )
     return out
 
 
-def select(outputs: Outputs, checkpoint: str, net: str) -> Mapping[str, Mapping[str, Tuple[np.ndarray, np.ndarray]]]:
-    """``{dataset: {split: (labels, scores)}}`` of one checkpoint and net, with an error naming what exists."""
+def select(
+    outputs: Outputs, checkpoint: str, net: str
+) -> Mapping[str, Mapping[str, Tuple[np.ndarray, np.ndarray]]]:
+    """``{dataset: {split: (labels, scores)}}`` of one checkpoint and net, with an error naming
+    what exists."""
     try:
         return outputs[checkpoint][net]
     except KeyError:
         have = ", ".join(f"{c}/{n}" for c, nets in outputs.items() for n in nets) or "nothing"
-        raise KeyError(f"no outputs for checkpoint '{checkpoint}', {net}; the file holds {have}.") from None
+        raise KeyError(
+            f"no outputs for checkpoint '{checkpoint}', {net}; the file holds {have}."
+        ) from None

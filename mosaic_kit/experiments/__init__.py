@@ -1,1 +1,2 @@
-"""Experiments: plans (methods x datasets x seeds), suites that run them through the notebooks, clusters."""
+"""Experiments: plans (methods x datasets x seeds), suites that run them through the notebooks,
+clusters."""

@@ -5,20 +5,24 @@ A plan (YAML)::
     name: cpu-small
     preset: cpu-tiny
     overrides: {rounds: 4}           # shared by every run
-    methods: [mos]                   # or [{label: mos-norm, method: mos, overrides: {adapter_input: norm}}]
-    datasets: [all]                  # selections: a group (all/2d/3d), a name, or {name: ..., datasets: [...]}
+    methods: [mos] # or [{label: mos-norm, method: mos, overrides: {adapter_input: norm}}]
+    datasets: [all] # selections: a group (all/2d/3d), a name, or {name: ..., datasets: [...]}
     seeds: [42, 123]
-    grid: {lr: [1.0e-3, 3.0e-4]}     # optional: every method at every point; the report picks on validation
+    grid: {lr: [1.0e-3, 3.0e-4]} # optional: every method at every point; the report picks on
+        validation
     out: runs/suite-cpu              # each run: {out}/{label}/[{grid point}/]{selection}/seed{seed}
     report: reports/suite-cpu
-    baseline: mos                    # optional: the label every other one is judged against on validation
-    order: seeds                     # optional: run every label at the first seed before the next (default: labels)
-    contrasts: [{a: mos, b: adapter, question: "..."}]  # optional: A - B on test, per dataset and specialist
-    smallest_effect: {acc: 1, auc: 2}  # optional, points: the margin within which "no effect" can be a verdict
+    baseline: mos # optional: the label every other one is judged against on validation
+    order: seeds # optional: run every label at the first seed before the next (default: labels)
+    contrasts: [{a: mos, b: adapter, question: "..."}] # optional: A - B on test, per dataset and
+        specialist
+    smallest_effect: {acc: 1, auc: 2} # optional, points: the margin within which "no effect" can be
+        a verdict
 
-``load_plan`` validates the whole plan before anything runs: known keys, unique labels and run directories, grid
-keys that nothing else in the plan sets, and every run's configuration.
+``load_plan`` validates the whole plan before anything runs: known keys, unique labels and run
+directories, grid keys that nothing else in the plan sets, and every run's configuration.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -39,11 +43,28 @@ __all__ = ["RunSpec", "Plan", "load_plan", "missing_inputs"]
 #: Keys every run of a plan gets from the plan itself: a grid over them would be ignored.
 _PER_RUN_KEYS = ("seed", "datasets", "out")
 
-_PLAN_KEYS = {"name", "preset", "overrides", "methods", "datasets", "seeds", "out", "report", "title", "grid",
-              "slurm", "baseline", "order", "contrasts", "smallest_effect"}
+_PLAN_KEYS = {
+    "name",
+    "preset",
+    "overrides",
+    "methods",
+    "datasets",
+    "seeds",
+    "out",
+    "report",
+    "title",
+    "grid",
+    "slurm",
+    "baseline",
+    "order",
+    "contrasts",
+    "smallest_effect",
+}
 
-#: The orders a plan's runs may go in: label by label (each label's seeds together), or seed by seed (every label
-#: at the first seed first: a suite stopped halfway still compares every label on the seeds it finished).
+# : The orders a plan's runs may go in: label by label (each label's seeds together), or seed by
+# seed (every label
+# : at the first seed first: a suite stopped halfway still compares every label on the seeds it
+# finished).
 ORDERS = ("labels", "seeds")
 
 
@@ -63,11 +84,19 @@ class RunSpec:
     seed: int
     parameters: Dict[str, Any]  # the training notebook's parameters
     run_dir: str
-    grid: Dict[str, Any] = field(default_factory=dict)  # this run's point of the plan's grid (chosen on validation)
-    record: str = ""  # where the plan's report keeps this run's records (a finished run there needs no re-run)
+    grid: Dict[str, Any] = field(
+        default_factory=dict
+    )  # this run's point of the plan's grid (chosen on validation)
+    # where the plan's report keeps this run's records (a finished run there needs no re-run)
+    record: str = ""
 
     def fingerprint(self) -> Dict[str, Any]:
-        out = {"label": self.label, "selection": self.selection, "seed": self.seed, "parameters": self.parameters}
+        out = {
+            "label": self.label,
+            "selection": self.selection,
+            "seed": self.seed,
+            "parameters": self.parameters,
+        }
         return {**out, "grid": self.grid} if self.grid else out
 
 
@@ -78,10 +107,18 @@ class Plan:
     report: str
     title: str
     out: str = "runs"  # the folder holding the plan's run directories
-    slurm: Dict[str, Any] = field(default_factory=dict)  # cluster resources per run (``cluster.Resources``)
-    baseline: str = BASELINE  # the label the report's lever table compares every other label against
-    contrasts: List[Dict[str, str]] = field(default_factory=list)  # [{a, b, question}]: A - B in the report
-    smallest_effect: Dict[str, float] = field(default_factory=dict)  # metric -> points: the equivalence margin
+    slurm: Dict[str, Any] = field(
+        default_factory=dict
+    )  # cluster resources per run (``cluster.Resources``)
+    baseline: str = (
+        BASELINE  # the label the report's lever table compares every other label against
+    )
+    contrasts: List[Dict[str, str]] = field(
+        default_factory=list
+    )  # [{a, b, question}]: A - B in the report
+    smallest_effect: Dict[str, float] = field(
+        default_factory=dict
+    )  # metric -> points: the equivalence margin
 
 
 def _selection(entry: Any) -> tuple:
@@ -93,7 +130,10 @@ def _selection(entry: Any) -> tuple:
         ds = entry["datasets"]
         ds = [ds] if isinstance(ds, str) else list(ds)
         return str(entry.get("name", "+".join(ds))), ds
-    raise ValueError(f"Plan datasets entries must be a name, a list of names or {{name, datasets}}; got {entry!r}.")
+    raise ValueError(
+        "Plan datasets entries must be a name, a list of names or {name, datasets}; got "
+        f"{entry!r}."
+    )
 
 
 def _method(entry: Any) -> tuple:
@@ -103,14 +143,24 @@ def _method(entry: Any) -> tuple:
         unknown = sorted(set(entry) - {"label", "method", "overrides"})
         if unknown:
             close = difflib.get_close_matches(unknown[0], ["label", "method", "overrides"], n=1)
-            raise ValueError(f"Plan method entry has unknown keys {unknown}" +
-                             (f" (did you mean '{close[0]}'?)" if close else "") + "; use label, method, overrides.")
-        return str(entry.get("label", entry["method"])), {"method": entry["method"], **entry.get("overrides", {})}
-    raise ValueError(f"Plan methods entries must be a method name or {{label, method, overrides}}; got {entry!r}.")
+            raise ValueError(
+                f"Plan method entry has unknown keys {unknown}"
+                + (f" (did you mean '{close[0]}'?)" if close else "")
+                + "; use label, method, overrides."
+            )
+        return str(entry.get("label", entry["method"])), {
+            "method": entry["method"],
+            **entry.get("overrides", {}),
+        }
+    raise ValueError(
+        "Plan methods entries must be a method name or {label, method, overrides}; got "
+        f"{entry!r}."
+    )
 
 
 def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
-    """Read and validate a plan; every run's configuration is built once here, so a typo fails before any run."""
+    """Read and validate a plan; every run's configuration is built once here, so a typo fails
+    before any run."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Plan file {path} does not exist.")
@@ -118,8 +168,11 @@ def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
     unknown = sorted(set(data) - _PLAN_KEYS)
     if unknown:
         close = difflib.get_close_matches(unknown[0], sorted(_PLAN_KEYS), n=1)
-        raise ValueError(f"Plan {path} has unknown keys {unknown}" + (f" (did you mean '{close[0]}'?)" if close else "")
-                         + f"; allowed: {sorted(_PLAN_KEYS)}.")
+        raise ValueError(
+            f"Plan {path} has unknown keys {unknown}"
+            + (f" (did you mean '{close[0]}'?)" if close else "")
+            + f"; allowed: {sorted(_PLAN_KEYS)}."
+        )
     for key in ("methods", "datasets", "seeds"):
         if not data.get(key):
             raise ValueError(f"Plan {path} needs a non-empty '{key}' list.")
@@ -130,22 +183,31 @@ def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
     preset, shared = data.get("preset"), dict(data.get("overrides") or {})
     grid = data.get("grid") or {}
     if not isinstance(grid, dict) or not all(isinstance(v, list) and v for v in grid.values()):
-        raise ValueError(f"Plan {path}: 'grid' maps keys to non-empty lists of values, e.g. {{lr: [1e-4, 3e-4]}}.")
+        raise ValueError(
+            f"Plan {path}: 'grid' maps keys to non-empty lists of values, e.g. {{lr: [1e-4, "
+            "3e-4]}."
+        )
     fixed = sorted(set(grid) & set(_PER_RUN_KEYS))
     if fixed:
-        raise ValueError(f"Plan {path}: 'grid' cannot vary {fixed}: the plan sets them for every run ('seeds', "
-                         "'datasets', 'out'); list the values there instead.")
+        raise ValueError(
+            f"Plan {path}: 'grid' cannot vary {fixed}: the plan sets them for every run ('seeds', "
+            "'datasets', 'out'); list the values there instead."
+        )
     methods = [_method(m) for m in data["methods"]]
     labels = [label for label, _ in methods]
     twice = sorted({x for x in labels if labels.count(x) > 1})
     if twice:
-        raise ValueError(f"Plan {path}: the label(s) {twice} name more than one methods entry; their runs would share "
-                         "directories and one would displace the other. Give each entry its own `label`.")
+        raise ValueError(
+            f"Plan {path}: the label(s) {twice} name more than one methods entry; their runs would "
+            "share directories and one would displace the other. Give each entry its own `label`."
+        )
     for label, method_over in methods:
         clash = sorted((set(grid) & set(method_over)) - {"method"})
         if clash:
-            raise ValueError(f"Plan {path}: methods entry '{label}' sets {clash}, which 'grid' also varies; say each "
-                             "key in one place.")
+            raise ValueError(
+                f"Plan {path}: methods entry '{label}' sets {clash}, which 'grid' also varies; say "
+                "each key in one place."
+            )
     points = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
     runs = []
     for (label, method_over), point in itertools.product(methods, points):
@@ -154,47 +216,80 @@ def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
             sel, datasets = _selection(d)
             for seed in data["seeds"]:
                 over = {**shared, **method_over, **point, "datasets": datasets, "seed": int(seed)}
-                for key in path_keys():  # relative to where the suite starts: each notebook runs in its run dir
+                for key in (
+                    path_keys()
+                ):  # relative to where the suite starts: each notebook runs in its run dir
                     if key in over:
                         over[key] = absolute(over[key], root)
                 run_dir = out / label / (f"{tag}/" if tag else "") / sel / f"seed{seed}"
-                _validate(load_config(preset, overrides={**over, "out": str(run_dir)}), f"{path} run {label}/{sel}/"
-                          f"seed{seed}")  # every run checked before the first one trains
+                _validate(
+                    load_config(preset, overrides={**over, "out": str(run_dir)}),
+                    f"{path} run {label}/{sel}/seed{seed}",
+                )  # every run checked before the first one trains
                 params = {"preset": preset, "overrides": over, "out": str(run_dir.resolve())}
-                runs.append(RunSpec(label, sel, int(seed), params, str(run_dir), dict(point),
-                                    str(report / "runs" / run_dir.relative_to(out))))
+                runs.append(
+                    RunSpec(
+                        label,
+                        sel,
+                        int(seed),
+                        params,
+                        str(run_dir),
+                        dict(point),
+                        str(report / "runs" / run_dir.relative_to(out)),
+                    )
+                )
     dirs = [r.run_dir for r in runs]
     twice = sorted({d for d in dirs if dirs.count(d) > 1})
     if twice:
-        raise ValueError(f"Plan {path}: two runs would share the directory {twice[0]} (a seed or a datasets entry "
-                         "listed twice?); every run needs its own.")
+        raise ValueError(
+            f"Plan {path}: two runs would share the directory {twice[0]} (a seed or a datasets "
+            "entry listed twice?); every run needs its own."
+        )
     labels = list(dict.fromkeys(r.label for r in runs))
     baseline = str(data.get("baseline", BASELINE))
     if "baseline" in data and baseline not in labels:
-        raise ValueError(f"Plan {path}: baseline {baseline!r} is not one of its labels {labels}; name one of them.")
+        raise ValueError(
+            f"Plan {path}: baseline {baseline!r} is not one of its labels {labels}; name one of "
+            "them."
+        )
     order = str(data.get("order", "labels"))
     if order not in ORDERS:
         raise ValueError(f"Plan {path}: order {order!r} is not one of {list(ORDERS)}.")
     if order == "seeds":
         seeds = [int(s) for s in data["seeds"]]
-        runs.sort(key=lambda r: seeds.index(r.seed))  # stable: labels keep their order within a seed
-    return Plan(name, runs, str(report), data.get("title", f"Suite '{name}'"), str(out),
-                dict(data.get("slurm") or {}), baseline, _contrasts(data.get("contrasts"), labels, path),
-                _smallest_effect(data.get("smallest_effect"), path))
+        runs.sort(
+            key=lambda r: seeds.index(r.seed)
+        )  # stable: labels keep their order within a seed
+    return Plan(
+        name,
+        runs,
+        str(report),
+        data.get("title", f"Suite '{name}'"),
+        str(out),
+        dict(data.get("slurm") or {}),
+        baseline,
+        _contrasts(data.get("contrasts"), labels, path),
+        _smallest_effect(data.get("smallest_effect"), path),
+    )
 
 
 def _smallest_effect(entry: Any, path: Path) -> Dict[str, float]:
-    """``{acc: POINTS, auc: POINTS}``: the smallest difference the plan's verdicts care about (equivalence margin)."""
+    """``{acc: POINTS, auc: POINTS}``: the smallest difference the plan's verdicts care about
+    (equivalence margin)."""
     if entry is None:
         return {}
     if not isinstance(entry, dict) or not entry or set(entry) - {"acc", "auc"}:
-        raise ValueError(f"Plan {path}: 'smallest_effect' is {{acc: POINTS, auc: POINTS}} (either or both), the "
-                         f"smallest difference of interest in points; got {entry!r}.")
+        raise ValueError(
+            f"Plan {path}: 'smallest_effect' is {{acc: POINTS, auc: POINTS}} (either or both), the "
+            f"smallest difference of interest in points; got {entry!r}."
+        )
     out = {}
     for k, v in entry.items():
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < float(v) < 100:
-            raise ValueError(f"Plan {path}: smallest_effect {k}: {v!r} is not a number of points between 0 and 100 "
-                             "(e.g. 2 for two points of AUC).")
+            raise ValueError(
+                f"Plan {path}: smallest_effect {k}: {v!r} is not a number of points between 0 and "
+                "100 (e.g. 2 for two points of AUC)."
+            )
         out[k] = float(v)
     return out
 
@@ -207,38 +302,57 @@ def _contrasts(entries: Any, labels: List[str], path: Path) -> List[Dict[str, st
         raise ValueError(f"Plan {path}: 'contrasts' is a list of {{a, b, question}} entries.")
     out = []
     for entry in entries:
-        if not isinstance(entry, dict) or not {"a", "b"} <= set(entry) or set(entry) - {"a", "b", "question"}:
-            raise ValueError(f"Plan {path}: each contrast is {{a: LABEL, b: LABEL, question: TEXT}}; got {entry!r}.")
+        if (
+            not isinstance(entry, dict)
+            or not {"a", "b"} <= set(entry)
+            or set(entry) - {"a", "b", "question"}
+        ):
+            raise ValueError(
+                f"Plan {path}: each contrast is {{a: LABEL, b: LABEL, question: TEXT}}; got "
+                f"{entry!r}."
+            )
         missing = [str(entry[k]) for k in ("a", "b") if str(entry[k]) not in labels]
         if missing:
-            raise ValueError(f"Plan {path}: contrast {entry!r} names {missing}, not labels of the plan {labels}.")
+            raise ValueError(
+                f"Plan {path}: contrast {entry!r} names {missing}, not labels of the plan {labels}."
+            )
         if str(entry["a"]) == str(entry["b"]):
             raise ValueError(f"Plan {path}: contrast {entry!r} compares a label with itself.")
-        out.append({"a": str(entry["a"]), "b": str(entry["b"]), "question": str(entry.get("question", ""))})
+        out.append(
+            {"a": str(entry["a"]), "b": str(entry["b"]), "question": str(entry.get("question", ""))}
+        )
     return out
 
 
-
-
 def missing_inputs(runs: List[RunSpec]) -> List[str]:
-    """What ``runs`` would fail on when they start, found before any trains: MedMNIST files absent from
-    ``data_root`` with ``download`` off, and weights files that do not exist. One line per missing file, naming how
-    many runs need it and the fix."""
+    """What ``runs`` would fail on when they start, found before any trains: MedMNIST files
+    absent from ``data_root`` with ``download`` off, and weights files that do not exist. One
+    line per missing file, naming how many runs need it and the fix."""
     from ..data.registry import get_info
 
     need: Dict[str, List[str]] = {}
     for r in runs:
-        cfg = load_config(r.parameters["preset"], overrides={**r.parameters["overrides"], "out": r.run_dir})
+        cfg = load_config(
+            r.parameters["preset"], overrides={**r.parameters["overrides"], "out": r.run_dir}
+        )
         if cfg.data_root != "synthetic" and not cfg.download:
             for name in resolve_datasets(cfg.datasets):
                 info = get_info(name)
                 if not info.is_custom:
-                    path = Path(cfg.data_root).expanduser() / info.file_name(cfg.size_3d if info.is_3d else cfg.size)
+                    path = Path(cfg.data_root).expanduser() / info.file_name(
+                        cfg.size_3d if info.is_3d else cfg.size
+                    )
                     if not path.is_file():
-                        need.setdefault(f"data file {path} is missing and download is off (set download: true in the "
-                                        "plan's overrides, or put the official file there)", []).append(r.run_dir)
+                        need.setdefault(
+                            f"data file {path} is missing and download is off (set download: true "
+                            "in the plan's overrides, or put the official file there)",
+                            [],
+                        ).append(r.run_dir)
         weights = str(cfg.weights or "")
         if weights and not weights.startswith("timm:") and not Path(weights).expanduser().is_file():
-            need.setdefault(f"weights file {weights} does not exist (point the plan's `weights` at it, or use "
-                            "timm:NAME)", []).append(r.run_dir)
+            need.setdefault(
+                f"weights file {weights} does not exist (point the plan's `weights` at it, or use "
+                "timm:NAME)",
+                [],
+            ).append(r.run_dir)
     return [f"{what}: needed by {len(dirs)} run(s), e.g. {dirs[0]}" for what, dirs in need.items()]

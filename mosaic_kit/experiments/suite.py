@@ -1,11 +1,13 @@
-"""Batch regeneration: run the training notebook through papermill for every run of a plan, then the results
-notebook to rebuild the tables in ``reports/``.
+"""Batch regeneration: run the training notebook through papermill for every run of a plan, then the
+results notebook to rebuild the tables in ``reports/``.
 
 Plans (``plan.py``) are grids of methods x dataset selections x seeds on one preset.
 
-A finished run whose recorded configuration equals what its plan entry resolves to is skipped (``is_done``): an
-interrupted suite picks up where it stopped. Each executed notebook is kept beside its run (``train.ipynb``).
+A finished run whose recorded configuration equals what its plan entry resolves to is skipped
+(``is_done``): an interrupted suite picks up where it stopped. Each executed notebook is kept
+beside its run (``train.ipynb``).
 """
+
 from __future__ import annotations
 
 import functools
@@ -17,21 +19,33 @@ from ..config import load_config, recorded_defaults
 from ..utils.atomic import atomic_write_bytes
 from .plan import Plan, RunSpec, load_plan, missing_inputs
 
-__all__ = ["RunSpec", "Plan", "load_plan", "run_suite", "notebook_dir", "is_done", "keep_run_records",
-           "build_report"]
+__all__ = [
+    "RunSpec",
+    "Plan",
+    "load_plan",
+    "run_suite",
+    "notebook_dir",
+    "is_done",
+    "keep_run_records",
+    "build_report",
+]
 
 
 def notebook_dir() -> Path:
-    """The kit's ``notebooks/`` folder (beside the package in a clone, or in the working directory)."""
+    """The kit's ``notebooks/`` folder (beside the package in a clone, or in the working
+    directory)."""
     for cand in (Path(__file__).resolve().parents[1] / "notebooks", Path.cwd() / "notebooks"):
         if (cand / "01_train.ipynb").is_file():
             return cand
-    raise FileNotFoundError("Cannot find notebooks/01_train.ipynb beside the package or in the working directory; "
-                            "run from a clone of mosaic_kit or pass notebooks=... .")
+    raise FileNotFoundError(
+        "Cannot find notebooks/01_train.ipynb beside the package or in the working directory; "
+        "run from a clone of mosaic_kit or pass notebooks=... ."
+    )
 
 
 def _set_aside(run_dir: Path) -> Path:
-    """Move a finished run that no longer matches its plan entry to ``{name}.replaced-N`` (nothing is deleted)."""
+    """Move a finished run that no longer matches its plan entry to ``{name}.replaced-N``
+    (nothing is deleted)."""
     n = 1
     while (target := run_dir.with_name(f"{run_dir.name}.replaced-{n}")).exists():
         n += 1
@@ -40,30 +54,51 @@ def _set_aside(run_dir: Path) -> Path:
     print(f"  {run_dir} held a run of another plan entry; moved it to {target}")
     return target
 
+
 #: Keys that say how a run was executed (a suite's worker slot sets some), not what it trained.
-_EXECUTION_KEYS = {"out", "threads", "device", "tracker", "log_every", "loader_workers", "prefetch", "pin_memory"}
+_EXECUTION_KEYS = {
+    "out",
+    "threads",
+    "device",
+    "tracker",
+    "log_every",
+    "loader_workers",
+    "prefetch",
+    "pin_memory",
+}
 
 
 def is_done(spec: RunSpec) -> bool:
-    """Whether ``spec``'s run finished with the configuration its entry resolves to now, in its run directory or
-    in the records its plan's report keeps (a clone without the run directories resumes from those)."""
-    return _done_at(spec, Path(spec.run_dir)) or bool(spec.record) and _done_at(spec, Path(spec.record))
+    """Whether ``spec``'s run finished with the configuration its entry resolves to now, in its
+    run directory or in the records its plan's report keeps (a clone without the run directories
+    resumes from those)."""
+    return (
+        _done_at(spec, Path(spec.run_dir))
+        or bool(spec.record)
+        and _done_at(spec, Path(spec.record))
+    )
 
 
 def _done_at(spec: RunSpec, d: Path) -> bool:
-    """Whether ``d`` holds ``spec``'s finished run, as its ``results.json`` records it: a plan that pins a key at
-    the value the run had keeps the run; an edited preset does not; a run without ``predictions.npz`` is trained
-    again. The suite's record (``suite.json``) must agree where it exists, but a finished run whose record was
-    never written (a suite stopped between the two) counts as finished."""
+    """Whether ``d`` holds ``spec``'s finished run, as its ``results.json`` records it: a plan
+    that pins a key at the value the run had keeps the run; an edited preset does not; a run
+    without ``predictions.npz`` is trained again. The suite's record (``suite.json``) must agree
+    where it exists, but a finished run whose record was never written (a suite stopped between
+    the two) counts as finished."""
     if not all((d / name).is_file() for name in ("results.json", "predictions.npz")):
-        return False  # a run without per-sample outputs (before 0.3) cannot enter a paired comparison
+        return (
+            False  # a run without per-sample outputs (before 0.3) cannot enter a paired comparison
+        )
     if (d / "suite.json").is_file():
         stored, want = json.loads((d / "suite.json").read_text()), spec.fingerprint()
-        if {k: v for k, v in stored.items() if k != "parameters"} != \
-                {k: v for k, v in want.items() if k != "parameters"}:
+        if {k: v for k, v in stored.items() if k != "parameters"} != {
+            k: v for k, v in want.items() if k != "parameters"
+        }:
             return False
-    recorded = (json.loads((d / "results.json").read_text()).get("config") or {})
-    cfg = load_config(spec.parameters["preset"], overrides={**spec.parameters["overrides"], "out": str(d)}).to_dict()
+    recorded = json.loads((d / "results.json").read_text()).get("config") or {}
+    cfg = load_config(
+        spec.parameters["preset"], overrides={**spec.parameters["overrides"], "out": str(d)}
+    ).to_dict()
     was = {**recorded_defaults(), **recorded}  # keys newer than the run: the value it had
 
     def text(value: Any) -> str:
@@ -80,9 +115,10 @@ def _record(spec: RunSpec) -> None:
 
 
 def keep_run_records(plan: Plan, folder: Path) -> List[Path]:
-    """Copy every finished run's results, per-sample outputs, config and suite record into ``folder`` (the report's
-    ``runs/``, by the runs' own relative paths): a committed report carries what each number came from, and only
-    that (records of runs the plan no longer has finished are removed)."""
+    """Copy every finished run's results, per-sample outputs, config and suite record into
+    ``folder`` (the report's ``runs/``, by the runs' own relative paths): a committed report
+    carries what each number came from, and only that (records of runs the plan no longer has
+    finished are removed)."""
     import shutil
 
     kept = []
@@ -90,9 +126,14 @@ def keep_run_records(plan: Plan, folder: Path) -> List[Path]:
         src = Path(spec.run_dir)
         rel = src.resolve().relative_to(Path(plan.out).resolve())
         if not _done_at(spec, src):
-            if spec.record and _done_at(spec, Path(spec.record)) and (folder / rel).resolve() == \
-                    Path(spec.record).resolve():
-                kept.append(folder / rel)  # finished in an earlier clone: its records are already here
+            if (
+                spec.record
+                and _done_at(spec, Path(spec.record))
+                and (folder / rel).resolve() == Path(spec.record).resolve()
+            ):
+                kept.append(
+                    folder / rel
+                )  # finished in an earlier clone: its records are already here
             continue
         _record(spec)
         (folder / rel).mkdir(parents=True, exist_ok=True)
@@ -107,29 +148,49 @@ def keep_run_records(plan: Plan, folder: Path) -> List[Path]:
 
 
 def _execute(spec: RunSpec, nb: Path, kernel: str, slot: Dict[str, Any], say) -> None:
-    """Train one run through the training notebook (``slot``: this worker's device or thread share)."""
+    """Train one run through the training notebook (``slot``: this worker's device or thread
+    share)."""
     import papermill as pm
 
     d = Path(spec.run_dir)
-    say(f"run {spec.label} / {spec.selection} / seed {spec.seed} -> {d} (notebook: {d / 'train.ipynb'})")
+    say(
+        f"run {spec.label} / {spec.selection} / seed {spec.seed} -> {d} (notebook: "
+        f"{d / 'train.ipynb'})"
+    )
     d.mkdir(parents=True, exist_ok=True)
     resume = (d / "last_state.pt").is_file() and not (d / "results.json").is_file()
-    if resume:  # interrupted after a checkpoint: continue it (the trainer refuses a changed configuration)
+    if (
+        resume
+    ):  # interrupted after a checkpoint: continue it (the trainer refuses a changed configuration)
         say(f"  resuming the interrupted run in {d} from its last checkpoint")
-    elif (d / "results.json").is_file():  # finished under another configuration: set aside whole, train afresh
+    elif (
+        d / "results.json"
+    ).is_file():  # finished under another configuration: set aside whole, train afresh
         _set_aside(d)
-    (d / "suite.json").unlink(missing_ok=True)  # a half-done run is never mistaken for a finished one
-    params = {**spec.parameters, "resume": resume,
-              "overrides": {**spec.parameters["overrides"], **slot}}
-    pm.execute_notebook(str(nb / "01_train.ipynb"), str(d / "train.ipynb"), parameters=params,
-                        kernel_name=kernel, progress_bar=False, cwd=str(d),
-                        kernel_manager_class=ipc_kernel_manager())
+    (d / "suite.json").unlink(
+        missing_ok=True
+    )  # a half-done run is never mistaken for a finished one
+    params = {
+        **spec.parameters,
+        "resume": resume,
+        "overrides": {**spec.parameters["overrides"], **slot},
+    }
+    pm.execute_notebook(
+        str(nb / "01_train.ipynb"),
+        str(d / "train.ipynb"),
+        parameters=params,
+        kernel_name=kernel,
+        progress_bar=False,
+        cwd=str(d),
+        kernel_manager_class=ipc_kernel_manager(),
+    )
     atomic_write_bytes(d / "suite.json", json.dumps(spec.fingerprint(), indent=1).encode())
 
 
 def parallel_slots(n: int) -> List[Dict[str, Any]]:
-    """What each of ``n`` concurrent runs gets: one GPU each where there are GPUs (round robin), else an equal
-    share of the CPU threads (only these keys differ from the plan; tables ignore them)."""
+    """What each of ``n`` concurrent runs gets: one GPU each where there are GPUs (round robin),
+    else an equal share of the CPU threads (only these keys differ from the plan; tables ignore
+    them)."""
     import os
 
     import torch
@@ -141,35 +202,66 @@ def parallel_slots(n: int) -> List[Dict[str, Any]]:
     return [{"threads": max(1, (os.cpu_count() or 1) // n)} for _ in range(n)]
 
 
-def run_suite(plan: Plan, notebooks: Optional[str | Path] = None, kernel: str = "python3", dry_run: bool = False,
-              progress: bool = True, max_parallel: int = 1) -> Dict[str, Any]:
-    """Execute every pending run of ``plan`` (``max_parallel`` at a time) and rebuild its report. Returns what was
-    run and skipped."""
+def run_suite(
+    plan: Plan,
+    notebooks: Optional[str | Path] = None,
+    kernel: str = "python3",
+    dry_run: bool = False,
+    progress: bool = True,
+    max_parallel: int = 1,
+) -> Dict[str, Any]:
+    """Execute every pending run of ``plan`` (``max_parallel`` at a time) and rebuild its report.
+    Returns what was run and skipped."""
     if max_parallel < 1:
         raise ValueError(f"max_parallel must be >= 1 (got {max_parallel}).")
     nb = Path(notebooks) if notebooks else notebook_dir()
     pending = [r for r in plan.runs if not is_done(r)]
-    summary = {"plan": plan.name, "runs": len(plan.runs), "skipped": len(plan.runs) - len(pending),
-               "executed": [], "report": plan.report}
+    summary = {
+        "plan": plan.name,
+        "runs": len(plan.runs),
+        "skipped": len(plan.runs) - len(pending),
+        "executed": [],
+        "report": plan.report,
+    }
     summary["missing"] = missing_inputs(pending)
     if dry_run:
         summary["pending"] = [r.run_dir for r in pending]
         return summary
     if summary["missing"]:
-        raise FileNotFoundError(f"plan '{plan.name}': nothing was run; its pending runs need files that are not "
-                                "there:\n  " + "\n  ".join(summary["missing"]))
+        raise FileNotFoundError(
+            f"plan '{plan.name}': nothing was run; its pending runs need files that are not "
+            "there:\n  " + "\n  ".join(summary["missing"])
+        )
     from ..train.lock import RunLock
 
-    busy = ("Another suite (pid {holder}) is running this plan's runs in {dir}; two suites on one plan would train the "
-            "same runs twice. Wait for it to finish or stop it (its finished runs stay), then start this one again.")
+    busy = (
+        "Another suite (pid {holder}) is running this plan's runs in {dir}; two suites on one plan "
+        "would train the same runs twice. Wait for it to finish or stop it (its finished runs "
+        "stay), then start this one again."
+    )
     with RunLock(plan.out, busy=busy):
-        _run_pending([r for r in plan.runs if not is_done(r)], nb, kernel, max_parallel, progress, plan.name, summary)
+        _run_pending(
+            [r for r in plan.runs if not is_done(r)],
+            nb,
+            kernel,
+            max_parallel,
+            progress,
+            plan.name,
+            summary,
+        )
         build_report(plan, nb, kernel)
     return summary
 
 
-def _run_pending(pending: List[RunSpec], nb: Path, kernel: str, max_parallel: int, progress: bool, name: str,
-                 summary: Dict[str, Any]) -> None:
+def _run_pending(
+    pending: List[RunSpec],
+    nb: Path,
+    kernel: str,
+    max_parallel: int,
+    progress: bool,
+    name: str,
+    summary: Dict[str, Any],
+) -> None:
     import queue
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
@@ -192,7 +284,9 @@ def _run_pending(pending: List[RunSpec], nb: Path, kernel: str, max_parallel: in
         futures = [pool.submit(work, spec) for spec in pending]
         try:
             for fut in as_completed(futures):
-                summary["executed"].append(fut.result())  # a failed run stops the suite (finished ones stay)
+                summary["executed"].append(
+                    fut.result()
+                )  # a failed run stops the suite (finished ones stay)
                 bar.update(1)
         finally:
             for fut in futures:
@@ -200,28 +294,43 @@ def _run_pending(pending: List[RunSpec], nb: Path, kernel: str, max_parallel: in
             bar.close()
 
 
-def build_report(plan: Plan, notebooks: Optional[str | Path] = None, kernel: str = "python3") -> Path:
-    """The plan's report folder from its runs (``04_results`` through papermill), with every run's records."""
+def build_report(
+    plan: Plan, notebooks: Optional[str | Path] = None, kernel: str = "python3"
+) -> Path:
+    """The plan's report folder from its runs (``04_results`` through papermill), with every
+    run's records."""
     import papermill as pm
 
     nb = Path(notebooks) if notebooks else notebook_dir()
     report = Path(plan.report)
     report.mkdir(parents=True, exist_ok=True)
-    kept = keep_run_records(plan, report / "runs")  # the report reads these copies: its links stay valid
-    pm.execute_notebook(str(nb / "04_results.ipynb"), str(report / "results.ipynb"),
-                        parameters={"run_dirs": [str(k.resolve()) for k in kept],
-                                    "out_dir": str(report.resolve()), "title": plan.title,
-                                    "baseline": plan.baseline, "contrasts": plan.contrasts,
-                                    "smallest_effect": plan.smallest_effect},
-                        kernel_name=kernel, progress_bar=False, cwd=str(report),
-                        kernel_manager_class=ipc_kernel_manager())
+    kept = keep_run_records(
+        plan, report / "runs"
+    )  # the report reads these copies: its links stay valid
+    pm.execute_notebook(
+        str(nb / "04_results.ipynb"),
+        str(report / "results.ipynb"),
+        parameters={
+            "run_dirs": [str(k.resolve()) for k in kept],
+            "out_dir": str(report.resolve()),
+            "title": plan.title,
+            "baseline": plan.baseline,
+            "contrasts": plan.contrasts,
+            "smallest_effect": plan.smallest_effect,
+        },
+        kernel_name=kernel,
+        progress_bar=False,
+        cwd=str(report),
+        kernel_manager_class=ipc_kernel_manager(),
+    )
     return report
 
 
 @functools.lru_cache(maxsize=None)
 def ipc_kernel_manager():
-    """jupyter_client's kernel manager speaking over local IPC sockets (files only this user can open) instead of
-    TCP ports: the notebooks' kernels then neither listen on the network nor warn about it, once per run."""
+    """jupyter_client's kernel manager speaking over local IPC sockets (files only this user can
+    open) instead of TCP ports: the notebooks' kernels then neither listen on the network nor
+    warn about it, once per run."""
     import os
     import uuid
 
@@ -234,7 +343,9 @@ def ipc_kernel_manager():
         def _default_transport(self) -> str:
             return "ipc"
 
-        @default("ip")  # an absolute socket path: the kernel starts in the run's folder, not the client's
+        @default(
+            "ip"
+        )  # an absolute socket path: the kernel starts in the run's folder, not the client's
         def _default_ip(self) -> str:
             os.makedirs(jupyter_runtime_dir(), exist_ok=True)
             return os.path.join(jupyter_runtime_dir(), f"mosaic-kernel-{uuid.uuid4().hex[:12]}")

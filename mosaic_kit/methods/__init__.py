@@ -10,15 +10,17 @@ Parameter-efficient methods, each in its own module behind one interface (``base
 | ``adapter-dataset`` | one adapter per dataset, in one model |
 | ``lora`` | LoRA on the attention qkv projection (Hugging Face peft) |
 | ``vpt`` | visual prompts, deep (per layer) or shallow |
-| ``gmoe`` | GMoE-Adapter (Med-VTAB): a general and a medical backbone, each with adapters, mixed per sample by a gate |
-| ``gmoe-shared`` | GMoE on one backbone: a "general" and a "medical" expert adapter mixed by a per-token gate |
+| ``gmoe`` | GMoE-Adapter (Med-VTAB): a general and a medical backbone with adapters, gated |
+| ``gmoe-shared`` | GMoE on one backbone: "general" and "medical" adapters, a per-token gate |
 | ``linear`` | heads only (and the 3D tokenizer, which has no pretrained weights) |
 | ``bitfit`` | the backbone's biases |
 | ``partial`` | the last ``partial_blocks`` blocks and the final norm |
 | ``full`` | everything |
 
-Adding a method: a new module here with a ``Method`` subclass (and, if it has keys of its own, an ``Options``
-dataclass), plus one ``register_method`` line below; see docs/methods.md, "Adding a method"."""
+Adding a method: a new module here with a ``Method`` subclass (and, if it has keys of its own, an
+``Options`` dataclass), plus one ``register_method`` line below; see docs/methods.md, "Adding a
+method"."""
+
 from __future__ import annotations
 
 from typing import Dict, Tuple
@@ -44,9 +46,21 @@ from .base import (
 )
 from .diagnostics import has_mixing, mixing_load, mixing_summary
 
-__all__ = ["Method", "METHODS", "available_methods", "get_method", "register_method", "unregister_method",
-           "build_model", "parameter_report", "upgrade_names", "upgrade_method", "has_mixing", "mixing_load",
-           "mixing_summary"]
+__all__ = [
+    "Method",
+    "METHODS",
+    "available_methods",
+    "get_method",
+    "register_method",
+    "unregister_method",
+    "build_model",
+    "parameter_report",
+    "upgrade_names",
+    "upgrade_method",
+    "has_mixing",
+    "mixing_load",
+    "mixing_summary",
+]
 
 register_method(mos.Mos())
 register_method(mos.MosSoft())
@@ -63,8 +77,8 @@ register_method(finetune.Full())
 
 
 def build_model(cfg: Config) -> Tuple[MosaicModel, Normalization]:
-    """The model of ``cfg.method`` (backbone weights loaded, the method's tensors trainable, the rest frozen) and
-    its input normalisation."""
+    """The model of ``cfg.method`` (backbone weights loaded, the method's tensors trainable, the
+    rest frozen) and its input normalisation."""
     method = get_method(cfg.method)  # unknown names fail before the backbone is built
     datasets = resolve_datasets(cfg.datasets)
     build_routing(datasets, cfg.routing)  # validates routing overrides for every method

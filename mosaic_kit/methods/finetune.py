@@ -1,4 +1,6 @@
-"""Baselines that add nothing to the backbone and only choose what trains: linear probe, BitFit, partial, full."""
+"""Baselines that add nothing to the backbone and only choose what trains: linear probe, BitFit,
+partial, full."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,7 +33,9 @@ class BitFit(Linear):
     name, summary = "bitfit", "biases only"
 
     def trainable(self, name: str, model: MosaicModel, cfg: Config) -> bool:
-        return name.startswith(ALWAYS_TRAINABLE) or (name.startswith("vit.") and name.endswith(".bias"))
+        return name.startswith(ALWAYS_TRAINABLE) or (
+            name.startswith("vit.") and name.endswith(".bias")
+        )
 
 
 @dataclass
@@ -50,7 +54,9 @@ class Partial(Linear):
     def build(self, cfg: Config, vit: VisionTransformer, datasets: List[str]) -> MosaicModel:
         k = cfg.options(PartialOptions).partial_blocks
         if k > len(vit.blocks):
-            raise ValueError(f"partial_blocks={k} but {cfg.backbone} has only {len(vit.blocks)} blocks.")
+            raise ValueError(
+                f"partial_blocks={k} but {cfg.backbone} has only {len(vit.blocks)} blocks."
+            )
         return super().build(cfg, vit, datasets)
 
     def trainable(self, name: str, model: MosaicModel, cfg: Config) -> bool:

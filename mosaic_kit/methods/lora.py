@@ -1,4 +1,5 @@
 """LoRA on the attention qkv projection, injected by Hugging Face peft (not hand-written)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,19 +24,31 @@ class LoraOptions(Options):
     lora_dropout: float = option(0.0, "LoRA dropout")
 
     def problems(self) -> List[str]:
-        out = self.check_positive("lora_rank") + self.check_non_negative("lora_alpha", "lora_dropout")
-        return out + ([f"lora_dropout must be < 1 (got {self.lora_dropout})"] if self.lora_dropout >= 1 else [])
+        out = self.check_positive("lora_rank") + self.check_non_negative(
+            "lora_alpha", "lora_dropout"
+        )
+        return out + (
+            [f"lora_dropout must be < 1 (got {self.lora_dropout})"]
+            if self.lora_dropout >= 1
+            else []
+        )
 
 
 def peft_config(opts: LoraOptions) -> "LoraConfig":
     from peft import LoraConfig  # imported on use: peft pulls in transformers (~0.5 GB resident)
 
-    return LoraConfig(r=opts.lora_rank, lora_alpha=opts.lora_alpha, lora_dropout=opts.lora_dropout,
-                      target_modules=["qkv"], bias="none")
+    return LoraConfig(
+        r=opts.lora_rank,
+        lora_alpha=opts.lora_alpha,
+        lora_dropout=opts.lora_dropout,
+        target_modules=["qkv"],
+        bias="none",
+    )
 
 
 class Lora(Method):
-    """``qkv(x) + (alpha / r) B A x`` in every block; B starts at zero, so the model starts as the backbone."""
+    """``qkv(x) + (alpha / r) B A x`` in every block; B starts at zero, so the model starts as
+    the backbone."""
 
     name, summary, options = "lora", "LoRA on attention qkv via peft", LoraOptions
 

@@ -1,4 +1,5 @@
 """MOSAIC (hard-routed specialists A/B/C) and its soft-routing ablation (``mos-soft``)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,14 +39,21 @@ def _specialist_of(name: str, slot: str) -> Optional[str]:
 
 
 class Mos(Method):
-    """Hard routing: a batch runs only its dataset's specialist (the paper's routing; ``routing`` overrides)."""
+    """Hard routing: a batch runs only its dataset's specialist (the paper's routing; ``routing``
+    overrides)."""
 
     name, summary, options, slot = "mos", "MOSAIC: hard-routed specialists A/B/C", MosOptions, "mos"
 
     def build(self, cfg: Config, vit: VisionTransformer, datasets: List[str]) -> MosaicModel:
         routing = build_routing(datasets, cfg.routing)
-        used = {s: b for s, b in cfg.options(MosOptions).bottlenecks().items() if s in set(routing.values())}
-        return self.make_model(cfg, vit, routing, side=lambda dim: MixtureOfSpecialists(dim, used, cfg.adapter_scale))
+        used = {
+            s: b
+            for s, b in cfg.options(MosOptions).bottlenecks().items()
+            if s in set(routing.values())
+        }
+        return self.make_model(
+            cfg, vit, routing, side=lambda dim: MixtureOfSpecialists(dim, used, cfg.adapter_scale)
+        )
 
     def component(self, name: str) -> Optional[str]:
         spec = _specialist_of(name, self.slot)
@@ -53,12 +61,15 @@ class Mos(Method):
 
 
 class SoftMixture(nn.Module):
-    """``sum_k softmax(router(mean_t x))_k * adapter_k(x)``: every specialist runs on every sample, weighted by a
-    per-layer linear router on the token average. ``mixing_weights`` keeps the latest (B, K) weights."""
+    """``sum_k softmax(router(mean_t x))_k * adapter_k(x)``: every specialist runs on every
+    sample, weighted by a per-layer linear router on the token average. ``mixing_weights`` keeps
+    the latest (B, K) weights."""
 
     def __init__(self, dim: int, bottlenecks: Mapping[str, int], scale: float = 0.1) -> None:
         super().__init__()
-        self.specialists = nn.ModuleDict({name: Adapter(dim, b, scale) for name, b in bottlenecks.items()})
+        self.specialists = nn.ModuleDict(
+            {name: Adapter(dim, b, scale) for name, b in bottlenecks.items()}
+        )
         self.router = nn.Linear(dim, len(bottlenecks))
         nn.init.zeros_(self.router.weight)  # uniform mixture at init
         nn.init.zeros_(self.router.bias)
@@ -73,14 +84,24 @@ class SoftMixture(nn.Module):
 
 
 class MosSoft(Method):
-    """Soft routing ablation: the three specialists, mixed by a learned router instead of the routing table."""
+    """Soft routing ablation: the three specialists, mixed by a learned router instead of the
+    routing table."""
 
-    name, summary, options, slot = "mos-soft", "specialists A/B/C mixed by a learned softmax router", MosOptions, "mos"
+    name, summary, options, slot = (
+        "mos-soft",
+        "specialists A/B/C mixed by a learned softmax router",
+        MosOptions,
+        "mos",
+    )
 
     def build(self, cfg: Config, vit: VisionTransformer, datasets: List[str]) -> MosaicModel:
         widths = cfg.options(MosOptions).bottlenecks()
-        return self.make_model(cfg, vit, constant_routing(datasets, "soft"),
-                               side=lambda dim: SoftMixture(dim, widths, cfg.adapter_scale))
+        return self.make_model(
+            cfg,
+            vit,
+            constant_routing(datasets, "soft"),
+            side=lambda dim: SoftMixture(dim, widths, cfg.adapter_scale),
+        )
 
     def component(self, name: str) -> Optional[str]:
         spec = _specialist_of(name, self.slot)

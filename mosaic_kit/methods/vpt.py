@@ -1,4 +1,5 @@
 """Visual Prompt Tuning (Jia et al., 2022): P learnable tokens between CLS and the patch tokens."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,16 +19,19 @@ __all__ = ["VptOptions", "VisualPrompts", "Vpt"]
 @dataclass
 class VptOptions(Options):
     vpt_prompts: int = option(10, "VPT prompt tokens P per layer (method=vpt)")
-    vpt_deep: bool = option(True, "VPT-deep (new prompts at every layer) or VPT-shallow (prompts at the input only)")
+    vpt_deep: bool = option(
+        True, "VPT-deep (new prompts at every layer) or VPT-shallow (prompts at the input only)"
+    )
 
     def problems(self) -> List[str]:
         return self.check_positive("vpt_prompts")
 
 
 class VisualPrompts(nn.Module):
-    """VPT-deep: layer ``i`` sees its own P prompts (the previous layer's prompt outputs are dropped).
-    VPT-shallow: P prompts are inserted before the first layer and carried through. Prompts are removed from
-    the output, so the token layout after the last block is the backbone's."""
+    """VPT-deep: layer ``i`` sees its own P prompts (the previous layer's prompt outputs are
+    dropped). VPT-shallow: P prompts are inserted before the first layer and carried through.
+    Prompts are removed from the output, so the token layout after the last block is the
+    backbone's."""
 
     def __init__(self, depth: int, n_prompts: int, dim: int, deep: bool = True) -> None:
         super().__init__()
@@ -35,7 +39,9 @@ class VisualPrompts(nn.Module):
         self.tokens = nn.Parameter(torch.empty(depth if deep else 1, n_prompts, dim))
         nn.init.trunc_normal_(self.tokens, std=0.02)
 
-    def run(self, blocks: nn.Sequential, x: torch.Tensor, specialist: Optional[str]) -> torch.Tensor:
+    def run(
+        self, blocks: nn.Sequential, x: torch.Tensor, specialist: Optional[str]
+    ) -> torch.Tensor:
         if specialist is None:  # the bare backbone
             for blk in blocks:
                 x = blk(x, None)
@@ -45,9 +51,11 @@ class VisualPrompts(nn.Module):
             if i == 0:
                 x = torch.cat([x[:, :1], self.tokens[0].expand(b, -1, -1).to(x.dtype), x[:, 1:]], 1)
             elif self.deep:
-                x = torch.cat([x[:, :1], self.tokens[i].expand(b, -1, -1).to(x.dtype), x[:, 1 + p:]], 1)
+                x = torch.cat(
+                    [x[:, :1], self.tokens[i].expand(b, -1, -1).to(x.dtype), x[:, 1 + p :]], 1
+                )
             x = blk(x, specialist)
-        return torch.cat([x[:, :1], x[:, 1 + p:]], 1)
+        return torch.cat([x[:, :1], x[:, 1 + p :]], 1)
 
 
 class Vpt(Method):

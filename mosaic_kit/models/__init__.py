@@ -1,7 +1,9 @@
-"""Model parts that know no method: adapters, side blocks, the 3D tokenizer, MOSAIC, backbone weights.
+"""Model parts that know no method: adapters, side blocks, the 3D tokenizer, MOSAIC, backbone
+weights.
 
-Model parts that know no method: adapters, the side-module block, the 3D tokenizer, the MOSAIC model, the
-backbone and parameter bookkeeping. Methods (``mosaic_kit.methods``) assemble them."""
+Model parts that know no method: adapters, the side-module block, the 3D tokenizer, the MOSAIC
+model, the backbone and parameter bookkeeping. Methods (``mosaic_kit.methods``) assemble them."""
+
 from .adapter import Adapter, MixtureOfSpecialists
 from .backbone import create_backbone, load_backbone_weights, resolve_normalization
 from .mosaic import BARE, MosaicModel
@@ -9,5 +11,16 @@ from .parameters import frozen_fingerprint, parameter_report
 from .side_block import SideBlock
 from .tokenizer import VolumeTokenizer
 
-__all__ = ["Adapter", "MixtureOfSpecialists", "SideBlock", "VolumeTokenizer", "MosaicModel", "BARE", "create_backbone",
-           "load_backbone_weights", "resolve_normalization", "parameter_report", "frozen_fingerprint"]
+__all__ = [
+    "Adapter",
+    "MixtureOfSpecialists",
+    "SideBlock",
+    "VolumeTokenizer",
+    "MosaicModel",
+    "BARE",
+    "create_backbone",
+    "load_backbone_weights",
+    "resolve_normalization",
+    "parameter_report",
+    "frozen_fingerprint",
+]

@@ -1,10 +1,12 @@
 """Backbone weights by name: ``weights=timm:deit_tiny_patch16_224.fb_in1k`` instead of a file path.
 
-The name is looked up in timm's pretrained configurations (``timm.models.get_pretrained_cfg``), whose Hugging Face
-Hub repository is then read through ``huggingface_hub`` exactly as timm's own ``pretrained=True`` does: from the
-local cache first, honouring offline mode (``HF_HUB_OFFLINE=1``). The file found is loaded like any local file,
-so provenance (its sha256) and the checkpoint fingerprint work the same for both spellings.
+The name is looked up in timm's pretrained configurations (``timm.models.get_pretrained_cfg``),
+whose Hugging Face Hub repository is then read through ``huggingface_hub`` exactly as timm's own
+``pretrained=True`` does: from the local cache first, honouring offline mode
+(``HF_HUB_OFFLINE=1``). The file found is loaded like any local file, so provenance (its sha256)
+and the checkpoint fingerprint work the same for both spellings.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,18 +18,24 @@ from ..data.provenance import file_digest
 
 __all__ = ["PREFIX", "is_hub_spec", "parse_hub_spec", "resolve_weights", "weights_provenance"]
 
-_FILES = ("model.safetensors", "pytorch_model.bin")  # what timm's hub repositories hold, in timm's order
+_FILES = (
+    "model.safetensors",
+    "pytorch_model.bin",
+)  # what timm's hub repositories hold, in timm's order
 
 
 def parse_hub_spec(weights: str, backbone: str) -> str:
-    """``timm:ARCH[.TAG]`` -> ``ARCH.TAG`` (timm's default tag when none is given); ARCH must be ``backbone``."""
+    """``timm:ARCH[.TAG]`` -> ``ARCH.TAG`` (timm's default tag when none is given); ARCH must be
+    ``backbone``."""
     import timm
 
-    name = weights[len(PREFIX):].strip()
+    name = weights[len(PREFIX) :].strip()
     arch, _, tag = name.partition(".")
     if arch != backbone:
-        raise ValueError(f"weights={weights} belong to architecture '{arch}', but backbone is '{backbone}'; set "
-                         f"backbone={arch}, or name weights for {backbone} (e.g. timm:{backbone}).")
+        raise ValueError(
+            f"weights={weights} belong to architecture '{arch}', but backbone is '{backbone}'; set "
+            f"backbone={arch}, or name weights for {backbone} (e.g. timm:{backbone})."
+        )
     if not tag:
         from timm.models import get_pretrained_cfg
 
@@ -42,8 +50,9 @@ def parse_hub_spec(weights: str, backbone: str) -> str:
 
 
 def resolve_weights(weights: str, backbone: str) -> Path:
-    """The local file behind a weights spec: a path as given, or a ``timm:`` name found in the Hugging Face cache
-    (downloaded there if online). Offline with an empty cache: one error naming the file and where it goes."""
+    """The local file behind a weights spec: a path as given, or a ``timm:`` name found in the
+    Hugging Face cache (downloaded there if online). Offline with an empty cache: one error
+    naming the file and where it goes."""
     if not is_hub_spec(weights):
         return Path(weights).expanduser()
     from huggingface_hub import constants, hf_hub_download
@@ -53,8 +62,10 @@ def resolve_weights(weights: str, backbone: str) -> Path:
     name = parse_hub_spec(weights, backbone)
     repo = get_pretrained_cfg(name).hf_hub_id
     if not repo:
-        raise ValueError(f"timm's weights '{name}' are not on the Hugging Face Hub; download them by hand and give "
-                         "weights=<file>.")
+        raise ValueError(
+            f"timm's weights '{name}' are not on the Hugging Face Hub; download them by hand and "
+            "give weights=<file>."
+        )
     problem: Optional[Exception] = None
     for filename in _FILES:
         try:
@@ -65,18 +76,28 @@ def resolve_weights(weights: str, backbone: str) -> Path:
             continue  # the repository has the other file
         except Exception as err:  # noqa: BLE001 - offline, no network, empty cache: said once below
             problem = problem or err
-    mode = ("offline mode (HF_HUB_OFFLINE=1)" if constants.is_offline_mode() else
-            f"the Hugging Face Hub is not reachable: {type(problem).__name__}")
+    mode = (
+        "offline mode (HF_HUB_OFFLINE=1)"
+        if constants.is_offline_mode()
+        else f"the Hugging Face Hub is not reachable: {type(problem).__name__}"
+    )
     raise FileNotFoundError(
-        f"weights={weights}: {repo}/{_FILES[0]} is not in the local Hugging Face cache ({constants.HF_HUB_CACHE}) "
-        f"and cannot be fetched ({mode}). On a machine with network run `hf download {repo} {_FILES[0]}` and copy "
-        f"its models--{repo.replace('/', '--')} folder into "
-        f"{constants.HF_HUB_CACHE}, or download the file and give weights=<path to {_FILES[0]}>.")
+        f"weights={weights}: {repo}/{_FILES[0]} is not in the local Hugging Face cache "
+        f"({constants.HF_HUB_CACHE}) and cannot be fetched ({mode}). On a machine with network run "
+        f"`hf download {repo} {_FILES[0]}` and copy its models--{repo.replace('/', '--')} folder "
+        f"into {constants.HF_HUB_CACHE}, or download the file and give weights=<path to "
+        f"{_FILES[0]}>."
+    )
 
 
 def weights_provenance(backbone: str, weights: Optional[str]) -> Dict[str, Any]:
-    """``{"backbone", "weights", "sha256", "pretrained"}``: a run without a weights file has a random backbone."""
+    """``{"backbone", "weights", "sha256", "pretrained"}``: a run without a weights file has a
+    random backbone."""
     if not weights:
         return {"backbone": backbone, "weights": None, "sha256": None, "pretrained": False}
-    return {"backbone": backbone, "weights": str(weights),
-            "sha256": file_digest(resolve_weights(str(weights), backbone), "sha256"), "pretrained": True}
+    return {
+        "backbone": backbone,
+        "weights": str(weights),
+        "sha256": file_digest(resolve_weights(str(weights), backbone), "sha256"),
+        "pretrained": True,
+    }

@@ -1,10 +1,12 @@
 """Speed switches of a built model (each measured in ``benchmarks/perf.py``).
 
-Fused attention (timm's default) stays on unless asked otherwise; the attention recorder of the notebooks turns
-it off only while it records. ``torch.compile`` compiles every transformer block in place (state-dict keys are
-unchanged); a block is called with a specialist name, so each specialist and each token count (2D / 3D) gets
-its own graph, and the recompile limit is raised to fit them.
+Fused attention (timm's default) stays on unless asked otherwise; the attention recorder of the
+notebooks turns it off only while it records. ``torch.compile`` compiles every transformer block
+in place (state-dict keys are unchanged); a block is called with a specialist name, so each
+specialist and each token count (2D / 3D) gets its own graph, and the recompile limit is raised
+to fit them.
 """
+
 from __future__ import annotations
 
 import torch
@@ -22,8 +24,14 @@ def _raise_recompile_limit(n: int) -> None:
             return
 
 
-def apply_speed(model: MosaicModel, *, fused_attn: bool = True, compile: bool = False,  # noqa: A002
-                channels_last: bool = False, grad_checkpointing: bool = False) -> MosaicModel:
+def apply_speed(
+    model: MosaicModel,
+    *,
+    fused_attn: bool = True,
+    compile: bool = False,  # noqa: A002
+    channels_last: bool = False,
+    grad_checkpointing: bool = False,
+) -> MosaicModel:
     """Set the speed switches of ``model`` in place and return it."""
     for blk in model.vit.blocks:
         if hasattr(blk.attn, "fused_attn"):

@@ -1,4 +1,6 @@
-"""The 3D half of the modality-aware tokenizer (the 2D half is the backbone's own patch embedding)."""
+"""The 3D half of the modality-aware tokenizer (the 2D half is the backbone's own patch
+embedding)."""
+
 from __future__ import annotations
 
 import torch
@@ -8,7 +10,8 @@ __all__ = ["VolumeTokenizer"]
 
 
 class VolumeTokenizer(nn.Module):
-    """Trainable ``Conv3d`` (1 channel, kernel = stride = patch) plus a trainable 3D position embedding.
+    """Trainable ``Conv3d`` (1 channel, kernel = stride = patch) plus a trainable 3D position
+    embedding.
 
     The position embedding has one row for the CLS token (the backbone's) and one per volume patch,
     ``(vol_size / patch)^3`` of them: 64^3 at patch 8 gives 512 + 1 rows.
@@ -31,9 +34,12 @@ class VolumeTokenizer(nn.Module):
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
 
     def forward(self, x: torch.Tensor, cls_token: torch.Tensor) -> torch.Tensor:
-        """(B, 1, V, V, V) -> (B, 1 + N, D) tokens with the CLS token first, position embedding added."""
+        """(B, 1, V, V, V) -> (B, 1 + N, D) tokens with the CLS token first, position embedding
+        added."""
         if x.shape[-3:] != (self.vol_size,) * 3:
-            raise ValueError(f"Volume tokenizer expects {self.vol_size}^3 inputs, got {tuple(x.shape[-3:])}.")
+            raise ValueError(
+                f"Volume tokenizer expects {self.vol_size}^3 inputs, got {tuple(x.shape[-3:])}."
+            )
         tokens = self.proj(x).flatten(2).transpose(1, 2)
         tokens = torch.cat([cls_token.expand(tokens.shape[0], -1, -1), tokens], dim=1)
         return tokens + self.pos_embed

@@ -1,16 +1,18 @@
 """Paired comparisons of a report's labels, from the runs' per-sample outputs (``predictions.npz``).
 
-Every verdict word a report prints comes from here, by ``mosaic_kit.stats`` (the studentised two-level rule, at
-least 5 shared seeds): levers against a baseline ("keep" / "drop" / "no effect within +-m" / "not shown either way",
-Holm-corrected over all levers and both metrics, each lever judged on the datasets whose outputs it changed), the
-EMA teacher against the student, and each label's mean against the published references (ResNet-18 at 28 and 224
-px, the majority class). ``margins`` is the smallest effect of interest per metric (``{"acc": 0.02}``, metric
-units): without one, no comparison can say "equivalent".
+Every verdict word a report prints comes from here, by ``mosaic_kit.stats`` (the studentised
+two-level rule, at least 5 shared seeds): levers against a baseline ("keep" / "drop" / "no effect
+within +-m" / "not shown either way", Holm-corrected over all levers and both metrics, each lever
+judged on the datasets whose outputs it changed), the EMA teacher against the student, and each
+label's mean against the published references (ResNet-18 at 28 and 224 px, the majority class).
+``margins`` is the smallest effect of interest per metric (``{"acc": 0.02}``, metric units): without
+one, no comparison can say "equivalent".
 
-Which checkpoint: choices are made on **validation scores of the last round** of the fixed schedule (``last``),
-not of the best round, whose score is a maximum over rounds and so biased upward by an amount that grows with the
-number of rounds; runs that lack the last round's outputs fall back to the best round and the report says so.
-Test comparisons use the reported (best-validation) checkpoint, as the tables do.
+Which checkpoint: choices are made on **validation scores of the last round** of the fixed
+schedule (``last``), not of the best round, whose score is a maximum over rounds and so biased
+upward by an amount that grows with the number of rounds; runs that lack the last round's outputs
+fall back to the best round and the report says so. Test comparisons use the reported
+(best-validation) checkpoint, as the tables do.
 """
 from __future__ import annotations
 
@@ -37,7 +39,8 @@ from .table import RunRecord
 __all__ = ["has_all_outputs", "arm", "selection_checkpoint", "compare_records", "mean_interval", "LeverRow",
            "lever_rows", "N_BOOT"]
 
-#: Bootstrap replicates of every report comparison: p-values resolve to about 1 / N_BOOT, enough for Holm's
+# : Bootstrap replicates of every report comparison: p-values resolve to about 1 / N_BOOT, enough
+# for Holm's
 #: threshold over a few dozen comparisons.
 N_BOOT = 4000
 
@@ -58,7 +61,8 @@ def has_all_outputs(records: Sequence[RunRecord]) -> bool:
 
 
 def selection_checkpoint(records: Sequence[RunRecord]) -> str:
-    """``last`` where every run holds the last round's outputs, else ``best`` (an optimistic validation score)."""
+    """``last`` where every run holds the last round's outputs, else ``best`` (an optimistic
+    validation score)."""
     return "last" if has_all_outputs(records) and all("last" in _load(r) for r in records) else "best"
 
 
@@ -67,8 +71,8 @@ def arm(records: Sequence[RunRecord], split: str, checkpoint: str = "best", net:
     out: Dict[int, Dict[str, Tuple]] = {}
     for r in records:
         if r.seed in out:
-            raise ValueError(f"Two runs of '{r.label}' have seed {r.seed} ({r.run_dir}); a configuration's runs must "
-                             "differ in seed.")
+            raise ValueError(f"Two runs of '{r.label}' have seed {r.seed} ({r.run_dir}); a "
+                             "configuration's runs must differ in seed.")
         per = _load(r)
         if checkpoint not in per:
             raise KeyError(f"{r.run_dir} has no outputs of its '{checkpoint}' checkpoint.")
@@ -80,14 +84,16 @@ def compare_records(a: Sequence[RunRecord], b: Sequence[RunRecord], metric: str,
                     checkpoint: str = "best", net_a: str = "student", net_b: str = "student",
                     datasets: Optional[Sequence[str]] = None, n_boot: int = N_BOOT,
                     margins: Optional[Mapping[str, float]] = None) -> Comparison:
-    """A - B by the paired rule over shared seeds and the same samples (``stats.paired_difference``)."""
+    """A - B by the paired rule over shared seeds and the same samples
+    (``stats.paired_difference``)."""
     return paired_difference(arm(a, split, checkpoint, net_a), arm(b, split, checkpoint, net_b), metric, datasets,
                              n_boot=n_boot, margin=(margins or {}).get(metric))
 
 
 def changed_datasets(a: Sample, b: Sample) -> List[str]:
-    """The datasets on which the two arms' outputs differ for some shared seed: where a lever can act. A 3D-only
-    lever leaves the 2D datasets' outputs bit-identical; judging it on a mean that includes them dilutes it."""
+    """The datasets on which the two arms' outputs differ for some shared seed: where a lever can
+    act. A 3D-only lever leaves the 2D datasets' outputs bit-identical; judging it on a mean that
+    includes them dilutes it."""
     seeds = sorted(set(a) & set(b))
     names = [d for d in a[seeds[0]] if all(d in arm[s] for arm in (a, b) for s in seeds)] if seeds else []
     return [d for d in names if not identical_outputs(a, b, seeds, [d])]
@@ -95,16 +101,20 @@ def changed_datasets(a: Sample, b: Sample) -> List[str]:
 
 def mean_interval(records: Sequence[RunRecord], metric: str, datasets: Optional[Sequence[str]] = None,
                   split: str = "test", net: str = "student", n_boot: int = N_BOOT) -> Interval:
-    """A configuration's mean score with its interval over seeds and samples (reported checkpoint)."""
+    """A configuration's mean score with its interval over seeds and samples (reported
+    checkpoint)."""
     return interval_of_mean(arm(records, split, "best", net), metric, datasets, n_boot=n_boot)
 
 
 @dataclass
 class LeverRow:
     label: str
-    mean: Dict[str, Comparison]  # metric -> val comparison of the mean over the changed datasets (Holm-adjusted)
-    per_dataset: Dict[str, Comparison]  # dataset -> val AUC comparison (exploratory: no verdict word)
-    test_auc: Optional[Comparison]  # mean test AUC, reported checkpoint (descriptive, not used to decide)
+    # metric -> val comparison of the mean over the changed datasets (Holm-adjusted)
+    mean: Dict[str, Comparison]
+    # dataset -> val AUC comparison (exploratory: no verdict word)
+    per_dataset: Dict[str, Comparison]
+    # mean test AUC, reported checkpoint (descriptive, not used to decide)
+    test_auc: Optional[Comparison]
     judged_on: List[str]  # the datasets whose validation outputs the lever changed
 
     @property
@@ -125,9 +135,10 @@ class LeverRow:
 
 def lever_rows(records: Sequence[RunRecord], baseline: str, n_boot: int = N_BOOT,
                margins: Optional[Mapping[str, float]] = None) -> Tuple[List[LeverRow], str]:
-    """Every label against ``baseline`` on validation (the selection checkpoint), ACC and AUC of the mean over the
-    datasets whose outputs the lever changed, Holm-corrected over all levers and both metrics; a lever that changed
-    no output is "not testable". Returns the rows and the checkpoint used."""
+    """Every label against ``baseline`` on validation (the selection checkpoint), ACC and AUC of
+    the mean over the datasets whose outputs the lever changed, Holm-corrected over all levers
+    and both metrics; a lever that changed no output is "not testable". Returns the rows and the
+    checkpoint used."""
     base = [r for r in records if r.label == baseline]
     labels = [lab for lab in dict.fromkeys(r.label for r in records) if lab != baseline]
     ckpt = selection_checkpoint(records)
@@ -146,7 +157,8 @@ def lever_rows(records: Sequence[RunRecord], baseline: str, n_boot: int = N_BOOT
 
 
 def short(name: str) -> str:
-    """``breastmnist`` -> ``Breast``, ``adrenalmnist3d`` -> ``Adrenal3D`` (custom names unchanged)."""
+    """``breastmnist`` -> ``Breast``, ``adrenalmnist3d`` -> ``Adrenal3D`` (custom names
+    unchanged)."""
     try:
         get_info(name)
     except ValueError:
@@ -155,8 +167,9 @@ def short(name: str) -> str:
 
 
 def attach_intervals(table, records: Sequence[RunRecord], which: str = "student", n_boot: int = N_BOOT) -> bool:
-    """Fill ``table.ci`` with each label's interval of the mean test score, per dataset and group, over seeds and
-    samples; returns False (and leaves it empty) where some run lacks per-sample outputs."""
+    """Fill ``table.ci`` with each label's interval of the mean test score, per dataset and
+    group, over seeds and samples; returns False (and leaves it empty) where some run lacks
+    per-sample outputs."""
     if not has_all_outputs(records):
         return False
     from ..data.registry import GROUPS, in_group

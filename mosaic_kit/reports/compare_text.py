@@ -1,7 +1,8 @@
-"""What ``python -m mosaic_kit compare`` prints: A − B per dataset and for the mean over datasets (paired, over the
-seeds both ran, every row Holm-corrected within the printed family), with the smallest effect of interest, the
-minimal detectable effect and the seeds a stated effect needs; or, with A alone, the interval of its mean against
-ResNet-18 (28 and 224 px) and the majority class, on real data only."""
+"""What ``python -m mosaic_kit compare`` prints: A − B per dataset and for the mean over datasets
+(paired, over the seeds both ran, every row Holm-corrected within the printed family), with the
+smallest effect of interest, the minimal detectable effect and the seeds a stated effect needs;
+or, with A alone, the interval of its mean against ResNet-18 (28 and 224 px) and the majority
+class, on real data only."""
 from __future__ import annotations
 
 import math
@@ -15,7 +16,8 @@ __all__ = ["compare_text", "parse_margins"]
 
 
 def parse_margins(text: Optional[str]) -> Optional[dict]:
-    """``"acc=1,auc=2"`` (points) -> ``{"acc": 0.01, "auc": 0.02}`` (metric units); one number sets both."""
+    """``"acc=1,auc=2"`` (points) -> ``{"acc": 0.01, "auc": 0.02}`` (metric units); one number
+    sets both."""
     if not text:
         return None
     out = {}
@@ -42,14 +44,16 @@ def _folders(paths: Sequence[str]) -> str:
 
 def _seed_note(n: int) -> str:
     return "" if n >= MIN_SEEDS else (f"\nOnly {n} shared seed{'s' if n != 1 else ''}: intervals are shown, but a "
-                                      f"verdict needs at least {MIN_SEEDS} seeds per arm (n/a below).")
+                                      f"verdict needs at least {MIN_SEEDS} seeds per arm (n/a "
+                                      "below).")
 
 
 def compare_text(a_paths: Sequence[str], b_paths: Optional[Sequence[str]] = None, split: str = "test",
                  checkpoint: str = "best", metrics: Sequence[str] = ("acc", "auc"), n_boot: int = N_BOOT,
                  margins: Optional[Mapping[str, float]] = None) -> str:
-    """A − B (or A against the references); each of A and B: run directories or folders of runs of one
-    configuration. ``margins``: the smallest effect of interest per metric, in metric units."""
+    """A − B (or A against the references); each of A and B: run directories or folders of runs
+    of one configuration. ``margins``: the smallest effect of interest per metric, in metric
+    units."""
     from .table import find_runs, load_records, references_absent
 
     a = load_records(find_runs(a_paths), split=False)
@@ -65,10 +69,11 @@ def compare_text(a_paths: Sequence[str], b_paths: Optional[Sequence[str]] = None
     any_c = next(iter(found[0][1].values()))
     stated = ", ".join(f"±{100 * v:g} {k.upper()}" for k, v in (margins or {}).items()) or "none stated (--margin)"
     lines = [f"A: {_folders(a_paths)} ({len(a)} runs)", f"B: {_folders(b_paths)} ({len(b)} runs)",
-             f"A − B on {split} ({checkpoint} checkpoint), in points: paired over seeds {any_c.seeds} and the same "
-             "samples; 95% interval (t over seeds plus the samples' bootstrap variance); p Holm-corrected over the "
-             f"{sum(len(g) for _, g in found)} rows printed. Smallest effect of interest: {stated}; 'detectable' is "
-             "the difference this comparison finds with 80% power (at 5%, before the correction)."
+             f"A − B on {split} ({checkpoint} checkpoint), in points: paired over seeds "
+             f"{any_c.seeds} and the same samples; 95% interval (t over seeds plus the samples' "
+             f"bootstrap variance); p Holm-corrected over the {sum(len(g) for _, g in found)} rows "
+             f"printed. Smallest effect of interest: {stated}; 'detectable' is the difference this "
+             "comparison finds with 80% power (at 5%, before the correction)."
              + _seed_note(len(any_c.seeds)), ""]
     if references_absent(a + b):
         lines.insert(2, f"Data: {references_absent(a + b)} These scores say nothing about the official files.")
@@ -87,9 +92,10 @@ def _power_lines(mean: Mapping[str, object], margins: Mapping[str, float]) -> st
         n = seeds_needed(margins[m], c.v_seed, c.v_sample, c.level)
         what = (f"{n} seeds" if n else "no number of seeds (the samples' own noise, "
                 f"±{100 * 1.96 * c.v_sample ** 0.5:.1f}, is too large for it)")
-        out.append(f"Power: a true {m.upper()} difference of {100 * margins[m]:g} points needs {what} to be found "
-                   f"with 80% power (these {len(c.seeds)} seeds as a pilot: seed sd {100 * c.v_seed ** 0.5:.1f}, "
-                   f"sample se {100 * c.v_sample ** 0.5:.1f}).")
+        out.append(f"Power: a true {m.upper()} difference of {100 * margins[m]:g} points needs "
+                   f"{what} to be found with 80% power (these {len(c.seeds)} seeds as a pilot: "
+                   f"seed sd {100 * c.v_seed ** 0.5:.1f}, sample se "
+                   f"{100 * c.v_sample ** 0.5:.1f}).")
     return "\n".join(out)
 
 
@@ -105,7 +111,8 @@ def _against_references(a, a_paths, split, checkpoint, metrics, n_boot, absent: 
         refs = {"ResNet-18 (28 px)": reference_resnet18(28), "ResNet-18 (224 px)": reference_resnet18(224)}
     majority = {n: v for r in a for n, v in (r.results.get("majority") or {}).items()}
     lines += [f"mean {split} score of {len(a)} runs in points, 95% interval over seeds and samples"
-              + ("; against each reference: the gap of the mean, 'above' / 'below' where the interval excludes it "
+              + ("; against each reference: the gap of the mean, 'above' / 'below' where the "
+                 "interval excludes it "
                  "(for 3D files ResNet-18 means MedMNIST v2's ResNet-18+3D at 28^3)" if refs else "")
               + ("; 'majority class': always predicting the most frequent training class" if not absent else "")
               + _seed_note(len({r.seed for r in a})), ""]
@@ -117,6 +124,7 @@ def _against_references(a, a_paths, split, checkpoint, metrics, n_boot, absent: 
             if m == "acc" and all(n in majority for n in ds):
                 v = sum(majority[n] for n in ds) / len(ds)
                 against.append(f"majority class: {100 * (iv.mean - v):+.1f} {iv.against(v)}")
-            lines.append(f"{row:>16} {m.upper()} {100 * iv.mean:5.1f} [{100 * iv.low:.1f}, {100 * iv.high:.1f}]  "
+            lines.append(f"{row:>16} {m.upper()} {100 * iv.mean:5.1f} [{100 * iv.low:.1f}, "
+                         f"{100 * iv.high:.1f}]  "
                          + "; ".join(against))
     return "\n".join(lines)

@@ -1,11 +1,13 @@
-"""Named contrasts of a plan (``contrasts: [{a, b, question}]``): A − B on the test split, per dataset, per
-specialist (the datasets MOSAIC routes to A, B or C) and for the mean over datasets, each by the paired rule over
-the seeds both labels ran and the same test samples (``stats.paired_differences``).
+"""Named contrasts of a plan (``contrasts: [{a, b, question}]``): A − B on the test split, per
+dataset, per specialist (the datasets MOSAIC routes to A, B or C) and for the mean over datasets,
+each by the paired rule over the seeds both labels ran and the same test samples
+(``stats.paired_differences``).
 
-The test split of the reported (best-validation) checkpoint, as the tables show. A contrast is one question and
-one family: its rows (each dataset, each specialist, the mean) and both metrics are Holm-corrected together, so a
-verdict word on a per-dataset row is as safe as one on the mean. With the plan's ``smallest_effect``, "equivalent
-within ±m" is a verdict too. Beside each contrast: both labels' trainable parameters and median wall time per run.
+The test split of the reported (best-validation) checkpoint, as the tables show. A contrast is
+one question and one family: its rows (each dataset, each specialist, the mean) and both metrics
+are Holm-corrected together, so a verdict word on a per-dataset row is as safe as one on the
+mean. With the plan's ``smallest_effect``, "equivalent within ±m" is a verdict too. Beside each
+contrast: both labels' trainable parameters and median wall time per run.
 """
 from __future__ import annotations
 
@@ -28,18 +30,21 @@ class ContrastRow:
     a: str
     b: str
     question: str
-    rows: List[Tuple[str, List[str]]]  # (row name, its datasets): each dataset, each specialist, the mean
+    # (row name, its datasets): each dataset, each specialist, the mean
+    rows: List[Tuple[str, List[str]]]
     found: Dict[Tuple[str, str], Comparison]  # (row name, metric) -> A - B
 
 
 def specialist_groups(records: Sequence[RunRecord]) -> Dict[str, List[str]]:
-    """``{"A": [...], "B": [...], "C": [...]}``: the datasets of the runs by the specialist MOSAIC routes them to
-    (with the runs' own routing overrides)."""
+    """``{"A": [...], "B": [...], "C": [...]}``: the datasets of the runs by the specialist
+    MOSAIC routes them to (with the runs' own routing overrides)."""
     names = list(dict.fromkeys(n for r in records for n in r.results["datasets"]))
-    routing = build_routing(names)  # runs record the routing they trained with; a MOSAIC run's (A/B/C) wins
+    # runs record the routing they trained with; a MOSAIC run's (A/B/C) wins
+    routing = build_routing(names)
     for r in records:
         routing.update({k: v for k, v in (r.results.get("routing") or {}).items() if k in routing
-                        and v in SPECIALISTS})  # other methods record their own path names ("backbone", ...)
+                        # other methods record their own path names ("backbone", ...)
+                        and v in SPECIALISTS})
     groups: Dict[str, List[str]] = {}
     for name, spec in routing.items():
         groups.setdefault(spec, []).append(name)
@@ -57,7 +62,8 @@ def _rows(records: Sequence[RunRecord], a: Sequence[RunRecord]) -> List[Tuple[st
 
 def contrast_rows(records: Sequence[RunRecord], contrasts: Sequence[Mapping[str, str]],
                   n_boot: int = N_BOOT, margins: Optional[Mapping[str, float]] = None) -> List[ContrastRow]:
-    """Every contrast whose labels both have runs; Holm over the rows and metrics of each contrast (its family)."""
+    """Every contrast whose labels both have runs; Holm over the rows and metrics of each
+    contrast (its family)."""
     out = []
     for c in contrasts:
         a = [r for r in records if r.label == c["a"]]
@@ -90,17 +96,19 @@ def contrasts_md(records: Sequence[RunRecord], contrasts: Sequence[Mapping[str, 
     found = contrast_rows(records, contrasts, n_boot, margins) if found is None else found
     stated = next((c.margin for row in found for c in row.found.values() if c.margin is not None), None)
     lines = head + [
-        "A − B in points, test split of the reported (best-validation) checkpoint: the paired difference over the "
-        "seeds both labels ran and the same test samples, its 95% interval (t over seeds plus the samples' "
-        "bootstrap variance; per comparison, not adjusted) and p-value Holm-corrected within its contrast: each "
-        "contrast is one question, and its rows (per dataset, per specialist (the datasets routed to the same MOSAIC "
-        "specialist) and the mean) and both metrics are one family; rows whose outputs are identical in both labels "
+        "A − B in points, test split of the reported (best-validation) checkpoint: the paired "
+        "difference over the seeds both labels ran and the same test samples, its 95% interval (t "
+        "over seeds plus the samples' bootstrap variance; per comparison, not adjusted) and "
+        "p-value Holm-corrected within its contrast: each contrast is one question, and its rows "
+        "(per dataset, per specialist (the datasets routed to the same MOSAIC specialist) and the "
+        "mean) and both metrics are one family; rows whose outputs are identical in both labels "
         "are not testable and stay out of it. A verdict needs 5 shared seeds. "
-        + (f"'equivalent within ±m': both one-sided tests against the plan's smallest effect of interest reject "
-           f"({_margins(found)}). " if stated is not None else
-           "No smallest effect of interest is stated (`smallest_effect` in the plan), so no row can say "
-           "'equivalent'. ")
-        + "'detectable': the true difference this comparison finds with 80% power at 5% before the correction. "
+        + ("'equivalent within ±m': both one-sided tests against the plan's smallest effect of "
+           f"interest reject ({_margins(found)}). " if stated is not None else
+           "No smallest effect of interest is stated (`smallest_effect` in the plan), so no row "
+           "can say 'equivalent'. ")
+        + "'detectable': the true difference this comparison finds with 80% power at 5% before the "
+          "correction. "
         "Figure: `contrasts.png`.", ""]
     for row in found:
         a = [r for r in records if r.label == row.a]
@@ -128,8 +136,9 @@ def _margins(found: Sequence[ContrastRow]) -> str:
 
 
 def plot_contrasts(found: Sequence[ContrastRow], path: str | Path) -> Path:
-    """Forest plot: per contrast, A − B of test ACC and AUC with 95% intervals, per dataset, specialist and mean
-    (green / red: better / worse after Holm over every row; blue: equivalent within the stated margin)."""
+    """Forest plot: per contrast, A − B of test ACC and AUC with 95% intervals, per dataset,
+    specialist and mean (green / red: better / worse after Holm over every row; blue: equivalent
+    within the stated margin)."""
     import matplotlib.pyplot as plt
 
     colour = {"better": "tab:green", "worse": "tab:red", "equivalent": "tab:blue"}
@@ -147,8 +156,8 @@ def plot_contrasts(found: Sequence[ContrastRow], path: str | Path) -> Path:
             ax.set_yticks(range(len(row.rows)), [name.split(" (")[0] for name, _ in row.rows], fontsize=7)
             ax.invert_yaxis()
             ax.set_title(f"{row.a} − {row.b}: test {m.upper()} (points)", fontsize=8)
-    fig.suptitle("Contrasts, paired over seeds and test samples (95% intervals; green/red: better/worse after Holm; "
-                 "blue: equivalent)", fontsize=9)
+    fig.suptitle("Contrasts, paired over seeds and test samples (95% intervals; green/red: "
+                 "better/worse after Holm; blue: equivalent)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

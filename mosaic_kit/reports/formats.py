@@ -1,4 +1,5 @@
-"""The result table in its formats: Markdown, CSV and LaTeX cells and rows, and the provenance line under them."""
+"""The result table in its formats: Markdown, CSV and LaTeX cells and rows, and the provenance
+line under them."""
 from __future__ import annotations
 
 import csv
@@ -64,7 +65,8 @@ def _rows(table: ResultTable, latex: bool = False) -> Tuple[List[str], List[List
         cells = [_fmt(table.means.get((lab, g), {}).get(m), latex=latex, ci=table.ci.get((lab, f"mean_{g}"), {}).get(m),
                       mark=("†" if table.partial.get((lab, g), {}).get(m) else "") +
                            ("*" if table.truncated.get(lab) else "")) for lab in table.labels for m in METRICS]
-        rows.append([f"mean {g.upper() if g != 'all' else 'all'} ({len(names)} dataset{'s' if len(names) > 1 else ''})"]
+        rows.append([f"mean {g.upper() if g != 'all' else 'all'} ({len(names)} "
+                     f"dataset{'s' if len(names) > 1 else ''})"]
                     + cells + refs(names))
     pad = [""] * (len(header) - 1 - len(table.labels) * len(METRICS))
     rows.append(["trainable parameters"] + [f"{mean(table.params[lab]):,.0f}" if i == 0 else ""
@@ -85,8 +87,8 @@ def to_markdown(table: ResultTable) -> str:
 
 def provenance_md(records, describe=provenance_line,
                   missing: str = "Provenance: not recorded (a run before mosaic_kit 0.2).") -> str:
-    """One line per distinct data / weights provenance (or other ``describe(results)`` sentence) among the runs,
-    with the labels it covers."""
+    """One line per distinct data / weights provenance (or other ``describe(results)`` sentence)
+    among the runs, with the labels it covers."""
     lines: Dict[str, List[str]] = {}
     for r in records:
         lines.setdefault(describe(r.results) or missing, []).append(r.label)
@@ -96,9 +98,9 @@ def provenance_md(records, describe=provenance_line,
 
 
 def to_csv(table: ResultTable) -> str:
-    """Long format, one row per (label, dataset or group, metric): mean and std over the defined values, n, the
-    interval of the mean (where per-sample outputs exist) and the row's provenance: input size, data kinds,
-    backbone weights and their sha256."""
+    """Long format, one row per (label, dataset or group, metric): mean and std over the defined
+    values, n, the interval of the mean (where per-sample outputs exist) and the row's
+    provenance: input size, data kinds, backbone weights and their sha256."""
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["label", "row", "metric", "mean", "std", "n", "undefined", "ci_low", "ci_high", "input", "data",

@@ -1,5 +1,5 @@
-"""Published reference numbers shipped in ``mosaic_kit/data/reference``: MedMNIST v2's ResNet-18 (labelled with its
-resolution) and the MOSAIC paper's reported means."""
+"""Published reference numbers shipped in ``mosaic_kit/data/reference``: MedMNIST v2's ResNet-18
+(labelled with its resolution) and the MOSAIC paper's reported means."""
 from __future__ import annotations
 
 import csv
@@ -19,8 +19,8 @@ def _read_csv(path: Path) -> List[dict]:
 
 
 def reference_resnet18(resolution: int = 28) -> Dict[str, Dict[str, float]]:
-    """MedMNIST v2's ResNet-18 test ACC/AUC for 2D images at ``resolution`` (28 or 224 px); the 3D datasets get
-    ResNet-18+3D (28^3) at 28 and nothing at 224."""
+    """MedMNIST v2's ResNet-18 test ACC/AUC for 2D images at ``resolution`` (28 or 224 px); the
+    3D datasets get ResNet-18+3D (28^3) at 28 and nothing at 224."""
     if resolution not in (28, 224):
         raise ValueError(f"MedMNIST v2 reports ResNet-18 at 28 and 224 px, not {resolution}.")
     rows = _read_csv(REFERENCE_DIR / "medmnist_v2_baselines.csv")
@@ -34,8 +34,9 @@ def reference_resnet18(resolution: int = 28) -> Dict[str, Dict[str, float]]:
 
 
 def reference_acs() -> Dict[str, Dict[str, float]]:
-    """MedMNIST v2's ResNet-18 with ACS convolutions (2D kernels split over the axial, coronal and sagittal
-    planes; 28^3) test ACC/AUC for the 3D datasets: on AdrenalMNIST3D the best published 3D AUC."""
+    """MedMNIST v2's ResNet-18 with ACS convolutions (2D kernels split over the axial, coronal
+    and sagittal planes; 28^3) test ACC/AUC for the 3D datasets: on AdrenalMNIST3D the best
+    published 3D AUC."""
     return {r["dataset"]: {"acc": float(r["acc"]), "auc": float(r["auc"])}
             for r in _read_csv(REFERENCE_DIR / "medmnist_v2_baselines.csv") if r["method"] == "resnet18_acs"}
 

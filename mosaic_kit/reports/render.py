@@ -1,9 +1,11 @@
-"""The table as Markdown, CSV and LaTeX, a per-dataset dot plot, and ``write_report`` that writes them all.
+"""The table as Markdown, CSV and LaTeX, a per-dataset dot plot, and ``write_report`` that writes
+them all.
 
-A cell reads ``mean ± sample std over seeds [95% interval of the mean over seeds and test samples] n=runs`` (the
-interval where the runs hold per-sample outputs: ``compare.attach_intervals``); ``undefined``
-where no run could score it (an AUC on a split with one class), ``†`` where a mean skipped such datasets, ``*``
-when a run's evaluation was truncated (``eval_max_samples``).
+A cell reads ``mean ± sample std over seeds [95% interval of the mean over seeds and test
+samples] n=runs`` (the interval where the runs hold per-sample outputs:
+``compare.attach_intervals``); ``undefined`` where no run could score it (an AUC on a split with
+one class), ``†`` where a mean skipped such datasets, ``*`` when a run's evaluation was truncated
+(``eval_max_samples``).
 """
 from __future__ import annotations
 
@@ -29,14 +31,16 @@ __all__ = ["to_markdown", "to_csv", "to_latex", "plot_scores", "write_report"]
 
 
 def plot_scores(table: ResultTable, path: str | Path, metric: str = "acc", inputs: str = "") -> Path:
-    """Dot plot per dataset: each label's mean (± std over runs) beside MedMNIST v2's ResNet-18 trained at 28 px
-    (3D: ResNet-18+3D) and at 224 px; ``inputs`` (the kit's input sizes) goes into the title."""
+    """Dot plot per dataset: each label's mean (± std over runs) beside MedMNIST v2's ResNet-18
+    trained at 28 px (3D: ResNet-18+3D) and at 224 px; ``inputs`` (the kit's input sizes) goes
+    into the title."""
     import matplotlib.pyplot as plt
 
     refs = {} if table.references_absent else {
         "ResNet-18, trained at 28 px (3D: ResNet-18+3D)": ("_", reference_resnet18(28)),
         "ResNet-18, trained at 224 px": ("x", reference_resnet18(224))}
-    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(table.datasets) + 2) + 3, 4))  # + the legend beside
+    # + the legend beside
+    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(table.datasets) + 2) + 3, 4))
     xs = list(range(len(table.datasets)))
     width = 0.6 / max(1, len(table.labels))
     for k, lab in enumerate(table.labels):
@@ -66,8 +70,10 @@ def _selection_md(candidates: List[Candidate]) -> str:
     if not candidates:
         return ""
     lines = ["## Selection on validation", "",
-             "Each method's column above is its grid point with the best mean validation ACC (over datasets within "
-             "a run, then over runs); the test numbers of the other points are not shown and played no part.", "",
+             "Each method's column above is its grid point with the best mean validation ACC (over "
+             "datasets within a run, then over runs); the test numbers of the other points are not "
+             "shown and "
+             "played no part.", "",
              "| method | grid point | mean val ACC | runs | |", "|---|---|---|---|---|"]
     lines += [f"| {c.label} | {', '.join(f'{k}={v}' for k, v in c.point.items())} | "
               f"{'–' if math.isnan(c.val) else f'{100 * c.val:.1f}'} | {c.runs} | "
@@ -80,14 +86,16 @@ def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str
                  contrasts: Sequence[Mapping[str, str]] = (),
                  labels: Optional[Sequence[str]] = None,
                  smallest_effect: Optional[Mapping[str, float]] = None) -> Dict[str, Path]:
-    """Write ``results.md``, ``results.csv``, ``results.tex``, ``acc.png`` and ``auc.png`` into ``out_dir``; where
-    a method family ran at several sizes, also the accuracy-vs-trainable-parameters section and ``scaling.png``;
-    with wall times recorded for several labels, ``wall_time.png`` (accuracy against wall time per run) and, for up
-    to six datasets, ``auc_wall_time.png`` (per dataset, with ResNet-18 as a line on real data). Where a label is
-    ``baseline``, every other label is judged against it on validation. ``contrasts`` (``[{a, b, question}]``):
-    A − B on test per dataset, specialist and mean (``contrasts.py``), with ``contrasts.png``. ``labels``: one
-    name per entry of ``run_dirs`` for every run found under it, in place of the suite's label or the method.
-    ``smallest_effect``: ``{metric: points}``, the margin within which a lever or contrast can be "equivalent"."""
+    """Write ``results.md``, ``results.csv``, ``results.tex``, ``acc.png`` and ``auc.png`` into
+    ``out_dir``; where a method family ran at several sizes, also the
+    accuracy-vs-trainable-parameters section and ``scaling.png``; with wall times recorded for
+    several labels, ``wall_time.png`` (accuracy against wall time per run) and, for up to six
+    datasets, ``auc_wall_time.png`` (per dataset, with ResNet-18 as a line on real data). Where a
+    label is ``baseline``, every other label is judged against it on validation. ``contrasts``
+    (``[{a, b, question}]``): A − B on test per dataset, specialist and mean (``contrasts.py``),
+    with ``contrasts.png``. ``labels``: one name per entry of ``run_dirs`` for every run found
+    under it, in place of the suite's label or the method. ``smallest_effect``: ``{metric:
+    points}``, the margin within which a lever or contrast can be "equivalent"."""
     from ..utils.atomic import atomic_write_bytes
 
     run_dirs = list(run_dirs)
@@ -109,7 +117,8 @@ def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str
               any(r.label == baseline for r in records) else None)
     contrasted = contrast_rows(records, contrasts, margins=margins) if paired and contrasts else None
     points = scaling_points(table, kept)
-    sweep = is_sweep(points)  # some family at several sizes: draw accuracy against trainable parameters
+    # some family at several sizes: draw accuracy against trainable parameters
+    sweep = is_sweep(points)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     n_runs = ", ".join(f"{lab}: {n} run{'s' if n > 1 else ''}" for lab, n in table.runs.items())
@@ -119,35 +128,38 @@ def write_report(run_dirs: Iterable[str | Path], out_dir: str | Path, title: str
         paper = reference_paper_means()
         full = {g: sum(1 for n in table.datasets if in_group(n, g)) == n for g, n in (("all", 18), ("2d", 12),
                                                                                         ("3d", 6))}
-        refs = ("ResNet-18: MedMNIST v2 (Yang et al., Sci. Data 2023), trained from scratch at 28 px and at 224 px on "
-                "the 2D datasets; for the 3D datasets the 28 px columns hold ResNet-18+3D (28^3). The MOSAIC paper "
-                "reports these means for MOSAIC with ViT-B/16 (3 seeds), comparable only with a mean over the same "
+        refs = ("ResNet-18: MedMNIST v2 (Yang et al., Sci. Data 2023), trained from scratch at 28 "
+                "px and at 224 px on the 2D datasets; for the 3D datasets the 28 px columns hold "
+                "ResNet-18+3D (28^3). The MOSAIC paper reports these means for MOSAIC with "
+                "ViT-B/16 (3 seeds), comparable only with a mean over the same "
                 "datasets: " + ", ".join(f"{g.upper() if g != 'all' else 'all'} {100 * v['acc']:.1f} / "
                                          f"{100 * v['auc']:.1f}" + ("" if full[g] else " (not covered here)")
                                          for g, v in paper.items()) + " (ACC / AUC).")
     notes = ["Cells: mean ± sample std over runs" + (", [95% interval of the mean over seeds and test samples "
-                                                     "(t over seeds plus the samples' bootstrap variance)]" if paired else
-                                                     " (no interval: the runs hold no per-sample outputs)")
+                                                     "(t over seeds plus the samples' bootstrap "
+                                                     "variance)]" if paired else
+                                                     " (no interval: the runs hold no per-sample "
+                                                     "outputs)")
              + ", n = runs with a defined value.", provenance_md(records)]
     if any(table.wall.get(lab) for lab in table.labels):
         notes.append(provenance_md(records, execution_line, "Wall time: how it was measured is not recorded."))
     if table.majority:
-        notes.append("Majority-class ACC: the most frequent training class (per label for ChestMNIST) predicted for "
-                     "every test sample, computed on the same files.")
+        notes.append("Majority-class ACC: the most frequent training class (per label for "
+                     "ChestMNIST) predicted for every test sample, computed on the same files.")
     if any(table.partial.values()) or any(math.isnan(v) for c in table.cells.values() for vs in c.values()
                                           for v in vs):
-        notes.append("undefined / †: an AUC on a split with one class has no value; a mean marked † covers only "
-                     "the datasets where it is defined.")
+        notes.append("undefined / †: an AUC on a split with one class has no value; a mean marked "
+                     "† covers only the datasets where it is defined.")
     if any(table.truncated.values()):
         notes.append("*: evaluated on at most `eval_max_samples` samples per split, not the whole split.")
 
     def shown(path: Path) -> str:  # relative to the report, so the links work from results.md
         return os.path.relpath(path.resolve(), out.resolve())
 
-    md = (f"# {title}\n\nTest ACC / AUC in percent ({which}); mean ± sample std over runs ({n_runs}). Inputs: "
-          f"{input_resolution(records)}. Read from each "
-          "run's `results.json`: the training's own evaluation of its best-validation checkpoint (later `eval` "
-          f"calls write `evaluation-*.json` beside it and are not read). {refs}\n\n"
+    md = (f"# {title}\n\nTest ACC / AUC in percent ({which}); mean ± sample std over runs "
+          f"({n_runs}). Inputs: {input_resolution(records)}. Read from each run's `results.json`: "
+          "the training's own evaluation of its best-validation checkpoint (later `eval` calls "
+          f"write `evaluation-*.json` beside it and are not read). {refs}\n\n"
           + to_markdown(table) + "\n" + "\n".join(notes) + "\n\n" + references_md(table, records)
           + _selection_md(candidates) + validation_md(records) + teacher_md(records) + levers_md(records, baseline, judged=judged)
           + contrasts_md(records, contrasts, found=contrasted, margins=margins)

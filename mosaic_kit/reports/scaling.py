@@ -1,6 +1,7 @@
-"""Accuracy against cost: against trainable parameters, one line per method family (the same method at several
-sizes: VPT prompts, LoRA ranks, adapter or MOSAIC widths), with the trend in words; and against wall time per
-run, one point per label (e.g. the levers of an ablation). Error bars: std over seeds."""
+"""Accuracy against cost: against trainable parameters, one line per method family (the same
+method at several sizes: VPT prompts, LoRA ranks, adapter or MOSAIC widths), with the trend in
+words; and against wall time per run, one point per label (e.g. the levers of an ablation). Error
+bars: std over seeds."""
 from __future__ import annotations
 
 import math
@@ -38,8 +39,8 @@ class ScalingPoint:
 
 
 def scaling_points(table: ResultTable, records: Sequence[RunRecord], group: str = "all") -> List[ScalingPoint]:
-    """One point per label of ``table``: its method family (``method``, ``independent`` ones apart), trainable
-    parameters and mean test ACC / AUC over ``group``'s datasets, per run."""
+    """One point per label of ``table``: its method family (``method``, ``independent`` ones
+    apart), trainable parameters and mean test ACC / AUC over ``group``'s datasets, per run."""
     family = {}
     for r in records:
         cfg = r.results.get("config", {})
@@ -51,8 +52,9 @@ def scaling_points(table: ResultTable, records: Sequence[RunRecord], group: str 
 
 
 def is_sweep(points: Sequence[ScalingPoint]) -> bool:
-    """Whether some family ran at three or more sizes (distinct trainable-parameter counts): a curve. Two sizes are
-    a comparison, e.g. an ablation lever that changes the count in passing (a smaller 3D kernel)."""
+    """Whether some family ran at three or more sizes (distinct trainable-parameter counts): a
+    curve. Two sizes are a comparison, e.g. an ablation lever that changes the count in passing
+    (a smaller 3D kernel)."""
     return any(len({round(p.params) for p in ps}) > 2 for ps in _families(points).values())
 
 
@@ -64,14 +66,15 @@ def _families(points: Sequence[ScalingPoint]) -> Dict[str, List[ScalingPoint]]:
 
 
 def trend(points: Sequence[ScalingPoint], metric: str, records: Sequence[RunRecord] = ()) -> str:
-    """The smallest against the largest size of one family: the change of the mean test score in points and, where
-    ``records`` hold per-sample outputs, the paired verdict (``_trends``); otherwise no verdict."""
+    """The smallest against the largest size of one family: the change of the mean test score in
+    points and, where ``records`` hold per-sample outputs, the paired verdict (``_trends``);
+    otherwise no verdict."""
     return _trends({"": list(points)}, records)[("", metric)]
 
 
 def _trends(fams: Dict[str, List[ScalingPoint]], records: Sequence[RunRecord]) -> Dict[tuple, str]:
-    """Per family and metric, largest − smallest size: paired over shared seeds and test samples, Holm-corrected
-    over every family and metric of the table."""
+    """Per family and metric, largest − smallest size: paired over shared seeds and test samples,
+    Holm-corrected over every family and metric of the table."""
     from ..stats import holm
     from .compare import compare_records, has_all_outputs
 
@@ -93,31 +96,38 @@ def _trends(fams: Dict[str, List[ScalingPoint]], records: Sequence[RunRecord]) -
 
 
 def scaling_md(points: Sequence[ScalingPoint], records: Sequence[RunRecord] = ()) -> str:
-    """A table of every point by family, and per family with several sizes the change from its smallest to its
-    largest size (paired verdicts where ``records`` hold per-sample outputs)."""
+    """A table of every point by family, and per family with several sizes the change from its
+    smallest to its largest size (paired verdicts where ``records`` hold per-sample outputs)."""
     fams = _families(points)
     lines = ["## Accuracy against trainable parameters", "",
-             "Mean test score over the datasets, mean ± sample std over seeds, per method family and size "
+             "Mean test score over the datasets, mean ± sample std over seeds, per method family "
+             "and size "
              "(figure: `scaling.png`).", "",
              "| family | label | trainable parameters | ACC | AUC | runs |", "|---|---|---|---|---|---|"]
     for fam, ps in fams.items():
-        lines += [f"| {fam} | {p.label} | {p.params:,.0f} | {100 * p.mean('acc'):.1f} ± {100 * p.std('acc'):.1f} | "
-                  f"{100 * p.mean('auc'):.1f} ± {100 * p.std('auc'):.1f} | {len(p.scores['acc'])} |" for p in ps]
+        lines += [f"| {fam} | {p.label} | {p.params:,.0f} | {100 * p.mean('acc'):.1f} ± "
+                  f"{100 * p.std('acc'):.1f} | "
+                  f"{100 * p.mean('auc'):.1f} ± {100 * p.std('auc'):.1f} | "
+                  f"{len(p.scores['acc'])} |" for p in ps]
     sweeps = {f: ps for f, ps in fams.items() if len({round(p.params) for p in ps}) > 1}
     if sweeps:
         got = _trends(sweeps, records)
-        lines += ["", "From the smallest to the largest size of each family, mean test score over the datasets, in "
-                  "points: the paired difference over shared seeds and the same test samples with its 95% interval "
-                  "(t over seeds plus the samples' bootstrap variance), p Holm-corrected over the rows and metrics of this table:", "",
+        lines += ["", "From the smallest to the largest size of each family, mean test score over "
+                      "the datasets, in "
+                  "points: the paired difference over shared seeds and the same test samples with "
+                  "its 95% interval (t over seeds plus the samples' bootstrap variance), p "
+                  "Holm-corrected over the "
+                  "rows and metrics of this table:", "",
                   "| family | parameters | ACC change | AUC change |", "|---|---|---|---|"]
-        lines += [f"| {f} | {ps[0].params:,.0f} → {ps[-1].params:,.0f} | {got[(f, 'acc')]} | {got[(f, 'auc')]} |"
+        lines += [f"| {f} | {ps[0].params:,.0f} → {ps[-1].params:,.0f} | {got[(f, 'acc')]} | "
+                  f"{got[(f, 'auc')]} |"
                   for f, ps in sweeps.items()]
     return "\n".join(lines) + "\n\n"
 
 
 def plot_scaling(points: Sequence[ScalingPoint], path: str | Path, title: str = "") -> Path:
-    """Two panels (ACC, AUC): x = trainable parameters (log scale), one line per family, error bars = std over
-    seeds."""
+    """Two panels (ACC, AUC): x = trainable parameters (log scale), one line per family, error
+    bars = std over seeds."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -142,8 +152,8 @@ def plot_scaling(points: Sequence[ScalingPoint], path: str | Path, title: str = 
 
 
 def plot_wall_time(points: Sequence[ScalingPoint], path: str | Path) -> Path:
-    """Two panels (ACC, AUC): x = wall time per run in minutes, one labelled point per label; error bars = std
-    over seeds on both axes."""
+    """Two panels (ACC, AUC): x = wall time per run in minutes, one labelled point per label;
+    error bars = std over seeds on both axes."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -171,10 +181,11 @@ def plot_wall_time(points: Sequence[ScalingPoint], path: str | Path) -> Path:
 def plot_wall_time_per_dataset(table: ResultTable, path: str | Path, metric: str = "auc",
                                references: Dict[str, Dict[str, Dict[str, float]]] | None = None,
                                inputs: str = "") -> Path:
-    """One panel per dataset: test ``metric`` against wall time per run, one labelled point per label (error bars:
-    std over seeds on both axes), and the published references given as ``{name: {dataset: {metric: value}}}``
-    (e.g. ResNet-18 trained at 28 and at 224 px) as lines: how far each lever goes toward them and at what cost.
-    ``inputs`` (the kit's input sizes) goes into the title."""
+    """One panel per dataset: test ``metric`` against wall time per run, one labelled point per
+    label (error bars: std over seeds on both axes), and the published references given as
+    ``{name: {dataset: {metric: value}}}`` (e.g. ResNet-18 trained at 28 and at 224 px) as lines:
+    how far each lever goes toward them and at what cost. ``inputs`` (the kit's input sizes) goes
+    into the title."""
     import matplotlib
 
     matplotlib.use("Agg")

@@ -1,6 +1,7 @@
-"""Selection on validation only: when a plan holds a grid (e.g. ``lr``), each method's table column is the grid
-point with the best mean validation score (of the last round where recorded, so not a maximum over rounds); test
-numbers play no part in the choice, and the other points are listed with their validation scores only."""
+"""Selection on validation only: when a plan holds a grid (e.g. ``lr``), each method's table
+column is the grid point with the best mean validation score (of the last round where recorded,
+so not a maximum over rounds); test numbers play no part in the choice, and the other points are
+listed with their validation scores only."""
 from __future__ import annotations
 
 import json
@@ -13,7 +14,8 @@ from .table import RunRecord
 
 __all__ = ["Candidate", "select_on_validation", "validation_md", "BASELINE"]
 
-#: The label an ablation plan gives its reference configuration; every other label is one lever against it.
+# : The label an ablation plan gives its reference configuration; every other label is one lever
+# against it.
 BASELINE = "baseline"
 
 
@@ -27,17 +29,17 @@ class Candidate:
 
 
 def _val(r: RunRecord, metric: str) -> float:
-    """The mean validation score to choose on: the last round's where recorded (not a maximum over rounds), else
-    the best round's."""
+    """The mean validation score to choose on: the last round's where recorded (not a maximum
+    over rounds), else the best round's."""
     res = r.results.get("last") or r.results
     v = (res.get("mean_val") or {}).get("all", {}).get(metric, float("nan"))
     return float("nan") if v is None else float(v)
 
 
 def select_on_validation(records: Sequence[RunRecord], metric: str = "acc") -> Tuple[List[RunRecord], List[Candidate]]:
-    """Keep, per label, the runs of the grid point with the best mean validation ``metric`` (ties: the first point
-    in plan order); records without a grid point pass through. The kept records are relabelled with the chosen
-    values, e.g. ``mos (lr=0.001)``."""
+    """Keep, per label, the runs of the grid point with the best mean validation ``metric``
+    (ties: the first point in plan order); records without a grid point pass through. The kept
+    records are relabelled with the chosen values, e.g. ``mos (lr=0.001)``."""
     kept: List[RunRecord] = [r for r in records if not r.grid]
     candidates: List[Candidate] = []
     for label in dict.fromkeys(r.label for r in records if r.grid):
@@ -66,23 +68,27 @@ def _pm(values: List[float]) -> str:
 
 
 def validation_md(records: Sequence[RunRecord]) -> str:
-    """Mean validation ACC / AUC per label, of the student and of its EMA teacher, at the score choices are made
-    on (the last round's where recorded, ``_val``); the verdicts on them are in the sections of ``sections``."""
+    """Mean validation ACC / AUC per label, of the student and of its EMA teacher, at the score
+    choices are made on (the last round's where recorded, ``_val``); the verdicts on them are in
+    the sections of ``sections``."""
     last = all("last" in r.results for r in records)
     lines = ["## Validation scores", "",
-             "Mean validation score over the datasets, mean ± sample std over runs: the only numbers to choose on "
-             "(a variant, a checkpoint, student or EMA teacher), "
+             "Mean validation score over the datasets, mean ± sample std over runs: the only "
+             "numbers to choose on (a variant, a checkpoint, student or EMA teacher), "
              + ("of the last round of the fixed schedule (not a maximum over rounds)." if last else
-                "of the best round (a maximum over rounds, so optimistic: these runs predate the last round's "
+                "of the best round (a maximum over rounds, so optimistic: these runs predate the "
+                "last round's "
                 "scores).") + "", "",
-             "| label | student val ACC | student val AUC | teacher val ACC | teacher val AUC | runs |",
+             "| label | student val ACC | student val AUC | teacher val ACC | teacher val AUC | "
+             "runs |",
              "|---|---|---|---|---|---|"]
     for label in dict.fromkeys(r.label for r in records):
         rs = [r for r in records if r.label == label]
         teacher = [_teacher(r) for r in rs]
-        lines.append(f"| {label} | {_pm([_val(r, 'acc') for r in rs])} | {_pm([_val(r, 'auc') for r in rs])} | "
-                     f"{_pm([_val(t, 'acc') for t in teacher])} | {_pm([_val(t, 'auc') for t in teacher])} | "
-                     f"{len(rs)} |")
+        lines.append(f"| {label} | {_pm([_val(r, 'acc') for r in rs])} | "
+                     f"{_pm([_val(r, 'auc') for r in rs])} | "
+                     f"{_pm([_val(t, 'acc') for t in teacher])} | "
+                     f"{_pm([_val(t, 'auc') for t in teacher])} | {len(rs)} |")
     return "\n".join(lines) + "\n\n"
 
 

@@ -1,11 +1,12 @@
 """Run directories -> one table of scores by configuration.
 
-A run is labelled by its ``suite.json`` (written by ``mosaic_kit suite``) or else by its method. Runs under one
-label are averaged only when they are seeds of one configuration: equal apart from the seed and file paths, on
-the same kinds of data and backbone weights. Otherwise each configuration is its own row, labelled by the keys
-that differ. Per label, each dataset cell collects one value per run; the ``all / 2D / 3D`` rows average over
-datasets within each run first, then over runs. Undefined values (an AUC on a split with one class) stay in the
-table as NaN and are marked when rendered, never dropped silently.
+A run is labelled by its ``suite.json`` (written by ``mosaic_kit suite``) or else by its method.
+Runs under one label are averaged only when they are seeds of one configuration: equal apart from
+the seed and file paths, on the same kinds of data and backbone weights. Otherwise each
+configuration is its own row, labelled by the keys that differ. Per label, each dataset cell
+collects one value per run; the ``all / 2D / 3D`` rows average over datasets within each run
+first, then over runs. Undefined values (an AUC on a split with one class) stay in the table as
+NaN and are marked when rendered, never dropped silently.
 """
 from __future__ import annotations
 
@@ -36,34 +37,45 @@ class RunRecord:
     seed: int
     run_dir: Path
     results: dict
-    grid: Dict[str, Any] = field(default_factory=dict)  # the plan's grid point of this run (suite.json)
+    # the plan's grid point of this run (suite.json)
+    grid: Dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class ResultTable:
     labels: List[str]
     datasets: List[str]
-    cells: Dict[Tuple[str, str], Dict[str, List[float]]]  # (label, dataset) -> metric -> values over runs
-    means: Dict[Tuple[str, str], Dict[str, List[float]]]  # (label, group) -> metric -> values over runs
+    # (label, dataset) -> metric -> values over runs
+    cells: Dict[Tuple[str, str], Dict[str, List[float]]]
+    # (label, group) -> metric -> values over runs
+    means: Dict[Tuple[str, str], Dict[str, List[float]]]
     runs: Dict[str, int] = field(default_factory=dict)     # label -> number of runs
-    params: Dict[str, List[int]] = field(default_factory=dict)  # label -> trainable parameters per run
+    # label -> trainable parameters per run
+    params: Dict[str, List[int]] = field(default_factory=dict)
     wall: Dict[str, List[float]] = field(default_factory=dict)  # label -> wall time (s) per run
-    references_absent: str = ""  # why published numbers must not stand beside these runs ("" when they may)
-    # (label, dataset or "mean_{group}") -> metric -> 95% interval of the mean over seeds and test samples; filled
+    # why published numbers must not stand beside these runs ("" when they may)
+    references_absent: str = ""
+    # (label, dataset or "mean_{group}") -> metric -> 95% interval of the mean over seeds and test
+    # samples; filled
     # from per-sample outputs by ``compare.attach_intervals``
     ci: Dict[Tuple[str, str], Dict[str, Tuple[float, float]]] = field(default_factory=dict)
-    partial: Dict[Tuple[str, str], Dict[str, bool]] = field(default_factory=dict)  # a group mean skipped NaNs
-    intervals: Dict[Tuple[str, str, str], Any] = field(default_factory=dict)  # (label, row, metric) -> stats.Interval
-    truncated: Dict[str, bool] = field(default_factory=dict)  # label -> some run's evaluation was truncated
-    provenance: Dict[str, Dict[str, Any]] = field(default_factory=dict)  # label -> input, data kinds, weights
+    # a group mean skipped NaNs
+    partial: Dict[Tuple[str, str], Dict[str, bool]] = field(default_factory=dict)
+    # (label, row, metric) -> stats.Interval
+    intervals: Dict[Tuple[str, str, str], Any] = field(default_factory=dict)
+    # label -> some run's evaluation was truncated
+    truncated: Dict[str, bool] = field(default_factory=dict)
+    # label -> input, data kinds, weights
+    provenance: Dict[str, Dict[str, Any]] = field(default_factory=dict)
     majority: Dict[str, float] = field(default_factory=dict)  # dataset -> majority-class test ACC
 
 
 def find_runs(paths: Iterable[str | Path]) -> List[Path]:
-    """Run directories (holding ``results.json``) among ``paths``, searching folders recursively; the given
-    order is kept (a suite passes its plan's order, which becomes the table's column order). A search skips the
-    runs a suite set aside (``seed42.replaced-1``: replaced by a run of the plan's current entry) and the parts of
-    an independent run; name them directly to include them."""
+    """Run directories (holding ``results.json``) among ``paths``, searching folders recursively;
+    the given order is kept (a suite passes its plan's order, which becomes the table's column
+    order). A search skips the runs a suite set aside (``seed42.replaced-1``: replaced by a run
+    of the plan's current entry) and the parts of an independent run; name them directly to
+    include them."""
     found: List[Path] = []
     for p in map(Path, paths):
         if (p / "results.json").is_file():
@@ -83,9 +95,11 @@ def _defaults() -> Dict[str, Any]:
 
 
 def _facts(results: Dict[str, Any]) -> Dict[str, Any]:
-    """What makes a configuration: every key but the seed and paths, plus the data kinds and weights' hash. A key
-    that a run's version did not have yet counts at its default (a new key's default keeps the old behaviour)."""
-    ignored = {"seed", "out", "threads", "tracker", *path_keys()}  # how a run was executed, not what it is
+    """What makes a configuration: every key but the seed and paths, plus the data kinds and
+    weights' hash. A key that a run's version did not have yet counts at its default (a new key's
+    default keeps the old behaviour)."""
+    # how a run was executed, not what it is
+    ignored = {"seed", "out", "threads", "tracker", *path_keys()}
     config = {**_defaults(), **results.get("config", {})}
     facts = {k: v for k, v in config.items() if k not in ignored}
     if str(facts.get("device", "")).startswith("cuda:"):
@@ -97,8 +111,8 @@ def _facts(results: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def load_records(run_dirs: Iterable[str | Path], split: bool = True) -> List[RunRecord]:
-    """One record per run directory; with ``split``, labels whose runs are not seeds of one configuration are
-    split (``split_configurations``)."""
+    """One record per run directory; with ``split``, labels whose runs are not seeds of one
+    configuration are split (``split_configurations``)."""
     out = []
     for d in map(Path, run_dirs):
         res = load_results(d)
@@ -110,8 +124,10 @@ def load_records(run_dirs: Iterable[str | Path], split: bool = True) -> List[Run
 
 
 def split_configurations(out: List[RunRecord]) -> List[RunRecord]:
-    """Relabel runs so that a label holds only seeds of one configuration (``label [key=value, ...]``)."""
-    for label in dict.fromkeys(r.label for r in out):  # a label's runs must be seeds of one configuration
+    """Relabel runs so that a label holds only seeds of one configuration (``label [key=value,
+    ...]``)."""
+    # a label's runs must be seeds of one configuration
+    for label in dict.fromkeys(r.label for r in out):
         recs = [r for r in out if r.label == label]
         facts = [_facts(r.results) for r in recs]
         if len({json.dumps(f, sort_keys=True, default=str) for f in facts}) > 1:
@@ -122,8 +138,9 @@ def split_configurations(out: List[RunRecord]) -> List[RunRecord]:
 
 
 def references_absent(records: Sequence[RunRecord]) -> str:
-    """Why published numbers on the real datasets must not stand beside these runs; "" when every run used
-    official or same-split files and a pretrained backbone (``provenance`` in results.json)."""
+    """Why published numbers on the real datasets must not stand beside these runs; "" when every
+    run used official or same-split files and a pretrained backbone (``provenance`` in
+    results.json)."""
     reasons = []
     for r in records:
         prov, cfg = r.results.get("provenance"), r.results.get("config", {})
@@ -141,7 +158,8 @@ def references_absent(records: Sequence[RunRecord]) -> str:
 
 
 def _provenance(results: Dict[str, Any]) -> Dict[str, Any]:
-    """Input size, each dataset's data kind, backbone weights and their sha256, as recorded by the run."""
+    """Input size, each dataset's data kind, backbone weights and their sha256, as recorded by
+    the run."""
     prov, cfg = results.get("provenance") or {}, results.get("config") or {}
     names = list(results.get("datasets") or {})
     size = [f"{cfg.get('img_size')} px" if any(in_group(n, "2d") for n in names) else "",
@@ -153,7 +171,8 @@ def _provenance(results: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def aggregate(records: Sequence[RunRecord], which: str = "student", split: str = "test") -> ResultTable:
-    """Collect per-dataset and per-group scores of ``which`` (student or teacher) over runs, by label."""
+    """Collect per-dataset and per-group scores of ``which`` (student or teacher) over runs, by
+    label."""
     if not records:
         raise ValueError("No runs to aggregate: give run directories that hold results.json.")
     labels = list(dict.fromkeys(r.label for r in records))

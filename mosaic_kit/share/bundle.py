@@ -1,20 +1,27 @@
-"""Run bundles: a trained run as a self-contained folder to share, load by path or name, and push to or pull from
-the Hugging Face Hub (as peft's ``save_pretrained`` / ``from_pretrained`` do for adapters).
+"""Run bundles: a trained run as a self-contained folder to share, load by path or name, and push to
+or pull from the Hugging Face Hub (as peft's ``save_pretrained`` / ``from_pretrained`` do for
+adapters).
 
 A bundle is the smallest run directory the loaders accept, plus what a reader needs:
 
-- ``{checkpoint}.safetensors``: the trainable tensors only (student and EMA teacher); the frozen backbone is named,
-  not copied;
-- ``config.yaml``: the resolved configuration; the backbone weights are named by timm name (``timm:...``) where
-  the run used them so, else by file name, with their sha256 in ``bundle.json``; the loader rebuilds the backbone
-  from the weights given and refuses it unless its fingerprint is the checkpoint's;
-- ``results.json``: the run's own evaluation; ``datasets/*.yaml``: the specs of datasets of your own, if any;
-- ``bundle.json``: format, kit version, backbone and sha256, every dataset's task, class names and specialist;
-- ``README.md``: the model card (``model_card.py``): results with their provenance, training, use, limits.
+- ``{checkpoint}.safetensors``: the trainable tensors only (student and EMA teacher); the frozen
+  backbone is named, not copied;
+- ``config.yaml``: the resolved configuration; the backbone weights are named by timm name
+  (``timm:...``) where the run used them so, else by file name, with their sha256 in
+  ``bundle.json``; the loader rebuilds the backbone from the weights given and refuses it unless its
+  fingerprint is the checkpoint's;
+- ``results.json``: the run's own evaluation; ``datasets/*.yaml``: the specs of datasets of your
+  own, if any;
+- ``bundle.json``: format, kit version, backbone and sha256, every dataset's task, class names and
+  specialist;
+- ``README.md``: the model card (``model_card.py``): results with their provenance, training, use,
+  limits.
 
-``mosaic_kit.load("hf:OWNER/NAME")`` (or ``predict hf:OWNER/NAME ...``) reads a bundle from the Hub through
-``huggingface_hub.snapshot_download``: the local cache first, offline with ``HF_HUB_OFFLINE=1``.
+``mosaic_kit.load("hf:OWNER/NAME")`` (or ``predict hf:OWNER/NAME ...``) reads a bundle from the
+Hub through ``huggingface_hub.snapshot_download``: the local cache first, offline with
+``HF_HUB_OFFLINE=1``.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,41 +40,67 @@ from ..evaluation.locate import HUB_PREFIX, read_bundle, resolve_run, weights_ch
 from ..evaluation.results import load_results
 from .model_card import model_card
 
-__all__ = ["FORMAT", "HUB_PREFIX", "save_bundle", "read_bundle", "resolve_run", "push_to_hub", "weights_check"]
+__all__ = [
+    "FORMAT",
+    "HUB_PREFIX",
+    "save_bundle",
+    "read_bundle",
+    "resolve_run",
+    "push_to_hub",
+    "weights_check",
+]
 
 FORMAT = "mosaic_kit.share.bundle/1"
 
 
 def save_bundle(run_dir: str | Path, out: str | Path, checkpoint: str = "best") -> Path:
-    """Write the bundle of ``run_dir``'s ``checkpoint`` into the new folder ``out`` (all or nothing)."""
+    """Write the bundle of ``run_dir``'s ``checkpoint`` into the new folder ``out`` (all or
+    nothing)."""
     run_dir, out = Path(run_dir), Path(out)
     ckpt = run_dir / f"{checkpoint}.safetensors"
     for need in (run_dir / "config.yaml", run_dir / "results.json", ckpt):
         if not need.is_file():
-            raise FileNotFoundError(f"{run_dir} cannot be bundled: {need.name} is missing (a bundle is made from a "
-                                    "finished run; `train --resume` finishes an interrupted one).")
+            raise FileNotFoundError(
+                f"{run_dir} cannot be bundled: {need.name} is missing (a bundle is made from a "
+                "finished run; `train --resume` finishes an interrupted one)."
+            )
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise ValueError(f"{out} exists and is not an empty folder; a bundle is written into a new folder.")
+        raise ValueError(
+            f"{out} exists and is not an empty folder; a bundle is written into a new folder."
+        )
     cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
     if cfg.get("independent"):
-        raise ValueError(f"{run_dir} is an `independent` run (one model per dataset, in sub-folders): bundle each "
-                         "dataset's run folder on its own.")
+        raise ValueError(
+            f"{run_dir} is an `independent` run (one model per dataset, in sub-folders): bundle "
+            "each dataset's run folder on its own."
+        )
     results = load_results(run_dir)
     backbone = dict((results.get("provenance") or {}).get("backbone") or {})
     weights = cfg.get("weights")
-    if weights and not is_hub_spec(weights):  # a path on this machine means nothing elsewhere: keep its name
+    if weights and not is_hub_spec(
+        weights
+    ):  # a path on this machine means nothing elsewhere: keep its name
         cfg["weights"] = Path(weights).name
-    # where the data lives is the reader's business (eval BUNDLE --set data_root=...): the conventional folder,
+    # where the data lives is the reader's business (eval BUNDLE --set data_root=...): the
+    # conventional folder,
     # which fails loudly where it is missing, never the synthetic suite in place of real files
     cfg["data_root"] = "synthetic" if cfg.get("data_root") == "synthetic" else "data/medmnist"
     cfg.pop("cache_dir", None)
     cfg["out"] = "."
     datasets = list(results.get("datasets") or {})
     manifest = {
-        "format": FORMAT, "mosaic_kit": __version__, "checkpoint": checkpoint, "source_run": str(run_dir),
-        "method": cfg.get("method"), "seed": cfg.get("seed"),
-        "backbone": {"name": cfg.get("backbone"), "weights": cfg.get("weights"), "sha256": backbone.get("sha256"),
-                     "pretrained": backbone.get("pretrained", bool(weights))},
+        "format": FORMAT,
+        "mosaic_kit": __version__,
+        "checkpoint": checkpoint,
+        "source_run": str(run_dir),
+        "method": cfg.get("method"),
+        "seed": cfg.get("seed"),
+        "backbone": {
+            "name": cfg.get("backbone"),
+            "weights": cfg.get("weights"),
+            "sha256": backbone.get("sha256"),
+            "pretrained": backbone.get("pretrained", bool(weights)),
+        },
         "datasets": {n: _dataset_entry(n, results) for n in datasets},
         "params": {k: v for k, v in (results.get("params") or {}).items() if k != "components"},
     }
@@ -94,20 +127,31 @@ def save_bundle(run_dir: str | Path, out: str | Path, checkpoint: str = "best") 
 
 def _dataset_entry(name: str, results: Dict[str, Any]) -> Dict[str, Any]:
     info = get_info(name)
-    return {"task": info.task, "modality": "3D" if info.is_3d else "2D", "classes": dict(info.labels),
-            "license": info.license,
-            "specialist": (results.get("routing") or {}).get(name),
-            "data": ((results.get("provenance") or {}).get("datasets") or {}).get(name)}
+    return {
+        "task": info.task,
+        "modality": "3D" if info.is_3d else "2D",
+        "classes": dict(info.labels),
+        "license": info.license,
+        "specialist": (results.get("routing") or {}).get(name),
+        "data": ((results.get("provenance") or {}).get("datasets") or {}).get(name),
+    }
 
 
-def push_to_hub(folder: str | Path, repo_id: str, private: bool = False, token: Optional[str] = None) -> str:
-    """Upload a bundle folder to the Hub repository ``repo_id`` (created if missing); returns the commit URL."""
+def push_to_hub(
+    folder: str | Path, repo_id: str, private: bool = False, token: Optional[str] = None
+) -> str:
+    """Upload a bundle folder to the Hub repository ``repo_id`` (created if missing); returns the
+    commit URL."""
     if read_bundle(folder) is None:
-        raise ValueError(f"{folder} is not a bundle (no bundle.json); write one with `python -m mosaic_kit bundle`.")
+        raise ValueError(
+            f"{folder} is not a bundle (no bundle.json); write one with `python -m mosaic_kit "
+            "bundle`."
+        )
     from huggingface_hub import HfApi
 
     api = HfApi(token=token)
     api.create_repo(repo_id, private=private, exist_ok=True)
-    info = api.upload_folder(folder_path=str(folder), repo_id=repo_id,
-                             commit_message=f"mosaic_kit {__version__} bundle")
+    info = api.upload_folder(
+        folder_path=str(folder), repo_id=repo_id, commit_message=f"mosaic_kit {__version__} bundle"
+    )
     return str(getattr(info, "commit_url", info))

@@ -1,11 +1,13 @@
-"""Export one dataset's path of a trained run (input preparation, tokenizer, backbone with its specialist, head)
-to ONNX or TorchScript, with a dynamic batch axis.
+"""Export one dataset's path of a trained run (input preparation, tokenizer, backbone with its
+specialist, head) to ONNX or TorchScript, with a dynamic batch axis.
 
-The exported graph takes what ``Predictor.conform`` produces, as float32: ``(B, S, S)`` grayscale or
-``(B, S, S, 3)`` RGB images, or ``(B, S, S, S)`` volumes, values 0..255 at the run's file size ``S``; it resizes
-and normalises inside and returns ``logits`` and ``probabilities`` (softmax, or a sigmoid per label for
-multi-label datasets). A JSON file beside it (``{file}.json``) records the input layout, class names and provenance.
+The exported graph takes what ``Predictor.conform`` produces, as float32: ``(B, S, S)`` grayscale
+or ``(B, S, S, 3)`` RGB images, or ``(B, S, S, S)`` volumes, values 0..255 at the run's file size
+``S``; it resizes and normalises inside and returns ``logits`` and ``probabilities`` (softmax, or
+a sigmoid per label for multi-label datasets). A JSON file beside it (``{file}.json``) records
+the input layout, class names and provenance.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -28,7 +30,8 @@ FORMATS = ("onnx", "torchscript")
 
 
 class DatasetPath(nn.Module):
-    """One dataset's route through a trained model, from 0..255 input to logits and probabilities."""
+    """One dataset's route through a trained model, from 0..255 input to logits and
+    probabilities."""
 
     def __init__(self, model: MosaicModel, dataset: str, norm: Normalization) -> None:
         super().__init__()
@@ -44,25 +47,38 @@ class DatasetPath(nn.Module):
 def example_input(dataset: str, size: int, batch: int = 2, seed: int = 0) -> torch.Tensor:
     """A random float32 batch in the exported graph's input layout."""
     info = get_info(dataset)
-    shape = (batch, size, size, size) if info.is_3d else (
-        (batch, size, size, 3) if info.n_channels == 3 else (batch, size, size))
+    shape = (
+        (batch, size, size, size)
+        if info.is_3d
+        else ((batch, size, size, 3) if info.n_channels == 3 else (batch, size, size))
+    )
     g = torch.Generator().manual_seed(seed)
     return torch.randint(0, 256, shape, generator=g).float()
 
 
-def export(run_dir: str | Path, dataset: str, fmt: str = "onnx", out: Optional[str | Path] = None,
-           checkpoint: str = "best", which: str = "student", weights: Optional[str] = None) -> List[Path]:
-    """Write ``dataset``'s path of ``run_dir`` as ``fmt`` (``onnx`` or ``torchscript``) plus a JSON description;
-    returns both paths. The file is written under a temporary name and renamed when complete. ``weights``: the
-    backbone weights file, where it has moved since training (its sha256 must match the run's)."""
+def export(
+    run_dir: str | Path,
+    dataset: str,
+    fmt: str = "onnx",
+    out: Optional[str | Path] = None,
+    checkpoint: str = "best",
+    which: str = "student",
+    weights: Optional[str] = None,
+) -> List[Path]:
+    """Write ``dataset``'s path of ``run_dir`` as ``fmt`` (``onnx`` or ``torchscript``) plus a
+    JSON description; returns both paths. The file is written under a temporary name and renamed
+    when complete. ``weights``: the backbone weights file, where it has moved since training (its
+    sha256 must match the run's)."""
     from ..utils.atomic import atomic_write_bytes
     from .predict import load
 
     if fmt not in FORMATS:
         raise ValueError(f"format '{fmt}' is not one of {', '.join(FORMATS)}.")
     if fmt == "onnx" and not all(importlib.util.find_spec(m) for m in ("onnx", "onnxscript")):
-        raise RuntimeError("ONNX export needs onnx and onnxscript: pip install 'mosaic_kit[export]' (or use "
-                           "--format torchscript).")
+        raise RuntimeError(
+            "ONNX export needs onnx and onnxscript: pip install 'mosaic_kit[export]' (or use "
+            "--format torchscript)."
+        )
     dataset = check_dataset_name(dataset)
     predictor = load(run_dir, checkpoint, which, "cpu", weights)
     model = predictor.model(dataset).float().eval()
@@ -78,12 +94,21 @@ def export(run_dir: str | Path, dataset: str, fmt: str = "onnx", out: Optional[s
         for blk in model.vit.blocks:  # the explicit softmax(QK^T)V: one graph for every runtime
             blk.attn.fused_attn = False
         with torch.no_grad(), warnings.catch_warnings():
-            # shape checks become constants: only the batch axis varies, and the parity test checks the graphs
+            # shape checks become constants: only the batch axis varies, and the parity test checks
+            # the graphs
             warnings.simplefilter("ignore", torch.jit.TracerWarning)
             if fmt == "onnx":
-                torch.onnx.export(net, (x,), str(tmp), input_names=["input"], output_names=["logits", "probabilities"],
-                                  dynamic_shapes=({0: torch.export.Dim("batch")},), dynamo=True, verbose=False,
-                                  external_data=False)
+                torch.onnx.export(
+                    net,
+                    (x,),
+                    str(tmp),
+                    input_names=["input"],
+                    output_names=["logits", "probabilities"],
+                    dynamic_shapes=({0: torch.export.Dim("batch")},),
+                    dynamo=True,
+                    verbose=False,
+                    external_data=False,
+                )
             else:
                 torch.jit.save(torch.jit.trace(net, (x,), check_trace=False), str(tmp))
         tmp.replace(out)
@@ -92,33 +117,55 @@ def export(run_dir: str | Path, dataset: str, fmt: str = "onnx", out: Optional[s
         for blk, f in zip(model.vit.blocks, fused):
             blk.attn.fused_attn = f
     shape = ["batch"] + list(x.shape[1:])
-    meta = {"format": fmt, "dataset": dataset, "task": info.task, "input": {"name": "input", "shape": shape,
-            "dtype": "float32", "range": [0, 255],
-            "layout": "volumes (D, H, W)" if info.is_3d else ("RGB (H, W, 3)" if info.n_channels == 3 else
-                                                              "grayscale (H, W)")},
-            "outputs": ["logits", "probabilities"], "class_names": predictor.class_names(dataset),
-            "specialist": model.resolve_specialist(dataset), "run": str(Path(run_dir).resolve()),
-            "checkpoint": checkpoint, "which": which, "backbone": predictor.cfg.backbone,
-            "normalization": {"mean": list(predictor.norm.mean), "std": list(predictor.norm.std)}}
+    meta = {
+        "format": fmt,
+        "dataset": dataset,
+        "task": info.task,
+        "input": {
+            "name": "input",
+            "shape": shape,
+            "dtype": "float32",
+            "range": [0, 255],
+            "layout": "volumes (D, H, W)"
+            if info.is_3d
+            else ("RGB (H, W, 3)" if info.n_channels == 3 else "grayscale (H, W)"),
+        },
+        "outputs": ["logits", "probabilities"],
+        "class_names": predictor.class_names(dataset),
+        "specialist": model.resolve_specialist(dataset),
+        "run": str(Path(run_dir).resolve()),
+        "checkpoint": checkpoint,
+        "which": which,
+        "backbone": predictor.cfg.backbone,
+        "normalization": {"mean": list(predictor.norm.mean), "std": list(predictor.norm.std)},
+    }
     atomic_write_bytes(side, json.dumps(meta, indent=1).encode())
     return [out, side]
 
 
-def export_paths(run_dir: str | Path, dataset: str, fmt: str, out: Optional[str | Path] = None) -> Tuple[Path, Path]:
-    """The exported file and its description (``{out}.json``, so an ONNX and a TorchScript export of one dataset
-    keep their own). Refused before any work: an empty ``out``, an ``out`` without the format's suffix that would
-    replace an existing file (a run's ``results.json``, say), and a description that would replace a file that
-    is not an earlier export's description."""
+def export_paths(
+    run_dir: str | Path, dataset: str, fmt: str, out: Optional[str | Path] = None
+) -> Tuple[Path, Path]:
+    """The exported file and its description (``{out}.json``, so an ONNX and a TorchScript export
+    of one dataset keep their own). Refused before any work: an empty ``out``, an ``out`` without
+    the format's suffix that would replace an existing file (a run's ``results.json``, say), and
+    a description that would replace a file that is not an earlier export's description."""
     suffix = ".onnx" if fmt == "onnx" else ".pt"
     if out is not None and not str(out).strip():
-        raise ValueError("--out is empty; give the exported file's path (e.g. model.onnx) or leave it out for "
-                         "RUN/export/DATASET" + suffix + ".")
+        raise ValueError(
+            "--out is empty; give the exported file's path (e.g. model.onnx) or leave it out for "
+            "RUN/export/DATASET" + suffix + "."
+        )
     out = Path(out) if out else Path(run_dir) / "export" / f"{dataset}{suffix}"
     if out.is_dir():
-        raise IsADirectoryError(f"--out {out} is a folder; give a file name inside it, e.g. {out / (dataset + suffix)}.")
+        raise IsADirectoryError(
+            f"--out {out} is a folder; give a file name inside it, e.g. {out / (dataset + suffix)}."
+        )
     if out.exists() and out.suffix != suffix:
-        raise FileExistsError(f"{out} exists and is not a {fmt} file ({suffix}); the export will not replace it. "
-                              f"Choose another --out, e.g. {out.with_suffix(suffix)}.")
+        raise FileExistsError(
+            f"{out} exists and is not a {fmt} file ({suffix}); the export will not replace it. "
+            f"Choose another --out, e.g. {out.with_suffix(suffix)}."
+        )
     side = out.with_name(out.name + ".json")
     if side.exists():
         try:
@@ -127,6 +174,8 @@ def export_paths(run_dir: str | Path, dataset: str, fmt: str, out: Optional[str 
         except (ValueError, UnicodeDecodeError):
             ours = False
         if not ours:
-            raise FileExistsError(f"{side} exists and is not an export description written by mosaic_kit; the "
-                                  "export would replace it. Move it or choose another --out.")
+            raise FileExistsError(
+                f"{side} exists and is not an export description written by mosaic_kit; the "
+                "export would replace it. Move it or choose another --out."
+            )
     return out, side

@@ -1,11 +1,12 @@
 """Use a trained run on new images: ``mosaic_kit.load(run_dir).predict(images, dataset=...)``.
 
-No data files are needed: the model is rebuilt from the run's ``config.yaml`` (the backbone from its weights file,
-checked against the checkpoint's fingerprint) and the checkpoint's trainable tensors.
+No data files are needed: the model is rebuilt from the run's ``config.yaml`` (the backbone from its
+weights file, checked against the checkpoint's fingerprint) and the checkpoint's trainable tensors.
 
 >>> predictor = mosaic_kit.load("runs/demo")
 >>> [p.label for p in predictor.predict(["a.png", "b.png"], dataset="breastmnist")]
 """
+
 from __future__ import annotations
 
 import warnings
@@ -32,35 +33,68 @@ __all__ = ["Prediction", "Predictor", "load", "format_table", "save_overlay", "p
 
 @dataclass
 class Prediction:
-    """One sample's prediction. ``label``: the top class (multi-label: every label with p >= 0.5, or none)."""
+    """One sample's prediction. ``label``: the top class (multi-label: every label with p >= 0.5,
+    or none)."""
 
     source: str
     dataset: str
     label: str
-    probabilities: Dict[str, float]  # class name -> probability (softmax; sigmoid per label when multi-label)
-    specialist: Optional[str]  # the specialist the sample was routed through (None: the method has no routing)
-    image: np.ndarray = field(repr=False)  # the conformed uint8 input, in the dataset's layout and file size
-    attention: Optional[np.ndarray] = field(default=None, repr=False)  # [0, 1] rollout map, same grid as ``image``
+    probabilities: Dict[
+        str, float
+    ]  # class name -> probability (softmax; sigmoid per label when multi-label)
+    specialist: Optional[
+        str
+    ]  # the specialist the sample was routed through (None: the method has no routing)
+    image: np.ndarray = field(
+        repr=False
+    )  # the conformed uint8 input, in the dataset's layout and file size
+    attention: Optional[np.ndarray] = field(
+        default=None, repr=False
+    )  # [0, 1] rollout map, same grid as ``image``
     notes: List[str] = field(default_factory=list)  # e.g. how intensities were scaled
 
     def top(self, k: int = 3) -> List[Tuple[str, float]]:
         return sorted(self.probabilities.items(), key=lambda kv: -kv[1])[:k]
 
     def to_dict(self) -> Dict[str, Any]:
-        return {"source": self.source, "dataset": self.dataset, "label": self.label, "specialist": self.specialist,
-                "probabilities": self.probabilities, "notes": self.notes}
+        return {
+            "source": self.source,
+            "dataset": self.dataset,
+            "label": self.label,
+            "specialist": self.specialist,
+            "probabilities": self.probabilities,
+            "notes": self.notes,
+        }
 
 
 class Predictor:
     """A trained run, ready to classify new images of the datasets it was trained on."""
 
-    def __init__(self, cfg: Config, models: Dict[str, MosaicModel], norm: Normalization, device: torch.device,
-                 source: str, run_dir: Optional[Path] = None, checkpoint: str = "best", which: str = "student",
-                 overrides: Optional[Dict[str, Any]] = None) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        models: Dict[str, MosaicModel],
+        norm: Normalization,
+        device: torch.device,
+        source: str,
+        run_dir: Optional[Path] = None,
+        checkpoint: str = "best",
+        which: str = "student",
+        overrides: Optional[Dict[str, Any]] = None,
+    ) -> None:
         self.cfg, self.norm, self.device, self.source = cfg, norm, device, source
-        self._models = models  # dataset -> model (one shared model, or one per dataset for independent runs)
-        self._run_dir, self._checkpoint, self._which, self._overrides = run_dir, checkpoint, which, overrides
-        self.synthetic = _synthetic_datasets(run_dir)  # trained on the kit's generated data: classes numbered
+        self._models = (
+            models  # dataset -> model (one shared model, or one per dataset for independent runs)
+        )
+        self._run_dir, self._checkpoint, self._which, self._overrides = (
+            run_dir,
+            checkpoint,
+            which,
+            overrides,
+        )
+        self.synthetic = _synthetic_datasets(
+            run_dir
+        )  # trained on the kit's generated data: classes numbered
 
     @property
     def datasets(self) -> List[str]:
@@ -70,7 +104,9 @@ class Predictor:
     def model(self, dataset: str) -> MosaicModel:
         name = check_dataset_name(dataset)
         if name not in self._models:
-            raise ValueError(f"This run was not trained on '{name}'; it serves {', '.join(self.datasets)}.")
+            raise ValueError(
+                f"This run was not trained on '{name}'; it serves {', '.join(self.datasets)}."
+            )
         model = self._models[name]
         if model is None:  # an independent run: that dataset's own model, loaded on first use
             run = load_run(self._run_dir / name, self._checkpoint, self._overrides)
@@ -78,21 +114,23 @@ class Predictor:
         return model
 
     def file_size(self, dataset: str) -> int:
-        """Side of the files the run trained on (2D ``size`` or 3D ``size_3d``); new inputs are resized to it."""
+        """Side of the files the run trained on (2D ``size`` or 3D ``size_3d``); new inputs are
+        resized to it."""
         return self.cfg.size_3d if get_info(dataset).is_3d else self.cfg.size
 
     def class_names(self, dataset: str) -> List[str]:
-        """The dataset's class names; ``synthetic class k`` where the run learnt the kit's synthetic data (its
-        patterns are not the named findings)."""
+        """The dataset's class names; ``synthetic class k`` where the run learnt the kit's
+        synthetic data (its patterns are not the named findings)."""
         info = get_info(dataset)
         if dataset in self.synthetic:
             return [f"synthetic class {i}" for i in range(info.n_classes)]
         return [info.labels[str(i)] for i in range(info.n_classes)]
 
-    def conform(self, images: Any, dataset: str, window: Optional[Tuple[float, float]] = None
-                ) -> Tuple[List[np.ndarray], List[str], List[List[str]]]:
-        """Inputs as uint8 arrays in the dataset's layout (what ``predict`` feeds the model), their names, and
-        per input the notes on how its intensities were scaled."""
+    def conform(
+        self, images: Any, dataset: str, window: Optional[Tuple[float, float]] = None
+    ) -> Tuple[List[np.ndarray], List[str], List[List[str]]]:
+        """Inputs as uint8 arrays in the dataset's layout (what ``predict`` feeds the model),
+        their names, and per input the notes on how its intensities were scaled."""
         info: DatasetInfo = get_info(dataset)
         arrays, names, notes = [], [], []
         for i, item in enumerate(split_batch(images, info.is_3d)):
@@ -101,7 +139,9 @@ class Predictor:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", IntensityWarning)
                 arrays.append(conform(raw, info, self.file_size(dataset), window, name))
-            notes.append([str(w.message) for w in caught if issubclass(w.category, IntensityWarning)])
+            notes.append(
+                [str(w.message) for w in caught if issubclass(w.category, IntensityWarning)]
+            )
             for w in caught:
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
             names.append(name)
@@ -110,12 +150,19 @@ class Predictor:
         return arrays, names, notes
 
     @torch.no_grad()
-    def predict(self, images: Any, dataset: str, attention: bool = False,
-                window: Optional[Tuple[float, float]] = None, batch_size: int = 32) -> List[Prediction]:
-        """Classify ``images`` (paths, PIL images, arrays or tensors; a list, or an array stacked along a first
-        batch axis) as samples of ``dataset``. ``window=(low, high)`` maps intensities that are not 8-bit (CT in
-        Hounsfield units) to 0..255; without it they are min-max scaled with a warning. ``attention=True`` adds
-        each sample's attention-rollout map."""
+    def predict(
+        self,
+        images: Any,
+        dataset: str,
+        attention: bool = False,
+        window: Optional[Tuple[float, float]] = None,
+        batch_size: int = 32,
+    ) -> List[Prediction]:
+        """Classify ``images`` (paths, PIL images, arrays or tensors; a list, or an array stacked
+        along a first batch axis) as samples of ``dataset``. ``window=(low, high)`` maps
+        intensities that are not 8-bit (CT in Hounsfield units) to 0..255; without it they are
+        min-max scaled with a warning. ``attention=True`` adds each sample's attention-rollout
+        map."""
         dataset = check_dataset_name(dataset)
         model = self.model(dataset)
         info = get_info(dataset)
@@ -123,7 +170,13 @@ class Predictor:
         names_cls = self.class_names(dataset)
         out: List[Prediction] = []
         for lo in range(0, len(arrays), batch_size):
-            x = prepare(model, dataset, torch.from_numpy(np.stack(arrays[lo:lo + batch_size])), self.norm, self.device)
+            x = prepare(
+                model,
+                dataset,
+                torch.from_numpy(np.stack(arrays[lo : lo + batch_size])),
+                self.norm,
+                self.device,
+            )
             maps = None
             if attention:
                 from ..viz.attention import rollout_map
@@ -141,14 +194,24 @@ class Predictor:
                     label = ", ".join(c for c, p in probs.items() if p >= 0.5) or "none"
                 else:
                     label = names_cls[int(np.argmax(s))]
-                out.append(Prediction(names[k], dataset, label, probs, model.resolve_specialist(dataset),
-                                      arrays[k], None if maps is None else maps[j], notes[k]))
+                out.append(
+                    Prediction(
+                        names[k],
+                        dataset,
+                        label,
+                        probs,
+                        model.resolve_specialist(dataset),
+                        arrays[k],
+                        None if maps is None else maps[j],
+                        notes[k],
+                    )
+                )
         return out
 
 
 def _synthetic_datasets(run_dir: Optional[Path]) -> set:
-    """Datasets a run's ``results.json`` records as synthetic; without one (an interrupted run), every dataset of a
-    run whose ``config.yaml`` says ``data_root: synthetic``."""
+    """Datasets a run's ``results.json`` records as synthetic; without one (an interrupted run),
+    every dataset of a run whose ``config.yaml`` says ``data_root: synthetic``."""
     import json
 
     import yaml
@@ -156,7 +219,11 @@ def _synthetic_datasets(run_dir: Optional[Path]) -> set:
     path = Path(run_dir) / "results.json" if run_dir is not None else None
     if path is None or not path.is_file():
         cfg_path = Path(run_dir) / "config.yaml" if run_dir is not None else None
-        cfg = yaml.safe_load(cfg_path.read_text()) if cfg_path is not None and cfg_path.is_file() else None
+        cfg = (
+            yaml.safe_load(cfg_path.read_text())
+            if cfg_path is not None and cfg_path.is_file()
+            else None
+        )
         if isinstance(cfg, dict) and cfg.get("data_root") == "synthetic":
             ds = cfg.get("datasets") or []
             return set(resolve_datasets(ds.split(",") if isinstance(ds, str) else list(ds)))
@@ -171,10 +238,16 @@ def _pick(run, which: str) -> MosaicModel:
     return run.model if which == "student" else run.teacher
 
 
-def load(run_dir: str | Path, checkpoint: str = "best", which: str = "student", device: str = "cpu",
-         weights: Optional[str] = None) -> Predictor:
-    """A ``Predictor`` for a run directory: the ``checkpoint`` (``best`` or ``last``) of its student (or EMA
-    ``teacher``). ``weights`` points at the backbone weights file when it has moved since training."""
+def load(
+    run_dir: str | Path,
+    checkpoint: str = "best",
+    which: str = "student",
+    device: str = "cpu",
+    weights: Optional[str] = None,
+) -> Predictor:
+    """A ``Predictor`` for a run directory: the ``checkpoint`` (``best`` or ``last``) of its
+    student (or EMA ``teacher``). ``weights`` points at the backbone weights file when it has
+    moved since training."""
     run_dir = resolve_run(run_dir)  # a run or bundle folder, or hf:OWNER/NAME
     overrides = {"weights": weights} if weights else None
     dev = resolve_device(device)
@@ -183,32 +256,67 @@ def load(run_dir: str | Path, checkpoint: str = "best", which: str = "student", 
         raise FileNotFoundError(f"{run_dir} is not a run directory (no config.yaml).")
     cfg = load_config(file=str(cfg_file), overrides=run_overrides(run_dir, overrides))
     datasets = resolve_datasets(cfg.datasets)
-    if cfg.independent:  # one model per dataset, each in its own folder: loaded when first asked for
+    if (
+        cfg.independent
+    ):  # one model per dataset, each in its own folder: loaded when first asked for
         first = load_run(run_dir / datasets[0], checkpoint, overrides)
         models: Dict[str, Optional[MosaicModel]] = {n: None for n in datasets}
         models[datasets[0]] = _pick(first, which).to(dev).eval()
-        return Predictor(first.cfg, models, first.norm, dev, f"{run_dir} ({checkpoint} checkpoints, {which})",
-                         run_dir, checkpoint, which, overrides)
+        return Predictor(
+            first.cfg,
+            models,
+            first.norm,
+            dev,
+            f"{run_dir} ({checkpoint} checkpoints, {which})",
+            run_dir,
+            checkpoint,
+            which,
+            overrides,
+        )
     run = load_run(run_dir, checkpoint, overrides)
     model = _pick(run, which).to(dev).eval()
-    return Predictor(run.cfg, {n: model for n in model.routing}, run.norm, dev,
-                     f"{run_dir} ({checkpoint} checkpoint, {which})", run_dir, checkpoint, which, overrides)
+    return Predictor(
+        run.cfg,
+        {n: model for n in model.routing},
+        run.norm,
+        dev,
+        f"{run_dir} ({checkpoint} checkpoint, {which})",
+        run_dir,
+        checkpoint,
+        which,
+        overrides,
+    )
 
 
 def format_table(predictions: Sequence[Prediction], k: int = 3) -> str:
-    """A readable table: one line per input with the prediction, its probability and the runners-up."""
+    """A readable table: one line per input with the prediction, its probability and the
+    runners-up."""
     rows = [("input", "dataset", "specialist", "prediction", "p", "top classes")]
     for p in predictions:
         top = ", ".join(f"{c} {v:.2f}" for c, v in p.top(k))
-        rows.append((p.source, p.dataset, p.specialist or "-", p.label, f"{p.top(1)[0][1]:.2f}", top))
+        rows.append(
+            (p.source, p.dataset, p.specialist or "-", p.label, f"{p.top(1)[0][1]:.2f}", top)
+        )
     widths = [min(max(len(r[i]) for r in rows), 48) for i in range(len(rows[0]) - 1)]
-    return "\n".join("  ".join(c[:48].ljust(w) for c, w in zip(r[:-1], widths)) + "  " + r[-1] for r in rows)
+    return "\n".join(
+        "  ".join(c[:48].ljust(w) for c, w in zip(r[:-1], widths)) + "  " + r[-1] for r in rows
+    )
 
 
-def predict_command(run_dir: str, files: List[str], dataset: str, window: Optional[str] = None,
-                    attention: Optional[str] = None, as_json: bool = False, checkpoint: str = "best",
-                    which: str = "student", device: str = "cpu", weights: Optional[str] = None) -> int:
-    """``python -m mosaic_kit predict``: print a table (or JSON) of predictions; overlays into ``attention``."""
+def predict_command(
+    run_dir: str,
+    files: List[str],
+    dataset: str,
+    window: Optional[str] = None,
+    attention: Optional[str] = None,
+    as_json: bool = False,
+    checkpoint: str = "best",
+    which: str = "student",
+    device: str = "cpu",
+    weights: Optional[str] = None,
+) -> int:
+    """``python -m mosaic_kit predict``: print a table (or JSON) of predictions; overlays into
+    ``attention``."""
     import json
 
     win = None
@@ -217,8 +325,12 @@ def predict_command(run_dir: str, files: List[str], dataset: str, window: Option
             win = tuple(float(v) for v in window.split(","))
             assert len(win) == 2
         except (ValueError, AssertionError):
-            raise ValueError(f"--window {window!r}: give LOW,HIGH, e.g. --window -1000,400") from None
-    preds = load(run_dir, checkpoint, which, device, weights).predict(files, dataset, attention=bool(attention), window=win)
+            raise ValueError(
+                f"--window {window!r}: give LOW,HIGH, e.g. --window -1000,400"
+            ) from None
+    preds = load(run_dir, checkpoint, which, device, weights).predict(
+        files, dataset, attention=bool(attention), window=win
+    )
     for i, p in enumerate(preds if attention else []):
         save_overlay(p, Path(attention) / f"{i:03d}-{Path(p.source).name.split('.')[0]}.png")
     print(json.dumps([p.to_dict() for p in preds], indent=1) if as_json else format_table(preds))
@@ -226,8 +338,9 @@ def predict_command(run_dir: str, files: List[str], dataset: str, window: Option
 
 
 def save_overlay(prediction: Prediction, path: str | Path) -> Path:
-    """A PNG of the input with its attention map as a translucent overlay and a colour bar (a volume: the middle
-    slice along each axis). Needs ``predict(..., attention=True)`` and matplotlib."""
+    """A PNG of the input with its attention map as a translucent overlay and a colour bar (a
+    volume: the middle slice along each axis). Needs ``predict(..., attention=True)`` and
+    matplotlib."""
     if prediction.attention is None:
         raise ValueError("This prediction has no attention map: call predict(..., attention=True).")
     import matplotlib.pyplot as plt

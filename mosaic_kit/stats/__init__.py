@@ -1,11 +1,31 @@
 """Statistics of comparisons: the calibrated paired rule, its verdict words, power and calibration.
 
-Statistics of comparisons: the paired rule behind every verdict word (``paired``), what a comparison says
-(``verdicts``), its power (``power``), the semi-synthetic arms it is calibrated on (``nulls``) and the calibration
-itself (``calibration``)."""
-from .paired import Sample, identical_outputs, interval_of_mean, paired_difference, paired_differences
+Statistics of comparisons: the paired rule behind every verdict word (``paired``), what a
+comparison says (``verdicts``), its power (``power``), the semi-synthetic arms it is calibrated
+on (``nulls``) and the calibration itself (``calibration``)."""
+
+from .paired import (
+    Sample,
+    identical_outputs,
+    interval_of_mean,
+    paired_difference,
+    paired_differences,
+)
 from .power import MIN_SEEDS, POWER, minimal_detectable, seeds_needed
 from .verdicts import VERDICTS, Comparison, Interval, holm
 
-__all__ = ["Sample", "Comparison", "Interval", "paired_difference", "paired_differences", "interval_of_mean", "holm",
-           "seeds_needed", "minimal_detectable", "identical_outputs", "MIN_SEEDS", "POWER", "VERDICTS"]
+__all__ = [
+    "Sample",
+    "Comparison",
+    "Interval",
+    "paired_difference",
+    "paired_differences",
+    "interval_of_mean",
+    "holm",
+    "seeds_needed",
+    "minimal_detectable",
+    "identical_outputs",
+    "MIN_SEEDS",
+    "POWER",
+    "VERDICTS",
+]

@@ -1,14 +1,17 @@
-"""How often a comparison rule calls a difference where there is none, how often its interval covers the truth,
-and how often it finds a planted effect: measured on semi-synthetic arms (``nulls``) built from committed runs.
+"""How often a comparison rule calls a difference where there is none, how often its interval covers
+the truth, and how often it finds a planted effect: measured on semi-synthetic arms (``nulls``)
+built from committed runs.
 
 Three rules are measured side by side on the same replicates:
 
 - ``studentised``: the kit's rule (``paired.paired_differences``);
-- ``percentile``: the withdrawn two-level percentile bootstrap (seeds resampled with replacement, then samples);
+- ``percentile``: the withdrawn two-level percentile bootstrap (seeds resampled with replacement,
+  then samples);
 - ``seed-t``: a t test on the per-seed differences alone (no sample level).
 
 Each rate comes with its Monte-Carlo standard error ``sqrt(r (1 - r) / reps)``.
 """
+
 from __future__ import annotations
 
 import math
@@ -44,7 +47,10 @@ def _per_seed(a, b, tasks, n_boot, seed):
     for i, s in enumerate(seeds):
         for d, task in tasks.items():
             oa, ob = compute_metrics(task, *a[s][d]), compute_metrics(task, *b[s][d])
-            ra, rb = resampled_metrics(task, *a[s][d], counts[d]), resampled_metrics(task, *b[s][d], counts[d])
+            ra, rb = (
+                resampled_metrics(task, *a[s][d], counts[d]),
+                resampled_metrics(task, *b[s][d], counts[d]),
+            )
             for m in obs:
                 obs[m][i] += (oa[m] - ob[m]) / len(tasks)
                 res[m][i] += (ra[m] - rb[m]) / len(tasks)
@@ -60,13 +66,22 @@ def _percentile(a, b, tasks, n_boot, seed, level) -> Found:
         boot = res[m][draws, np.arange(n_boot)[:, None]].mean(1)
         boot = boot[~np.isnan(boot)]
         lo, hi = np.percentile(boot, [100 * (1 - level) / 2, 100 * (1 + level) / 2])
-        p = min(1.0, 2 * min((np.sum(boot <= 0) + 1) / (len(boot) + 1), (np.sum(boot >= 0) + 1) / (len(boot) + 1)))
+        p = min(
+            1.0,
+            2
+            * min(
+                (np.sum(boot <= 0) + 1) / (len(boot) + 1), (np.sum(boot >= 0) + 1) / (len(boot) + 1)
+            ),
+        )
         out[m] = (float(obs[m].mean()), float(lo), float(hi), float(p))
     return out
 
 
 def _seed_t(a, b, tasks, n_boot, seed, level) -> Found:
-    got = {s: [(compute_metrics(t, *a[s][k]), compute_metrics(t, *b[s][k])) for k, t in tasks.items()] for s in a}
+    got = {
+        s: [(compute_metrics(t, *a[s][k]), compute_metrics(t, *b[s][k])) for k, t in tasks.items()]
+        for s in a
+    }
     out = {}
     for m in ("acc", "auc"):
         d = np.array([np.mean([x[m] - y[m] for x, y in got[s]]) for s in sorted(a)])
@@ -79,8 +94,11 @@ def _seed_t(a, b, tasks, n_boot, seed, level) -> Found:
     return out
 
 
-RULES: Dict[str, Callable[..., Found]] = {"studentised": _studentised, "percentile": _percentile,
-                                          "seed-t": _seed_t}
+RULES: Dict[str, Callable[..., Found]] = {
+    "studentised": _studentised,
+    "percentile": _percentile,
+    "seed-t": _seed_t,
+}
 
 
 @dataclass
@@ -122,11 +140,21 @@ class Cell:
         return self._se(self.covered, self.reps)
 
 
-def calibrate(st: Structure, source: str = "", rules: Sequence[str] = (KIT_RULE,), kinds: Sequence[str] = ("seeds",),
-              seed_counts: Sequence[int] = (5,), shifts: Sequence[float] = (0.0,), reps: int = 200, n_boot: int = 400,
-              level: float = 0.95, seed: int = 0, progress: Optional[Callable[[str], None]] = None) -> List[Cell]:
-    """Every rule x kind x number of seeds x shift, both metrics, on ``reps`` replicates each (the rules see the
-    same replicates). ``progress`` is called with a line per finished block."""
+def calibrate(
+    st: Structure,
+    source: str = "",
+    rules: Sequence[str] = (KIT_RULE,),
+    kinds: Sequence[str] = ("seeds",),
+    seed_counts: Sequence[int] = (5,),
+    shifts: Sequence[float] = (0.0,),
+    reps: int = 200,
+    n_boot: int = 400,
+    level: float = 0.95,
+    seed: int = 0,
+    progress: Optional[Callable[[str], None]] = None,
+) -> List[Cell]:
+    """Every rule x kind x number of seeds x shift, both metrics, on ``reps`` replicates each
+    (the rules see the same replicates). ``progress`` is called with a line per finished block."""
     unknown = [r for r in rules if r not in RULES]
     if unknown:
         raise ValueError(f"Unknown rule(s) {unknown}; choose from {list(RULES)}.")
@@ -135,41 +163,65 @@ def calibrate(st: Structure, source: str = "", rules: Sequence[str] = (KIT_RULE,
         for shift in shifts:
             truth = true_difference(st, kind, shift, seed=seed + 7919)
             for n in seed_counts:
-                hits: Dict[Tuple[str, str], List[int]] = {(r, m): [0, 0, 0] for r in rules for m in ("acc", "auc")}
+                hits: Dict[Tuple[str, str], List[int]] = {
+                    (r, m): [0, 0, 0] for r in rules for m in ("acc", "auc")
+                }
                 rng = np.random.default_rng([seed, n, int(1000 * shift), len(kind)])
                 for i in range(reps):
                     a, b = replicate(st, rng, n, kind, shift)
                     for r in rules:
-                        for m, (diff, lo, hi, p) in RULES[r](a, b, st.tasks, n_boot, seed + i, level).items():
+                        for m, (diff, lo, hi, p) in RULES[r](
+                            a, b, st.tasks, n_boot, seed + i, level
+                        ).items():
                             t = truth[m][0]
                             h = hits[(r, m)]
                             h[0] += p < 1 - level
                             h[1] += p < 1 - level and t != 0 and np.sign(diff) != np.sign(t)
                             h[2] += lo <= t <= hi
                 for (r, m), (rej, wrong, cov) in hits.items():
-                    cells.append(Cell(source, r, kind, n, float(shift), m, reps, int(rej), int(wrong), int(cov),
-                                      float(truth[m][0]), level))
+                    cells.append(
+                        Cell(
+                            source,
+                            r,
+                            kind,
+                            n,
+                            float(shift),
+                            m,
+                            reps,
+                            int(rej),
+                            int(wrong),
+                            int(cov),
+                            float(truth[m][0]),
+                            level,
+                        )
+                    )
                 if progress:
                     progress(f"{source} {kind} shift={shift} seeds={n}: done ({reps} replicates)")
     return cells
 
 
 def calibration_md(cells: Sequence[Cell]) -> str:
-    """A Markdown table: rejection rate (the false-alarm rate under a null, the power under a shift) and coverage,
-    each with its Monte-Carlo standard error."""
-    lines = ["| source | arms differ by | shift | seeds | metric | rule | true A − B | called a difference | "
-             "interval covers the truth |", "|---|---|---|---|---|---|---|---|---|"]
+    """A Markdown table: rejection rate (the false-alarm rate under a null, the power under a
+    shift) and coverage, each with its Monte-Carlo standard error."""
+    lines = [
+        "| source | arms differ by | shift | seeds | metric | rule | true A − B | called a "
+        "difference | interval covers the truth |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for c in cells:
         what = "false alarms" if c.shift == 0 else "power"
-        lines.append(f"| {c.source} | {c.kind} | {c.shift:g} | {c.n_seeds} | {c.metric.upper()} | {c.rule} | "
-                     f"{100 * c.truth:+.2f} | {100 * c.rate:.1f}% ± {100 * c.rate_se:.1f} ({what}) | "
-                     f"{100 * c.coverage:.1f}% ± {100 * c.coverage_se:.1f} |")
+        lines.append(
+            f"| {c.source} | {c.kind} | {c.shift:g} | {c.n_seeds} | {c.metric.upper()} | {c.rule} "
+            f"| {100 * c.truth:+.2f} | {100 * c.rate:.1f}% ± {100 * c.rate_se:.1f} ({what}) | "
+            f"{100 * c.coverage:.1f}% ± {100 * c.coverage_se:.1f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def summary_md(cells: Sequence[Cell]) -> str:
-    """One row per source, number of seeds and metric: each rule's false-alarm rate under the null (± MC s.e.) and
-    the coverage of the kit's rule; then one row per planted shift: each rule's power and the kit's coverage."""
+    """One row per source, number of seeds and metric: each rule's false-alarm rate under the
+    null (± MC s.e.) and the coverage of the kit's rule; then one row per planted shift: each
+    rule's power and the kit's coverage."""
     rules = list(dict.fromkeys(c.rule for c in cells))
     out = []
     for null in (True, False):
@@ -177,31 +229,50 @@ def summary_md(cells: Sequence[Cell]) -> str:
         if not chosen:
             continue
         what = "false alarms (nominal 5%)" if null else "power"
-        out += ["| source | arms differ by | " + ("" if null else "true A − B (points) | ") + "seeds | metric | "
-                + " | ".join(f"{r}: {what}" for r in rules) + f" | {KIT_RULE}: coverage (nominal 95%) |",
-                "|---|---|" + ("" if null else "---|") + "---|---|" + "---|" * len(rules) + "---|"]
+        out += [
+            "| source | arms differ by | "
+            + ("" if null else "true A − B (points) | ")
+            + "seeds | metric | "
+            + " | ".join(f"{r}: {what}" for r in rules)
+            + f" | {KIT_RULE}: coverage (nominal 95%) |",
+            "|---|---|" + ("" if null else "---|") + "---|---|" + "---|" * len(rules) + "---|",
+        ]
         keys = list(dict.fromkeys((c.source, c.kind, c.shift, c.n_seeds, c.metric) for c in chosen))
         for key in keys:
-            row = {c.rule: c for c in chosen if (c.source, c.kind, c.shift, c.n_seeds, c.metric) == key}
+            row = {
+                c.rule: c for c in chosen if (c.source, c.kind, c.shift, c.n_seeds, c.metric) == key
+            }
             kit = row.get(KIT_RULE)
             first = next(iter(row.values()))
-            cells_txt = " | ".join(f"{100 * row[r].rate:.1f} ± {100 * row[r].rate_se:.1f}" if r in row else "–"
-                                   for r in rules)
-            out.append(f"| {key[0]} | {key[1]} | " + ("" if null else f"{100 * first.truth:+.2f} | ")
-                       + f"{key[3]} | {key[4].upper()} | {cells_txt} | "
-                       + (f"{100 * kit.coverage:.1f} ± {100 * kit.coverage_se:.1f}" if kit else "–") + " |")
+            cells_txt = " | ".join(
+                f"{100 * row[r].rate:.1f} ± {100 * row[r].rate_se:.1f}" if r in row else "–"
+                for r in rules
+            )
+            out.append(
+                f"| {key[0]} | {key[1]} | "
+                + ("" if null else f"{100 * first.truth:+.2f} | ")
+                + f"{key[3]} | {key[4].upper()} | {cells_txt} | "
+                + (f"{100 * kit.coverage:.1f} ± {100 * kit.coverage_se:.1f}" if kit else "–")
+                + " |"
+            )
         out.append("")
     return "\n".join(out)
 
 
 def worst(cells: Sequence[Cell], rule: str = KIT_RULE) -> Mapping[str, float]:
-    """Over the null cells of ``rule``: the largest false-alarm excess over nominal and the largest coverage shortfall,
-    each in Monte-Carlo standard errors (both should be below about 2); and the largest coverage shortfall over its
-    planted-effect cells."""
+    """Over the null cells of ``rule``: the largest false-alarm excess over nominal and the
+    largest coverage shortfall, each in Monte-Carlo standard errors (both should be below about
+    2); and the largest coverage shortfall over its planted-effect cells."""
     mine = [c for c in cells if c.rule == rule]
     nulls = [c for c in mine if c.shift == 0]
     alpha = 1 - nulls[0].level if nulls else 0.05
-    return {"excess_se": max(((c.rate - alpha) / c.rate_se for c in nulls), default=float("nan")),
-            "shortfall_se": max(((c.level - c.coverage) / c.coverage_se for c in nulls), default=float("nan")),
-            "planted_shortfall_se": max(((c.level - c.coverage) / c.coverage_se for c in mine if c.shift != 0),
-                                        default=float("nan"))}
+    return {
+        "excess_se": max(((c.rate - alpha) / c.rate_se for c in nulls), default=float("nan")),
+        "shortfall_se": max(
+            ((c.level - c.coverage) / c.coverage_se for c in nulls), default=float("nan")
+        ),
+        "planted_shortfall_se": max(
+            ((c.level - c.coverage) / c.coverage_se for c in mine if c.shift != 0),
+            default=float("nan"),
+        ),
+    }

@@ -1,12 +1,23 @@
-"""Training: one run or a single-task sweep, the cyclic multi-task loop, its step, EMA teacher and checkpoints.
+"""Training: one run or a single-task sweep, the cyclic multi-task loop, its step, EMA teacher and
+checkpoints.
 
-Modules: one run or a single-task sweep (``run``), the cyclic multi-task loop (``loop``, ``setup``,
-``rounds``), one step (``step``), its state (``state``), checkpoints (``saver``), stop signals (``signals``), the run log (``log``), optimizer / schedule / losses (``optim``),
-the expert-aware EMA teacher (``ema``) and single-task sweeps (``independent``)."""
+Modules: one run or a single-task sweep (``run``), the cyclic multi-task loop (``loop``,
+``setup``, ``rounds``), one step (``step``), its state (``state``), checkpoints (``saver``), stop
+signals (``signals``), the run log (``log``), optimizer / schedule / losses (``optim``), the
+expert-aware EMA teacher (``ema``) and single-task sweeps (``independent``)."""
+
 from .ema import ExpertEMA
 from .run import train
 from .signals import NonFiniteError, TrainingInterrupted
 from .state import TrainState
 from .step import StepResult, TrainStep
 
-__all__ = ["ExpertEMA", "train", "TrainState", "TrainStep", "StepResult", "TrainingInterrupted", "NonFiniteError"]
+__all__ = [
+    "ExpertEMA",
+    "train",
+    "TrainState",
+    "TrainStep",
+    "StepResult",
+    "TrainingInterrupted",
+    "NonFiniteError",
+]

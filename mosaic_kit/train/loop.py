@@ -1,14 +1,16 @@
 """Cyclic multi-task training of MOSAIC (or any method) with an expert-aware EMA teacher.
 
-One *round* visits every selected dataset once, in a seeded shuffled order, for a fixed number of optimiser
-steps (or one full epoch); each step is ``step.TrainStep``. After each round the student is scored on every
-validation split; the round with the best mean validation ``select_metric`` (accuracy by default, or AUC) is kept
-and training stops after ``patience`` rounds without improvement. Then the best checkpoint is scored on val and test (``runs.evaluate_run``).
+One *round* visits every selected dataset once, in a seeded shuffled order, for a fixed number of
+optimiser steps (or one full epoch); each step is ``step.TrainStep``. After each round the student
+is scored on every validation split; the round with the best mean validation ``select_metric``
+(accuracy by default, or AUC) is kept and training stops after ``patience`` rounds without
+improvement. Then the best checkpoint is scored on val and test (``runs.evaluate_run``).
 
-Run directory: ``config.yaml``, ``environment.json``, ``metrics.jsonl`` (one line per step and per round),
-``best.safetensors`` / ``last.safetensors``, ``last_state.pt`` (see ``checkpointer``), ``results.json``,
-``results.md``.
+Run directory: ``config.yaml``, ``environment.json``, ``metrics.jsonl`` (one line per step and
+per round), ``best.safetensors`` / ``last.safetensors``, ``last_state.pt`` (see
+``checkpointer``), ``results.json``, ``results.md``.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -36,44 +38,86 @@ from .tracking import Tracker, open_tracker
 __all__ = ["train_joint"]
 
 
-def train_joint(cfg: Config, resume: bool = False, progress: bool = True, stop_after_rounds: Optional[int] = None,
-          on_round: Optional[Callable[[Path], None]] = None) -> Path:
+def train_joint(
+    cfg: Config,
+    resume: bool = False,
+    progress: bool = True,
+    stop_after_rounds: Optional[int] = None,
+    on_round: Optional[Callable[[Path], None]] = None,
+) -> Path:
     """Train as ``cfg`` says; returns the run directory (``cfg.out``).
 
-    ``on_round(run_dir)`` is called after every round's log row and checkpoints are written (the notebooks
-    redraw their live curves from ``metrics.jsonl`` there). ``stop_after_rounds`` ends this call after that many
-    rounds, checkpointed but not evaluated, as an interrupted run would be (resume it with ``resume=True``).
+    ``on_round(run_dir)`` is called after every round's log row and checkpoints are written (the
+    notebooks redraw their live curves from ``metrics.jsonl`` there). ``stop_after_rounds`` ends
+    this call after that many rounds, checkpointed but not evaluated, as an interrupted run would
+    be (resume it with ``resume=True``).
     """
-    cfg = with_absolute_paths(cfg)  # config.yaml records where the data and weights are, from any folder
+    cfg = with_absolute_paths(
+        cfg
+    )  # config.yaml records where the data and weights are, from any folder
     check_run_dir(Path(cfg.out), resume)
     rank0 = int(os.environ.get("RANK", "0")) == 0  # the process group starts later, in _setup
     with RunLock(cfg.out) if rank0 else contextlib.nullcontext():
         return _train(cfg, resume, progress, stop_after_rounds, on_round)
 
 
-def _train(cfg: Config, resume: bool, progress: bool, stop_after_rounds: Optional[int],
-           on_round: Optional[Callable[[Path], None]]) -> Path:
+def _train(
+    cfg: Config,
+    resume: bool,
+    progress: bool,
+    stop_after_rounds: Optional[int],
+    on_round: Optional[Callable[[Path], None]],
+) -> Path:
     s = setup_session(cfg, resume)
     main, start_round = dist.is_main(), s.state.round
-    workers = cfg.loader_workers if cfg.loader_workers is not None else (2 if s.device.type == "cuda" else 0)
-    loader = Loader(s.streams, workers=workers, depth=cfg.prefetch,
-                    pin_memory=cfg.pin_memory and s.device.type == "cuda",
-                    shard=dist.shard_range if dist.world_size() > 1 else None)
-    tracker = open_tracker(cfg.tracker, s.run_dir, cfg.to_dict(), s.state.step if resume else None) if main \
+    workers = (
+        cfg.loader_workers
+        if cfg.loader_workers is not None
+        else (2 if s.device.type == "cuda" else 0)
+    )
+    loader = Loader(
+        s.streams,
+        workers=workers,
+        depth=cfg.prefetch,
+        pin_memory=cfg.pin_memory and s.device.type == "cuda",
+        shard=dist.shard_range if dist.world_size() > 1 else None,
+    )
+    tracker = (
+        open_tracker(cfg.tracker, s.run_dir, cfg.to_dict(), s.state.step if resume else None)
+        if main
         else Tracker()
+    )
     log = RunLog(s.run_dir / "metrics.jsonl" if main else None, tracker)
-    bar = tqdm(total=s.total_steps, initial=s.state.step, desc="train", unit="step", disable=not (progress and main),
-               dynamic_ncols=True, mininterval=1.0)
+    bar = tqdm(
+        total=s.total_steps,
+        initial=s.state.step,
+        desc="train",
+        unit="step",
+        disable=not (progress and main),
+        dynamic_ncols=True,
+        mininterval=1.0,
+    )
     t0 = time.time() - s.state.wall_time_s
     if main and progress:
         bar.write(run_summary(cfg, s.datasets, s.model, str(s.device), s.state.step or None))
     if s.resumed_with:
-        log.write(kind="resume", step=s.state.step, round=s.state.round,
-                  changed={k: list(v) for k, v in s.resumed_with.items()})
+        log.write(
+            kind="resume",
+            step=s.state.step,
+            round=s.state.round,
+            changed={k: list(v) for k, v in s.resumed_with.items()},
+        )
         if main:
             what = ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in s.resumed_with.items())
-            bar.write(f"resumed with {what}" + (" (the learning-rate schedule keeps its original length; steps past "
-                                                 "it run at min_lr)" if "rounds" in s.resumed_with else ""))
+            bar.write(
+                f"resumed with {what}"
+                + (
+                    " (the learning-rate schedule keeps its original length; steps past "
+                    "it run at min_lr)"
+                    if "rounds" in s.resumed_with
+                    else ""
+                )
+            )
     try:
         with StopRequest() as stop:
             for rnd in range(s.state.round, cfg.rounds):

@@ -1,4 +1,5 @@
 """Optimizer, learning-rate schedule, losses and round order of the cyclic multi-task training."""
+
 from __future__ import annotations
 
 from typing import Dict, List, Optional
@@ -13,22 +14,39 @@ from ..config import Config
 from ..data.registry import get_info
 from ..models.mosaic import MosaicModel
 
-__all__ = ["build_optimizer", "volume_only_parameters", "steps_per_round", "build_scheduler", "task_loss",
-           "class_weights", "round_order"]
+__all__ = [
+    "build_optimizer",
+    "volume_only_parameters",
+    "steps_per_round",
+    "build_scheduler",
+    "task_loss",
+    "class_weights",
+    "round_order",
+]
 
 
 def build_optimizer(model: MosaicModel, cfg: Config) -> torch.optim.AdamW:
-    """AdamW over the trainable tensors only; no weight decay on biases, norms and what the model's
-    ``no_weight_decay()`` lists (timm's convention: position embeddings, CLS token). With ``lr_3d_scale != 1``
-    the tensors that only 3D datasets train (``volume_only_parameters``) get two groups of their own at
-    ``lr * lr_3d_scale``."""
-    # timm lists the no-decay group first; the kit keeps [decay, no decay] so earlier runs' optimizer states resume
-    groups = param_groups_weight_decay(model, cfg.weight_decay, no_weight_decay_list=model.no_weight_decay())[::-1]
+    """AdamW over the trainable tensors only; no weight decay on biases, norms and what the
+    model's ``no_weight_decay()`` lists (timm's convention: position embeddings, CLS token). With
+    ``lr_3d_scale != 1`` the tensors that only 3D datasets train (``volume_only_parameters``) get
+    two groups of their own at ``lr * lr_3d_scale``."""
+    # timm lists the no-decay group first; the kit keeps [decay, no decay] so earlier runs'
+    # optimizer states resume
+    groups = param_groups_weight_decay(
+        model, cfg.weight_decay, no_weight_decay_list=model.no_weight_decay()
+    )[::-1]
     if cfg.lr_3d_scale == 1.0:
         return torch.optim.AdamW(groups, lr=cfg.lr)
     only_3d = {id(p) for n, p in model.named_parameters() if n in volume_only_parameters(model)}
-    split = [{**g, "params": [p for p in g["params"] if (id(p) in only_3d) == is_3d],
-              **({"lr": cfg.lr * cfg.lr_3d_scale} if is_3d else {})} for is_3d in (False, True) for g in groups]
+    split = [
+        {
+            **g,
+            "params": [p for p in g["params"] if (id(p) in only_3d) == is_3d],
+            **({"lr": cfg.lr * cfg.lr_3d_scale} if is_3d else {}),
+        }
+        for is_3d in (False, True)
+        for g in groups
+    ]
     return torch.optim.AdamW([g for g in split if g["params"]], lr=cfg.lr)
 
 
@@ -40,38 +58,51 @@ def volume_only_parameters(model: MosaicModel) -> set:
     return used[True] - used[False]
 
 
-def steps_per_round(cfg: Config, datasets: List[str], epoch_steps: Dict[str, int]) -> Dict[str, int]:
-    """Optimiser steps per round of each dataset: one epoch (``full_epoch``), else ``steps_per_dataset``, or
-    ``steps_per_dataset_3d`` for 3D datasets when it is set."""
+def steps_per_round(
+    cfg: Config, datasets: List[str], epoch_steps: Dict[str, int]
+) -> Dict[str, int]:
+    """Optimiser steps per round of each dataset: one epoch (``full_epoch``), else
+    ``steps_per_dataset``, or ``steps_per_dataset_3d`` for 3D datasets when it is set."""
     if cfg.full_epoch:
         return {n: epoch_steps[n] for n in datasets}
     own = cfg.steps_per_dataset_3d or cfg.steps_per_dataset
     return {n: own if get_info(n).is_3d else cfg.steps_per_dataset for n in datasets}
 
 
-def build_scheduler(optimizer: torch.optim.Optimizer, cfg: Config, total_steps: int) -> CosineLRScheduler:
-    """Per-step linear warm-up from ``lr / 1000``, then cosine to ``min_lr`` at ``total_steps`` (timm's)."""
-    return CosineLRScheduler(optimizer, t_initial=total_steps, lr_min=cfg.min_lr,
-                             warmup_t=min(cfg.warmup_steps, total_steps), warmup_lr_init=cfg.lr * 1e-3,
-                             t_in_epochs=False)
+def build_scheduler(
+    optimizer: torch.optim.Optimizer, cfg: Config, total_steps: int
+) -> CosineLRScheduler:
+    """Per-step linear warm-up from ``lr / 1000``, then cosine to ``min_lr`` at ``total_steps``
+    (timm's)."""
+    return CosineLRScheduler(
+        optimizer,
+        t_initial=total_steps,
+        lr_min=cfg.min_lr,
+        warmup_t=min(cfg.warmup_steps, total_steps),
+        warmup_lr_init=cfg.lr * 1e-3,
+        t_in_epochs=False,
+    )
 
 
-def task_loss(dataset: str, logits: torch.Tensor, y: torch.Tensor,
-              weight: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """BCE-with-logits for multi-label datasets (ChestMNIST), cross-entropy otherwise; ``weight`` (from
-    ``class_weights``) weighs the classes, or the positives of each label (``pos_weight``) for multi-label."""
+def task_loss(
+    dataset: str, logits: torch.Tensor, y: torch.Tensor, weight: Optional[torch.Tensor] = None
+) -> torch.Tensor:
+    """BCE-with-logits for multi-label datasets (ChestMNIST), cross-entropy otherwise; ``weight``
+    (from ``class_weights``) weighs the classes, or the positives of each label (``pos_weight``)
+    for multi-label."""
     if get_info(dataset).is_multilabel:
         return F.binary_cross_entropy_with_logits(logits, y.float(), pos_weight=weight)
     if weight is None:
         return F.cross_entropy(logits, y[:, 0])
-    # the weighted mean over the batch: a batch's loss scale does not depend on which classes it drew
+    # the weighted mean over the batch: a batch's loss scale does not depend on which classes it
+    # drew
     return F.cross_entropy(logits, y[:, 0], weight=weight)
 
 
 def class_weights(dataset: str, labels: np.ndarray) -> torch.Tensor:
-    """Inverse-frequency class weights of a training split, ``n / (K n_k)`` (1 for every class of a balanced
-    split); for multi-label datasets the ``pos_weight`` of each label, ``n_negative / n_positive``. A class absent
-    from the split gets weight 0 in place of infinity."""
+    """Inverse-frequency class weights of a training split, ``n / (K n_k)`` (1 for every class of
+    a balanced split); for multi-label datasets the ``pos_weight`` of each label, ``n_negative /
+    n_positive``. A class absent from the split gets weight 0 in place of infinity."""
     info = get_info(dataset)
     y = np.asarray(labels).reshape(len(labels), -1)
     if info.is_multilabel:

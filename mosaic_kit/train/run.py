@@ -1,5 +1,6 @@
-"""``train(cfg)``: one joint run (``loop``), or with ``independent=true`` one single-task model per dataset
-(``independent``)."""
+"""``train(cfg)``: one joint run (``loop``), or with ``independent=true`` one single-task model
+per dataset (``independent``)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,16 +14,24 @@ from .loop import train_joint
 __all__ = ["train"]
 
 
-def train(cfg: Config, resume: bool = False, progress: bool = True, stop_after_rounds: Optional[int] = None,
-          on_round: Optional[Callable[[Path], None]] = None) -> Path:
+def train(
+    cfg: Config,
+    resume: bool = False,
+    progress: bool = True,
+    stop_after_rounds: Optional[int] = None,
+    on_round: Optional[Callable[[Path], None]] = None,
+) -> Path:
     """Train as ``cfg`` says; returns the run directory (``cfg.out``).
 
-    ``on_round(run_dir)`` is called after every round's log row and checkpoints are written (the notebooks
-    redraw their live curves from ``metrics.jsonl`` there). ``stop_after_rounds`` ends this call after that many
-    rounds, checkpointed but not evaluated, as an interrupted run would be (resume it with ``resume=True``).
-    ``independent=true`` trains one single-task model per dataset instead (``independent.train_independent``).
+    ``on_round(run_dir)`` is called after every round's log row and checkpoints are written (the
+    notebooks redraw their live curves from ``metrics.jsonl`` there). ``stop_after_rounds`` ends
+    this call after that many rounds, checkpointed but not evaluated, as an interrupted run would
+    be (resume it with ``resume=True``). ``independent=true`` trains one single-task model per
+    dataset instead (``independent.train_independent``).
     """
-    cfg = with_absolute_paths(cfg)  # config.yaml records where the data and weights are, from any folder
+    cfg = with_absolute_paths(
+        cfg
+    )  # config.yaml records where the data and weights are, from any folder
     if cfg.independent:
         return train_independent(cfg, resume, progress, on_round)
     return train_joint(cfg, resume, progress, stop_after_rounds, on_round)

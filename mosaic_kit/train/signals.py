@@ -1,4 +1,5 @@
 """Stopping a run cleanly: SIGINT / SIGTERM ask the loop to stop at the next step boundary."""
+
 from __future__ import annotations
 
 import signal
@@ -9,7 +10,8 @@ __all__ = ["StopRequest", "TrainingInterrupted", "NonFiniteError"]
 
 
 class TrainingInterrupted(KeyboardInterrupt):
-    """SIGINT / SIGTERM arrived; a checkpoint of the last finished step was written before stopping."""
+    """SIGINT / SIGTERM arrived; a checkpoint of the last finished step was written before
+    stopping."""
 
 
 class NonFiniteError(RuntimeError):
@@ -17,8 +19,9 @@ class NonFiniteError(RuntimeError):
 
 
 class StopRequest:
-    """SIGINT and SIGTERM set ``requested`` (a second SIGINT stops at once). A context manager: handlers are
-    installed on entry (only from the main thread, where Python allows it) and restored on exit."""
+    """SIGINT and SIGTERM set ``requested`` (a second SIGINT stops at once). A context manager:
+    handlers are installed on entry (only from the main thread, where Python allows it) and
+    restored on exit."""
 
     def __init__(self) -> None:
         self.requested: Optional[str] = None

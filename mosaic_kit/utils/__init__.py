@@ -1,1 +1,2 @@
-"""Utilities that know no model and no data: files written atomically, npz, YAML, checkpoints, devices."""
+"""Utilities that know no model and no data: files written atomically, npz, YAML, checkpoints,
+devices."""

@@ -1,4 +1,6 @@
-"""What a run was computed with: package versions and the kit's git commit (``environment.json``)."""
+"""What a run was computed with: package versions and the kit's git commit
+(``environment.json``)."""
+
 from __future__ import annotations
 
 import platform
@@ -17,9 +19,23 @@ def environment_info() -> Dict[str, Any]:
     from .. import __version__
 
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                                cwd=Path(__file__).resolve().parent).stdout.strip() or None
+        commit = (
+            subprocess.run(
+                ["git", "rev-parse", "HEAD"],
+                capture_output=True,
+                text=True,
+                timeout=5,
+                cwd=Path(__file__).resolve().parent,
+            ).stdout.strip()
+            or None
+        )
     except (OSError, subprocess.SubprocessError):
         commit = None
-    return {"mosaic_kit": __version__, "torch": torch.__version__, "timm": timm.__version__,
-            "medmnist": medmnist.__version__, "python": platform.python_version(), "git_commit": commit}
+    return {
+        "mosaic_kit": __version__,
+        "torch": torch.__version__,
+        "timm": timm.__version__,
+        "medmnist": medmnist.__version__,
+        "python": platform.python_version(),
+        "git_commit": commit,
+    }

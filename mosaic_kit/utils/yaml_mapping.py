@@ -1,4 +1,6 @@
-"""A YAML file that must hold a mapping of keys to values (configuration files, plans, dataset specs)."""
+"""A YAML file that must hold a mapping of keys to values (configuration files, plans, dataset
+specs)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,10 +19,14 @@ def read_yaml_mapping(path: str | Path, what: str = "configuration file") -> Dic
     except (OSError, UnicodeDecodeError) as err:
         raise ValueError(f"Cannot read {what} {path}: {err}.") from None
     except yaml.YAMLError as err:
-        raise ValueError(f"{what.capitalize()} {path} is not valid YAML: {' '.join(str(err).split())[:200]}.") from None
+        raise ValueError(
+            f"{what.capitalize()} {path} is not valid YAML: {' '.join(str(err).split())[:200]}."
+        ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ValueError(f"{what.capitalize()} {path} must be a YAML mapping of keys to values; it holds a "
-                         f"{type(data).__name__}.")
+        raise ValueError(
+            f"{what.capitalize()} {path} must be a YAML mapping of keys to values; it holds a "
+            f"{type(data).__name__}."
+        )
     return data

@@ -1,9 +1,11 @@
 """Recorded self-attention and attention rollout (Abnar & Zuidema, 2020) for MOSAIC models.
 
-Fused scaled-dot-product attention never materialises the attention matrix, so ``AttentionRecorder`` switches
-timm's ``fused_attn`` flag off while it is active and hooks ``attn_drop``, whose input is the softmaxed
-attention. Training keeps the fused path; only the notebooks that look at attention pay for recording.
+Fused scaled-dot-product attention never materialises the attention matrix, so
+``AttentionRecorder`` switches timm's ``fused_attn`` flag off while it is active and hooks
+``attn_drop``, whose input is the softmaxed attention. Training keeps the fused path; only the
+notebooks that look at attention pay for recording.
 """
+
 from __future__ import annotations
 
 from typing import List, Optional, Sequence, Tuple
@@ -12,7 +14,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ["AttentionRecorder", "attention_rollout", "cls_attention_map", "token_grid", "rollout_map"]
+__all__ = [
+    "AttentionRecorder",
+    "attention_rollout",
+    "cls_attention_map",
+    "token_grid",
+    "rollout_map",
+]
 
 
 class AttentionRecorder:
@@ -22,20 +30,24 @@ class AttentionRecorder:
     ...     model(x, "breastmnist")
     >>> len(rec.attentions), rec.attentions[0].shape   # (depth, (B, heads, N, N))
 
-    On exit the hooks are removed and each block's ``fused_attn`` flag is restored: the model is left as
-    it was found.
+    On exit the hooks are removed and each block's ``fused_attn`` flag is restored: the model is
+    left as it was found.
     """
 
     def __init__(self, model: nn.Module) -> None:
         vit = getattr(model, "vit", model)
         self.attns = [blk.attn for blk in vit.blocks]
         if not all(hasattr(a, "fused_attn") and hasattr(a, "attn_drop") for a in self.attns):
-            raise TypeError("AttentionRecorder needs timm Attention modules (with fused_attn and attn_drop).")
+            raise TypeError(
+                "AttentionRecorder needs timm Attention modules (with fused_attn and attn_drop)."
+            )
         self.attentions: List[torch.Tensor] = []
         self._handles: list = []
         self._fused: List[bool] = []
 
-    def _hook(self, module: nn.Module, args: Tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+    def _hook(
+        self, module: nn.Module, args: Tuple[torch.Tensor, ...], output: torch.Tensor
+    ) -> None:
         self.attentions.append(args[0].detach().float())
 
     def clear(self) -> None:
@@ -57,8 +69,11 @@ class AttentionRecorder:
             a.fused_attn = fused
 
 
-def attention_rollout(attentions: Sequence[torch.Tensor], residual: float = 0.5, head_fusion: str = "mean") -> torch.Tensor:
-    """Roll attention out through the layers: ``R = Â_L ... Â_1`` with ``Â = r I + (1 - r) A`` row-normalised.
+def attention_rollout(
+    attentions: Sequence[torch.Tensor], residual: float = 0.5, head_fusion: str = "mean"
+) -> torch.Tensor:
+    """Roll attention out through the layers: ``R = Â_L ... Â_1`` with ``Â = r I + (1 - r) A``
+    row-normalised.
 
     Args:
         attentions: Per-layer ``(B, heads, N, N)`` attention probabilities, first layer first.
@@ -69,7 +84,9 @@ def attention_rollout(attentions: Sequence[torch.Tensor], residual: float = 0.5,
         ``(B, N, N)``; every row is a distribution over input tokens (sums to 1).
     """
     if not attentions:
-        raise ValueError("No attention recorded: run a forward pass inside AttentionRecorder first.")
+        raise ValueError(
+            "No attention recorded: run a forward pass inside AttentionRecorder first."
+        )
     fuse = {"mean": lambda a: a.mean(1), "max": lambda a: a.amax(1), "min": lambda a: a.amin(1)}
     if head_fusion not in fuse:
         raise ValueError(f"head_fusion must be one of {sorted(fuse)}, got '{head_fusion}'.")
@@ -90,8 +107,11 @@ def token_grid(model: nn.Module, is_3d: bool) -> Tuple[int, ...]:
     return tuple(model.vit.patch_embed.grid_size)
 
 
-def cls_attention_map(rollout: torch.Tensor, grid: Tuple[int, ...], num_prefix: int = 1) -> torch.Tensor:
-    """The CLS row of a rollout over the patch tokens, reshaped to ``grid`` and scaled to [0, 1] per sample."""
+def cls_attention_map(
+    rollout: torch.Tensor, grid: Tuple[int, ...], num_prefix: int = 1
+) -> torch.Tensor:
+    """The CLS row of a rollout over the patch tokens, reshaped to ``grid`` and scaled to [0, 1]
+    per sample."""
     m = rollout[:, 0, num_prefix:]
     if m.shape[1] != int(torch.tensor(grid).prod()):
         raise ValueError(f"{m.shape[1]} patch tokens do not fill a grid of {grid}.")
@@ -102,8 +122,14 @@ def cls_attention_map(rollout: torch.Tensor, grid: Tuple[int, ...], num_prefix: 
     return (m - lo.view(-1, *[1] * len(grid))) / scale.view(-1, *[1] * len(grid))
 
 
-def rollout_map(model: nn.Module, x: torch.Tensor, dataset: str, specialist: Optional[str] = None,
-                out_size: Optional[int] = None, residual: float = 0.5) -> Tuple[torch.Tensor, torch.Tensor]:
+def rollout_map(
+    model: nn.Module,
+    x: torch.Tensor,
+    dataset: str,
+    specialist: Optional[str] = None,
+    out_size: Optional[int] = None,
+    residual: float = 0.5,
+) -> Tuple[torch.Tensor, torch.Tensor]:
     """(logits, map) for a prepared batch: the CLS attention rollout upsampled to the input's size.
 
     ``specialist`` forces another specialist than the routed one (``"none"`` = the bare backbone).
@@ -121,6 +147,10 @@ def rollout_map(model: nn.Module, x: torch.Tensor, dataset: str, specialist: Opt
         prefix += model.prompts.n_prompts  # VPT prompts sit between CLS and the patch tokens
     m = cls_attention_map(attention_rollout(rec.attentions), token_grid(model, is_3d), prefix)
     size = out_size or x.shape[-1]
-    m = F.interpolate(m.unsqueeze(1), size=(size,) * (3 if is_3d else 2),
-                      mode="trilinear" if is_3d else "bilinear", align_corners=False).squeeze(1)
+    m = F.interpolate(
+        m.unsqueeze(1),
+        size=(size,) * (3 if is_3d else 2),
+        mode="trilinear" if is_3d else "bilinear",
+        align_corners=False,
+    ).squeeze(1)
     return logits, m.clamp(0, 1)

@@ -1,4 +1,5 @@
 """Figures of a run: training curves and per-dataset test scores (matplotlib, written as PNG)."""
+
 from __future__ import annotations
 
 import json
@@ -17,14 +18,16 @@ _STYLES = ("-", "--", ":", "-.")
 _MARKERS = ("o", "s", "^", "v", "D", "x")
 
 
-
 def fit_title(ax, text: str, fontsize: float = 9) -> None:
-    """``ax``'s title, wrapped to the figure's width (about 0.55 em per character), so that no title is clipped
-    however few datasets set the width."""
+    """``ax``'s title, wrapped to the figure's width (about 0.55 em per character), so that no
+    title is clipped however few datasets set the width."""
     import textwrap
 
     width_pt = ax.figure.get_figwidth() * 72
-    ax.set_title("\n".join(textwrap.wrap(text, max(20, int(width_pt / (0.55 * fontsize))))), fontsize=fontsize)
+    ax.set_title(
+        "\n".join(textwrap.wrap(text, max(20, int(width_pt / (0.55 * fontsize))))),
+        fontsize=fontsize,
+    )
 
 
 def outside_legend(ax, fontsize: float = 7) -> None:
@@ -33,11 +36,16 @@ def outside_legend(ax, fontsize: float = 7) -> None:
 
 
 def read_metrics(run_dir: str | Path) -> List[dict]:
-    return [json.loads(line) for line in (Path(run_dir) / "metrics.jsonl").read_text().splitlines() if line]
+    return [
+        json.loads(line)
+        for line in (Path(run_dir) / "metrics.jsonl").read_text().splitlines()
+        if line
+    ]
 
 
 def curves_figure(rows: List[dict], routing: dict):
-    """Training loss by specialist (left) and validation accuracy per round (right) from metrics rows."""
+    """Training loss by specialist (left) and validation accuracy per round (right) from metrics
+    rows."""
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
@@ -49,31 +57,55 @@ def curves_figure(rows: List[dict], routing: dict):
         if pts:
             x, y = np.array(pts).T
             label = f"specialist {spec}" if spec in SPECIALISTS else spec
-            ax1.scatter(x, y, s=4, alpha=0.35, color=SPECIALIST_COLORS.get(spec, f"C{k}"), label=label)
-    ax1.set(xlabel="step", ylabel="task loss", title="Training loss by specialist / path", yscale="log")
+            ax1.scatter(
+                x, y, s=4, alpha=0.35, color=SPECIALIST_COLORS.get(spec, f"C{k}"), label=label
+            )
+    ax1.set(
+        xlabel="step", ylabel="task loss", title="Training loss by specialist / path", yscale="log"
+    )
     if steps:
         ax1.legend(markerscale=3)
     if rounds:
         xs = [r["round"] + 1 for r in rounds]
         ax2.plot(xs, [r["val_acc"] for r in rounds], "k-o", lw=2, label="mean")
         seen: Dict[str, int] = {}
-        for name in rounds[0]["val"]:  # colour = specialist; line style and marker tell datasets apart
+        for name in rounds[0][
+            "val"
+        ]:  # colour = specialist; line style and marker tell datasets apart
             k = seen[routing.get(name)] = seen.get(routing.get(name), -1) + 1
-            ax2.plot(xs, [r["val"][name] for r in rounds], lw=1, alpha=0.8, ls=_STYLES[k % len(_STYLES)],
-                     marker=_MARKERS[k % len(_MARKERS)], ms=3, color=SPECIALIST_COLORS.get(routing.get(name), "grey"),
-                     label=f"{name.replace('mnist', '')} ({routing.get(name, '-')})")
-        ax2.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), ncol=1 + len(rounds[0]["val"]) // 10)
+            ax2.plot(
+                xs,
+                [r["val"][name] for r in rounds],
+                lw=1,
+                alpha=0.8,
+                ls=_STYLES[k % len(_STYLES)],
+                marker=_MARKERS[k % len(_MARKERS)],
+                ms=3,
+                color=SPECIALIST_COLORS.get(routing.get(name), "grey"),
+                label=f"{name.replace('mnist', '')} ({routing.get(name, '-')})",
+            )
+        ax2.legend(
+            fontsize=7,
+            loc="center left",
+            bbox_to_anchor=(1.01, 0.5),
+            ncol=1 + len(rounds[0]["val"]) // 10,
+        )
     if rounds and len(rounds) <= 20:
         ax2.set_xticks([r["round"] + 1 for r in rounds])  # one tick per round
     else:
         ax2.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax2.set(xlabel="round", ylabel="val accuracy", title="Validation accuracy per dataset (mean in black)")
+    ax2.set(
+        xlabel="round",
+        ylabel="val accuracy",
+        title="Validation accuracy per dataset (mean in black)",
+    )
     fig.tight_layout()
     return fig
 
 
 class LiveCurves:
-    """``train(..., on_round=LiveCurves(routing))`` redraws the curves in one notebook output after each round."""
+    """``train(..., on_round=LiveCurves(routing))`` redraws the curves in one notebook output
+    after each round."""
 
     def __init__(self, routing: dict) -> None:
         self.routing = routing
@@ -101,7 +133,9 @@ def save_run_figures(run_dir: str | Path) -> List[Path]:
     results = load_results(run_dir)
     routing = results.get("routing", {})
     written = []
-    if (run_dir / "metrics.jsonl").is_file():  # an `independent` run keeps its curves in per-dataset sub-runs
+    if (
+        run_dir / "metrics.jsonl"
+    ).is_file():  # an `independent` run keeps its curves in per-dataset sub-runs
         fig = curves_figure(read_metrics(run_dir), routing)
         if provenance_tag(results):
             fig.suptitle(provenance_tag(results), fontsize=9)
@@ -115,15 +149,26 @@ def save_run_figures(run_dir: str | Path) -> List[Path]:
     xs = np.arange(len(names))
     student = [results["datasets"][n]["test"]["acc"] for n in names]
     teacher = [results["teacher"]["datasets"][n]["test"]["acc"] for n in names]
-    chance = [1.0 / get_info(n).n_classes if not get_info(n).is_multilabel else np.nan for n in names]
-    ax.bar(xs - 0.2, student, 0.4, color=[SPECIALIST_COLORS.get(routing.get(n), "grey") for n in names],
-           label="student")
+    chance = [
+        1.0 / get_info(n).n_classes if not get_info(n).is_multilabel else np.nan for n in names
+    ]
+    ax.bar(
+        xs - 0.2,
+        student,
+        0.4,
+        color=[SPECIALIST_COLORS.get(routing.get(n), "grey") for n in names],
+        label="student",
+    )
     ax.bar(xs + 0.2, teacher, 0.4, color="lightgrey", edgecolor="k", lw=0.5, label="EMA teacher")
     ax.scatter(xs, chance, marker="_", s=200, color="k", label="chance", zorder=3)
     ax.set_xticks(xs, [n.replace("mnist", "") for n in names], rotation=45, ha="right")
     tag = provenance_tag(results)
     ax.set(ylabel="test accuracy", ylim=(0, 1))
-    fit_title(ax, "Test accuracy per dataset (colour = specialist)" + (f"; {tag}" if tag else ""), fontsize=10)
+    fit_title(
+        ax,
+        "Test accuracy per dataset (colour = specialist)" + (f"; {tag}" if tag else ""),
+        fontsize=10,
+    )
     outside_legend(ax, fontsize=8)
     fig.tight_layout()
     fig.savefig(out / "test_scores.png", dpi=120)
