@@ -40,7 +40,8 @@ sys.path.insert(0, str(ROOT))
 from mosaic_kit.data.registry import get_info  # noqa: E402
 from mosaic_kit.reports.compare import arm  # noqa: E402
 from mosaic_kit.reports.table import find_runs, load_records  # noqa: E402
-from mosaic_kit.stats.calibration import RULES, Cell, calibrate, calibration_md, summary_md, worst  # noqa: E402
+from mosaic_kit.stats.calibration import RULES, Cell, calibrate  # noqa: E402
+from mosaic_kit.stats.calibration_text import calibration_md, summary_md, worst  # noqa: E402
 from mosaic_kit.stats.nulls import structure_from_samples  # noqa: E402
 
 GENERALIST = ROOT / "reports" / "generalist-real4" / "runs"

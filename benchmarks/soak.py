@@ -21,7 +21,7 @@ from pathlib import Path
 from statistics import mean
 
 from mosaic_kit.config import load_config
-from mosaic_kit.evaluation.runs import evaluate_run
+from mosaic_kit.evaluation.rescore import evaluate_run
 from mosaic_kit.train import train
 
 TINY = dict(

@@ -25,6 +25,6 @@ def load(
 ):
     """A trained run as a ``Predictor``: ``mosaic_kit.load("runs/demo").predict(images,
     dataset="breastmnist")`` (see ``mosaic_kit.share.predict``)."""
-    from .share.predict import load as _load
+    from .share.load import load as _load
 
     return _load(run_dir, checkpoint, which, device, weights)

@@ -214,7 +214,8 @@ def gain_method():
 
 
 def test_readme_example_method_trains_evaluates_and_reloads(tmp_path, gain_method):
-    from mosaic_kit.evaluation.runs import evaluate_run, load_run
+    from mosaic_kit.evaluation.rescore import evaluate_run
+    from mosaic_kit.evaluation.runs import load_run
     from mosaic_kit.train import train
 
     assert "gain_init" in all_keys() and parse_set(["gain_init=0.25"]) == {"gain_init": 0.25}
@@ -315,7 +316,7 @@ def _to_format_1(path: Path, method: str) -> None:
 def test_checkpoints_of_the_previous_layout_resume_and_evaluate(tmp_path, method):
     """Runs written before side modules were named for their method (format 1) resume exactly and
     evaluate."""
-    from mosaic_kit.evaluation.runs import evaluate_run
+    from mosaic_kit.evaluation.rescore import evaluate_run
     from mosaic_kit.train import train
     from mosaic_kit.utils.checkpoint import load_tensors
 

@@ -261,8 +261,8 @@ def test_bad_configuration_files_are_named(tmp_path, text, message):
 
 
 def test_bad_checkpoint_and_results_files_are_named(tmp_path):
+    from mosaic_kit.evaluation.rescore import evaluate_run
     from mosaic_kit.evaluation.results import load_results
-    from mosaic_kit.evaluation.runs import evaluate_run
 
     run = train(tiny_cfg(tmp_path, **TINY), progress=False)
     (run / "last.safetensors").write_bytes(b"\x00" * 100)
@@ -489,7 +489,7 @@ def test_broken_npz_files_are_named_with_the_fix(tmp_path):
 
 
 def test_an_evaluations_file_name_holds_only_what_changes_the_scores():
-    from mosaic_kit.evaluation.runs import evaluation_name
+    from mosaic_kit.evaluation.rescore import evaluation_name
 
     assert (
         evaluation_name(

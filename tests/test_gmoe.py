@@ -138,7 +138,7 @@ def test_errors_name_the_fix(tmp_path, two_files):
 
 
 def test_a_short_run_reports_gate_weights_and_reloads(tmp_path, two_files):
-    from mosaic_kit.evaluation.runs import evaluate_run
+    from mosaic_kit.evaluation.rescore import evaluate_run
     from mosaic_kit.train import train
 
     cfg = _deit_cfg(tmp_path, *two_files, rounds=1, steps_per_dataset=2, eval_max_samples=16)

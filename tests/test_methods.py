@@ -378,7 +378,7 @@ def test_independent_run_through_the_training_notebook_and_report(tmp_path):
 
 
 def test_eval_refuses_a_checkpoint_of_another_method_or_preset(tmp_path):
-    from mosaic_kit.evaluation.runs import evaluate_run
+    from mosaic_kit.evaluation.rescore import evaluate_run
 
     run = train(
         _cfg(tmp_path, "mos", rounds=1, steps_per_dataset=1, eval_max_samples=16), progress=False

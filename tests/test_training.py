@@ -5,7 +5,7 @@ import torch
 from conftest import tiny_cfg
 from safetensors.torch import load_file
 
-from mosaic_kit.evaluation.runs import evaluate_run
+from mosaic_kit.evaluation.rescore import evaluate_run
 from mosaic_kit.methods import build_model
 from mosaic_kit.train import ExpertEMA, train
 from mosaic_kit.train.optim import task_loss

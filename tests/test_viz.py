@@ -15,7 +15,7 @@ from mosaic_kit.viz import (
     attention_rollout,
     collect_features,
     embed_2d,
-    figures,
+    inside_figures,
     integrated_gradients,
     linear_cka,
     patch_attributions,
@@ -202,7 +202,7 @@ def test_dataset_output_angles_separate_subspaces_and_see_shared_ones():
 
 
 def test_figures_render(wb):
-    fig = figures.attention_figure(wb, "adrenalmnist3d", [0, 1])
+    fig = inside_figures.attention_figure(wb, "adrenalmnist3d", [0, 1])
     assert len(fig.axes) == 2 * 5 + 1  # image + A, B, C forced + bare backbone, and one colour bar
     assert (
         "specialist C ★" in fig.axes[1].get_title()
@@ -214,13 +214,13 @@ def test_figures_render(wb):
     )  # names, never bare arrays
     assert "slice 14 of 28" in fig.axes[0].get_title()
     assert fig.axes[-1].get_ylabel() == "attention rollout"
-    fig2, delta = figures.attribution_figure(wb, "breastmnist", [0], steps=16)
+    fig2, delta = inside_figures.attribution_figure(wb, "breastmnist", [0], steps=16)
     assert len(fig2.axes) == 3 + 2 and delta.shape == (1,)
-    fig3 = figures.student_teacher_figure(wb, "pathmnist", [0])
+    fig3 = inside_figures.student_teacher_figure(wb, "pathmnist", [0])
     assert len(fig3.axes) == 4 + 1
     # RGB images (H, W, 3): maps must cover the image at its own resolution, not at the channel
     # count
-    rgb = figures.attention_figure(wb, "pathmnist", [0])
+    rgb = inside_figures.attention_figure(wb, "pathmnist", [0])
     for ax in rgb.axes[1:-1]:  # the last axes is the colour bar
         image, heat = ax.get_images()
         assert image.get_array().shape == (28, 28, 3) and heat.get_array().shape == (28, 28)

@@ -117,8 +117,8 @@ def _write_figures(run_dir: Path) -> None:
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     from ..evaluation.locate import HUB_PREFIX
+    from ..evaluation.rescore import evaluate_run, evaluation_name
     from ..evaluation.results import markdown_table
-    from ..evaluation.runs import evaluate_run, evaluation_name
 
     if str(args.run_dir).startswith(HUB_PREFIX):
         raise ValueError(
@@ -205,7 +205,7 @@ def _cmd_keys(args: argparse.Namespace) -> int:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from ..share.predict import predict_command
+    from ..share.predict_cli import predict_command
 
     return predict_command(
         args.run_dir,

@@ -11,10 +11,8 @@ without a browser.
 
 from __future__ import annotations
 
-import html
-import tempfile
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
 import ipywidgets as W
 import torch
@@ -22,19 +20,20 @@ import torch
 from ..config import Config, load_config
 from ..data.registry import get_info
 from ..evaluation.results import load_results
-from ..share.predict import Predictor
 from ..viz.attention import rollout_map
-from ..viz.explorer_figures import explorer_grid_figure, explorer_sample_figure, prediction_figure
+from ..viz.explorer_figures import explorer_grid_figure, explorer_sample_figure
 from ..viz.figures import class_name, label_text
 from ..viz.workbench import Workbench, list_checkpoints
+from .explorer_layout import ExplorerLayout
 from .explorer_text import info_html, is_correct
+from .explorer_upload import UploadPanel
 
 __all__ = ["Explorer"]
 
 UNTRAINED = "random adapters (untrained)"
 
 
-class Explorer:
+class Explorer(UploadPanel, ExplorerLayout):
     """Widgets: dataset, split, sample index (or a grid page), 3D slice, student/teacher,
     checkpoint, overlay, and an upload of your own image or volume (classified through
     ``mosaic_kit.share.predict``)."""
@@ -156,59 +155,6 @@ class Explorer:
 
     # -- your own image
     # ------------------------------------------------------------------------------
-    def predictor(self) -> Predictor:
-        """The loaded model as a ``Predictor`` (what ``mosaic_kit.load`` returns for a run)."""
-        net = self.wb.net(self.which.value)
-        p = Predictor(
-            self.wb.cfg,
-            {n: net for n in self.wb.datasets},
-            self.wb.norm,
-            self.wb.device,
-            self.wb.source,
-        )
-        p.synthetic = {
-            n for n in self.wb.datasets if getattr(self.wb.data[n]["test"], "synthetic", False)
-        }
-        return p
-
-    def classify_file(self, path: str | Path) -> Dict[str, Any]:
-        """Classify a file as a sample of the selected dataset; its result goes to
-        ``state["upload"]``."""
-        name = self.dataset.value
-        try:
-            p = self.predictor().predict(path, dataset=name, attention=True)[0]
-        except (ValueError, TypeError, OSError) as err:
-            self.state["upload"] = {"file": Path(path).name, "error": str(err)}
-            self.upload_info.value = f"<span style='color:#b00'>{html.escape(str(err))}</span>"
-            return self.state["upload"]
-        self.state["upload"] = {
-            "file": Path(path).name,
-            "dataset": name,
-            "label": p.label,
-            "prob": p.top(1)[0][1],
-            "specialist": p.specialist,
-            "notes": p.notes,
-        }
-        self.upload_info.value = (
-            f"your file <b>{html.escape(Path(path).name)}</b> as {html.escape(name)}: "
-            f"<b>{html.escape(p.label)}</b> ({p.top(1)[0][1]:.2f}), specialist {p.specialist}"
-            + "".join(f"<br><i>{html.escape(n)}</i>" for n in p.notes)
-        )
-        self._render_upload(p)
-        return self.state["upload"]
-
-    def _on_upload(self, change) -> None:
-        files = change["new"]
-        if not files:
-            return
-        item = files[0]
-        folder = Path(tempfile.mkdtemp(prefix="mosaic-upload-"))
-        path = folder / Path(item["name"]).name
-        path.write_bytes(bytes(item["content"]))
-        self.classify_file(path)
-
-    def _render_upload(self, p) -> None:
-        self._show(prediction_figure(p), self.upload_out, tight=False)
 
     # -- state and rendering
     # -------------------------------------------------------------------------
@@ -295,61 +241,5 @@ class Explorer:
     def _render_grid(self, raw) -> None:
         self._show(explorer_grid_figure(raw, self.state))
 
-    def _show(self, fig, out: Optional[W.Output] = None, tight: bool = True) -> None:
-        """Replace what an output area (the sample view's unless ``out``) shows with ``fig``."""
-        import matplotlib.pyplot as plt
-        from IPython import get_ipython
-        from IPython.display import clear_output, display
-
-        if tight:
-            fig.tight_layout()
-        if (
-            getattr(get_ipython(), "kernel", None) is not None
-        ):  # outside Jupyter there is nothing to show it in
-            with out or self.out:
-                clear_output(wait=True)
-                display(fig)
-        plt.close(fig)
-
     # -- display
     # ------------------------------------------------------------------------------------
-    def widget(self) -> W.Widget:
-        controls = W.VBox(
-            [
-                W.HBox([self.dataset, self.checkpoint]),
-                self.split,
-                W.HBox([self.index, self.slice]),
-                W.HBox([self.mode, self.which]),
-                self.attention,
-            ]
-        )
-        upload = W.VBox(
-            [
-                W.HTML(
-                    "<b>Classify your own image or volume</b> as a sample of the selected dataset "
-                    "(PNG/JPEG/TIFF/BMP, .npy, NIfTI, DICOM):"
-                ),
-                self.upload,
-                self.upload_info,
-                self.upload_out,
-            ]
-        )
-        return W.VBox([controls, self.info, self.out, upload])
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget())
-
-    def controls(self) -> List[W.Widget]:
-        return [
-            self.dataset,
-            self.split,
-            self.index,
-            self.slice,
-            self.mode,
-            self.which,
-            self.attention,
-            self.checkpoint,
-            self.upload,
-        ]

@@ -1,7 +1,4 @@
-"""Data: the 18 datasets' facts, official files (memory-mapped), the synthetic suite, your own
-datasets.
-
-Data: official MedMNIST files (memory-mapped), the embedded synthetic suite, batched transforms."""
+"""Data: the 18 datasets' facts, official files, the synthetic suite, your own datasets."""
 
 from __future__ import annotations
 

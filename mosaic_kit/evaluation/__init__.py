@@ -1,1 +1,1 @@
-"""Scoring: metrics, batched evaluation, results.json, per-sample outputs, finished runs rebuilt."""
+"""Scoring: metrics, evaluation, results.json, per-sample outputs, finished runs rebuilt."""

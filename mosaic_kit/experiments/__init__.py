@@ -1,2 +1,1 @@
-"""Experiments: plans (methods x datasets x seeds), suites that run them through the notebooks,
-clusters."""
+"""Experiments: plans (methods x datasets x seeds), suites through the notebooks, clusters."""

@@ -33,48 +33,14 @@ from typing import Any, Dict, List
 
 from ..config import load_config, path_keys
 from ..config.paths import absolute
-from ..data.registry import build_routing, resolve_datasets
-from ..methods import get_method
+from ..data.registry import resolve_datasets
 from ..reports.selection import BASELINE
 from ..utils.yaml_mapping import read_yaml_mapping
+from .plan_checks import _validate
+from .plan_entries import _contrasts, _method, _selection, _smallest_effect
+from .plan_schema import _PER_RUN_KEYS, _PLAN_KEYS, ORDERS
 
 __all__ = ["RunSpec", "Plan", "load_plan", "missing_inputs"]
-
-#: Keys every run of a plan gets from the plan itself: a grid over them would be ignored.
-_PER_RUN_KEYS = ("seed", "datasets", "out")
-
-_PLAN_KEYS = {
-    "name",
-    "preset",
-    "overrides",
-    "methods",
-    "datasets",
-    "seeds",
-    "out",
-    "report",
-    "title",
-    "grid",
-    "slurm",
-    "baseline",
-    "order",
-    "contrasts",
-    "smallest_effect",
-}
-
-# : The orders a plan's runs may go in: label by label (each label's seeds together), or seed by
-# seed (every label
-# : at the first seed first: a suite stopped halfway still compares every label on the seeds it
-# finished).
-ORDERS = ("labels", "seeds")
-
-
-def _validate(cfg, where: str) -> None:
-    """What load_config cannot know: the method exists, the datasets and routing resolve."""
-    try:
-        get_method(cfg.method)
-        build_routing(resolve_datasets(cfg.datasets), cfg.routing)
-    except ValueError as err:
-        raise ValueError(f"{where}: {err}") from None
 
 
 @dataclass
@@ -119,43 +85,6 @@ class Plan:
     smallest_effect: Dict[str, float] = field(
         default_factory=dict
     )  # metric -> points: the equivalence margin
-
-
-def _selection(entry: Any) -> tuple:
-    if isinstance(entry, str):
-        return entry, [entry]
-    if isinstance(entry, list):
-        return "+".join(entry), entry
-    if isinstance(entry, dict) and "datasets" in entry:
-        ds = entry["datasets"]
-        ds = [ds] if isinstance(ds, str) else list(ds)
-        return str(entry.get("name", "+".join(ds))), ds
-    raise ValueError(
-        "Plan datasets entries must be a name, a list of names or {name, datasets}; got "
-        f"{entry!r}."
-    )
-
-
-def _method(entry: Any) -> tuple:
-    if isinstance(entry, str):
-        return entry, {"method": entry}
-    if isinstance(entry, dict) and "method" in entry:
-        unknown = sorted(set(entry) - {"label", "method", "overrides"})
-        if unknown:
-            close = difflib.get_close_matches(unknown[0], ["label", "method", "overrides"], n=1)
-            raise ValueError(
-                f"Plan method entry has unknown keys {unknown}"
-                + (f" (did you mean '{close[0]}'?)" if close else "")
-                + "; use label, method, overrides."
-            )
-        return str(entry.get("label", entry["method"])), {
-            "method": entry["method"],
-            **entry.get("overrides", {}),
-        }
-    raise ValueError(
-        "Plan methods entries must be a method name or {label, method, overrides}; got "
-        f"{entry!r}."
-    )
 
 
 def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
@@ -271,57 +200,6 @@ def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
         _contrasts(data.get("contrasts"), labels, path),
         _smallest_effect(data.get("smallest_effect"), path),
     )
-
-
-def _smallest_effect(entry: Any, path: Path) -> Dict[str, float]:
-    """``{acc: POINTS, auc: POINTS}``: the smallest difference the plan's verdicts care about
-    (equivalence margin)."""
-    if entry is None:
-        return {}
-    if not isinstance(entry, dict) or not entry or set(entry) - {"acc", "auc"}:
-        raise ValueError(
-            f"Plan {path}: 'smallest_effect' is {{acc: POINTS, auc: POINTS}} (either or both), the "
-            f"smallest difference of interest in points; got {entry!r}."
-        )
-    out = {}
-    for k, v in entry.items():
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < float(v) < 100:
-            raise ValueError(
-                f"Plan {path}: smallest_effect {k}: {v!r} is not a number of points between 0 and "
-                "100 (e.g. 2 for two points of AUC)."
-            )
-        out[k] = float(v)
-    return out
-
-
-def _contrasts(entries: Any, labels: List[str], path: Path) -> List[Dict[str, str]]:
-    """``[{a, b, question}]`` with ``a`` and ``b`` labels of the plan."""
-    if entries is None:
-        return []
-    if not isinstance(entries, list):
-        raise ValueError(f"Plan {path}: 'contrasts' is a list of {{a, b, question}} entries.")
-    out = []
-    for entry in entries:
-        if (
-            not isinstance(entry, dict)
-            or not {"a", "b"} <= set(entry)
-            or set(entry) - {"a", "b", "question"}
-        ):
-            raise ValueError(
-                f"Plan {path}: each contrast is {{a: LABEL, b: LABEL, question: TEXT}}; got "
-                f"{entry!r}."
-            )
-        missing = [str(entry[k]) for k in ("a", "b") if str(entry[k]) not in labels]
-        if missing:
-            raise ValueError(
-                f"Plan {path}: contrast {entry!r} names {missing}, not labels of the plan {labels}."
-            )
-        if str(entry["a"]) == str(entry["b"]):
-            raise ValueError(f"Plan {path}: contrast {entry!r} compares a label with itself.")
-        out.append(
-            {"a": str(entry["a"]), "b": str(entry["b"]), "question": str(entry.get("question", ""))}
-        )
-    return out
 
 
 def missing_inputs(runs: List[RunSpec]) -> List[str]:

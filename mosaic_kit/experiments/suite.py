@@ -15,9 +15,9 @@ import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from ..config import load_config, recorded_defaults
 from ..utils.atomic import atomic_write_bytes
 from .plan import Plan, RunSpec, load_plan, missing_inputs
+from .records import _set_aside, is_done, keep_run_records
 
 __all__ = [
     "RunSpec",
@@ -41,110 +41,6 @@ def notebook_dir() -> Path:
         "Cannot find notebooks/01_train.ipynb beside the package or in the working directory; "
         "run from a clone of mosaic_kit or pass notebooks=... ."
     )
-
-
-def _set_aside(run_dir: Path) -> Path:
-    """Move a finished run that no longer matches its plan entry to ``{name}.replaced-N``
-    (nothing is deleted)."""
-    n = 1
-    while (target := run_dir.with_name(f"{run_dir.name}.replaced-{n}")).exists():
-        n += 1
-    run_dir.rename(target)
-    run_dir.mkdir()
-    print(f"  {run_dir} held a run of another plan entry; moved it to {target}")
-    return target
-
-
-#: Keys that say how a run was executed (a suite's worker slot sets some), not what it trained.
-_EXECUTION_KEYS = {
-    "out",
-    "threads",
-    "device",
-    "tracker",
-    "log_every",
-    "loader_workers",
-    "prefetch",
-    "pin_memory",
-}
-
-
-def is_done(spec: RunSpec) -> bool:
-    """Whether ``spec``'s run finished with the configuration its entry resolves to now, in its
-    run directory or in the records its plan's report keeps (a clone without the run directories
-    resumes from those)."""
-    return (
-        _done_at(spec, Path(spec.run_dir))
-        or bool(spec.record)
-        and _done_at(spec, Path(spec.record))
-    )
-
-
-def _done_at(spec: RunSpec, d: Path) -> bool:
-    """Whether ``d`` holds ``spec``'s finished run, as its ``results.json`` records it: a plan
-    that pins a key at the value the run had keeps the run; an edited preset does not; a run
-    without ``predictions.npz`` is trained again. The suite's record (``suite.json``) must agree
-    where it exists, but a finished run whose record was never written (a suite stopped between
-    the two) counts as finished."""
-    if not all((d / name).is_file() for name in ("results.json", "predictions.npz")):
-        return (
-            False  # a run without per-sample outputs (before 0.3) cannot enter a paired comparison
-        )
-    if (d / "suite.json").is_file():
-        stored, want = json.loads((d / "suite.json").read_text()), spec.fingerprint()
-        if {k: v for k, v in stored.items() if k != "parameters"} != {
-            k: v for k, v in want.items() if k != "parameters"
-        }:
-            return False
-    recorded = json.loads((d / "results.json").read_text()).get("config") or {}
-    cfg = load_config(
-        spec.parameters["preset"], overrides={**spec.parameters["overrides"], "out": str(d)}
-    ).to_dict()
-    was = {**recorded_defaults(), **recorded}  # keys newer than the run: the value it had
-
-    def text(value: Any) -> str:
-        return json.dumps(value, sort_keys=True, default=str)
-
-    return all(text(was.get(k)) == text(v) for k, v in cfg.items() if k not in _EXECUTION_KEYS)
-
-
-def _record(spec: RunSpec) -> None:
-    """Write the suite's record of a finished run where it is missing."""
-    path = Path(spec.run_dir) / "suite.json"
-    if not path.is_file():
-        atomic_write_bytes(path, json.dumps(spec.fingerprint(), indent=1).encode())
-
-
-def keep_run_records(plan: Plan, folder: Path) -> List[Path]:
-    """Copy every finished run's results, per-sample outputs, config and suite record into
-    ``folder`` (the report's ``runs/``, by the runs' own relative paths): a committed report
-    carries what each number came from, and only that (records of runs the plan no longer has
-    finished are removed)."""
-    import shutil
-
-    kept = []
-    for spec in plan.runs:
-        src = Path(spec.run_dir)
-        rel = src.resolve().relative_to(Path(plan.out).resolve())
-        if not _done_at(spec, src):
-            if (
-                spec.record
-                and _done_at(spec, Path(spec.record))
-                and (folder / rel).resolve() == Path(spec.record).resolve()
-            ):
-                kept.append(
-                    folder / rel
-                )  # finished in an earlier clone: its records are already here
-            continue
-        _record(spec)
-        (folder / rel).mkdir(parents=True, exist_ok=True)
-        for name in ("results.json", "predictions.npz", "config.yaml", "suite.json"):
-            shutil.copy2(src / name, folder / rel / name)
-        if (src / "datasets").is_dir():  # the specs of the run's own datasets
-            shutil.copytree(src / "datasets", folder / rel / "datasets", dirs_exist_ok=True)
-        kept.append(folder / rel)
-    for stale in {p.parent for p in folder.rglob("suite.json")} - set(kept):
-        shutil.rmtree(stale)
-    return kept
 
 
 def _execute(spec: RunSpec, nb: Path, kernel: str, slot: Dict[str, Any], say) -> None:

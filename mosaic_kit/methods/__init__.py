@@ -1,6 +1,4 @@
-"""Parameter-efficient methods, each in its own module behind one interface (``base.Method``).
-
-Parameter-efficient methods, each in its own module behind one interface (``base.Method``).
+"""Parameter-efficient methods, each a module behind one interface (``base.Method``).
 
 | name | what trains |
 |---|---|

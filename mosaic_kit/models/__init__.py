@@ -1,8 +1,6 @@
-"""Model parts that know no method: adapters, side blocks, the 3D tokenizer, MOSAIC, backbone
-weights.
+"""Model parts that know no method: adapters, side blocks, 3D tokenizer, MOSAIC, weights.
 
-Model parts that know no method: adapters, the side-module block, the 3D tokenizer, the MOSAIC
-model, the backbone and parameter bookkeeping. Methods (``mosaic_kit.methods``) assemble them."""
+Methods (``mosaic_kit.methods``) assemble them."""
 
 from .adapter import Adapter, MixtureOfSpecialists
 from .backbone import create_backbone, load_backbone_weights, resolve_normalization

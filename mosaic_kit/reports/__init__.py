@@ -1,8 +1,8 @@
-"""Many runs -> tables, figures and verdict sections beside the published reference numbers.
+"""Many runs -> tables, figures and verdict sections beside the published references.
 
-Many runs -> the 18-dataset table (Markdown, CSV, LaTeX, dot plots) beside reference numbers:
 ``table`` groups runs into configurations and collects their scores, ``references`` holds the
-published numbers, ``render`` writes the formats."""
+published numbers, ``formats`` and ``render`` write Markdown, CSV, LaTeX and figures, ``compare``,
+``contrasts`` and ``sections`` add the paired verdicts."""
 from .formats import to_csv, to_latex, to_markdown
 from .references import reference_acs, reference_paper_means, reference_resnet18
 from .render import plot_scores, write_report

@@ -1,2 +1,1 @@
-"""Sharing a trained run: prediction on your images, ONNX / TorchScript export, bundles and model
-cards."""
+"""Sharing a trained run: prediction, ONNX / TorchScript export, bundles and model cards."""

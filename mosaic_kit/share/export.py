@@ -70,7 +70,7 @@ def export(
     when complete. ``weights``: the backbone weights file, where it has moved since training (its
     sha256 must match the run's)."""
     from ..utils.atomic import atomic_write_bytes
-    from .predict import load
+    from .load import load
 
     if fmt not in FORMATS:
         raise ValueError(f"format '{fmt}' is not one of {', '.join(FORMATS)}.")

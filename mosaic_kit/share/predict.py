@@ -12,23 +12,24 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
 
-from ..config import Config, load_config
+from ..config import Config
 from ..data import Normalization
 from ..data.readers import IntensityWarning, as_array, conform, split_batch
 from ..data.registry import DatasetInfo, check_dataset_name, get_info, resolve_datasets
 from ..evaluation.evaluate import autocast, prepare
-from ..evaluation.locate import resolve_run
 from ..evaluation.metrics import scores_from_logits
-from ..evaluation.runs import load_run, run_overrides
+from ..evaluation.runs import load_run
 from ..models.mosaic import MosaicModel
-from ..utils.distributed import resolve_device
 
-__all__ = ["Prediction", "Predictor", "load", "format_table", "save_overlay", "predict_command"]
+__all__ = [
+    "Prediction",
+    "Predictor",
+]
 
 
 @dataclass
@@ -236,120 +237,3 @@ def _pick(run, which: str) -> MosaicModel:
     if which not in ("student", "teacher"):
         raise ValueError(f"which must be 'student' or 'teacher', got '{which}'.")
     return run.model if which == "student" else run.teacher
-
-
-def load(
-    run_dir: str | Path,
-    checkpoint: str = "best",
-    which: str = "student",
-    device: str = "cpu",
-    weights: Optional[str] = None,
-) -> Predictor:
-    """A ``Predictor`` for a run directory: the ``checkpoint`` (``best`` or ``last``) of its
-    student (or EMA ``teacher``). ``weights`` points at the backbone weights file when it has
-    moved since training."""
-    run_dir = resolve_run(run_dir)  # a run or bundle folder, or hf:OWNER/NAME
-    overrides = {"weights": weights} if weights else None
-    dev = resolve_device(device)
-    cfg_file = run_dir / "config.yaml"
-    if not cfg_file.is_file():
-        raise FileNotFoundError(f"{run_dir} is not a run directory (no config.yaml).")
-    cfg = load_config(file=str(cfg_file), overrides=run_overrides(run_dir, overrides))
-    datasets = resolve_datasets(cfg.datasets)
-    if (
-        cfg.independent
-    ):  # one model per dataset, each in its own folder: loaded when first asked for
-        first = load_run(run_dir / datasets[0], checkpoint, overrides)
-        models: Dict[str, Optional[MosaicModel]] = {n: None for n in datasets}
-        models[datasets[0]] = _pick(first, which).to(dev).eval()
-        return Predictor(
-            first.cfg,
-            models,
-            first.norm,
-            dev,
-            f"{run_dir} ({checkpoint} checkpoints, {which})",
-            run_dir,
-            checkpoint,
-            which,
-            overrides,
-        )
-    run = load_run(run_dir, checkpoint, overrides)
-    model = _pick(run, which).to(dev).eval()
-    return Predictor(
-        run.cfg,
-        {n: model for n in model.routing},
-        run.norm,
-        dev,
-        f"{run_dir} ({checkpoint} checkpoint, {which})",
-        run_dir,
-        checkpoint,
-        which,
-        overrides,
-    )
-
-
-def format_table(predictions: Sequence[Prediction], k: int = 3) -> str:
-    """A readable table: one line per input with the prediction, its probability and the
-    runners-up."""
-    rows = [("input", "dataset", "specialist", "prediction", "p", "top classes")]
-    for p in predictions:
-        top = ", ".join(f"{c} {v:.2f}" for c, v in p.top(k))
-        rows.append(
-            (p.source, p.dataset, p.specialist or "-", p.label, f"{p.top(1)[0][1]:.2f}", top)
-        )
-    widths = [min(max(len(r[i]) for r in rows), 48) for i in range(len(rows[0]) - 1)]
-    return "\n".join(
-        "  ".join(c[:48].ljust(w) for c, w in zip(r[:-1], widths)) + "  " + r[-1] for r in rows
-    )
-
-
-def predict_command(
-    run_dir: str,
-    files: List[str],
-    dataset: str,
-    window: Optional[str] = None,
-    attention: Optional[str] = None,
-    as_json: bool = False,
-    checkpoint: str = "best",
-    which: str = "student",
-    device: str = "cpu",
-    weights: Optional[str] = None,
-) -> int:
-    """``python -m mosaic_kit predict``: print a table (or JSON) of predictions; overlays into
-    ``attention``."""
-    import json
-
-    win = None
-    if window:
-        try:
-            win = tuple(float(v) for v in window.split(","))
-            assert len(win) == 2
-        except (ValueError, AssertionError):
-            raise ValueError(
-                f"--window {window!r}: give LOW,HIGH, e.g. --window -1000,400"
-            ) from None
-    preds = load(run_dir, checkpoint, which, device, weights).predict(
-        files, dataset, attention=bool(attention), window=win
-    )
-    for i, p in enumerate(preds if attention else []):
-        save_overlay(p, Path(attention) / f"{i:03d}-{Path(p.source).name.split('.')[0]}.png")
-    print(json.dumps([p.to_dict() for p in preds], indent=1) if as_json else format_table(preds))
-    return 0
-
-
-def save_overlay(prediction: Prediction, path: str | Path) -> Path:
-    """A PNG of the input with its attention map as a translucent overlay and a colour bar (a
-    volume: the middle slice along each axis). Needs ``predict(..., attention=True)`` and
-    matplotlib."""
-    if prediction.attention is None:
-        raise ValueError("This prediction has no attention map: call predict(..., attention=True).")
-    import matplotlib.pyplot as plt
-
-    from ..viz.explorer_figures import prediction_figure
-
-    fig = prediction_figure(prediction)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path

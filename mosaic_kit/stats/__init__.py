@@ -1,17 +1,16 @@
-"""Statistics of comparisons: the calibrated paired rule, its verdict words, power and calibration.
+"""Statistics of comparisons: the calibrated paired rule, verdicts, power, calibration.
 
-Statistics of comparisons: the paired rule behind every verdict word (``paired``), what a
-comparison says (``verdicts``), its power (``power``), the semi-synthetic arms it is calibrated
-on (``nulls``) and the calibration itself (``calibration``)."""
+The paired rule behind every verdict word (``paired``, on the samples of ``samples``), what a
+comparison says (``verdicts``), its power (``power``), the semi-synthetic arms it is calibrated on
+(``nulls``) and the calibration itself (``calibration``)."""
 
 from .paired import (
-    Sample,
-    identical_outputs,
     interval_of_mean,
     paired_difference,
     paired_differences,
 )
 from .power import MIN_SEEDS, POWER, minimal_detectable, seeds_needed
+from .samples import Sample, identical_outputs
 from .verdicts import VERDICTS, Comparison, Interval, holm
 
 __all__ = [

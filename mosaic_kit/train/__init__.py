@@ -1,10 +1,9 @@
-"""Training: one run or a single-task sweep, the cyclic multi-task loop, its step, EMA teacher and
-checkpoints.
+"""Training: one run or a single-task sweep, the cyclic loop, its step, EMA teacher, checkpoints.
 
-Modules: one run or a single-task sweep (``run``), the cyclic multi-task loop (``loop``,
-``setup``, ``rounds``), one step (``step``), its state (``state``), checkpoints (``saver``), stop
-signals (``signals``), the run log (``log``), optimizer / schedule / losses (``optim``), the
-expert-aware EMA teacher (``ema``) and single-task sweeps (``independent``)."""
+Modules: ``run`` (``train(cfg)``), the loop (``loop``, ``setup``, ``rounds``), one step
+(``step``), its state (``state``), checkpoints (``saver``), stop signals (``signals``), the run log
+(``log``), optimizer, schedule and losses (``optim``), the expert-aware EMA teacher (``ema``),
+single-task sweeps (``independent``)."""
 
 from .ema import ExpertEMA
 from .run import train

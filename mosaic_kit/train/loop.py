@@ -24,8 +24,8 @@ from tqdm import tqdm  # a text bar: shown in terminals, notebooks and papermill
 from ..config import Config
 from ..config.paths import with_absolute_paths
 from ..data.loader import Loader
+from ..evaluation.rescore import evaluate_run
 from ..evaluation.results import markdown_table
-from ..evaluation.runs import evaluate_run
 from ..utils import distributed as dist
 from .lock import RunLock
 from .log import RunLog

@@ -16,78 +16,13 @@ figures as images. Where a run's tracking lives is kept in ``RUN/tracking.json``
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from .mlflow_tracker import MlflowTracker
+from .tracker import TRACKERS, Tracker, scalars, test_scalars
+
 __all__ = ["TRACKERS", "Tracker", "open_tracker", "log_figures"]
-
-TRACKERS = ("tensorboard", "mlflow", "none")
-
-
-def _flat(prefix: str, value: Any) -> Dict[str, float]:
-    if isinstance(value, dict):
-        return {
-            k: v for key, sub in value.items() for k, v in _flat(f"{prefix}/{key}", sub).items()
-        }
-    return (
-        {prefix: float(value)}
-        if isinstance(value, (int, float)) and not isinstance(value, bool)
-        else {}
-    )
-
-
-def scalars(row: Dict[str, Any]) -> Dict[str, float]:
-    """The scalars a ``metrics.jsonl`` row becomes (names as TensorBoard / MLflow show them)."""
-    if row.get("kind") == "step":
-        return {
-            f"train/{k}": float(row[k])
-            for k in ("loss", "task_loss", "consistency", "lr")
-            if k in row
-        }
-    if (
-        row.get("kind") == "round"
-    ):  # one naming for every tracker: {split}/{metric}/{dataset or group}
-        out = {
-            "val/round": float(row["round"] + 1),
-            "val/acc/all": float(row["val_acc"]),
-            **_flat("val/acc", row.get("val", {})),
-            **_flat("val/auc", row.get("val_auc_by_dataset", {})),
-        }
-        return (
-            {**out, "val/auc/all": float(row["val_auc"])} if row.get("val_auc") is not None else out
-        )
-    if row.get("kind") == "gate":
-        return _flat("gate", row.get("weights", {}))
-    if row.get("kind") == "skip":
-        return {"train/skipped_step": 1.0}
-    return {}
-
-
-def test_scalars(results: Dict[str, Any]) -> Dict[str, float]:
-    """The final test means as every tracker names them: ``test/acc/all``, ``test/auc/2d``, ..."""
-    return {
-        f"test/{m}/{g}": float(results["mean"][g][m])
-        for g in results["mean"]
-        for m in ("acc", "auc")
-        if m in results["mean"][g]
-    }
-
-
-class Tracker:
-    """Receives what the trainer logs; this base class keeps nothing (``tracker=none``)."""
-
-    def row(self, row: Dict[str, Any]) -> None:
-        pass
-
-    def finish(self, results: Dict[str, Any], table_md: str) -> None:
-        pass
-
-    def figures(self, paths: List[Path]) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 class TensorBoardTracker(Tracker):
@@ -133,80 +68,6 @@ class TensorBoardTracker(Tracker):
 
     def close(self) -> None:
         self.w.close()
-
-
-class MlflowTracker(Tracker):
-    def __init__(
-        self,
-        run_dir: Path,
-        config: Dict[str, Any],
-        run_id: Optional[str] = None,
-        uri: Optional[str] = None,
-    ) -> None:
-        from mlflow.tracking import MlflowClient
-
-        # MLflow's own default kind of local store
-        local = f"sqlite:///{(run_dir / 'mlflow.db').resolve()}"
-        self.uri = uri or os.environ.get("MLFLOW_TRACKING_URI") or local
-        self.client = MlflowClient(self.uri)
-        self.run_dir = run_dir
-        if run_id is None:
-            name = os.environ.get("MLFLOW_EXPERIMENT_NAME", "mosaic_kit")
-            exp = self.client.get_experiment_by_name(name)
-            where = (run_dir / "mlartifacts").resolve().as_uri() if self.uri == local else None
-            exp_id = (
-                exp.experiment_id
-                if exp
-                else self.client.create_experiment(name, artifact_location=where)
-            )
-            run_id = self.client.create_run(exp_id, run_name=str(run_dir.name)).info.run_id
-            from mlflow.entities import Param
-
-            params = [Param(k, str(v)[:6000]) for k, v in config.items()]
-            for i in range(0, len(params), 100):  # MLflow takes at most 100 params per batch
-                self.client.log_batch(run_id, params=params[i : i + 100])
-        self.run_id = run_id
-        self._pending: list = []
-
-    def row(self, row: Dict[str, Any]) -> None:
-        import time
-
-        from mlflow.entities import Metric
-
-        now = int(time.time() * 1000)
-        self._pending += [Metric(k, v, now, int(row["step"])) for k, v in scalars(row).items()]
-        if row.get("kind") == "round" or len(self._pending) >= 500:
-            self.flush()
-
-    def flush(self) -> None:
-        for i in range(0, len(self._pending), 1000):
-            self.client.log_batch(self.run_id, metrics=self._pending[i : i + 1000])
-        self._pending = []
-
-    def finish(self, results: Dict[str, Any], table_md: str) -> None:
-        self.flush()
-        step = int(results.get("config", {}).get("rounds", 0))
-        for name, value in test_scalars(results).items():
-            self.client.log_metric(self.run_id, name, value, step=step)
-        self.client.log_text(self.run_id, table_md, "results.md")
-        for name in ("results.json", "config.yaml"):
-            if (self.run_dir / name).is_file():
-                self.client.log_artifact(self.run_id, str(self.run_dir / name))
-        # the model: what `mosaic_kit.load` needs (trainable tensors, configuration, results; own
-        # datasets' specs)
-        for name in ("best.safetensors", "config.yaml", "results.json"):
-            if (self.run_dir / name).is_file():
-                self.client.log_artifact(self.run_id, str(self.run_dir / name), "model")
-        if (self.run_dir / "datasets").is_dir():
-            self.client.log_artifacts(self.run_id, str(self.run_dir / "datasets"), "model/datasets")
-
-    def figures(self, paths: List[Path]) -> None:
-        for p in paths:
-            self.client.log_artifact(self.run_id, str(p), "figures")
-
-    def close(self) -> None:
-        self.flush()
-        self.client.set_terminated(self.run_id)
 
 
 def open_tracker(

@@ -1,2 +1,1 @@
-"""Utilities that know no model and no data: files written atomically, npz, YAML, checkpoints,
-devices."""
+"""Utilities that know no model and no data: atomic files, npz, YAML, checkpoints, devices."""

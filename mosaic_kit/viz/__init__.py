@@ -1,7 +1,4 @@
-"""Looking inside a model and showing runs: attention, attributions, subspaces, gates, the figures.
-
-Looking inside a MOSAIC model: recorded attention and rollout, captum attributions, specialist
-subspaces, and the figures the notebooks show."""
+"""Looking inside a model and showing runs: attention, attributions, subspaces, figures."""
 
 from .attention import (
     AttentionRecorder,
@@ -11,16 +8,14 @@ from .attention import (
     token_grid,
 )
 from .attribution import DatasetClassifier, integrated_gradients, patch_attributions
+from .similarity import embed_2d, linear_cka, specialist_cka
 from .subspaces import (
     collect_features,
     dataset_output_angles,
-    embed_2d,
     has_specialists,
-    linear_cka,
     random_subspace_angles,
     specialist_angle_baselines,
     specialist_angles,
-    specialist_cka,
 )
 
 __all__ = [

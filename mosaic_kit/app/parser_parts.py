@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
+from typing import Optional
+
+from ..config import available_presets
+
 __all__ = []
 
 
@@ -120,3 +125,57 @@ _ABOUT = {
         ["python -m mosaic_kit keys | grep 3d"],
     ),
 }
+
+
+DESCRIPTION = (
+    "mosaic_kit: one frozen Vision Transformer for all 18 MedMNIST datasets through hard-routed "
+    "specialists (MOSAIC), and the parameter-efficient baselines beside it. Start with "
+    "`python -m mosaic_kit train --preset cpu-tiny --out runs/demo`; `COMMAND --help` says more."
+)
+
+
+def _add_config_args(p: argparse.ArgumentParser, default_preset: Optional[str] = None) -> None:
+    p.add_argument(
+        "--preset", default=default_preset, help=f"one of: {', '.join(available_presets())}"
+    )
+    p.add_argument("--config", help="YAML file of configuration keys (applied after the preset)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a key (repeatable)",
+    )
+    p.add_argument("--out", help="run directory (same as --set out=DIR)")
+
+
+def _add_run_args(p: argparse.ArgumentParser, teacher: bool = True) -> None:
+    """The options of every command that loads a trained run: which checkpoint (and net), and
+    where the backbone weights are now when the run has moved to another machine."""
+    p.add_argument(
+        "--checkpoint",
+        default="best",
+        choices=("best", "last"),
+        help="the best-validation or the last round's checkpoint (default: best)",
+    )
+    if teacher:
+        p.add_argument(
+            "--teacher", action="store_true", help="the EMA teacher instead of the student"
+        )
+    p.add_argument(
+        "--weights",
+        metavar="PATH",
+        help="the backbone weights file, where it is now (the run recorded "
+        "its sha256, which must match)",
+    )
+
+
+def _sub(sub, name: str, help: str) -> argparse.ArgumentParser:
+    about, examples = _ABOUT[name]
+    return sub.add_parser(
+        name,
+        help=help,
+        description=about,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n" + "\n".join(f"  {e}" for e in examples),
+    )

@@ -1,0 +1,78 @@
+"""The predict command: predictions on files as a table, and an image with the attention overlay."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+from .load import load
+from .predict import Prediction
+
+__all__ = ["format_table", "predict_command", "save_overlay"]
+
+
+def format_table(predictions: Sequence[Prediction], k: int = 3) -> str:
+    """A readable table: one line per input with the prediction, its probability and the
+    runners-up."""
+    rows = [("input", "dataset", "specialist", "prediction", "p", "top classes")]
+    for p in predictions:
+        top = ", ".join(f"{c} {v:.2f}" for c, v in p.top(k))
+        rows.append(
+            (p.source, p.dataset, p.specialist or "-", p.label, f"{p.top(1)[0][1]:.2f}", top)
+        )
+    widths = [min(max(len(r[i]) for r in rows), 48) for i in range(len(rows[0]) - 1)]
+    return "\n".join(
+        "  ".join(c[:48].ljust(w) for c, w in zip(r[:-1], widths)) + "  " + r[-1] for r in rows
+    )
+
+
+def predict_command(
+    run_dir: str,
+    files: List[str],
+    dataset: str,
+    window: Optional[str] = None,
+    attention: Optional[str] = None,
+    as_json: bool = False,
+    checkpoint: str = "best",
+    which: str = "student",
+    device: str = "cpu",
+    weights: Optional[str] = None,
+) -> int:
+    """``python -m mosaic_kit predict``: print a table (or JSON) of predictions; overlays into
+    ``attention``."""
+    import json
+
+    win = None
+    if window:
+        try:
+            win = tuple(float(v) for v in window.split(","))
+            assert len(win) == 2
+        except (ValueError, AssertionError):
+            raise ValueError(
+                f"--window {window!r}: give LOW,HIGH, e.g. --window -1000,400"
+            ) from None
+    preds = load(run_dir, checkpoint, which, device, weights).predict(
+        files, dataset, attention=bool(attention), window=win
+    )
+    for i, p in enumerate(preds if attention else []):
+        save_overlay(p, Path(attention) / f"{i:03d}-{Path(p.source).name.split('.')[0]}.png")
+    print(json.dumps([p.to_dict() for p in preds], indent=1) if as_json else format_table(preds))
+    return 0
+
+
+def save_overlay(prediction: Prediction, path: str | Path) -> Path:
+    """A PNG of the input with its attention map as a translucent overlay and a colour bar (a
+    volume: the middle slice along each axis). Needs ``predict(..., attention=True)`` and
+    matplotlib."""
+    if prediction.attention is None:
+        raise ValueError("This prediction has no attention map: call predict(..., attention=True).")
+    import matplotlib.pyplot as plt
+
+    from ..viz.explorer_figures import prediction_figure
+
+    fig = prediction_figure(prediction)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
