@@ -23,7 +23,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from perf import NORM, _step_fn, model_for, uint8_batch_for  # noqa: E402
+from speed.common import NORM, _step_fn, model_for, uint8_batch_for  # noqa: E402
 
 from mosaic_kit.config import load_config  # noqa: E402
 from mosaic_kit.data.registry import get_info, resolve_datasets  # noqa: E402

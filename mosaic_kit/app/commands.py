@@ -1,5 +1,5 @@
-"""The implementations of the command-line subcommands (``cli`` holds the parser): each takes the
-parsed arguments and returns the exit status; heavy imports stay inside, so ``--help`` stays
+"""The implementations of the command-line subcommands (``parser`` builds the parser): each takes
+the parsed arguments and returns the exit status; heavy imports stay inside, so ``--help`` stays
 fast."""
 
 from __future__ import annotations

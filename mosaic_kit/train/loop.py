@@ -8,7 +8,7 @@ improvement. Then the best checkpoint is scored on val and test (``runs.evaluate
 
 Run directory: ``config.yaml``, ``environment.json``, ``metrics.jsonl`` (one line per step and
 per round), ``best.safetensors`` / ``last.safetensors``, ``last_state.pt`` (see
-``checkpointer``), ``results.json``, ``results.md``.
+``saver``), ``results.json``, ``results.md``.
 """
 
 from __future__ import annotations
