@@ -112,7 +112,10 @@ def test_per_dataset_learning_rates_are_refused_where_they_cannot_apply(tmp_path
 
     with pytest.raises(ValueError, match="lr_per_dataset applies to independent=true runs"):
         tiny_cfg(tmp_path, lr_per_dataset={"breastmnist": 3e-3})
-    with pytest.raises(ValueError, match="must be at most every learning rate"):
+    with pytest.raises(
+        ValueError,
+        match=r"min_lr \(1e-05\) must be at most lr_per_dataset\['breastmnist'\] \(1e-06\)",
+    ):
         tiny_cfg(tmp_path, independent=True, min_lr=1e-5, lr_per_dataset={"breastmnist": 1e-6})
     with pytest.raises(ValueError, match="mapping of strings to numbers"):
         tiny_cfg(tmp_path, independent=True, lr_per_dataset={"breastmnist": True})

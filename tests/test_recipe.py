@@ -381,7 +381,11 @@ def test_cpu_real_3d_is_the_3d_half_of_cpu_real_written_out():
     assert {k: three[k] for k in keys} == {k: joint[k] for k in keys}
     assert three["datasets"] == ["adrenalmnist3d"]
     text = (
-        Path(__file__).resolve().parents[1] / "mosaic_kit" / "presets" / "cpu-real-3d.yaml"
+        Path(__file__).resolve().parents[1]
+        / "mosaic_kit"
+        / "config"
+        / "presets"
+        / "cpu-real-3d.yaml"
     ).read_text()
     assert all(
         f"\n{k}:" in text for k in keys[:10]
@@ -422,5 +426,5 @@ def test_the_preset_comments_quote_the_paired_comparison_of_the_committed_output
     )  # as the lever table
     c = compare_records(arm, base, metric, "val", "last", datasets=on)
     assert f"{100 * c.diff:+.1f} [{100 * c.low:+.1f}, {100 * c.high:+.1f}]" == written
-    text = (REPORTS.parent / "mosaic_kit" / "presets" / f"{preset}.yaml").read_text()
+    text = (REPORTS.parent / "mosaic_kit" / "config" / "presets" / f"{preset}.yaml").read_text()
     assert written in " ".join(line.split("#", 1)[-1].strip() for line in text.splitlines())

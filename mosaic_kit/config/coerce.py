@@ -50,10 +50,13 @@ def type_problems(obj: Any) -> List[str]:
             problems.append(f"'{name}' must be a finite number, got {value!r}")
             continue
         if not ok:
-            want = {
-                list: "a list of strings",
-                dict: f"a mapping of strings to {_value_kind(base)}",
-            }.get(origin, getattr(origin, "__name__", str(origin)))
+            want = (
+                "a list of strings"
+                if origin is list
+                else f"a mapping of strings to {_value_kind(base)}"
+                if origin is dict
+                else getattr(origin, "__name__", str(origin))
+            )
             problems.append(f"'{name}' expects {want}, got {value!r} ({type(value).__name__})")
         else:
             setattr(obj, name, value)

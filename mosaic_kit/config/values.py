@@ -58,9 +58,13 @@ def value_problems(cfg: Any) -> List[str]:
         )
     if not 0 <= cfg.rotation_deg <= 180:
         problems.append(f"rotation_deg must be in [0, 180] (got {cfg.rotation_deg})")
-    for lr in (cfg.lr, *cfg.lr_per_dataset.values()):
+    if cfg.min_lr > cfg.lr:
+        problems.append(f"min_lr ({cfg.min_lr}) must be at most lr ({cfg.lr})")
+    for name, lr in cfg.lr_per_dataset.items():
         if cfg.min_lr > lr:
-            problems.append(f"min_lr ({cfg.min_lr}) must be at most every learning rate (got {lr})")
+            problems.append(
+                f"min_lr ({cfg.min_lr}) must be at most lr_per_dataset['{name}'] ({lr})"
+            )
     if cfg.lr_per_dataset and not cfg.independent:
         problems.append(
             "lr_per_dataset applies to independent=true runs (one model per dataset); a joint "

@@ -34,7 +34,7 @@ __all__ = [
 def notebook_dir() -> Path:
     """The kit's ``notebooks/`` folder (beside the package in a clone, or in the working
     directory)."""
-    for cand in (Path(__file__).resolve().parents[1] / "notebooks", Path.cwd() / "notebooks"):
+    for cand in (Path(__file__).resolve().parents[2] / "notebooks", Path.cwd() / "notebooks"):
         if (cand / "01_train.ipynb").is_file():
             return cand
     raise FileNotFoundError(
