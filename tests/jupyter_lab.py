@@ -17,8 +17,8 @@ from typing import Iterator
 
 import pytest
 
-# : CSS that hides JupyterLab's notification toasts (news, updates) so screenshots show only the
-# notebook.
+#: CSS that hides JupyterLab's notification toasts (news, updates) so screenshots show only the
+#: notebook.
 NO_TOASTS = ".Toastify, .jp-toast-container, .jp-Notification-Toast { display: none !important; }"
 
 

@@ -24,9 +24,8 @@ from mosaic_kit.models.backbone import create_backbone
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "mosaic_kit"
 
-# : The wings, bottom to top: a module imports its own wing and the wings below, never one above.
-# The root holds
-#: only the package's entry points, above every wing.
+#: The wings, bottom to top: a module imports its own wing and the wings below, never one above. The
+#: root holds only the package's entry points, above every wing.
 WINGS = [
     "utils",
     "data",

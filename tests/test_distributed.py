@@ -131,12 +131,9 @@ def test_torchrun_two_ranks_match_one_process(tmp_path, batch_size):
         assert one[group].keys() == two[group].keys()
         for k in one[group]:
             # The two runs sum gradients in another order; AdamW divides by sqrt(v), so an element
-            # whose gradient
-            # is near zero can move by up to ~lr per step on one side only (measured on a 2-core
-            # CPU: one of
-            # 32,768 Conv3d weights 6.0e-5 apart after 18 steps, the rest below 1.6e-5). Hence a
-            # bound of
-            # 1e-4 per element and a far tighter one on the mean.
+            # whose gradient is near zero can move by up to ~lr per step on one side only (measured
+            # on a 2-core CPU: one of 32,768 Conv3d weights 6.0e-5 apart after 18 steps, the rest
+            # below 1.6e-5). Hence a bound of 1e-4 per element and a far tighter one on the mean.
             diff = (two[group][k] - one[group][k]).abs()
             assert float(diff.max()) < 1e-4 + 1e-4 * float(one[group][k].abs().max()), (
                 group,

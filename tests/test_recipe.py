@@ -51,9 +51,8 @@ def test_inflated_tokenizer_sees_a_depth_constant_volume_as_its_2d_slice(tmp_pat
 
 def test_the_inflated_tokenizer_is_the_2_5d_tokenizer_on_any_volume(tmp_path):
     # 2.5D: the pretrained 2D patch embedding on every axial slice, averaged over the slices of each
-    # depth chunk,
-    # plus a depth embedding. On a volume that varies along depth, inflation gives exactly that
-    # token grid.
+    # depth chunk, plus a depth embedding. On a volume that varies along depth, inflation gives
+    # exactly that token grid.
     model, _ = build_model(
         tiny_cfg(tmp_path, method="mos", datasets=["adrenalmnist3d"], tokenizer_3d_init="inflate")
     )
@@ -74,8 +73,7 @@ def test_the_inflated_tokenizer_is_the_2_5d_tokenizer_on_any_volume(tmp_path):
         )  # (2, depth chunk, slice in chunk, grid, D)
     torch.testing.assert_close(t3, per_slice.mean(2), atol=1e-5, rtol=1e-4)
     # the depth embedding: one trainable position row per token, so each depth chunk learns its own
-    # offset; the
-    # two depth chunks start from the same 2D grid
+    # offset; the two depth chunks start from the same 2D grid
     assert tok.pos_embed.shape[1] == 1 + 8
     torch.testing.assert_close(tok.pos_embed[0, 1:5], tok.pos_embed[0, 5:])
     assert "tokenizer_3d.pos_embed" in {n for n, p in model.named_parameters() if p.requires_grad}
@@ -92,10 +90,8 @@ def test_acs_tokenizer_gives_each_plane_group_the_2d_tokens_of_a_volume_constant
     vit, tok = model.vit, model.tokenizer_3d
     g = torch.Generator().manual_seed(1)
     # a pattern that varies inside each patch (a patch-constant one would not tell the planes
-    # apart): the 16 x 16
-    # slice of the volume, and the 32 x 32 image with each of its pixels repeated 2 x 2 (the 16-px
-    # 2D patch of the
-    # backbone is block-averaged to the 8-voxel 3D patch)
+    # apart): the 16 x 16 slice of the volume, and the 32 x 32 image with each of its pixels
+    # repeated 2 x 2 (the 16-px 2D patch of the backbone is block-averaged to the 8-voxel 3D patch)
     plane = torch.randn(3, 1, 16, 16, generator=g)  # rows x columns
     image = plane.repeat_interleave(2, -1).repeat_interleave(2, -2).expand(-1, 3, -1, -1)
     volumes = {

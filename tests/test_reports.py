@@ -229,8 +229,7 @@ def test_undefined_and_truncated_cells_are_marked(tmp_path):
         "breastmnist"
     )  # majority-class column
     # a run's own interval over test samples is not an interval of the mean over seeds: cells show
-    # none without
-    # per-sample outputs
+    # none without per-sample outputs
     assert "| 70.0* n=1 | 90.0* n=1 |" in row("pneumoniamnist")
     assert "90.0†* n=1" in row(
         "mean all"

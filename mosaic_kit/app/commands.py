@@ -75,9 +75,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     try:
         if args.resume:
             # the run's own config.yaml unless --preset / --config say otherwise; either way, only
-            # the keys a resume
-            # may change (rounds, patience, ...) may differ from what the run started with (checked
-            # before training)
+            # the keys a resume may change (rounds, patience, ...) may differ from what the run
+            # started with (checked before training)
             if args.out and Path(args.out) != Path(args.resume):
                 raise ValueError(
                     f"--out {args.out} and --resume {args.resume} name different run directories."

@@ -43,9 +43,9 @@ __all__ = [
 ]
 
 
-# : Keys whose default changed after they were added, with the value a run recorded without them
-# had: such a run
-#: counts at this value, not at today's default (a new key's default keeps the old behaviour).
+#: Keys whose default changed after they were added, with the value a run recorded without them had:
+#: such a run counts at this value, not at today's default (a new key's default keeps the old
+#: behaviour).
 LEGACY_DEFAULTS: Dict[str, Any] = {"tokenizer_3d_init": "random"}
 
 

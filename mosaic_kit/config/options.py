@@ -60,9 +60,8 @@ option = _f
 #: Registered options classes, in registration order; their fields are top-level keys.
 _OPTIONS: List[Type[Options]] = []
 _BUILTIN_LOADED = False
-# : Keys every run has (``Config``'s fields), reserved by ``config.core`` when it defines them: a
-# method's key must
-#: be new. Kept here so that this module imports nothing of the wing above it.
+#: Keys every run has (``Config``'s fields), reserved by ``config.core`` when it defines them: a
+#: method's key must be new. Kept here so that this module imports nothing of the wing above it.
 _SHARED_KEYS: List[str] = []
 
 
@@ -101,10 +100,9 @@ def unregister_options(cls: Type[Options]) -> None:
     _OPTIONS.remove(cls)
 
 
-# : The package whose import registers the kit's own methods (and their keys): loaded by name on
-# first need, as a
-# : plugin is, so that this bottom layer names no upper one and ``--help`` never imports torch or
-# timm.
+#: The package whose import registers the kit's own methods (and their keys): loaded by name on
+#: first need, as a plugin is, so that this bottom layer names no upper one and ``--help`` never
+#: imports torch or timm.
 BUILTIN_METHODS = "mosaic_kit.methods"
 
 

@@ -11,8 +11,8 @@ from .core import Config, path_keys
 
 __all__ = ["absolute", "with_absolute_paths", "is_hub_spec", "HUB_WEIGHTS_PREFIX"]
 
-# : ``weights=timm:ARCH[.TAG]`` names timm's pretrained weights instead of a file
-# (``models.pretrained`` finds them).
+#: ``weights=timm:ARCH[.TAG]`` names timm's pretrained weights instead of a file
+#: (``models.pretrained`` finds them).
 HUB_WEIGHTS_PREFIX = "timm:"
 
 

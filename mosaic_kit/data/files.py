@@ -29,8 +29,8 @@ from .registry import DatasetInfo, get_info
 __all__ = ["Split", "open_split", "download", "default_cache_dir", "MissingDataError"]
 
 SPLITS = ("train", "val", "test")
-# : Array name that marks a file of the kit's synthetic suite (its value: the suite's version),
-# wherever it lies.
+#: Array name that marks a file of the kit's synthetic suite (its value: the suite's version),
+#: wherever it lies.
 MARKER = "mosaic_kit_synthetic"
 _CHUNK = 64 << 20  # bytes per streamed copy
 

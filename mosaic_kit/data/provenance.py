@@ -22,12 +22,10 @@ __all__ = [
     "file_digest",
 ]
 
-# : official: the file's md5 is medmnist's; same-splits: another file with the official split sizes
-# and, where the
-# : kit knows them (``reference/label_counts.csv``), the official class counts of every split;
-# synthetic:
-# : the kit's suite (recognised by its marker array wherever it lies); custom: anything else
-# (subsets, own data).
+#: official: the file's md5 is medmnist's; same-splits: another file with the official split sizes
+#: and, where the kit knows them (``reference/label_counts.csv``), the official class counts of
+#: every split; synthetic: the kit's suite (recognised by its marker array wherever it lies);
+#: custom: anything else (subsets, own data).
 PROVENANCES = ("official", "same-splits", "synthetic", "custom")
 #: The provenances beside which published numbers on the real datasets may be shown.
 REAL = ("official", "same-splits")

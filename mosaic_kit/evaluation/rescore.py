@@ -31,9 +31,8 @@ from .runs import LoadedRun, load_run
 __all__ = ["RUNTIME_KEYS", "evaluation_name", "evaluate_run"]
 
 
-# : Keys that change how an evaluation runs, not what it scores (a moved weights file must match the
-# recorded sha256):
-#: left out of an evaluation's file name.
+#: Keys that change how an evaluation runs, not what it scores (a moved weights file must match the
+#: recorded sha256): left out of an evaluation's file name.
 RUNTIME_KEYS = (
     "device",
     "out",

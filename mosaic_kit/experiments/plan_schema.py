@@ -28,8 +28,7 @@ _PLAN_KEYS = {
 }
 
 
-# : The orders a plan's runs may go in: label by label (each label's seeds together), or seed by
-# seed (every label
-# : at the first seed first: a suite stopped halfway still compares every label on the seeds it
-# finished).
+#: The orders a plan's runs may go in: label by label (each label's seeds together), or seed by seed
+#: (every label at the first seed first: a suite stopped halfway still compares every label on the
+#: seeds it finished).
 ORDERS = ("labels", "seeds")

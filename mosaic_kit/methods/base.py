@@ -44,8 +44,8 @@ __all__ = [
     "upgrade_method",
 ]
 
-# : Tensors every method trains: the per-dataset heads, and the 3D tokenizer (it has no pretrained
-# weights).
+#: Tensors every method trains: the per-dataset heads, and the 3D tokenizer (it has no pretrained
+#: weights).
 ALWAYS_TRAINABLE = ("heads.", "tokenizer_3d.")
 
 

@@ -39,9 +39,8 @@ from .table import RunRecord
 __all__ = ["has_all_outputs", "arm", "selection_checkpoint", "compare_records", "mean_interval", "LeverRow",
            "lever_rows", "N_BOOT"]
 
-# : Bootstrap replicates of every report comparison: p-values resolve to about 1 / N_BOOT, enough
-# for Holm's
-#: threshold over a few dozen comparisons.
+#: Bootstrap replicates of every report comparison: p-values resolve to about 1 / N_BOOT, enough for
+#: Holm's threshold over a few dozen comparisons.
 N_BOOT = 4000
 
 

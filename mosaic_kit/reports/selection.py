@@ -14,8 +14,8 @@ from .table import RunRecord
 
 __all__ = ["Candidate", "select_on_validation", "validation_md", "BASELINE"]
 
-# : The label an ablation plan gives its reference configuration; every other label is one lever
-# against it.
+#: The label an ablation plan gives its reference configuration; every other label is one lever
+#: against it.
 BASELINE = "baseline"
 
 

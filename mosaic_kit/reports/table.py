@@ -56,8 +56,7 @@ class ResultTable:
     # why published numbers must not stand beside these runs ("" when they may)
     references_absent: str = ""
     # (label, dataset or "mean_{group}") -> metric -> 95% interval of the mean over seeds and test
-    # samples; filled
-    # from per-sample outputs by ``compare.attach_intervals``
+    # samples; filled from per-sample outputs by ``compare.attach_intervals``
     ci: Dict[Tuple[str, str], Dict[str, Tuple[float, float]]] = field(default_factory=dict)
     # a group mean skipped NaNs
     partial: Dict[Tuple[str, str], Dict[str, bool]] = field(default_factory=dict)

@@ -10,8 +10,8 @@ from ..config import Config
 
 __all__ = ["RESUMABLE", "resume_changes"]
 
-# : Keys a resume may change (``train --resume RUN --set rounds=12``); every other key is the
-# experiment's.
+#: Keys a resume may change (``train --resume RUN --set rounds=12``); every other key is the
+#: experiment's.
 RESUMABLE = (
     "rounds",
     "patience",

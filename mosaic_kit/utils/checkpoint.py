@@ -27,12 +27,10 @@ __all__ = [
     "FORMAT",
 ]
 
-# : Checkpoint layout version, stored in the metadata. 2: side modules under their method's own slot
-# name
-# : (``blocks.{i}.adapter.``, ``blocks.{i}.gmoe.``); files without it are version 1 (every slot
-# named ``mos``).
-# : 3: ``method=gmoe`` is the two-backbone form; files of version <= 2 named ``gmoe`` are today's
-# ``gmoe-shared``.
+#: Checkpoint layout version, stored in the metadata. 2: side modules under their method's own slot
+#: name (``blocks.{i}.adapter.``, ``blocks.{i}.gmoe.``); files without it are version 1 (every slot
+#: named ``mos``). 3: ``method=gmoe`` is the two-backbone form; files of version <= 2 named ``gmoe``
+#: are today's ``gmoe-shared``.
 FORMAT = 3
 
 
