@@ -72,6 +72,11 @@ def test_single_task_rates_are_the_tuning_plans_choice_on_validation():
     """Per dataset, the grid's learning rate with the best validation ACC of its best round
     (ties: AUC)."""
     runs = ROOT / "reports" / "negative-transfer-tune" / "runs"
+    if "TUNED" in MAIN.read_text():  # the plan still waits for its tuning runs
+        assert not runs.exists(), (
+            "the tuning records are in: fill the plans (benchmarks/tuned_rates.py)"
+        )
+        pytest.skip("the tuning plan has not finished; the main plan's rates are not filled in yet")
     best = {}
     for entry in _plan(TUNE)["methods"]:
         res = json.loads((runs / entry["label"] / "real4" / "seed7" / "results.json").read_text())
