@@ -275,6 +275,10 @@ def test_compare_command(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "ResNet-18 (28 px)" in out and "ResNet-18 (224 px)" in out and "majority class" in out
     assert main(["compare", str(tmp_path / "a"), "--against", str(tmp_path / "nothing")]) == 2
+    # both folders given as A (--against forgotten): named, not paired as one configuration's seeds
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--boot", "500"]) == 2
+    err = capsys.readouterr().err
+    assert "A holds runs of 2 configurations (a, b)" in err and "--against" in err
 
 
 def test_outputs_round_trip_and_name_what_is_missing(tmp_path):

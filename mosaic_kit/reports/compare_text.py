@@ -42,6 +42,22 @@ def _folders(paths: Sequence[str]) -> str:
     return " ".join(str(Path(p)) for p in paths)
 
 
+def _one_configuration(records, side: str, alone: bool) -> None:
+    """Each side of a comparison is one configuration's runs; two folders given as A (the B side
+    forgotten) would otherwise pair runs of different configurations by seed."""
+    labels = sorted({r.label for r in records})
+    if len(labels) > 1:
+        fix = (
+            "compare one of them with the published numbers, or give the other with --against"
+            if alone
+            else "give one configuration's runs on each side"
+        )
+        raise ValueError(
+            f"{side} holds runs of {len(labels)} configurations ({', '.join(labels)}): {fix}, e.g. "
+            f"`python -m mosaic_kit compare FOLDER_A --against FOLDER_B`."
+        )
+
+
 def _seed_note(n: int) -> str:
     return "" if n >= MIN_SEEDS else (f"\nOnly {n} shared seed{'s' if n != 1 else ''}: intervals are shown, but a "
                                       f"verdict needs at least {MIN_SEEDS} seeds per arm (n/a "
@@ -57,9 +73,11 @@ def compare_text(a_paths: Sequence[str], b_paths: Optional[Sequence[str]] = None
     from .table import find_runs, load_records, references_absent
 
     a = load_records(find_runs(a_paths), split=False)
+    _one_configuration(a, "A", b_paths is None)
     if b_paths is None:
         return _against_references(a, a_paths, split, checkpoint, metrics, n_boot, references_absent(a))
     b = load_records(find_runs(b_paths), split=False)
+    _one_configuration(b, "B", False)
     first, second = arm(a, split, checkpoint), arm(b, split, checkpoint)
     names = list(next(iter(first.values())))
     rows = [(short(n), [n]) for n in names] + ([("mean", names)] if len(names) > 1 else [])
