@@ -277,3 +277,15 @@ def test_dry_run_names_missing_data_and_weights_before_anything_runs(tmp_path, c
     with pytest.raises(FileNotFoundError, match="nothing was run"):
         run_suite(load_plan(tmp_path / "p.yaml", root=tmp_path), progress=False)
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_folder_given_as_the_plan_is_named_as_a_folder(tmp_path):
+    from mosaic_kit.experiments.plan import load_plan
+
+    (tmp_path / "mine.yaml").write_text("name: x\n")
+    with pytest.raises(
+        FileNotFoundError, match=r"is a folder; --plan takes one plan's YAML file, e\.g\."
+    ):
+        load_plan(tmp_path)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_plan(tmp_path / "missing.yaml")

@@ -91,6 +91,13 @@ def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
     """Read and validate a plan; every run's configuration is built once here, so a typo fails
     before any run."""
     path = Path(path)
+    if path.is_dir():
+        found = sorted(q.name for q in path.glob("*.yaml"))[:6]
+        raise FileNotFoundError(
+            f"{path} is a folder; --plan takes one plan's YAML file"
+            + (f", e.g. {path / found[0]} (here: {', '.join(found)})" if found else "")
+            + "."
+        )
     if not path.is_file():
         raise FileNotFoundError(f"Plan file {path} does not exist.")
     data = read_yaml_mapping(path, "plan")
