@@ -106,9 +106,8 @@ def main() -> None:
             info = get_info(name)
             kind = "3d" if info.is_3d else "2d"
             run += cfg.rounds * cfg.steps_per_dataset * cfg.batch_size * f[f"train_{kind}"]
-            run += (
-                (cfg.rounds + 1) * info.n_samples["val"] * f[f"eval_{kind}"] * 2
-            )  # student each round; +teacher
+            # student each round; +teacher
+            run += (cfg.rounds + 1) * info.n_samples["val"] * f[f"eval_{kind}"] * 2
             run += info.n_samples["test"] * f[f"eval_{kind}"] * 2
         total += run
         rows.append((spec.label, spec.seed, run))

@@ -50,9 +50,8 @@ def run_notebooks(run: Path, label: str, out: Path) -> list:
     from mosaic_kit.experiments.suite import ipc_kernel_manager
 
     saved = []
-    run = (
-        run.resolve().relative_to(ROOT) if run.resolve().is_relative_to(ROOT) else run.resolve()
-    )  # as titled
+    # as titled
+    run = run.resolve().relative_to(ROOT) if run.resolve().is_relative_to(ROOT) else run.resolve()
     params = {
         "02_attention.ipynb": {
             "run_dir": str(run),

@@ -50,9 +50,8 @@ from typing import Dict
 
 import torch
 
-sys.path.insert(
-    0, str(Path(__file__).resolve().parent)
-)  # run as a script: the speed package beside it
+# run as a script: the speed package beside it
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from speed import common  # noqa: E402
 from speed.common import RESULTS  # noqa: E402

@@ -251,9 +251,8 @@ def test_readme_example_method_trains_evaluates_and_reloads(tmp_path, gain_metho
     assert res["config"]["method"] == "gain" and res["config"]["gain_init"] == 0.0
     assert res["params"]["components"]["gain"]["trainable"] == depth * dim
     loaded = load_run(run)
-    assert any(
-        torch.count_nonzero(p) for n, p in loaded.model.named_parameters() if ".gain." in n
-    )  # it trained
+    # it trained
+    assert any(torch.count_nonzero(p) for n, p in loaded.model.named_parameters() if ".gain." in n)
     again = evaluate_run(run)
     assert again["datasets"] == res["datasets"]
 
@@ -305,9 +304,8 @@ def _to_format_1(path: Path, method: str) -> None:
                 name = name.replace(after, before)
             old[group][name] = t
     meta.pop("format")
-    meta["method"] = {"gmoe-shared": "gmoe"}.get(
-        method, method
-    )  # the one-backbone GMoE's name before format 3
+    # the one-backbone GMoE's name before format 3
+    meta["method"] = {"gmoe-shared": "gmoe"}.get(method, method)
     save_tensors(path, old, meta)
 
 
@@ -340,7 +338,6 @@ def test_checkpoints_of_the_previous_layout_resume_and_evaluate(tmp_path, method
         (run / "config.yaml").write_text(
             (run / "config.yaml").read_text().replace("method: gmoe-shared", "method: gmoe")
         )
-    again = json.loads(
-        json.dumps(evaluate_run(run)["datasets"])
-    )  # NaN AUCs compare equal after a JSON round trip
+    # NaN AUCs compare equal after a JSON round trip
+    again = json.loads(json.dumps(evaluate_run(run)["datasets"]))
     assert again == b["datasets"]

@@ -75,9 +75,8 @@ def test_write_errors_stop_training_and_keep_checkpoint(tmp_path, monkeypatch, c
     assert int(meta["round"]) >= 1 and all(
         torch.isfinite(t).all() for t in groups["student"].values()
     )
-    assert not [
-        p.name for p in run.iterdir() if ".tmp-" in p.name
-    ]  # no temporary files left behind
+    # no temporary files left behind
+    assert not [p.name for p in run.iterdir() if ".tmp-" in p.name]
 
 
 def test_cli_reports_write_errors_in_one_line(tmp_path):

@@ -69,9 +69,8 @@ def test_a_bundle_holds_the_trainable_tensors_a_model_card_and_loads_to_the_same
     }
     assert manifest["datasets"]["adrenalmnist3d"]["specialist"] == "C"
     cfg = yaml.safe_load((out / "config.yaml").read_text())
-    assert (
-        cfg["weights"] == "vit.safetensors" and cfg["data_root"] == "synthetic"
-    )  # no path of this machine
+    # no path of this machine
+    assert cfg["weights"] == "vit.safetensors" and cfg["data_root"] == "synthetic"
     from safetensors import safe_open
 
     with safe_open(
@@ -88,12 +87,10 @@ def test_a_bundle_holds_the_trainable_tensors_a_model_card_and_loads_to_the_same
     assert (
         f"| {acc:.1f} |" in row and "malignant" in card and manifest["backbone"]["sha256"] in card
     )
-    assert (
-        "breastmnist (the kit's synthetic stand-in); adrenalmnist3d (the kit" in card
-    )  # no licence claimed
-    assert (
-        manifest["datasets"]["breastmnist"]["license"] == "CC BY 4.0"
-    )  # medmnist's, for real files
+    # no licence claimed
+    assert "breastmnist (the kit's synthetic stand-in); adrenalmnist3d (the kit" in card
+    # medmnist's, for real files
+    assert manifest["datasets"]["breastmnist"]["license"] == "CC BY 4.0"
 
     images, volumes = _inputs()
     original = mosaic_kit.load(run)
@@ -124,9 +121,8 @@ def test_a_bundle_is_written_whole_or_not_at_all(trained, tmp_path, monkeypatch)
     monkeypatch.setattr("mosaic_kit.share.bundle.model_card", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         save_bundle(run, tmp_path / "new")
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "full"
-    ]  # no bundle, no temporary folder left
+    # no bundle, no temporary folder left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["full"]
     with pytest.raises(FileNotFoundError, match="last_state|missing"):
         save_bundle(tmp_path / "full", tmp_path / "x")
 
@@ -188,9 +184,8 @@ def test_hub_bundles_load_by_name_and_push_through_huggingface_hub(
         mosaic_kit.load("hf:me/missing")
     with pytest.raises(ValueError, match="write hf:OWNER/NAME"):
         mosaic_kit.load("hf:demo")
-    assert (
-        main(["eval", "hf:me/demo"]) == 2
-    )  # eval writes into the run folder: never into the Hub's cache
+    # eval writes into the run folder: never into the Hub's cache
+    assert main(["eval", "hf:me/demo"]) == 2
     assert "copy the bundle first" in capsys.readouterr().err
 
 

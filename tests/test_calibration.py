@@ -87,9 +87,8 @@ def test_replicates_keep_the_committed_structure():
     st = _structure("adrenalmnist3d", "single-task")
     a, b = replicate(st, np.random.default_rng(0), 5)
     ya, yb = a[0]["adrenalmnist3d"][0], b[3]["adrenalmnist3d"][0]
-    assert np.array_equal(ya, yb) and not np.array_equal(
-        ya, st.labels["adrenalmnist3d"]
-    )  # fresh, shared
+    # fresh, shared
+    assert np.array_equal(ya, yb) and not np.array_equal(ya, st.labels["adrenalmnist3d"])
     committed = _sample("single-task")
     spread = np.std(
         [np.log(committed[s]["adrenalmnist3d"][1][:, 1]).mean() for s in committed], ddof=1

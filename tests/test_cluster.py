@@ -86,9 +86,8 @@ def test_jobs_run_requeue_and_build_the_report(tmp_path):
     )
     res = Resources.from_plan(plan)
     job = RunJob(plan.runs[0], str(Path(__file__).resolve().parents[1] / "notebooks"), "python3", 0)
-    assert (
-        job.checkpoint().function is job
-    )  # on timeout / preemption the same run is submitted again
+    # on timeout / preemption the same run is submitted again
+    assert job.checkpoint().function is job
     summary = run_on_cluster(plan, res, cluster="debug", wait=True)
     assert summary["table"][0]["state"] == "SUBMITTED" and summary["finished"] == 1
     assert is_done(plan.runs[0]) and (tmp_path / "report" / "results.md").is_file()

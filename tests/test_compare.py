@@ -120,9 +120,8 @@ def test_interval_of_the_mean_holds_seed_and_sample_noise():
     iv = interval_of_mean(a, "auc", tasks=BINARY, n_boot=1000)
     per_seed = [compute_metrics("binary-class", *a[s]["d"])["auc"] for s in a]
     assert iv.mean == pytest.approx(np.mean(per_seed))
-    assert iv.low < min(per_seed) and iv.high > max(
-        per_seed
-    )  # wider than the seed spread: sample noise too
+    # wider than the seed spread: sample noise too
+    assert iv.low < min(per_seed) and iv.high > max(per_seed)
     assert iv.against(iv.low - 0.01) == "above" and iv.against(iv.high + 0.01) == "below"
     assert iv.against(iv.mean) == "not shown either way"
 
@@ -356,9 +355,8 @@ def test_contrasts_are_paired_per_dataset_specialist_and_mean(tmp_path):
         c = _fake_multi(
             tmp_path, "c", seed, {"breastmnist": base, "pneumoniamnist": base, "retinamnist": base}
         )
-        res = json.loads(
-            (c / "results.json").read_text()
-        )  # another method records its own path names
+        # another method records its own path names
+        res = json.loads((c / "results.json").read_text())
         (c / "results.json").write_text(
             json.dumps({**res, "routing": dict.fromkeys(res["routing"], "backbone")})
         )
@@ -389,9 +387,8 @@ def test_contrasts_are_paired_per_dataset_specialist_and_mean(tmp_path):
     assert rows["specialist B (Breast + Pneumonia)"].count(": better") == 2
     assert rows["mean"].count("Holm: better") == 2 and rows["Breast"].count("Holm: better") == 2
     assert rows["Retina"].count("+0.0 [+0.0, +0.0] identical outputs: not testable") == 2
-    assert (
-        "Holm over the 8 comparisons of this contrast" in first
-    )  # the 4 rows x 2 metrics that can differ
+    # the 4 rows x 2 metrics that can differ
+    assert "Holm over the 8 comparisons of this contrast" in first
     assert second.count("+0.0 [+0.0, +0.0]") == 2 * 5 and "better" not in second  # c is a copy of b
 
 
@@ -423,9 +420,8 @@ def test_table_names_each_folder_of_runs_with_its_label(tmp_path, capsys):
     levers = [
         line for line in md.split("## Levers")[1].splitlines() if line.startswith("| mosaic |")
     ]
-    assert len(levers) == 1 and levers[0].endswith(
-        "| 5 | keep |"
-    )  # named, and judged against the one named baseline
+    # named, and judged against the one named baseline
+    assert len(levers) == 1 and levers[0].endswith("| 5 | keep |")
     assert (
         main(
             [

@@ -85,9 +85,8 @@ def test_spec_is_completed_and_registered(tmp_path):
     assert data["organct"]["test"].images.shape[1:] == (28, 28, 28)
     assert sorted(np.bincount(data["organct"]["test"].labels[:, 0])) == [3, 3, 3]
     assert data["skinlesions"]["train"].images.shape[1:] == (28, 28, 3)
-    again = open_datasets(
-        "synthetic", ["organct"], 28, 28
-    )  # same seed, same split, read from the cache
+    # same seed, same split, read from the cache
+    again = open_datasets("synthetic", ["organct"], 28, 28)
     np.testing.assert_array_equal(again["organct"]["test"].labels, data["organct"]["test"].labels)
 
 
@@ -153,9 +152,8 @@ def test_custom_datasets_train_report_and_predict_without_their_files(tmp_path):
     report = subprocess.run(
         [sys.executable, "-m", "mosaic_kit", "report", str(run)], capture_output=True, text=True
     )
-    assert report.returncode == 0, (
-        report.stderr
-    )  # a fresh process learns the datasets from the run directory
+    # a fresh process learns the datasets from the run directory
+    assert report.returncode == 0, report.stderr
     assert "| skinlesions |" in report.stdout and (run / "figures" / "test_scores.png").is_file()
     vol = np.random.default_rng(0).normal(0, 300, (16, 16, 16))
     assert predictor.predict(vol, dataset="organct", window=(-1000, 1000))[0].label in (

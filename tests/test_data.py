@@ -47,11 +47,12 @@ def test_real_files_memory_mapped_and_equal_to_npz():
             np.testing.assert_array_equal(s.images, ref[f"{split}_images"])
             np.testing.assert_array_equal(s.labels[:, 0], ref[f"{split}_labels"].reshape(-1))
     assert open_split(root, "adrenalmnist3d", "test").images.shape[1:] == (28, 28, 28)
+    # RGB: specialist A
     assert open_split(root, "retinamnist", "test").images.shape[1:] == (
         28,
         28,
         3,
-    )  # RGB: specialist A
+    )
 
 
 def test_missing_file_names_it_and_the_fix(tmp_path):
@@ -127,9 +128,8 @@ def test_large_split_is_not_loaded_into_memory(tmp_path):
         done.set()
         sampler.join()
     assert s.images.shape == (n, 224, 224, 3)
-    grown = (
-        max(peak) - before
-    )  # anonymous memory: mapped file pages are page cache, not the process's
+    # anonymous memory: mapped file pages are page cache, not the process's
+    grown = max(peak) - before
     assert grown < 180, f"anonymous memory grew by {grown:.0f} MB for a 450 MB split"
 
 
@@ -169,6 +169,7 @@ def test_synthetic_classes_are_visible():
         }
         x = {s: v - v.mean(1, keepdims=True) for s, v in x.items()}
         y = {s: d[f"{s}_labels"][:, 0] for s in ("train", "test")}
+        # translation-invariant: objects sit at random places
         feats = {
             s: np.abs(
                 np.fft.fftn(
@@ -177,7 +178,7 @@ def test_synthetic_classes_are_visible():
                 )
             ).reshape(len(x[s]), -1)
             for s in x
-        }  # translation-invariant: objects sit at random places
+        }
         means = np.stack([feats["train"][y["train"] == c].mean(0) for c in np.unique(y["train"])])
         pred = np.argmin(((feats["test"][:, None] - means[None]) ** 2).sum(-1), 1)
         chance = 1 / len(means)
@@ -240,15 +241,13 @@ def test_provenance_of_real_files_and_of_an_official_md5(tmp_path, monkeypatch):
         for s in ("train", "val", "test")
     }
     assert dataset_provenance(splits) == "same-splits"  # the official split sizes, another file
-    assert (
-        dataset_provenance({"train": splits["train"]}) == "custom"
-    )  # sizes unknown without every split
+    # sizes unknown without every split
+    assert dataset_provenance({"train": splits["train"]}) == "custom"
     copy = tmp_path / "breastmnist.npz"
     shutil.copy(src, copy)
     digest = hashlib.md5(copy.read_bytes()).hexdigest()
-    monkeypatch.setitem(
-        medmnist.INFO["breastmnist"], "MD5", digest
-    )  # as if this were the Zenodo file
+    # as if this were the Zenodo file
+    monkeypatch.setitem(medmnist.INFO["breastmnist"], "MD5", digest)
     splits = {
         s: open_split(tmp_path, "breastmnist", s, cache_dir=tmp_path / "c2")
         for s in ("train", "val", "test")

@@ -236,9 +236,8 @@ def test_a_stop_signal_on_one_rank_stops_all_at_the_same_step_and_resumes(tmp_pa
             "training ended before it could be interrupted"
         )
         time.sleep(0.2)
-    os.kill(
-        _worker_pid(proc, 1), signal.SIGTERM
-    )  # rank 1 only; rank 0 must stop at the same step and save
+    # rank 1 only; rank 0 must stop at the same step and save
+    os.kill(_worker_pid(proc, 1), signal.SIGTERM)
     log, _ = proc.communicate(timeout=240)
     assert proc.returncode != 0
     assert "SIGTERM received" in log or "a stop on another rank received" in log, log[-3000:]

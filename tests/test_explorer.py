@@ -32,9 +32,8 @@ def test_untrained_explorer_is_labelled_and_follows_widgets(tmp_path):
     ex.dataset.value = "adrenalmnist3d"
     st = ex.state
     assert st["dataset"] == "adrenalmnist3d" and st["routed"] == "C" and st["is_3d"]
-    assert (
-        not ex.slice.disabled and ex.slice.max == 27 and st["slice"] == 14
-    )  # 28^3 synthetic volumes
+    # 28^3 synthetic volumes
+    assert not ex.slice.disabled and ex.slice.max == 27 and st["slice"] == 14
     assert ex.index.max == st["n_samples"] - 1
 
     ex.index.value = 5
@@ -119,9 +118,8 @@ def test_explorer_marks_right_and_wrong_shows_run_metrics_and_classifies_uploads
     up = ex.state["upload"]
     assert up["file"] == "mine.png" and up["dataset"] == "pathmnist" and up["specialist"] == "A"
     assert "mine.png" in ex.upload_info.value and up["label"] in ex.upload_info.value
-    assert up["label"].startswith(
-        "synthetic class"
-    )  # the run learnt synthetic data: no real class names
+    # the run learnt synthetic data: no real class names
+    assert up["label"].startswith("synthetic class")
     ex.dataset.value = (
         "adrenalmnist3d"  # a 2D file for a 3D dataset: said in the widget, nothing raised
     )

@@ -102,9 +102,8 @@ def test_a_file_rewritten_in_place_is_read_anew(tmp_path, capfd):
 
 
 def test_another_datasets_file_under_a_real_name_is_named(tmp_path):
-    np.savez(
-        tmp_path / "pneumoniamnist.npz", **_breast_like()
-    )  # BreastMNIST's split sizes, Pneumonia's name
+    # BreastMNIST's split sizes, Pneumonia's name
+    np.savez(tmp_path / "pneumoniamnist.npz", **_breast_like())
     with pytest.raises(
         ValueError, match=r"546 images, PneumoniaMNIST's has 4708; .* those of BreastMNIST"
     ):
@@ -129,9 +128,8 @@ def test_resume_applies_allowed_changes_and_refuses_the_rest(tmp_path):
     (run / "config.yaml").write_text(yaml.safe_dump({**edited, "bottleneck_b": 13}))
     with pytest.raises(ValueError, match=r"bottleneck_b: 12 -> 13"):
         train(load_config(file=str(run / "config.yaml")), resume=True, progress=False)
-    assert (
-        len((run / "metrics.jsonl").read_text().splitlines()) == steps_before
-    )  # refused before any step
+    # refused before any step
+    assert len((run / "metrics.jsonl").read_text().splitlines()) == steps_before
     (run / "config.yaml").write_text(yaml.safe_dump(edited))
     train(
         load_config(file=str(run / "config.yaml"), overrides={"rounds": 3}),
@@ -331,14 +329,12 @@ def test_dry_run_checks_every_run_before_any_trains(tmp_path):
 def test_custom_sizes_are_noted_synthetic_files_are_recognised(tmp_path, capfd):
     from mosaic_kit.data import write_suite
 
-    np.savez(
-        tmp_path / "breastmnist.npz", **_breast_like(n_train=100)
-    )  # a subset: no dataset has 100 images
+    # a subset: no dataset has 100 images
+    np.savez(tmp_path / "breastmnist.npz", **_breast_like(n_train=100))
     assert len(open_split(tmp_path, "breastmnist", "train", cache_dir=tmp_path / "c")) == 100
     assert "has 100 images where BreastMNIST's official file has 546" in capfd.readouterr().err
-    synth = write_suite(
-        tmp_path / "s", ["breastmnist"]
-    )  # the kit's suite, recognised by its marker array
+    # the kit's suite, recognised by its marker array
+    synth = write_suite(tmp_path / "s", ["breastmnist"])
     assert len(open_split(synth, "breastmnist", "train", cache_dir=tmp_path / "c")) == 320
     assert "official file" not in capfd.readouterr().err
 
@@ -346,9 +342,8 @@ def test_custom_sizes_are_noted_synthetic_files_are_recognised(tmp_path, capfd):
 def test_a_misfit_names_the_dataset_the_arrays_fit(tmp_path):
     arrays = _breast_like()
     arrays["train_labels"] = arrays["train_labels"] * 0 + 1
-    np.savez(
-        tmp_path / "pathmnist.npz", **arrays
-    )  # grayscale BreastMNIST arrays under an RGB dataset's name
+    # grayscale BreastMNIST arrays under an RGB dataset's name
+    np.savez(tmp_path / "pathmnist.npz", **arrays)
     with pytest.raises(
         ValueError, match=r"expected \(N, S, S, 3\) .* Its arrays fit BreastMNIST\."
     ):

@@ -188,6 +188,5 @@ def test_the_readme_recipe_turns_a_full_run_into_a_medical_backbone(tmp_path):
     torch.testing.assert_close(
         model.medical.vit.blocks[2].mlp.fc1.weight, vit.blocks[2].mlp.fc1.weight
     )
-    assert not torch.equal(
-        model.vit.blocks[2].mlp.fc1.weight, vit.blocks[2].mlp.fc1.weight
-    )  # fine-tuned: moved
+    # fine-tuned: moved
+    assert not torch.equal(model.vit.blocks[2].mlp.fc1.weight, vit.blocks[2].mlp.fc1.weight)

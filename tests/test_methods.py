@@ -42,9 +42,8 @@ def expected_trainable(method, cfg, model):
     heads = sum((d + 1) * model.infos[n].n_classes for n in DATASETS)
     always = heads + d * cfg.patch_3d**3 + d + (1 + n3) * d  # heads, Conv3d, 3D position embedding
     abc = [cfg.bottleneck_a, cfg.bottleneck_b, cfg.bottleneck_c]
-    block = (
-        4 * d + d * 3 * d + 3 * d + d * d + d + d * hidden + hidden + hidden * d + d
-    )  # 2 norms, qkv, proj, mlp
+    # 2 norms, qkv, proj, mlp
+    block = 4 * d + d * 3 * d + 3 * d + d * d + d + d * hidden + hidden + hidden * d + d
     return (
         always
         + {
@@ -154,9 +153,8 @@ def test_step_changes_only_trainable_tensors(tmp_path, method):
     assert all(torch.equal(after[n], t) for n, t in frozen.items())
     moved = [n for n, t in trainable.items() if not torch.equal(after[n], t)]
     assert moved, "no trainable tensor moved"
-    assert not any(
-        n.startswith("heads.breastmnist.") for n in moved
-    )  # no batch of breast: its head stays
+    # no batch of breast: its head stays
+    assert not any(n.startswith("heads.breastmnist.") for n in moved)
 
 
 def test_zero_init_methods_start_as_the_backbone(tmp_path, method):
@@ -237,14 +235,12 @@ def test_short_run_beats_chance(tmp_path, method):
 def test_mixing_load_is_a_distribution(tmp_path, method, k, modules):
     model, _ = build_model(_cfg(tmp_path, method))
     load = mixing_load(model, torch.randn(4, 3, 32, 32), "pathmnist")
-    n = (
-        len(model.vit.blocks) if modules == "blocks" else modules
-    )  # a gate per block, or gmoe's one gate
+    # a gate per block, or gmoe's one gate
+    n = len(model.vit.blocks) if modules == "blocks" else modules
     assert load.shape == (n, k)
     torch.testing.assert_close(load.sum(-1), torch.ones(n))
-    torch.testing.assert_close(
-        load, torch.full_like(load, 1 / k)
-    )  # zero-initialised router / gate: uniform
+    # zero-initialised router / gate: uniform
+    torch.testing.assert_close(load, torch.full_like(load, 1 / k))
     assert (
         mixing_load(build_model(_cfg(tmp_path, "mos"))[0], torch.randn(4, 3, 32, 32), "pathmnist")
         is None
@@ -326,9 +322,10 @@ def test_independent_trains_one_model_per_dataset(tmp_path):
     ]
     assert [list(s["datasets"]) for s in sub] == [["breastmnist"], ["adrenalmnist3d"]]
     assert res["datasets"]["breastmnist"] == sub[0]["datasets"]["breastmnist"]
+    # the merged per-sample outputs: each model's own
     from mosaic_kit.evaluation.outputs import (
         load_outputs,
-    )  # the merged per-sample outputs: each model's own
+    )
 
     merged, own = load_outputs(run), load_outputs(run / "adrenalmnist3d")
     y, s = merged["last"]["teacher"]["adrenalmnist3d"]["test"]

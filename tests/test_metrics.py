@@ -59,9 +59,8 @@ def test_majority_rate_by_hand():
     from mosaic_kit.evaluation.metrics import majority_accuracy
 
     train, test = np.array([[0], [1], [1], [1]]), np.array([[1], [0], [1], [0], [1]])
-    assert (
-        majority_accuracy("binary-class", train, test) == 3 / 5
-    )  # class 1 is the majority; 3 of 5 test are 1
+    # class 1 is the majority; 3 of 5 test are 1
+    assert majority_accuracy("binary-class", train, test) == 3 / 5
     ml_train = np.array([[1, 0], [1, 0], [0, 1]])  # per label: 1 (2/3), 0 (1/3)
     ml_test = np.array([[1, 1], [0, 0]])
     assert majority_accuracy("multi-label, binary-class", ml_train, ml_test) == 2 / 4
@@ -102,9 +101,8 @@ def test_retinamnist_scored_as_medmnist_evaluator_scores_it_on_the_real_file(tmp
     y = np.asarray(split.labels)
     assert split.images.shape == (400, 28, 28, 3) and sorted(np.unique(y)) == [0, 1, 2, 3, 4]
     rng = np.random.default_rng(0)
-    logits = (
-        rng.normal(size=(len(y), 5)) + 1.5 * np.eye(5)[y[:, 0]]
-    )  # informative, imperfect scores
+    # informative, imperfect scores
+    logits = rng.normal(size=(len(y), 5)) + 1.5 * np.eye(5)[y[:, 0]]
     scores = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
     ours = compute_metrics("ordinal-regression", y, scores)
     theirs = Evaluator("retinamnist", "test", root=str(root)).evaluate(scores)

@@ -65,11 +65,12 @@ def test_mixed_batch_is_grouped_not_masked(tmp_path, monkeypatch):
         "adrenalmnist3d": torch.randn(2, 1, 16, 16, 16),
     }
     out = model.forward_grouped(inputs)
+    # one pass per specialist, A's two datasets together
     assert sorted(calls) == [
         ("A", 5),
         ("B", 4),
         ("C", 2),
-    ]  # one pass per specialist, A's two datasets together
+    ]
     for name, x in inputs.items():
         torch.testing.assert_close(out[name], model(x, name), rtol=1e-4, atol=1e-5)
 
@@ -155,9 +156,8 @@ def test_weights_errors(tmp_path):
         r"blocks\.0\.attn\.proj\.bias \(192,\) in the file vs \(64,\) in the model",
     ):
         create_backbone("test_vit", wrong)
-    other = (
-        tmp_path / "layerscale.safetensors"
-    )  # same width, other block type (LayerScale) and depth
+    # same width, other block type (LayerScale) and depth
+    other = tmp_path / "layerscale.safetensors"
     save_file(timm.create_model("test_vit2", num_classes=0).state_dict(), str(other))
     with pytest.raises(
         ValueError,

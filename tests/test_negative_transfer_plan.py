@@ -48,9 +48,8 @@ def test_shared_adapters_match_mosaic_in_total_and_per_sample(path, total):
     if path == MAIN:
         routed = [widths[s] for s in build_routing(datasets).values()]
         assert _arm(plan, "shared-active")["adapter_bottleneck"] == sum(routed) / len(routed) == 112
-        assert (
-            max(sum(widths.values()) / w for w in widths.values()) == 5.5
-        )  # the plan's "1.8 to 5.5 times"
+        # the plan's "1.8 to 5.5 times"
+        assert max(sum(widths.values()) / w for w in widths.values()) == 5.5
     if path == QUARTER:
         assert widths == {k: v // 4 for k, v in _widths(_plan(MAIN)).items()}
 
@@ -63,9 +62,8 @@ def test_both_plans_share_seeds_budget_margin_and_single_task_rates():
         _arm(main, "single-task")["lr_per_dataset"]
         == _arm(quarter, "single-task-q")["lr_per_dataset"]
     )
-    assert 7 not in main["seeds"] and _plan(TUNE)["seeds"] == [
-        7
-    ]  # tuned on a seed it is not judged on
+    # tuned on a seed it is not judged on
+    assert 7 not in main["seeds"] and _plan(TUNE)["seeds"] == [7]
 
 
 def test_single_task_rates_are_the_tuning_plans_choice_on_validation():
@@ -145,9 +143,8 @@ def test_adapter_widths_give_each_dataset_its_own_width(tmp_path):
     comps = parameter_report(model)["components"]
     per = {k: v["trainable"] for k, v in comps.items() if k.startswith("adapter_")}
     dim, depth = model.embed_dim, len(model.vit.blocks)
-    one = {
-        w: depth * (2 * dim * w + w + dim) for w in (4, 8, 16)
-    }  # down + up projections with biases
+    # down + up projections with biases
+    one = {w: depth * (2 * dim * w + w + dim) for w in (4, 8, 16)}
     assert per == {
         "adapter_pathmnist": one[8],
         "adapter_breastmnist": one[4],

@@ -120,9 +120,8 @@ def test_train_notebook(trained):
         if o.get("output_type") == "stream"
     )
     steps = 2 * 3 * len(TINY["datasets"])
-    assert (
-        "train: 100%" in streams and f"{steps}/{steps}" in streams
-    )  # a text bar, readable in the saved notebook
+    # a text bar, readable in the saved notebook
+    assert "train: 100%" in streams and f"{steps}/{steps}" in streams
 
 
 def test_attention_notebook(trained, tmp_path):
@@ -155,9 +154,8 @@ def test_subspaces_notebook(trained, tmp_path):
     printed = "".join(
         o.get("text", "") for c in book.cells if c.cell_type == "code" for o in c.get("outputs", [])
     )
-    assert (
-        printed.count("random subspaces") == 3
-    )  # the baseline beside each specialist pair's observed angle
+    # the baseline beside each specialist pair's observed angle
+    assert printed.count("random subspaces") == 3
     assert (
         printed.count("random 8-dim subspaces") == 3
         and printed.count("(different specialists)") == 3
@@ -193,9 +191,8 @@ def test_attention_and_subspace_notebooks_show_the_gate_of_gmoe(tmp_path):
         o.get("text", "") for c in book.cells if c.cell_type == "code" for o in c.get("outputs", [])
     )
     assert "method 'gmoe' has no specialists: sections 3 and 4 are skipped" in printed
-    assert (
-        len(_outputs(book, "image/png")) == 1 + 3 + 1 + 1
-    )  # PCA, 3 layers, output subspaces, the gate figure
+    # PCA, 3 layers, output subspaces, the gate figure
+    assert len(_outputs(book, "image/png")) == 1 + 3 + 1 + 1
     assert "random 7-dim subspaces" in printed  # 8 samples per dataset leave 7 directions
     book = _execute(
         "02_attention.ipynb",
@@ -206,10 +203,11 @@ def test_attention_and_subspace_notebooks_show_the_gate_of_gmoe(tmp_path):
         forced_limit=16,
     )
     table = next(md for md in _outputs(book, "text/markdown") if "| sample |" in md)
+    # one dataset (one path), 2 samples
     assert (
         table.splitlines()[0] == "| dataset | sample | general | medical |"
         and len(table.splitlines()) == 2 + 2
-    )  # one dataset (one path), 2 samples
+    )
 
 
 def test_results_notebook(trained, tmp_path):
@@ -224,9 +222,8 @@ def test_results_notebook(trained, tmp_path):
     )
     md = (out / "results.md").read_text()
     assert "| breastmnist |" in md and "| mean 3D (1 dataset) |" in md
-    assert (
-        "ResNet-18 (28 px)" not in md and "left out: these runs used synthetic data" in md
-    )  # no published columns
+    # no published columns
+    assert "ResNet-18 (28 px)" not in md and "left out: these runs used synthetic data" in md
     for f in ("results.csv", "results.tex", "acc.png", "auc.png"):
         assert (out / f).stat().st_size > 0
 
@@ -258,16 +255,14 @@ def test_suite_runs_plan_skips_done_runs_and_rebuilds_report(tmp_path):
         )
     )
     plan = load_plan(plan_file, root=tmp_path)
-    assert (
-        plan.baseline == "mos"
-    )  # handed to the results notebook: the label its lever table compares against
+    # handed to the results notebook: the label its lever table compares against
+    assert plan.baseline == "mos"
     assert [Path(r.run_dir).relative_to(tmp_path).as_posix() for r in plan.runs] == [
         "runs/mos/pair/seed1",
         "runs/mos/pair/seed2",
     ]
-    summary = run_suite(
-        plan, progress=False, max_parallel=2
-    )  # two at once, each on a share of the threads
+    # two at once, each on a share of the threads
+    summary = run_suite(plan, progress=False, max_parallel=2)
     assert (
         sorted(summary["executed"]) == sorted(r.run_dir for r in plan.runs)
         and summary["skipped"] == 0
@@ -285,19 +280,16 @@ def test_suite_runs_plan_skips_done_runs_and_rebuilds_report(tmp_path):
     assert "mos: 2 runs" in md and "±" in md
     assert (tmp_path / "report" / "results.ipynb").is_file()
     assert run_suite(load_plan(plan_file, root=tmp_path), dry_run=True)["pending"] == []
-    kept = (
-        tmp_path / "report" / "runs" / "mos" / "pair" / "seed2"
-    )  # each number's run record beside the report
+    # each number's run record beside the report
+    kept = tmp_path / "report" / "runs" / "mos" / "pair" / "seed2"
     assert json.loads((kept / "results.json").read_text()) == json.loads(
         (tmp_path / "runs" / "mos" / "pair" / "seed2" / "results.json").read_text()
     )
     assert (kept / "config.yaml").is_file() and (kept / "suite.json").is_file()
-    assert (
-        "- `runs/mos/pair/seed2`" in md
-    )  # the report lists (and read) the copies committed with it
-    plan_file.write_text(
-        plan_file.read_text().replace('"seeds": [1, 2]', '"seeds": [1, 2, 3]')
-    )  # one more seed
+    # the report lists (and read) the copies committed with it
+    assert "- `runs/mos/pair/seed2`" in md
+    # one more seed
+    plan_file.write_text(plan_file.read_text().replace('"seeds": [1, 2]', '"seeds": [1, 2, 3]'))
     r = subprocess.run(
         [sys.executable, "-m", "mosaic_kit", "suite", "--plan", str(plan_file), "--report-only"],
         cwd=tmp_path,
@@ -306,9 +298,8 @@ def test_suite_runs_plan_skips_done_runs_and_rebuilds_report(tmp_path):
         timeout=600,
     )
     assert r.returncode == 0, r.stderr
-    assert (
-        "without encryption" not in r.stderr
-    )  # the notebooks' kernels speak over local IPC sockets, not TCP
+    # the notebooks' kernels speak over local IPC sockets, not TCP
+    assert "without encryption" not in r.stderr
     assert (
         "(2 of 3 runs finished)" in (tmp_path / "report" / "results.md").read_text().splitlines()[0]
     )
@@ -360,9 +351,8 @@ def test_suite_resumes_an_interrupted_run_and_sets_aside_a_stale_one(tmp_path):
     )
     spec = load_plan(plan_file, root=tmp_path).runs[0]
     cfg = load_config("cpu-tiny", overrides={**spec.parameters["overrides"], "out": spec.run_dir})
-    train(
-        cfg, progress=False, stop_after_rounds=1
-    )  # killed after round 1 of 2: a checkpoint, no results
+    # killed after round 1 of 2: a checkpoint, no results
+    train(cfg, progress=False, stop_after_rounds=1)
     run = Path(spec.run_dir)
     assert (run / "last_state.pt").is_file() and not (run / "results.json").exists()
     rounds_before = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]

@@ -86,9 +86,8 @@ def test_the_lock_pins_every_dependency_at_the_installed_version():
     wanted = project["dependencies"] + [
         r for extra in project["optional-dependencies"].values() for r in extra
     ]
-    unpinned = (
-        {_name(r) for r in wanted} - set(pins) - {"torch", "torchvision"}
-    )  # those: TORCH_SPEC (Makefile)
+    # those: TORCH_SPEC (Makefile)
+    unpinned = {_name(r) for r in wanted} - set(pins) - {"torch", "torchvision"}
     assert not unpinned, f"add to requirements.lock (make lock): {sorted(unpinned)}"
     off = {
         n: (pins[n], version(n))
@@ -205,6 +204,5 @@ def test_help_answers_without_importing_torch():
     assert run.returncode == 0, run.stderr[-2000:]
     import mosaic_kit
 
-    assert (
-        mosaic_kit.load_config("cpu-tiny", overrides={"lora_rank": 4}).lora_rank == 4
-    )  # methods' keys, lazily
+    # methods' keys, lazily
+    assert mosaic_kit.load_config("cpu-tiny", overrides={"lora_rank": 4}).lora_rank == 4

@@ -77,9 +77,8 @@ def test_predictions_match_the_evaluation_of_the_same_samples(run_dir, predictor
         _, expected = predict_split(
             predictor.model(name), name, split, predictor.norm, predictor.device, limit=6
         )
-        preds = predictor.predict(
-            split.images[:6], dataset=name
-        )  # a stacked batch in the files' layout
+        # a stacked batch in the files' layout
+        preds = predictor.predict(split.images[:6], dataset=name)
         got = np.array([list(p.probabilities.values()) for p in preds])
         np.testing.assert_allclose(got, expected, atol=1e-5)
         assert {p.specialist for p in preds} == {predictor.model(name).routing[name]}
@@ -118,9 +117,8 @@ def test_every_file_format_is_read(tmp_path, predictor):
     assert [p.image.shape for p in gray] == [(28, 28)] * 3
     assert gray[0].probabilities == pytest.approx(gray[1].probabilities, abs=1e-6)
     assert gray[0].probabilities == pytest.approx(gray[2].probabilities, abs=1e-6)
-    jpg = predictor.predict(tmp_path / "a.jpg", dataset="breastmnist")[
-        0
-    ]  # RGB -> grayscale for a gray dataset
+    # RGB -> grayscale for a gray dataset
+    jpg = predictor.predict(tmp_path / "a.jpg", dataset="breastmnist")[0]
     assert jpg.image.shape == (28, 28) and sum(jpg.probabilities.values()) == pytest.approx(
         1, abs=1e-5
     )
@@ -144,12 +142,10 @@ def test_eight_bit_data_stays_eight_bit_in_every_container(tmp_path, predictor):
         open_split(src.parent, "adrenalmnist3d", "test", cache_dir=tmp_path / "c").images[0]
     )
     assert real.dtype == np.uint8 and real.shape == (28, 28, 28)
-    np.testing.assert_array_equal(
-        read_array(write_nifti(real, tmp_path / "real.nii.gz")), real
-    )  # axes round-trip
-    vol = np.where(real > 0, 205, 1).astype(
-        np.uint8
-    )  # 8-bit intensities 1..205: min-max would stretch them
+    # axes round-trip
+    np.testing.assert_array_equal(read_array(write_nifti(real, tmp_path / "real.nii.gz")), real)
+    # 8-bit intensities 1..205: min-max would stretch them
+    vol = np.where(real > 0, 205, 1).astype(np.uint8)
     np.save(tmp_path / "v.npy", vol)
     back = read_array(write_nifti(vol, tmp_path / "v.nii.gz"))
     assert back.dtype == np.uint8
@@ -215,9 +211,8 @@ def test_nifti_and_dicom_volumes(tmp_path, predictor):
     ):  # files named out of order: sorted by position
         _dicom(series / f"slice{k}.dcm", stored[int(z)], z, "1.2.3")
     (series / "README.txt").write_text("not a slice")
-    np.testing.assert_array_equal(
-        read_array(series), stored.astype(np.float32) - 1024
-    )  # Hounsfield units
+    # Hounsfield units
+    np.testing.assert_array_equal(read_array(series), stored.astype(np.float32) - 1024)
     assert read_array(series / "slice1.dcm").shape == (16, 16)
 
     with pytest.warns(IntensityWarning, match="not 8-bit"):
@@ -372,9 +367,8 @@ def test_export_matches_pytorch(tmp_path, run_dir, predictor, dataset):
         scripted = torch.jit.load(str(ts_file))(x)
     assert np.abs(scripted[1].numpy() - reference).max() < 1e-4
     assert np.abs(scripted[0].numpy() - logits).max() < 1e-4
-    one = ort.InferenceSession(str(onnx_file)).run(None, {"input": x[:1].numpy()})[
-        1
-    ]  # batch of one
+    # batch of one
+    one = ort.InferenceSession(str(onnx_file)).run(None, {"input": x[:1].numpy()})[1]
     assert np.abs(one - reference[:1]).max() < 1e-4
     assert not list(tmp_path.glob(".*.part"))
 

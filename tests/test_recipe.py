@@ -25,12 +25,10 @@ def test_inflated_tokenizer_sees_a_depth_constant_volume_as_its_2d_slice(tmp_pat
     )
     vit, tok = model.vit, model.tokenizer_3d
     g = torch.Generator().manual_seed(0)
-    plane = torch.randn(
-        3, 1, 16, 16, generator=g
-    )  # varies inside each patch: a transposed kernel would show
-    image = (
-        plane.repeat_interleave(2, -1).repeat_interleave(2, -2).expand(-1, 3, -1, -1)
-    )  # 16-px patches, 2 x 2
+    # varies inside each patch: a transposed kernel would show
+    plane = torch.randn(3, 1, 16, 16, generator=g)
+    # 16-px patches, 2 x 2
+    image = plane.repeat_interleave(2, -1).repeat_interleave(2, -2).expand(-1, 3, -1, -1)
     volume = plane.unsqueeze(2).expand(-1, -1, 16, -1, -1)
     with torch.no_grad():
         t2 = vit.patch_embed(image).reshape(3, 4, -1)  # (3, 4, D), row-major grid
@@ -57,20 +55,16 @@ def test_the_inflated_tokenizer_is_the_2_5d_tokenizer_on_any_volume(tmp_path):
         tiny_cfg(tmp_path, method="mos", datasets=["adrenalmnist3d"], tokenizer_3d_init="inflate")
     )
     vit, tok = model.vit, model.tokenizer_3d
-    volume = torch.randn(
-        2, 1, 16, 16, 16, generator=torch.Generator().manual_seed(3)
-    )  # no constant axis
+    # no constant axis
+    volume = torch.randn(2, 1, 16, 16, 16, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
-        t3 = (
-            tok.proj(volume).flatten(2).transpose(1, 2).reshape(2, 2, 4, -1)
-        )  # (2, depth chunk, 2 x 2 grid, D)
-        slices = volume[:, 0].reshape(
-            2 * 16, 1, 16, 16
-        )  # every axial slice as a gray image, 2x up to 32 px
+        # (2, depth chunk, 2 x 2 grid, D)
+        t3 = tok.proj(volume).flatten(2).transpose(1, 2).reshape(2, 2, 4, -1)
+        # every axial slice as a gray image, 2x up to 32 px
+        slices = volume[:, 0].reshape(2 * 16, 1, 16, 16)
         image = slices.repeat_interleave(2, -1).repeat_interleave(2, -2).expand(-1, 3, -1, -1)
-        per_slice = vit.patch_embed(image).reshape(
-            2, 2, 8, 4, -1
-        )  # (2, depth chunk, slice in chunk, grid, D)
+        # (2, depth chunk, slice in chunk, grid, D)
+        per_slice = vit.patch_embed(image).reshape(2, 2, 8, 4, -1)
     torch.testing.assert_close(t3, per_slice.mean(2), atol=1e-5, rtol=1e-4)
     # the depth embedding: one trainable position row per token, so each depth chunk learns its own
     # offset; the two depth chunks start from the same 2D grid
@@ -94,11 +88,12 @@ def test_acs_tokenizer_gives_each_plane_group_the_2d_tokens_of_a_volume_constant
     # repeated 2 x 2 (the 16-px 2D patch of the backbone is block-averaged to the 8-voxel 3D patch)
     plane = torch.randn(3, 1, 16, 16, generator=g)  # rows x columns
     image = plane.repeat_interleave(2, -1).repeat_interleave(2, -2).expand(-1, 3, -1, -1)
+    # constant along W: rows D, columns H
     volumes = {
         2: plane.unsqueeze(2).expand(-1, -1, 16, -1, -1),  # constant along depth: rows H, columns W
         3: plane.unsqueeze(3).expand(-1, -1, -1, 16, -1),  # constant along H: rows D, columns W
         4: plane.unsqueeze(4).expand(-1, -1, -1, -1, 16),
-    }  # constant along W: rows D, columns H
+    }
     with torch.no_grad():
         t2 = vit.patch_embed(image).reshape(3, 2, 2, -1)  # (3, row, column, D)
         for group, axis in zip(acs_groups(t2.shape[-1]), (2, 3, 4)):
@@ -111,9 +106,8 @@ def test_acs_tokenizer_gives_each_plane_group_the_2d_tokens_of_a_volume_constant
     inflated, _ = build_model(
         tiny_cfg(tmp_path, method="mos", datasets=["adrenalmnist3d"], tokenizer_3d_init="inflate")
     )
-    axial = acs_groups(tok.proj.out_channels)[
-        0
-    ]  # the axial group is plain inflation; the others are not
+    # the axial group is plain inflation; the others are not
+    axial = acs_groups(tok.proj.out_channels)[0]
     torch.testing.assert_close(tok.proj.weight[axial], inflated.tokenizer_3d.proj.weight[axial])
     assert not torch.allclose(tok.proj.weight, inflated.tokenizer_3d.proj.weight)
     torch.testing.assert_close(tok.pos_embed, inflated.tokenizer_3d.pos_embed)
@@ -180,18 +174,16 @@ def test_class_weights_and_the_weighted_loss():
     expected = (per * w[y[:, 0]]).sum() / w[y[:, 0]].sum()
     torch.testing.assert_close(task_loss("breastmnist", logits, y, w), expected)
     multi = class_weights("chestmnist", np.array([[1] + [0] * 13, [0] * 14, [0] * 14, [1] * 14]))
-    assert multi[0] == pytest.approx(1.0) and multi[1] == pytest.approx(
-        3.0
-    )  # negatives / positives per label
+    # negatives / positives per label
+    assert multi[0] == pytest.approx(1.0) and multi[1] == pytest.approx(3.0)
 
 
 def test_balanced_sampling_draws_classes_evenly_and_resumes():
     split = _split("breastmnist", [0] * 90 + [1] * 10)
     stream = BatchStream(split, 10, seed=1, balanced=True)
     drawn = np.concatenate([split.labels[stream.next_index()][:, 0] for _ in range(40)])
-    assert (
-        0.4 < drawn.mean() < 0.6
-    )  # the rare class fills about half the batches (10 % of the split)
+    # the rare class fills about half the batches (10 % of the split)
+    assert 0.4 < drawn.mean() < 0.6
     plain = BatchStream(split, 10, seed=1)
     assert np.concatenate(
         [split.labels[plain.next_index()][:, 0] for _ in range(10)]
@@ -245,20 +237,17 @@ def test_the_best_round_is_chosen_on_the_select_metric(tmp_path):
 
 
 def test_auto_inflates_exactly_when_backbone_weights_are_given(tmp_path):
-    assert (
-        tiny_cfg(tmp_path).tokenizer_3d_init == "random"
-    )  # random backbone: nothing worth inflating
+    # random backbone: nothing worth inflating
+    assert tiny_cfg(tmp_path).tokenizer_3d_init == "random"
     weights = str(tmp_path / "w.safetensors")
-    assert (
-        tiny_cfg(tmp_path, weights=weights).tokenizer_3d_init == "inflate"
-    )  # what config.yaml then records
+    # what config.yaml then records
+    assert tiny_cfg(tmp_path, weights=weights).tokenizer_3d_init == "inflate"
     assert (
         tiny_cfg(tmp_path, weights=weights, tokenizer_3d_init="random").tokenizer_3d_init
         == "random"
     )
-    assert (
-        load_config("paper", overrides={"weights": weights}).tokenizer_3d_init == "random"
-    )  # the paper's setting
+    # the paper's setting
+    assert load_config("paper", overrides={"weights": weights}).tokenizer_3d_init == "random"
 
 
 def test_the_cpu_real_preset_holds_the_values_its_5_seed_results_were_measured_with(tmp_path):
@@ -280,9 +269,8 @@ def test_the_cpu_real_preset_holds_the_values_its_5_seed_results_were_measured_w
         "acc",
     )
     assert cfg.backbone == "deit_tiny_patch16_224" and cfg.device == "cpu" and cfg.patience == 0
-    assert (
-        load_config("cpu-real").weights == "timm:deit_tiny_patch16_224.fb_in1k"
-    )  # fetched the way timm does
+    # fetched the way timm does
+    assert load_config("cpu-real").weights == "timm:deit_tiny_patch16_224.fb_in1k"
     model, _ = build_model(cfg)  # the 3D tokenizer starts as the inflated pretrained 2D embedding
     from mosaic_kit.models.mosaic import volume_tokenizer
 
@@ -383,9 +371,8 @@ def test_cpu_real_3d_is_the_3d_half_of_cpu_real_written_out():
         / "presets"
         / "cpu-real-3d.yaml"
     ).read_text()
-    assert all(
-        f"\n{k}:" in text for k in keys[:10]
-    )  # every 3D choice written out, not inherited silently
+    # every 3D choice written out, not inherited silently
+    assert all(f"\n{k}:" in text for k in keys[:10])
 
 
 REPORTS = Path(__file__).resolve().parents[1] / "reports"
@@ -417,9 +404,8 @@ def test_the_preset_comments_quote_the_paired_comparison_of_the_committed_output
     records = load_records(find_runs([str(runs / "baseline"), str(runs / lever)]), split=False)
     base, arm = ([r for r in records if r.label == lab] for lab in ("baseline", lever))
     assert selection_checkpoint(records) == "last" and len(base) == len(arm) == 5
-    on = changed_datasets(
-        outputs_of(arm, "val", "last"), outputs_of(base, "val", "last")
-    )  # as the lever table
+    # as the lever table
+    on = changed_datasets(outputs_of(arm, "val", "last"), outputs_of(base, "val", "last"))
     c = compare_records(arm, base, metric, "val", "last", datasets=on)
     assert f"{100 * c.diff:+.1f} [{100 * c.low:+.1f}, {100 * c.high:+.1f}]" == written
     text = (REPORTS.parent / "mosaic_kit" / "config" / "presets" / f"{preset}.yaml").read_text()

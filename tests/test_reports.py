@@ -82,15 +82,15 @@ def test_aggregate_means_and_sample_std(tmp_path):
     table = aggregate(load_records(runs))
     assert table.labels == ["mos", "lora"] and table.datasets == ["breastmnist", "adrenalmnist3d"]
     assert table.cells[("mos", "breastmnist")]["acc"] == [0.8, 0.9]
-    assert table.means[("mos", "all")]["acc"] == pytest.approx(
-        [0.7, 0.8]
-    )  # per-run mean over datasets first
+    # per-run mean over datasets first
+    assert table.means[("mos", "all")]["acc"] == pytest.approx([0.7, 0.8])
     md = to_markdown(table)
     row = next(line for line in md.splitlines() if line.startswith("| breastmnist |"))
+    # 28, 224 px
     assert (
         f"85.0 ± {100 * stdev([0.8, 0.9]):.1f} n=2" in row
         and "| 86.3 | 90.1 | 83.3 | 89.1 |" in row
-    )  # 28, 224 px
+    )
     assert (
         "| mean all (2 datasets) | 75.0 ± 7.1 n=2 |" in md
         and "| trainable parameters | 1,000 |" in md
@@ -209,9 +209,8 @@ def test_unrelated_runs_are_not_averaged(tmp_path):
     }
     c = _run(tmp_path / "third", "mos", 3, {"breastmnist": (0.7, 0.8)})
     res = json.loads((c / "results.json").read_text())
-    res["config"].update(
-        rounds=3, data_root="/elsewhere/medmnist"
-    )  # another path only: a seed of the first
+    # another path only: a seed of the first
+    res["config"].update(rounds=3, data_root="/elsewhere/medmnist")
     (c / "results.json").write_text(json.dumps(res))
     assert aggregate(load_records([a, c])).runs == {"mos": 2}
 
@@ -225,15 +224,13 @@ def test_undefined_and_truncated_cells_are_marked(tmp_path):
     (d / "results.json").write_text(json.dumps(res))
     md = write_report([d], tmp_path / "out")["md"].read_text()
     row = lambda name: next(x for x in md.splitlines() if x.startswith(f"| {name}"))  # noqa: E731
-    assert "| undefined |" in row("breastmnist") and "| 73.1 |" in row(
-        "breastmnist"
-    )  # majority-class column
+    # majority-class column
+    assert "| undefined |" in row("breastmnist") and "| 73.1 |" in row("breastmnist")
     # a run's own interval over test samples is not an interval of the mean over seeds: cells show
     # none without per-sample outputs
     assert "| 70.0* n=1 | 90.0* n=1 |" in row("pneumoniamnist")
-    assert "90.0†* n=1" in row(
-        "mean all"
-    )  # the AUC mean covers the one dataset where it is defined
+    # the AUC mean covers the one dataset where it is defined
+    assert "90.0†* n=1" in row("mean all")
     assert "a mean marked † covers only" in md and "*: evaluated on at most" in md
 
 
@@ -370,9 +367,8 @@ def test_accuracy_against_trainable_parameters(tmp_path):
         0.81
     )
     vpt = sorted((p for p in points.values() if p.family == "VPT"), key=lambda p: p.params)
-    assert (
-        trend(vpt, "acc") == "+20.0 (no per-sample outputs: no verdict)"
-    )  # a mean against a std decides nothing
+    # a mean against a std decides nothing
+    assert trend(vpt, "acc") == "+20.0 (no per-sample outputs: no verdict)"
     lora = sorted((p for p in points.values() if p.family == "LoRA"), key=lambda p: p.params)
     assert trend(lora, "acc") == "-1.0 (no per-sample outputs: no verdict)"
     paths = write_report([tmp_path], tmp_path / "report", title="sweep")
@@ -384,9 +380,8 @@ def test_accuracy_against_trainable_parameters(tmp_path):
     )
     assert paths["scaling_png"].stat().st_size > 10_000
     assert "| vpt-p50 | 81.0 ± 1.4 | 81.0 ± 1.4 | 50.0 ± 0.0 | 50.0 ± 0.0 | 2 |" in md  # val
-    assert (
-        paths["wall_time_png"].stat().st_size > 10_000
-    )  # accuracy against wall time, one point per label
+    # accuracy against wall time, one point per label
+    assert paths["wall_time_png"].stat().st_size > 10_000
     assert paths["auc_wall_time_png"].stat().st_size > 10_000  # per dataset, ResNet-18 as a line
     alone = write_report([tmp_path / "vpt-p1", tmp_path / "lora-r1"], tmp_path / "no-sweep")
     assert (

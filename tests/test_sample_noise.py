@@ -32,9 +32,8 @@ def test_the_adrenal_interval_is_mostly_test_set_noise_and_the_needed_mean_follo
         77.0,
         86.5,
     )
-    assert (
-        4.0 < 100 * half < 7.0
-    )  # one run's interval over the 298 volumes alone: most of the width
+    # one run's interval over the 298 volumes alone: most of the width
+    assert 4.0 < 100 * half < 7.0
     assert need == pytest.approx(0.827 + both.mean - both.low)
     assert (
         mod.main(

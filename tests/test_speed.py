@@ -71,9 +71,8 @@ def test_compiled_blocks_match_eager(tmp_path):
     torch.testing.assert_close(lb, la, rtol=1e-4, atol=1e-5)
     for n in ga:
         torch.testing.assert_close(gb[n], ga[n], rtol=1e-3, atol=1e-5, msg=n)
-    assert set(a.state_dict()) == set(
-        b.state_dict()
-    )  # compiled in place: checkpoints keep their keys
+    # compiled in place: checkpoints keep their keys
+    assert set(a.state_dict()) == set(b.state_dict())
 
 
 def test_training_with_switches_and_no_read_ahead_gives_the_same_run(tmp_path):

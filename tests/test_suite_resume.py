@@ -47,17 +47,15 @@ def _finish(spec, **recorded):
 def test_pinning_a_key_at_the_recorded_value_keeps_the_run(tmp_path):
     _finish(_plan(tmp_path, {"rounds": 2}))
     assert is_done(_plan(tmp_path, {"rounds": 2}))
-    assert is_done(
-        _plan(tmp_path, {"rounds": 2, "lr": 3.0e-3})
-    )  # cpu-tiny's own lr: the same configuration
+    # cpu-tiny's own lr: the same configuration
+    assert is_done(_plan(tmp_path, {"rounds": 2, "lr": 3.0e-3}))
     assert not is_done(_plan(tmp_path, {"rounds": 2, "lr": 1.0e-3}))  # another run: trained afresh
 
 
 def test_a_key_newer_than_the_run_counts_at_the_value_it_had(tmp_path):
     weights = str(tmp_path / "w.safetensors")
-    _finish(
-        _plan(tmp_path, {"weights": weights}), _drop=["tokenizer_3d_init"]
-    )  # before the key: random
+    # before the key: random
+    _finish(_plan(tmp_path, {"weights": weights}), _drop=["tokenizer_3d_init"])
     assert is_done(_plan(tmp_path, {"weights": weights, "tokenizer_3d_init": "random"}))
     assert not is_done(_plan(tmp_path, {"weights": weights, "tokenizer_3d_init": "inflate"}))
 

@@ -102,9 +102,8 @@ def test_mlflow_store_equals_the_metrics_log(tmp_path, monkeypatch):
     data = client.get_run(stored["run_id"]).data
     results = json.loads((run / "results.json").read_text())
     assert data.params["lr"] == str(results["config"]["lr"]) and data.params["method"] == "mos"
-    assert data.metrics["test/acc/all"] == pytest.approx(
-        results["mean"]["all"]["acc"]
-    )  # as TensorBoard names it
+    # as TensorBoard names it
+    assert data.metrics["test/acc/all"] == pytest.approx(results["mean"]["all"]["acc"])
     auc = sorted(client.get_metric_history(stored["run_id"], "val/auc/all"), key=lambda m: m.step)
     assert [m.value for m in auc] == pytest.approx([r["val_auc"] for r in rounds])
     artifacts = {a.path for a in client.list_artifacts(stored["run_id"])}

@@ -173,9 +173,8 @@ def test_the_last_round_is_scored_apart_from_the_best(tmp_path):
     )
     res = json.loads((train(cfg, progress=False) / "results.json").read_text())
     assert res["best_round"] == 0 and res["last"]["round"] == 2
-    assert res["last"]["mean_val"]["all"] == pytest.approx(
-        res["mean_val"]["all"]
-    )  # lr 0: the same weights, the same scores
+    # lr 0: the same weights, the same scores
+    assert res["last"]["mean_val"]["all"] == pytest.approx(res["mean_val"]["all"])
 
 
 def test_eval_refuses_a_different_backbone(short_run):
@@ -216,9 +215,8 @@ def test_resume_drops_log_rows_of_the_unfinished_round(tmp_path):
     cfg = tiny_cfg(tmp_path, rounds=2)
     run = train(cfg, progress=False, stop_after_rounds=1)
     log = run / "metrics.jsonl"
-    log.write_text(
-        log.read_text() + '{"kind": "step", "step": 999, "round": 1, "loss": 0.0}\n'
-    )  # killed mid-round
+    # killed mid-round
+    log.write_text(log.read_text() + '{"kind": "step", "step": 999, "round": 1, "loss": 0.0}\n')
     train(cfg, resume=True, progress=False)
     steps = [
         json.loads(line)["step"]
@@ -254,9 +252,8 @@ def test_train_state_round_trips_and_reads_older_checkpoints():
         "wall_time_s": 9.0,
     }
     t = TrainState()
-    t.load_state_dict(
-        old
-    )  # version 0.1 stored no round_step / bad_in_row / skipped_steps before they happened
+    # version 0.1 stored no round_step / bad_in_row / skipped_steps before they happened
+    t.load_state_dict(old)
     assert (t.round, t.step, t.round_step, t.bad_in_row, t.skipped_steps) == (2, 30, 0, 0, 0)
     with pytest.raises(ValueError, match=r"unknown fields \['rounds_left'\]"):
         TrainState().load_state_dict({**old, "rounds_left": 1})

@@ -104,9 +104,8 @@ def test_seeds_needed_and_the_minimal_detectable_effect_agree():
         return minimal_detectable(math.sqrt(v_seed / k + v_sample), _dof(v_seed, k, v_sample))
 
     assert mde(n) <= 0.03 < mde(n - 1)
-    assert (
-        seeds_needed(0.01, v_seed, v_sample) is None
-    )  # below the test set's own noise: no number of seeds
+    # below the test set's own noise: no number of seeds
+    assert seeds_needed(0.01, v_seed, v_sample) is None
     assert seeds_needed(1.0, v_seed, v_sample) == MIN_SEEDS
 
 
@@ -198,6 +197,5 @@ def test_compare_keeps_published_numbers_away_from_synthetic_runs(tmp_path, caps
         in out
     )
     assert "ResNet-18" not in out
-    assert (
-        "Only 2 shared seeds" in out and "majority class: +8.6 n/a" in out
-    )  # no verdict from 2 seeds
+    # no verdict from 2 seeds
+    assert "Only 2 shared seeds" in out and "majority class: +8.6 n/a" in out

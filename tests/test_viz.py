@@ -52,9 +52,8 @@ def test_recorder_captures_every_layer_and_leaves_model_untouched(wb):
     torch.testing.assert_close(
         rec.attentions[0].sum(-1), torch.ones(3, rec.attentions[0].shape[1], n)
     )
-    torch.testing.assert_close(
-        during, before, atol=1e-5, rtol=1e-4
-    )  # unfused path computes the same thing
+    # unfused path computes the same thing
+    torch.testing.assert_close(during, before, atol=1e-5, rtol=1e-4)
     assert all(blk.attn.fused_attn for blk in m.vit.blocks)
     assert all(not blk.attn.attn_drop._forward_hooks for blk in m.vit.blocks)
 
@@ -126,9 +125,8 @@ def test_linear_cka_invariances():
 
 def test_specialist_angles(tmp_path, wb):
     fresh = Workbench.untrained(tiny_cfg(tmp_path)).model
-    assert all(
-        np.isnan(v).all() for v in specialist_angles(fresh).values()
-    )  # zero-init: no subspace yet
+    # zero-init: no subspace yet
+    assert all(np.isnan(v).all() for v in specialist_angles(fresh).values())
     angles = specialist_angles(wb.model)
     assert set(angles) == {("A", "B"), ("A", "C"), ("B", "C")}
     for v in angles.values():
@@ -144,9 +142,8 @@ def test_specialist_angles(tmp_path, wb):
 def test_random_subspace_baseline(wb):
     from mosaic_kit.viz import random_subspace_angles, specialist_angle_baselines
 
-    mean, sd = random_subspace_angles(
-        2, 1, 1, n_draws=4000
-    )  # random lines in a plane: uniform on [0, 90]
+    # random lines in a plane: uniform on [0, 90]
+    mean, sd = random_subspace_angles(2, 1, 1, n_draws=4000)
     assert abs(mean - 45.0) < 1.5 and abs(sd - 90 / 12**0.5) < 1.5
     wide, narrow = random_subspace_angles(64, 4, 4), random_subspace_angles(64, 24, 24)
     assert wide[0] > narrow[0]  # larger ranks in the same space leave random subspaces closer
@@ -204,14 +201,12 @@ def test_dataset_output_angles_separate_subspaces_and_see_shared_ones():
 def test_figures_render(wb):
     fig = inside_figures.attention_figure(wb, "adrenalmnist3d", [0, 1])
     assert len(fig.axes) == 2 * 5 + 1  # image + A, B, C forced + bare backbone, and one colour bar
-    assert (
-        "specialist C ★" in fig.axes[1].get_title()
-    )  # the routed specialist comes first after the image
+    # the routed specialist comes first after the image
+    assert "specialist C ★" in fig.axes[1].get_title()
     assert "backbone only" in fig.axes[4].get_title()
     label = wb.raw("adrenalmnist3d", "test", [0])[1][0][0]
-    assert (
-        f"true: {label}: synthetic class {label}" in fig.axes[0].get_title()
-    )  # names, never bare arrays
+    # names, never bare arrays
+    assert f"true: {label}: synthetic class {label}" in fig.axes[0].get_title()
     assert "slice 14 of 28" in fig.axes[0].get_title()
     assert fig.axes[-1].get_ylabel() == "attention rollout"
     fig2, delta = inside_figures.attribution_figure(wb, "breastmnist", [0], steps=16)

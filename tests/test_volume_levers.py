@@ -82,9 +82,8 @@ def test_affine_zoom_and_shift_keep_a_centred_blob_and_move_it_by_at_most_the_ra
     ).all()  # zoom in 1 +- 0.1
     centre = torch.stack([(mass * g).sum((1, 2, 3)) / mass.sum((1, 2, 3)) for g in (z, y, x)], 1)
     offset = (centre - 15.5).abs()
-    assert (
-        offset.max() <= 0.1 * side + 0.5 and offset.max() > 0.5
-    )  # moved, by at most a tenth of the side
+    # moved, by at most a tenth of the side
+    assert offset.max() <= 0.1 * side + 0.5 and offset.max() > 0.5
 
 
 def test_lr_3d_scale_gives_the_volume_only_tensors_their_own_learning_rate(tmp_path):
@@ -97,9 +96,8 @@ def test_lr_3d_scale_gives_the_volume_only_tensors_their_own_learning_rate(tmp_p
         n.startswith("heads.adrenalmnist3d.") for n in only_3d
     )
     assert not any(n.startswith(("heads.breastmnist.", "vit.patch_embed")) for n in only_3d)
-    assert all(
-        ".mos." in n for n in only_3d if n.startswith("vit.blocks.")
-    )  # specialist C's tensors only
+    # specialist C's tensors only
+    assert all(".mos." in n for n in only_3d if n.startswith("vit.blocks."))
     opt = build_optimizer(model, cfg)
     names = {id(p): n for n, p in model.named_parameters()}
     for group in opt.param_groups:
@@ -108,9 +106,8 @@ def test_lr_3d_scale_gives_the_volume_only_tensors_their_own_learning_rate(tmp_p
         assert group["lr"] == pytest.approx(3e-3 if is_3d.pop() else 1e-3)
     n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     assert sum(p.numel() for g in opt.param_groups for p in g["params"]) == n_trainable
-    sched = build_scheduler(
-        opt, cfg, 100
-    )  # warm-up and cosine keep the ratio (up to the shared floors)
+    # warm-up and cosine keep the ratio (up to the shared floors)
+    sched = build_scheduler(opt, cfg, 100)
     for t in (3, 50):
         sched.step_update(t)
         lrs = sorted({round(g["lr"] / opt.param_groups[0]["lr"], 2) for g in opt.param_groups})
@@ -220,9 +217,8 @@ def test_the_unseen_volumes_plan_runs_cpu_real_3d_unchanged_on_every_other_3d_fi
     assert {tuple(c["datasets"]) for c in resolved} == {(n,) for n in resolve_datasets("3d")} - {
         ("adrenalmnist3d",)
     }
-    assert (
-        len(plan.runs) == 25 and [r.seed for r in plan.runs[:5]] == [42] * 5
-    )  # every file once before seed 123
+    # every file once before seed 123
+    assert len(plan.runs) == 25 and [r.seed for r in plan.runs[:5]] == [42] * 5
     preset = load_config("cpu-real-3d").to_dict()
     for cfg in resolved:  # the recipe as written, nothing tuned per file
         assert {k for k in preset if preset[k] != cfg[k]} <= {"datasets", "seed", "out"}

@@ -195,9 +195,8 @@ def _cmd_methods(args: argparse.Namespace) -> int:
 def _cmd_keys(args: argparse.Namespace) -> int:
     from ..config import key_defaults
 
-    defaults = (
-        key_defaults()
-    )  # as declared ("auto" stays "auto"; a run records what it resolved to)
+    # as declared ("auto" stays "auto"; a run records what it resolved to)
+    defaults = key_defaults()
     for key, text in key_help().items():
         print(f"{key:<20} {str(defaults[key]):<24} {text}")
     return 0

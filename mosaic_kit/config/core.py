@@ -62,9 +62,8 @@ _f = option  # a shared key: default, help text, path=True for files and folders
 class Config(SpeedKeys, TrainingKeys, ModelKeys, DataKeys):
     """Every key of a run: the shared groups (``keys``), then each method's options, flat."""
 
-    method_options: Dict[str, Any] = field(
-        default_factory=dict, repr=False
-    )  # every method's own keys, flat
+    # every method's own keys, flat
+    method_options: Dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.datasets, str):

@@ -74,9 +74,8 @@ def open_datasets(
     for name in datasets:
         info = get_info(name)
         s = size_3d if info.is_3d else size
-        folder = (
-            build_custom(info, s, cache_dir) if info.is_custom else root
-        )  # your own: built from its source
+        # your own: built from its source
+        folder = build_custom(info, s, cache_dir) if info.is_custom else root
         out[name] = {
             split: open_split(
                 folder, name, split, s, download_missing=download_missing, cache_dir=cache_dir

@@ -64,9 +64,8 @@ def default_cache_dir() -> Path:
 
 def _stream_member_to_npy(zf: zipfile.ZipFile, member: str, target: Path) -> None:
     """Copy one array out of an npz into ``target`` (.npy) without holding it in memory."""
-    tmp = target.with_suffix(
-        f".npy.tmp-{os.getpid()}"
-    )  # per process: ranks of several nodes may convert at once
+    # per process: ranks of several nodes may convert at once
+    tmp = target.with_suffix(f".npy.tmp-{os.getpid()}")
     try:
         with zf.open(member) as src:
             _copy_member(src, member, tmp, target)

@@ -34,9 +34,8 @@ def _read_nifti(path: Path) -> np.ndarray:
             f"{path} holds a {data.ndim}-D NIfTI array {data.shape}; give one 2D image or 3D "
             "volume."
         )
-    return np.ascontiguousarray(
-        data.transpose(2, 1, 0)[::-1, ::-1]
-    )  # (x, y, z) -> (slices, rows, columns)
+    # (x, y, z) -> (slices, rows, columns)
+    return np.ascontiguousarray(data.transpose(2, 1, 0)[::-1, ::-1])
 
 
 def write_nifti(array: np.ndarray, path: str | Path) -> Path:

@@ -194,9 +194,8 @@ def conform(
     a = to_uint8(a, window, source)
     if info.is_3d:
         t = torch.from_numpy(a.astype(np.float32))[None, None]
-        smaller = all(
-            s >= size for s in a.shape
-        )  # shrinking: average each cell (no aliasing); growing: trilinear
+        # shrinking: average each cell (no aliasing); growing: trilinear
+        smaller = all(s >= size for s in a.shape)
         t = F.interpolate(
             t,
             size=(size,) * 3,

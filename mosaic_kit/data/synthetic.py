@@ -97,9 +97,8 @@ def _shapes(
     """Radiology-like (2D) or volumetric (3D) scenes whose class is the shape of the bright
     object(s)."""
     n, k = len(y), info.n_classes
-    width, rod = (
-        (0.06, 0.2) if dims == 2 else (0.11, 0.28)
-    )  # 3D rods thicker: thin ones fill too few voxels
+    # 3D rods thicker: thin ones fill too few voxels
+    width, rod = (0.06, 0.2) if dims == 2 else (0.11, 0.28)
     if info.is_multilabel:  # one rod per positive label, its orientation naming the label
         axes = np.broadcast_to(_directions(k, dims), (n, k, dims))
         length = np.where(y > 0, rod, 1e-3)
@@ -155,9 +154,8 @@ def write_suite(
         target = root / info.file_name(s)
         if target.exists():
             continue
-        tmp = target.with_name(
-            f"{target.name}.tmp-{os.getpid()}.npz"
-        )  # per process: ranks may write at once
+        # per process: ranks may write at once
+        tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}.npz")
         np.savez_compressed(
             tmp, **make_dataset(name, s, seed, split_sizes), **{MARKER: np.array(SUITE_VERSION)}
         )

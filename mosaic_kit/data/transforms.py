@@ -144,9 +144,8 @@ def prepare_3d(
                 )
         if affine > 0:
             zoom = _uniform(draw, 1 - affine, 1 + affine)
-            move = torch.stack(
-                [_uniform(draw, -2 * affine, 2 * affine) for _ in range(3)], 1
-            )  # (B, 3): x, y, z
+            # (B, 3): x, y, z
+            move = torch.stack([_uniform(draw, -2 * affine, 2 * affine) for _ in range(3)], 1)
             theta = torch.cat(
                 [torch.diag_embed((1 / zoom)[:, None].expand(b, 3)), move[:, :, None]], 2
             )

@@ -51,9 +51,8 @@ def compute_metrics(task: str, y_true: np.ndarray, y_score: np.ndarray) -> Dict[
         raise ValueError("compute_metrics got no samples.")
     if task == TASK_MULTILABEL:
         y_true = y_true.reshape(len(y_true), -1)
-        acc = float(
-            np.mean((y_score > 0.5) == (y_true > 0))
-        )  # mean over labels of per-label accuracy
+        # mean over labels of per-label accuracy
+        acc = float(np.mean((y_score > 0.5) == (y_true > 0)))
         aucs = [_auc(y_true[:, j], y_score[:, j]) for j in range(y_true.shape[1])]
         return {"acc": acc, "auc": float(np.mean(aucs))}
     y = y_true.reshape(-1).astype(np.int64)
@@ -150,9 +149,8 @@ def bootstrap_ci(
     resamples whose AUC is undefined are skipped."""
     n = len(y_true)
     rng, accs, aucs = np.random.default_rng(seed), [], []
-    chunk = max(
-        1, min(n_boot, (1 << 22) // max(n, 1))
-    )  # bounded memory: (chunk, N) counts at a time
+    # bounded memory: (chunk, N) counts at a time
+    chunk = max(1, min(n_boot, (1 << 22) // max(n, 1)))
     for start in range(0, n_boot, chunk):
         b = min(chunk, n_boot - start)
         idx = rng.integers(0, n, (b, n))

@@ -105,11 +105,12 @@ def evaluate_run(
         "evaluation": evaluation,
         "checks": {n: same_splits_check(n, data[n]) for n in datasets if kinds[n] == "same-splits"},
     }
+    # the rate a constant prediction reaches
     majority = {
         n: majority_accuracy(get_info(n).task, data[n]["train"].labels, data[n]["test"].labels)
         for n in datasets
         if "train" in data[n]
-    }  # the rate a constant prediction reaches
+    }
     results: Dict[str, Any] = {
         **score(model, outputs[checkpoint]["student"]),
         "teacher": score(teacher, outputs[checkpoint]["teacher"]),
@@ -147,9 +148,8 @@ def evaluate_run(
             run, results, outputs[checkpoint], score, overrides, device
         )
     if dist.is_main():
-        write_outputs(
-            run_dir, outputs, output
-        )  # first: a results.json never stands without its outputs
+        # first: a results.json never stands without its outputs
+        write_outputs(run_dir, outputs, output)
         write_results(run_dir, results, output)
     return results
 
@@ -194,9 +194,8 @@ def _score_last_round(
     """The last round's checkpoint scored like the reported one: its validation score is the one
     to choose on (not a maximum over rounds, so not optimistic). Reuses the reported scores when
     it is the same round."""
-    last_round = (
-        int(load_tensors(run.run_dir / "last.safetensors")[1].get("round", 0)) - 1
-    )  # rounds done -> index
+    # rounds done -> index
+    last_round = int(load_tensors(run.run_dir / "last.safetensors")[1].get("round", 0)) - 1
     if last_round == results["best_round"]:
         same = {k: results[k] for k in ("datasets", "mean", "mean_val")}
         return {

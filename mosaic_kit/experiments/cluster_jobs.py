@@ -80,9 +80,8 @@ class RunJob:
         from ..train import train
         from ..utils.atomic import atomic_write_bytes
 
-        env = (
-            submitit.helpers.TorchDistributedEnvironment().export()
-        )  # RANK, WORLD_SIZE, LOCAL_RANK, MASTER_*
+        # RANK, WORLD_SIZE, LOCAL_RANK, MASTER_*
+        env = submitit.helpers.TorchDistributedEnvironment().export()
         run = Path(self.spec.run_dir)
         p = self.spec.parameters
         cfg = load_config(p["preset"], overrides={**p["overrides"], "out": p["out"]})

@@ -50,9 +50,8 @@ class RunSpec:
     seed: int
     parameters: Dict[str, Any]  # the training notebook's parameters
     run_dir: str
-    grid: Dict[str, Any] = field(
-        default_factory=dict
-    )  # this run's point of the plan's grid (chosen on validation)
+    # this run's point of the plan's grid (chosen on validation)
+    grid: Dict[str, Any] = field(default_factory=dict)
     # where the plan's report keeps this run's records (a finished run there needs no re-run)
     record: str = ""
 
@@ -73,18 +72,15 @@ class Plan:
     report: str
     title: str
     out: str = "runs"  # the folder holding the plan's run directories
-    slurm: Dict[str, Any] = field(
-        default_factory=dict
-    )  # cluster resources per run (``cluster.Resources``)
+    # cluster resources per run (``cluster.Resources``)
+    slurm: Dict[str, Any] = field(default_factory=dict)
     baseline: str = (
         BASELINE  # the label the report's lever table compares every other label against
     )
-    contrasts: List[Dict[str, str]] = field(
-        default_factory=list
-    )  # [{a, b, question}]: A - B in the report
-    smallest_effect: Dict[str, float] = field(
-        default_factory=dict
-    )  # metric -> points: the equivalence margin
+    # [{a, b, question}]: A - B in the report
+    contrasts: List[Dict[str, str]] = field(default_factory=list)
+    # metric -> points: the equivalence margin
+    smallest_effect: Dict[str, float] = field(default_factory=dict)
 
 
 def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
@@ -158,10 +154,11 @@ def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
                     if key in over:
                         over[key] = absolute(over[key], root)
                 run_dir = out / label / (f"{tag}/" if tag else "") / sel / f"seed{seed}"
+                # every run checked before the first one trains
                 _validate(
                     load_config(preset, overrides={**over, "out": str(run_dir)}),
                     f"{path} run {label}/{sel}/seed{seed}",
-                )  # every run checked before the first one trains
+                )
                 params = {"preset": preset, "overrides": over, "out": str(run_dir.resolve())}
                 runs.append(
                     RunSpec(
@@ -193,9 +190,8 @@ def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
         raise ValueError(f"Plan {path}: order {order!r} is not one of {list(ORDERS)}.")
     if order == "seeds":
         seeds = [int(s) for s in data["seeds"]]
-        runs.sort(
-            key=lambda r: seeds.index(r.seed)
-        )  # stable: labels keep their order within a seed
+        # stable: labels keep their order within a seed
+        runs.sort(key=lambda r: seeds.index(r.seed))
     return Plan(
         name,
         runs,

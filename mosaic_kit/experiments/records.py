@@ -102,9 +102,8 @@ def keep_run_records(plan: Plan, folder: Path) -> List[Path]:
                 and _done_at(spec, Path(spec.record))
                 and (folder / rel).resolve() == Path(spec.record).resolve()
             ):
-                kept.append(
-                    folder / rel
-                )  # finished in an earlier clone: its records are already here
+                # finished in an earlier clone: its records are already here
+                kept.append(folder / rel)
             continue
         _record(spec)
         (folder / rel).mkdir(parents=True, exist_ok=True)

@@ -63,9 +63,8 @@ def _execute(spec: RunSpec, nb: Path, kernel: str, slot: Dict[str, Any], say) ->
         d / "results.json"
     ).is_file():  # finished under another configuration: set aside whole, train afresh
         _set_aside(d)
-    (d / "suite.json").unlink(
-        missing_ok=True
-    )  # a half-done run is never mistaken for a finished one
+    # a half-done run is never mistaken for a finished one
+    (d / "suite.json").unlink(missing_ok=True)
     params = {
         **spec.parameters,
         "resume": resume,
@@ -180,9 +179,8 @@ def _run_pending(
         futures = [pool.submit(work, spec) for spec in pending]
         try:
             for fut in as_completed(futures):
-                summary["executed"].append(
-                    fut.result()
-                )  # a failed run stops the suite (finished ones stay)
+                # a failed run stops the suite (finished ones stay)
+                summary["executed"].append(fut.result())
                 bar.update(1)
         finally:
             for fut in futures:
@@ -200,9 +198,8 @@ def build_report(
     nb = Path(notebooks) if notebooks else notebook_dir()
     report = Path(plan.report)
     report.mkdir(parents=True, exist_ok=True)
-    kept = keep_run_records(
-        plan, report / "runs"
-    )  # the report reads these copies: its links stay valid
+    # the report reads these copies: its links stay valid
+    kept = keep_run_records(plan, report / "runs")
     pm.execute_notebook(
         str(nb / "04_results.ipynb"),
         str(report / "results.ipynb"),

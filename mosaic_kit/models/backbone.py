@@ -105,13 +105,14 @@ def _mismatch_report(model: VisionTransformer, path: Path, err: Exception) -> st
     model_state = model.state_dict()
     width = state["cls_token"].shape[-1] if "cls_token" in state else None
     depth = len({k.split(".")[1] for k in state if k.startswith("blocks.")})
+    # token count: timm resamples
     wrong = [
         f"{k} {tuple(v.shape)} in the file vs {tuple(model_state[k].shape)} in the model"
         for k, v in state.items()
         if k in model_state
         and tuple(v.shape) != tuple(model_state[k].shape)
         and not (k == "pos_embed" and v.shape[-1] == model_state[k].shape[-1])
-    ]  # token count: timm resamples
+    ]
     missing = [k for k in model_state if k not in state]
     extra = [k for k in state if k not in model_state and not k.startswith("head.")]
     parts = [

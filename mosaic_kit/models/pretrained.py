@@ -18,10 +18,11 @@ from ..data.provenance import file_digest
 
 __all__ = ["PREFIX", "is_hub_spec", "parse_hub_spec", "resolve_weights", "weights_provenance"]
 
+# what timm's hub repositories hold, in timm's order
 _FILES = (
     "model.safetensors",
     "pytorch_model.bin",
-)  # what timm's hub repositories hold, in timm's order
+)
 
 
 def parse_hub_spec(weights: str, backbone: str) -> str:

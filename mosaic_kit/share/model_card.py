@@ -44,9 +44,8 @@ def model_card(manifest: Dict[str, Any], results: Dict[str, Any], cfg: Dict[str,
     bb, datasets = manifest["backbone"], manifest["datasets"]
     names = list(datasets)
     weights = bb.get("weights") or "none (random initialisation)"
-    non_commercial = any(
-        "NC" in str(d.get("license") or "") for d in datasets.values()
-    )  # e.g. DermaMNIST
+    # e.g. DermaMNIST
+    non_commercial = any("NC" in str(d.get("license") or "") for d in datasets.values())
     meta = {
         "library_name": "mosaic_kit",
         "license": "cc-by-nc-4.0" if non_commercial else "apache-2.0",

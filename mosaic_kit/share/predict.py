@@ -40,18 +40,14 @@ class Prediction:
     source: str
     dataset: str
     label: str
-    probabilities: Dict[
-        str, float
-    ]  # class name -> probability (softmax; sigmoid per label when multi-label)
-    specialist: Optional[
-        str
-    ]  # the specialist the sample was routed through (None: the method has no routing)
-    image: np.ndarray = field(
-        repr=False
-    )  # the conformed uint8 input, in the dataset's layout and file size
-    attention: Optional[np.ndarray] = field(
-        default=None, repr=False
-    )  # [0, 1] rollout map, same grid as ``image``
+    # class name -> probability (softmax; sigmoid per label when multi-label)
+    probabilities: Dict[str, float]
+    # the specialist the sample was routed through (None: the method has no routing)
+    specialist: Optional[str]
+    # the conformed uint8 input, in the dataset's layout and file size
+    image: np.ndarray = field(repr=False)
+    # [0, 1] rollout map, same grid as ``image``
+    attention: Optional[np.ndarray] = field(default=None, repr=False)
     notes: List[str] = field(default_factory=list)  # e.g. how intensities were scaled
 
     def top(self, k: int = 3) -> List[Tuple[str, float]]:
@@ -93,9 +89,8 @@ class Predictor:
             which,
             overrides,
         )
-        self.synthetic = _synthetic_datasets(
-            run_dir
-        )  # trained on the kit's generated data: classes numbered
+        # trained on the kit's generated data: classes numbered
+        self.synthetic = _synthetic_datasets(run_dir)
 
     @property
     def datasets(self) -> List[str]:

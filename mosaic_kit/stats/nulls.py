@@ -120,9 +120,8 @@ def replicate(
     if kind == "samples" and any(len(m) < 2 for m in st.means.values()):
         raise ValueError("A 'samples' null needs the structure of two configurations.")
     k = next(iter(st.deviations.values())).shape[0]
-    w = rng.normal(
-        scale=1 / np.sqrt(st.dof), size=(2, n_seeds, k)
-    )  # per arm and run: one combination
+    # per arm and run: one combination
+    w = rng.normal(scale=1 / np.sqrt(st.dof), size=(2, n_seeds, k))
     arms: List[Dict[int, Dict[str, tuple]]] = [{s: {} for s in range(n_seeds)} for _ in range(2)]
     for d in st.datasets:
         n = len(st.labels[d])

@@ -22,7 +22,6 @@ from typing import Callable, Optional
 from tqdm import tqdm  # a text bar: shown in terminals, notebooks and papermill output
 
 from ..config import Config
-from ..config.paths import with_absolute_paths
 from ..data.loader import Loader
 from ..evaluation.rescore import evaluate_run
 from ..evaluation.results import markdown_table
@@ -45,16 +44,8 @@ def train_joint(
     stop_after_rounds: Optional[int] = None,
     on_round: Optional[Callable[[Path], None]] = None,
 ) -> Path:
-    """Train as ``cfg`` says; returns the run directory (``cfg.out``).
-
-    ``on_round(run_dir)`` is called after every round's log row and checkpoints are written (the
-    notebooks redraw their live curves from ``metrics.jsonl`` there). ``stop_after_rounds`` ends
-    this call after that many rounds, checkpointed but not evaluated, as an interrupted run would
-    be (resume it with ``resume=True``).
-    """
-    cfg = with_absolute_paths(
-        cfg
-    )  # config.yaml records where the data and weights are, from any folder
+    """One joint run of ``cfg`` (its paths already absolute: ``run.train``, the entry point, makes
+    them so and documents the arguments); returns the run directory."""
     check_run_dir(Path(cfg.out), resume)
     rank0 = int(os.environ.get("RANK", "0")) == 0  # the process group starts later, in _setup
     with RunLock(cfg.out) if rank0 else contextlib.nullcontext():

@@ -97,10 +97,11 @@ def end_round(s: Session, rnd: int, loader: Loader, log: RunLog, bar: tqdm, t0: 
         cfg.amp,
     )
     means = summarize(val)["all"]
+    # the checkpoint is chosen on select_metric
     mean_acc, score = (
         means["acc"],
         means[cfg.select_metric],
-    )  # the checkpoint is chosen on select_metric
+    )
     improved = not math.isnan(score) and score > state.best_acc
     state.round, state.round_step, state.wall_time_s = rnd + 1, 0, time.time() - t0
     if improved:

@@ -29,9 +29,8 @@ def train(
     be (resume it with ``resume=True``). ``independent=true`` trains one single-task model per
     dataset instead (``independent.train_independent``).
     """
-    cfg = with_absolute_paths(
-        cfg
-    )  # config.yaml records where the data and weights are, from any folder
+    # config.yaml records where the data and weights are, from any folder
+    cfg = with_absolute_paths(cfg)
     if cfg.independent:
         return train_independent(cfg, resume, progress, on_round)
     return train_joint(cfg, resume, progress, stop_after_rounds, on_round)

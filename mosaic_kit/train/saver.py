@@ -107,9 +107,8 @@ class Checkpointer:
                         file=sys.stderr,
                     )
             return ckpt["tensors"], ckpt["meta"]
-        groups, meta = load_tensors(
-            tensors_file
-        )  # format 1: the tensors live only in last.safetensors
+        # format 1: the tensors live only in last.safetensors
+        groups, meta = load_tensors(tensors_file)
         if (
             int(meta.get("round", -1)) != state.round
             or int(meta.get("step", state.step)) != state.step

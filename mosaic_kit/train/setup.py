@@ -169,9 +169,8 @@ def setup_session(cfg: Config, resume: bool) -> Session:
             (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     elif dist.is_main():
         (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
-        write_run_datasets(
-            run_dir, datasets
-        )  # your own datasets' specs: the run loads without their files
+        # your own datasets' specs: the run loads without their files
+        write_run_datasets(run_dir, datasets)
         (run_dir / "environment.json").write_text(json.dumps(environment_info(), indent=2))
         (run_dir / "metrics.jsonl").unlink(missing_ok=True)
     weights = (

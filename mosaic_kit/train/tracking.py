@@ -33,9 +33,8 @@ class TensorBoardTracker(Tracker):
 
         self.logdir = run_dir / "tensorboard"
         self.config = config
-        self.w = SummaryWriter(
-            str(self.logdir), purge_step=purge_step
-        )  # a resume drops what it re-runs
+        # a resume drops what it re-runs
+        self.w = SummaryWriter(str(self.logdir), purge_step=purge_step)
         if purge_step is None and config:
             self.w.add_text("config", "\n".join(f"    {k}: {v}" for k, v in config.items()), 0)
 

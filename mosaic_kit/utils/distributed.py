@@ -78,9 +78,8 @@ def init_from_env(device: str = "auto") -> Optional[torch.device]:
 def resolve_device(name: str) -> torch.device:
     """``auto`` / ``cpu`` / ``cuda`` / ``cuda:N`` -> a device; under torchrun, this rank's GPU."""
     if world_size() > 1 and name in ("auto", "cuda") and torch.cuda.is_available():
-        return torch.device(
-            "cuda", torch.cuda.current_device()
-        )  # this rank's GPU (set by init_from_env)
+        # this rank's GPU (set by init_from_env)
+        return torch.device("cuda", torch.cuda.current_device())
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
@@ -158,9 +157,8 @@ class _Step(nn.Module):
         self.used = nn.ParameterList(
             [named[n] for n in model.active_parameter_names(dataset) if named[n].requires_grad]
         )
-        object.__setattr__(
-            self, "_model", model
-        )  # not a submodule: DDP must not register the frozen backbone
+        # not a submodule: DDP must not register the frozen backbone
+        object.__setattr__(self, "_model", model)
         self.dataset = dataset
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:

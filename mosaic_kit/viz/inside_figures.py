@@ -187,9 +187,8 @@ def attribution_figure(
     pixel = F.interpolate(pixel.unsqueeze(1), size=size, mode=mode, align_corners=False).squeeze(1)
     patch = F.interpolate(per_patch.unsqueeze(1), size=size, mode="nearest").squeeze(1)
     fig, axes = plt.subplots(len(indices), 3, figsize=(6.6, 2.2 * len(indices)), squeeze=False)
-    pixel = pixel / pixel.flatten(1).amax(1).clamp_min(1e-12).view(
-        -1, *[1] * (pixel.ndim - 1)
-    )  # [0, 1] per sample
+    # [0, 1] per sample
+    pixel = pixel / pixel.flatten(1).amax(1).clamp_min(1e-12).view(-1, *[1] * (pixel.ndim - 1))
     for i, idx in enumerate(indices):
         overlay(
             axes[i, 0],
