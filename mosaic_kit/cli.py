@@ -22,6 +22,17 @@ def _join_negative_values(argv: List[str]) -> List[str]:
     return out
 
 
+def missing_module_message(name: Optional[str]) -> str:
+    """The words for a library that this Python lacks: almost always the kit's environment is not
+    the one running."""
+    return (
+        f"error: the library '{name}' is not installed in this Python ({sys.executable}). The kit "
+        "and its libraries live in the project's environment: run `source .venv/bin/activate` "
+        "first (or call `.venv/bin/python -m mosaic_kit ...`); `make venv` builds it on a fresh "
+        "clone."
+    )
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(
         _join_negative_values(list(sys.argv[1:] if argv is None else argv))
@@ -34,6 +45,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         pass
     try:
         return args.func(args)
+    except ModuleNotFoundError as err:
+        if (err.name or "").split(".")[0] == "mosaic_kit":
+            raise
+        print(missing_module_message(err.name), file=sys.stderr)
+        return 2
     except BrokenPipeError:  # `... keys | head`: the reader has gone; nothing to say
         import os
 

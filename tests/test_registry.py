@@ -26,6 +26,14 @@ def test_all_18_datasets_from_medmnist_info():
     assert get_info("adrenalmnist3d").n_samples == medmnist.INFO["adrenalmnist3d"]["n_samples"]
 
 
+def test_modality_and_sizes_read_without_torch_agree_with_medmnists_classes():
+    # the registry reads INFO alone (no torch); medmnist's class hierarchy is the authority
+    for name in ALL_DATASETS:
+        info, cls = get_info(name), getattr(medmnist, medmnist.INFO[name]["python_class"])
+        assert info.is_3d == issubclass(cls, medmnist.dataset.MedMNIST3D), name
+        assert info.sizes == tuple(cls.available_sizes), name
+
+
 def test_paper_routing_table():
     assert sum(v == "A" for v in DEFAULT_ROUTING.values()) == 5
     assert sum(v == "B" for v in DEFAULT_ROUTING.values()) == 7

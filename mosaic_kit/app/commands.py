@@ -11,7 +11,7 @@ from typing import Dict, Optional
 
 import yaml
 
-from ..config import Config, key_help, load_config, parse_set
+from ..config import Config, load_config, parse_set
 from .reporting import _out_folder
 
 # convenience flags of `train` (--data-root X is --set data_root=X)
@@ -33,9 +33,10 @@ def _config_from(args: argparse.Namespace, extra: Optional[Dict[str, object]] = 
 
 
 def _cmd_params(args: argparse.Namespace) -> int:
+    cfg = _config_from(args, {"weights": None})
+    _check_method(cfg)
     from ..methods import build_model, parameter_report
 
-    cfg = _config_from(args, {"weights": None})
     report = {
         "preset": args.preset,
         "backbone": cfg.backbone,
@@ -55,38 +56,61 @@ def _cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_method(cfg: Config) -> None:
+    """``method`` names one of the kit's methods. The command line registers no method of its
+    own, so the kit's names, known without torch, are the whole list here."""
+    import difflib
+
+    from ..config.method_keys import BUILTIN_METHODS
+
+    if cfg.method not in BUILTIN_METHODS:
+        close = difflib.get_close_matches(cfg.method, BUILTIN_METHODS, n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise ValueError(
+            f"Unknown method '{cfg.method}'.{hint} Available: {', '.join(BUILTIN_METHODS)} "
+            "(`python -m mosaic_kit methods` describes each)."
+        )
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
+    # the configuration first: a misspelt preset, key, value or dataset is reported before torch
+    # and timm are imported (seconds; a minute on a loaded machine)
+    if args.resume:
+        # the run's own config.yaml unless --preset / --config say otherwise; either way, only the
+        # keys a resume may change (rounds, patience, ...) may differ from what the run started
+        # with (checked before training)
+        if args.out and Path(args.out) != Path(args.resume):
+            raise ValueError(
+                f"--out {args.out} and --resume {args.resume} name different run directories."
+            )
+        args.out = args.resume
+        if not (args.preset or args.config):
+            args.config = str(Path(args.resume) / "config.yaml")
+    cfg = _config_from(args)
+    _check_method(cfg)
+    from ..data.registry import build_routing, resolve_datasets
+
+    names = resolve_datasets(cfg.datasets)
+    build_routing(names, cfg.routing)
+    if args.dry_run:
+        from ..train.preflight import missing_inputs_of
+        from ..train.summary import run_summary
+
+        print(yaml.safe_dump(cfg.to_dict(), sort_keys=False).rstrip())
+        print("\n" + run_summary(cfg, names))
+        missing = missing_inputs_of(cfg)
+        if missing:
+            raise FileNotFoundError(
+                "the run would stop at its start; missing:\n  " + "\n  ".join(missing)
+            )
+        print("\ndry run: the configuration is valid and every input file is there.")
+        return 0
     from ..evaluation.results import load_results, markdown_table
     from ..train import train
     from ..utils import distributed
 
-    if args.dry_run:
-        from ..data.registry import resolve_datasets
-        from ..methods import get_method
-        from ..train.summary import run_summary
-
-        if args.resume and not (args.preset or args.config):
-            args.config, args.out = str(Path(args.resume) / "config.yaml"), args.resume
-        cfg = _config_from(args)
-        get_method(cfg.method)
-        print(yaml.safe_dump(cfg.to_dict(), sort_keys=False).rstrip())
-        print("\n" + run_summary(cfg, resolve_datasets(cfg.datasets)))
-        return 0
     try:
-        if args.resume:
-            # the run's own config.yaml unless --preset / --config say otherwise; either way, only
-            # the keys a resume may change (rounds, patience, ...) may differ from what the run
-            # started with (checked before training)
-            if args.out and Path(args.out) != Path(args.resume):
-                raise ValueError(
-                    f"--out {args.out} and --resume {args.resume} name different run directories."
-                )
-            args.out = args.resume
-            if not (args.preset or args.config):
-                args.config = str(Path(args.resume) / "config.yaml")
-            run_dir = train(_config_from(args), resume=True)
-        else:
-            run_dir = train(_config_from(args))
+        run_dir = train(cfg, resume=bool(args.resume))
     finally:
         main = distributed.is_main()
         distributed.shutdown()
@@ -152,53 +176,6 @@ def _cmd_bundle(args: argparse.Namespace) -> int:
     if args.push_to_hub:
         url = push_to_hub(folder, args.push_to_hub, args.private)
         print(f"pushed to https://huggingface.co/{args.push_to_hub}: {url}")
-    return 0
-
-
-def _cmd_synth(args: argparse.Namespace) -> int:
-    from ..data import write_suite
-    from ..data.registry import resolve_datasets
-
-    _out_folder(args.out)
-    root = write_suite(
-        args.out,
-        resolve_datasets(args.datasets),
-        size=args.size,
-        size_3d=args.size_3d,
-        seed=args.seed,
-    )
-    print(f"synthetic MedMNIST written to {root}")
-    return 0
-
-
-def _cmd_download(args: argparse.Namespace) -> int:
-    from ..data import download
-    from ..data.registry import get_info, resolve_datasets
-
-    cfg = _config_from(args)
-    if cfg.data_root == "synthetic":
-        raise ValueError("download needs a real folder: --set data_root=PATH")
-    for name in resolve_datasets(cfg.datasets):
-        size = cfg.size_3d if get_info(name).is_3d else cfg.size
-        print(f"{name} ({size}): {download(name, size, cfg.data_root)}")
-    return 0
-
-
-def _cmd_methods(args: argparse.Namespace) -> int:
-    from ..methods import METHODS
-
-    for m in METHODS.values():
-        print(f"{m.name:<16} {m.summary}")
-    return 0
-
-
-def _cmd_keys(args: argparse.Namespace) -> int:
-    from ..config import key_defaults
-
-    # as declared ("auto" stays "auto"; a run records what it resolved to)
-    defaults = key_defaults()
-    for key, text in key_help().items():
-        print(f"{key:<20} {str(defaults[key]):<24} {text}")
     return 0
 
 

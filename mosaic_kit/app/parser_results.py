@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from .commands import _cmd_download, _cmd_keys, _cmd_methods, _cmd_synth
+from .catalog import _cmd_download, _cmd_keys, _cmd_methods, _cmd_synth
 from .parser_parts import _add_config_args, _sub
 from .reporting import _cmd_compare, _cmd_report, _cmd_suite, _cmd_table
 

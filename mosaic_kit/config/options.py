@@ -5,7 +5,6 @@ flat key space."""
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Type, TypeVar
 
@@ -59,7 +58,6 @@ option = _f
 
 #: Registered options classes, in registration order; their fields are top-level keys.
 _OPTIONS: List[Type[Options]] = []
-_BUILTIN_LOADED = False
 #: Keys every run has (``Config``'s fields), reserved by ``config.core`` when it defines them: a
 #: method's key must be new. Kept here so that this module imports nothing of the wing above it.
 _SHARED_KEYS: List[str] = []
@@ -100,18 +98,9 @@ def unregister_options(cls: Type[Options]) -> None:
     _OPTIONS.remove(cls)
 
 
-#: The package whose import registers the kit's own methods (and their keys): loaded by name on
-#: first need, as a plugin is, so that this bottom layer names no upper one and ``--help`` never
-#: imports torch or timm.
-BUILTIN_METHODS = "mosaic_kit.methods"
-
-
 def _with_builtin_methods() -> List[Type[Options]]:
-    """The registered options classes, the kit's own methods' registered first."""
-    global _BUILTIN_LOADED
-    if not _BUILTIN_LOADED:
-        _BUILTIN_LOADED = True
-        importlib.import_module(BUILTIN_METHODS)
+    """The registered options classes, the kit's own methods' first (``method_keys``, registered
+    when the ``config`` wing is imported; it imports no torch)."""
     return _OPTIONS
 
 

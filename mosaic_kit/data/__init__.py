@@ -1,85 +1,50 @@
-"""Data: the 18 datasets' facts, official files, the synthetic suite, your own datasets."""
+"""Data: the 18 datasets' facts, official files, the synthetic suite, your own datasets.
+
+The names below are loaded on first use (PEP 562), so that checking a configuration, which needs
+only the registry, imports neither numpy's readers nor torch."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Dict, List, Optional
+import importlib
+from typing import Any
 
-from .custom import build_custom
-from .download import download
-from .files import MissingDataError, Split, default_cache_dir, open_split
-from .provenance import dataset_provenance
-from .registry import get_info
-from .stream import BatchStream, iter_batches, take
-from .synthetic import ensure_suite, make_dataset, write_suite
-from .transforms import Normalization, prepare_2d, prepare_3d
+# light (no numpy, no torch), and imported now so that the function, not its module of the same
+# name, is ``mosaic_kit.data.download`` whichever is imported first
+from .download import download as download
 
-__all__ = [
-    "dataset_provenance",
-    "Split",
-    "MissingDataError",
-    "open_split",
-    "download",
-    "default_cache_dir",
-    "BatchStream",
-    "iter_batches",
-    "take",
-    "ensure_suite",
-    "make_dataset",
-    "write_suite",
-    "Normalization",
-    "prepare_2d",
-    "prepare_3d",
-    "SYNTHETIC",
-    "resolve_root",
-    "open_datasets",
-    "build_custom",
-]
+#: public name -> the module of this wing that defines it
+_WHERE = {
+    "dataset_provenance": "provenance",
+    "Split": "files",
+    "MissingDataError": "files",
+    "open_split": "files",
+    "default_cache_dir": "files",
+    "BatchStream": "stream",
+    "iter_batches": "stream",
+    "take": "stream",
+    "ensure_suite": "synthetic",
+    "make_dataset": "synthetic",
+    "write_suite": "synthetic",
+    "Normalization": "transforms",
+    "prepare_2d": "transforms",
+    "prepare_3d": "transforms",
+    "SYNTHETIC": "open",
+    "resolve_root": "open",
+    "open_datasets": "open",
+    "build_custom": "custom",
+    "get_info": "registry",
+}
 
-SYNTHETIC = "synthetic"
+__all__ = sorted([*_WHERE, "download"])
 
 
-def resolve_root(
-    data_root: str, datasets: List[str], size: int, size_3d: int, cache_dir: Optional[str] = None
-) -> Path:
-    """The folder to read from: ``data_root`` itself, or the embedded suite (generated on first
-    use)."""
-    if data_root == SYNTHETIC:
-        return ensure_suite(
-            [n for n in datasets if not get_info(n).is_custom], size, size_3d, cache_dir
-        )
-    root = Path(data_root).expanduser()
-    if not root.is_dir():
-        raise MissingDataError(
-            f"data_root '{data_root}' is not a folder. Point it at the folder holding the "
-            "MedMNIST npz files (download=true, or `python -m mosaic_kit download`, fetches the "
-            "official ones), or use data_root=synthetic for the embedded suite."
-        )
-    return root
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    globals()[name] = value
+    return value
 
 
-def open_datasets(
-    data_root: str,
-    datasets: List[str],
-    size: int = 28,
-    size_3d: int = 28,
-    splits=("train", "val", "test"),
-    download_missing: bool = False,
-    cache_dir: Optional[str] = None,
-) -> Dict[str, Dict[str, Split]]:
-    """Open every split of every selected dataset (2D at ``size``, 3D at ``size_3d``)."""
-    official = [n for n in datasets if not get_info(n).is_custom]
-    root = resolve_root(data_root, official, size, size_3d, cache_dir) if official else None
-    out: Dict[str, Dict[str, Split]] = {}
-    for name in datasets:
-        info = get_info(name)
-        s = size_3d if info.is_3d else size
-        # your own: built from its source
-        folder = build_custom(info, s, cache_dir) if info.is_custom else root
-        out[name] = {
-            split: open_split(
-                folder, name, split, s, download_missing=download_missing, cache_dir=cache_dir
-            )
-            for split in splits
-        }
-    return out
+def __dir__() -> list:
+    return sorted(set(globals()) | set(_WHERE))

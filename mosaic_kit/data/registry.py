@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
-import medmnist
-from medmnist import INFO
+from .medmnist_info import medmnist_info
 
 __all__ = [
     "DatasetInfo",
@@ -141,19 +140,24 @@ class DatasetInfo:
         return None if self.is_custom else INFO[self.name].get("license")
 
 
+INFO: Mapping[str, Any] = medmnist_info()
+
+
 def _make_info(name: str) -> DatasetInfo:
+    """Modality and sizes from INFO alone: medmnist names every volume class ``...MNIST3D`` and
+    lists a download per size (``url`` for 28, ``url_{size}`` for the rest); a test checks both
+    against medmnist's class hierarchy and ``available_sizes``."""
     raw = INFO[name]
-    cls = getattr(medmnist, raw["python_class"])
-    is_3d = issubclass(cls, medmnist.dataset.MedMNIST3D)
+    sizes = (28,) + tuple(sorted(int(k[4:]) for k in raw if k.startswith("url_")))
     return DatasetInfo(
         name=name,
         python_class=raw["python_class"],
-        modality="3d" if is_3d else "2d",
+        modality="3d" if raw["python_class"].endswith("3D") else "2d",
         task=raw["task"],
         n_channels=int(raw["n_channels"]),
         n_classes=len(raw["label"]),
         n_samples=dict(raw["n_samples"]),
-        sizes=tuple(cls.available_sizes),
+        sizes=sizes,
         labels=dict(raw["label"]),
     )
 

@@ -33,7 +33,6 @@ from typing import Any, Dict, List
 
 from ..config import load_config, path_keys
 from ..config.paths import absolute
-from ..data.registry import resolve_datasets
 from ..reports.selection import BASELINE
 from ..utils.yaml_mapping import read_yaml_mapping
 from .plan_checks import _validate
@@ -209,31 +208,13 @@ def missing_inputs(runs: List[RunSpec]) -> List[str]:
     """What ``runs`` would fail on when they start, found before any trains: MedMNIST files
     absent from ``data_root`` with ``download`` off, and weights files that do not exist. One
     line per missing file, naming how many runs need it and the fix."""
-    from ..data.registry import get_info
+    from ..train.preflight import missing_inputs_of
 
     need: Dict[str, List[str]] = {}
     for r in runs:
         cfg = load_config(
             r.parameters["preset"], overrides={**r.parameters["overrides"], "out": r.run_dir}
         )
-        if cfg.data_root != "synthetic" and not cfg.download:
-            for name in resolve_datasets(cfg.datasets):
-                info = get_info(name)
-                if not info.is_custom:
-                    path = Path(cfg.data_root).expanduser() / info.file_name(
-                        cfg.size_3d if info.is_3d else cfg.size
-                    )
-                    if not path.is_file():
-                        need.setdefault(
-                            f"data file {path} is missing and download is off (set download: true "
-                            "in the plan's overrides, or put the official file there)",
-                            [],
-                        ).append(r.run_dir)
-        weights = str(cfg.weights or "")
-        if weights and not weights.startswith("timm:") and not Path(weights).expanduser().is_file():
-            need.setdefault(
-                f"weights file {weights} does not exist (point the plan's `weights` at it, or use "
-                "timm:NAME)",
-                [],
-            ).append(r.run_dir)
+        for what in missing_inputs_of(cfg):
+            need.setdefault(what, []).append(r.run_dir)
     return [f"{what}: needed by {len(dirs)} run(s), e.g. {dirs[0]}" for what, dirs in need.items()]

@@ -2,38 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Dict, List, Optional
+from typing import List, Optional
 
 from timm.models.vision_transformer import VisionTransformer
 
-from ..config import Config, Options, option
+from ..config import Config
+from ..config.method_keys import AdapterOptions
 from ..models.adapter import Adapter, MixtureOfSpecialists
 from ..models.mosaic import MosaicModel
 from .base import Method, constant_routing
 
 __all__ = ["AdapterOptions", "SharedAdapter", "PerDatasetAdapters"]
-
-
-@dataclass
-class AdapterOptions(Options):
-    adapter_bottleneck: int = option(
-        192, "bottleneck of method=adapter (one shared adapter) and adapter-dataset"
-    )
-    adapter_widths: Dict[str, int] = option(
-        {},
-        "adapter-dataset: a bottleneck per dataset, e.g. the width of the "
-        "MOSAIC specialist it would be routed to; others use "
-        "adapter_bottleneck",
-    )
-
-    def problems(self) -> List[str]:
-        bad = [
-            f"adapter_widths['{name}'] must be > 0 (got {w})"
-            for name, w in self.adapter_widths.items()
-            if w <= 0
-        ]
-        return self.check_positive("adapter_bottleneck") + bad
 
 
 class SharedAdapter(Method):

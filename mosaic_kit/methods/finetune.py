@@ -3,12 +3,12 @@ partial, full."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import List
 
 from timm.models.vision_transformer import VisionTransformer
 
-from ..config import Config, Options, option
+from ..config import Config
+from ..config.method_keys import PartialOptions
 from ..models.mosaic import MosaicModel
 from .base import ALWAYS_TRAINABLE, Method, constant_routing
 
@@ -36,14 +36,6 @@ class BitFit(Linear):
         return name.startswith(ALWAYS_TRAINABLE) or (
             name.startswith("vit.") and name.endswith(".bias")
         )
-
-
-@dataclass
-class PartialOptions(Options):
-    partial_blocks: int = option(2, "method=partial: how many of the last blocks train")
-
-    def problems(self) -> List[str]:
-        return self.check_positive("partial_blocks")
 
 
 class Partial(Linear):

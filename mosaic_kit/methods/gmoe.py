@@ -24,7 +24,6 @@ Hugging Face cache.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -32,7 +31,8 @@ import torch
 import torch.nn as nn
 from timm.models.vision_transformer import VisionTransformer
 
-from ..config import Config, Options, option
+from ..config import Config
+from ..config.method_keys import GmoeOptions
 from ..models.adapter import Adapter
 from ..models.backbone import create_backbone
 from ..models.dual import DualBackboneModel
@@ -44,36 +44,6 @@ from .base import ALWAYS_TRAINABLE, Method, constant_routing, upgrade_names
 __all__ = ["GmoeOptions", "GatedExperts", "Gmoe", "GmoeShared", "load_expert"]
 
 EXPERTS = ("general", "medical")
-
-
-@dataclass
-class GmoeOptions(Options):
-    gmoe_bottleneck: int = option(64, "bottleneck of each GMoE-Adapter expert (gmoe, gmoe-shared)")
-    gmoe_general_weights: Optional[str] = option(
-        None,
-        "weights of the general expert's backbone (method=gmoe; empty: the run's `weights`)",
-        path=True,
-    )
-    gmoe_medical_weights: Optional[str] = option(
-        None,
-        "weights of the medical expert's backbone (method=gmoe): a "
-        "timm-layout file or timm:ARCH.TAG",
-        path=True,
-    )
-    gmoe_medical_backbone: Optional[str] = option(
-        None,
-        "timm architecture of the medical backbone, same width as "
-        "`backbone` (method=gmoe; empty: `backbone`)",
-    )
-    gmoe_init_general: Optional[str] = option(
-        None, "safetensors of a trained adapter to start the 'general' expert from", path=True
-    )
-    gmoe_init_medical: Optional[str] = option(
-        None, "safetensors of a trained adapter to start the 'medical' expert from", path=True
-    )
-
-    def problems(self) -> List[str]:
-        return self.check_positive("gmoe_bottleneck")
 
 
 class GatedExperts(nn.Module):

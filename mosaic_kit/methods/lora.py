@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, List, Optional
 
 from timm.models.vision_transformer import VisionTransformer
 
-from ..config import Config, Options, option
+from ..config import Config
+from ..config.method_keys import LoraOptions
 from ..models.mosaic import MosaicModel
 from .base import ALWAYS_TRAINABLE, Method, constant_routing
 
@@ -15,23 +15,6 @@ __all__ = ["LoraOptions", "Lora", "peft_config"]
 
 if TYPE_CHECKING:
     from peft import LoraConfig
-
-
-@dataclass
-class LoraOptions(Options):
-    lora_rank: int = option(8, "LoRA rank r on the attention qkv projection (method=lora)")
-    lora_alpha: float = option(16.0, "LoRA alpha (scaling alpha / r)")
-    lora_dropout: float = option(0.0, "LoRA dropout")
-
-    def problems(self) -> List[str]:
-        out = self.check_positive("lora_rank") + self.check_non_negative(
-            "lora_alpha", "lora_dropout"
-        )
-        return out + (
-            [f"lora_dropout must be < 1 (got {self.lora_dropout})"]
-            if self.lora_dropout >= 1
-            else []
-        )
 
 
 def peft_config(opts: LoraOptions) -> "LoraConfig":

@@ -2,35 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional
+from typing import List, Mapping, Optional
 
 import torch
 import torch.nn as nn
 from timm.models.vision_transformer import VisionTransformer
 
-from ..config import Config, Options, option
+from ..config import Config
+from ..config.method_keys import MosOptions
 from ..data.registry import build_routing
 from ..models.adapter import Adapter, MixtureOfSpecialists
 from ..models.mosaic import MosaicModel
 from .base import Method, constant_routing
 
 __all__ = ["MosOptions", "Mos", "MosSoft", "SoftMixture"]
-
-
-@dataclass
-class MosOptions(Options):
-    """Bottleneck widths of the three specialists (``mos`` and ``mos-soft``)."""
-
-    bottleneck_a: int = option(64, "bottleneck of specialist A (mos, mos-soft)")
-    bottleneck_b: int = option(96, "bottleneck of specialist B (mos, mos-soft)")
-    bottleneck_c: int = option(192, "bottleneck of specialist C (mos, mos-soft)")
-
-    def problems(self) -> List[str]:
-        return self.check_positive("bottleneck_a", "bottleneck_b", "bottleneck_c")
-
-    def bottlenecks(self) -> Dict[str, int]:
-        return {"A": self.bottleneck_a, "B": self.bottleneck_b, "C": self.bottleneck_c}
 
 
 def _specialist_of(name: str, slot: str) -> Optional[str]:

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import List, Optional
 
 import torch
 import torch.nn as nn
 from timm.models.vision_transformer import VisionTransformer
 
-from ..config import Config, Options, option
+from ..config import Config
+from ..config.method_keys import VptOptions
 from ..models.mosaic import MosaicModel
 from .base import Method, constant_routing
 
 __all__ = ["VptOptions", "VisualPrompts", "Vpt"]
-
-
-@dataclass
-class VptOptions(Options):
-    vpt_prompts: int = option(10, "VPT prompt tokens P per layer (method=vpt)")
-    vpt_deep: bool = option(
-        True, "VPT-deep (new prompts at every layer) or VPT-shallow (prompts at the input only)"
-    )
-
-    def problems(self) -> List[str]:
-        return self.check_positive("vpt_prompts")
 
 
 class VisualPrompts(nn.Module):
