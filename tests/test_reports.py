@@ -445,7 +445,7 @@ def test_score_figures_keep_title_and_legend_inside_at_any_dataset_count(
     import matplotlib.pyplot as plt
 
     from mosaic_kit.data.registry import ALL_DATASETS
-    from mosaic_kit.reports.render import plot_scores
+    from mosaic_kit.reports.score_figure import plot_scores
     from mosaic_kit.reports.table import ResultTable
 
     names = list(ALL_DATASETS)[:n_datasets]

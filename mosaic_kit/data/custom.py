@@ -58,7 +58,7 @@ def _from_folders(
     names: List[str],
     window: Optional[Tuple[float, float]],
 ) -> Tuple[Dict[str, np.ndarray], Dict[str, np.ndarray]]:
-    from tqdm import tqdm  # a text bar: shown in terminals, notebooks and papermill output
+    from ..utils.progress import progress_bar
 
     roots = {s: source / s for s in SPLITS} if (source / "train").is_dir() else {"all": source}
     images: Dict[str, list] = {}
@@ -85,7 +85,7 @@ def _from_folders(
             for f in sorted(folder.iterdir())
             if not f.name.startswith(".")
         ]
-        for f, label in tqdm(files, desc=f"{info.name} {split}", unit="file", leave=False):
+        for f, label in progress_bar(files, desc=f"{info.name} {split}", unit="file", leave=False):
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", IntensityWarning)
                 images.setdefault(split, []).append(

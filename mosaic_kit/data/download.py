@@ -31,7 +31,7 @@ def download(name: str, size: int, root: str | Path, url: Optional[str] = None) 
     """
     import urllib.request
 
-    from tqdm import tqdm  # a text bar: shown in terminals, notebooks and papermill output
+    from ..utils.progress import progress_bar
 
     info = get_info(name)
     _check_size(info, size)
@@ -46,7 +46,7 @@ def download(name: str, size: int, root: str | Path, url: Optional[str] = None) 
     try:
         with urllib.request.urlopen(src, timeout=60) as resp, open(tmp, "wb") as out:
             total = int(resp.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc=target.name) as bar:
+            with progress_bar(total=total, unit="B", unit_scale=True, desc=target.name) as bar:
                 while chunk := resp.read(1 << 20):
                     out.write(chunk)
                     digest.update(chunk)

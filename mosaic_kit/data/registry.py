@@ -41,33 +41,17 @@ SPECIALISTS: Dict[str, str] = {
 
 #: The paper's routing. TissueMNIST is grayscale but the paper routes it to A; kept as published.
 DEFAULT_ROUTING: Dict[str, str] = {
-    **{
-        name: "A"
-        for name in ("pathmnist", "bloodmnist", "tissuemnist", "dermamnist", "retinamnist")
-    },
-    **{
-        name: "B"
-        for name in (
-            "chestmnist",
-            "pneumoniamnist",
-            "breastmnist",
-            "octmnist",
-            "organamnist",
-            "organcmnist",
-            "organsmnist",
-        )
-    },
-    **{
-        name: "C"
-        for name in (
-            "organmnist3d",
-            "nodulemnist3d",
-            "adrenalmnist3d",
-            "vesselmnist3d",
-            "fracturemnist3d",
-            "synapsemnist3d",
-        )
-    },
+    **dict.fromkeys("pathmnist bloodmnist tissuemnist dermamnist retinamnist".split(), "A"),
+    **dict.fromkeys(
+        "chestmnist pneumoniamnist breastmnist octmnist organamnist organcmnist "
+        "organsmnist".split(),
+        "B",
+    ),
+    **dict.fromkeys(
+        "organmnist3d nodulemnist3d adrenalmnist3d vesselmnist3d fracturemnist3d "
+        "synapsemnist3d".split(),
+        "C",
+    ),
 }
 
 #: medmnist's task strings the kit treats specially.
@@ -119,6 +103,14 @@ class DatasetInfo:
     @property
     def is_ordinal(self) -> bool:
         return self.task == TASK_ORDINAL
+
+    def class_name(self, index: int) -> str:
+        """Class ``index`` in words. MedMNIST names RetinaMNIST's five grades by their numbers
+        only; a bare number reads ``grade 2`` for an ordinal task, ``class 2`` otherwise."""
+        name = str(self.labels[str(index)])
+        if name.strip() == str(index):
+            return f"{'grade' if self.is_ordinal else 'class'} {index}"
+        return name
 
     def file_name(self, size: int) -> str:
         """medmnist's own naming: ``{flag}.npz`` at 28, ``{flag}_{size}.npz`` otherwise."""

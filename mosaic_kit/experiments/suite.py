@@ -160,9 +160,9 @@ def _run_pending(
     import queue
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
-    from tqdm import tqdm  # a text bar: shown in terminals, notebooks and papermill output
+    from ..utils.progress import progress_bar
 
-    bar = tqdm(total=len(pending), desc=f"suite {name}", unit="run", disable=not progress)
+    bar = progress_bar(total=len(pending), desc=f"suite {name}", unit="run", disable=not progress)
     slots: "queue.Queue[Dict[str, Any]]" = queue.Queue()
     for slot in parallel_slots(max_parallel):
         slots.put(slot)

@@ -14,6 +14,7 @@ upward by an amount that grows with the number of rounds; runs that lack the las
 fall back to the best round and the report says so. Test comparisons use the reported
 (best-validation) checkpoint, as the tables do.
 """
+
 from __future__ import annotations
 
 import functools
@@ -36,8 +37,16 @@ from ..stats import (
 )
 from .table import RunRecord
 
-__all__ = ["has_all_outputs", "arm", "selection_checkpoint", "compare_records", "mean_interval", "LeverRow",
-           "lever_rows", "N_BOOT"]
+__all__ = [
+    "has_all_outputs",
+    "arm",
+    "selection_checkpoint",
+    "compare_records",
+    "mean_interval",
+    "LeverRow",
+    "lever_rows",
+    "N_BOOT",
+]
 
 #: Bootstrap replicates of every report comparison: p-values resolve to about 1 / N_BOOT, enough for
 #: Holm's threshold over a few dozen comparisons.
@@ -62,16 +71,22 @@ def has_all_outputs(records: Sequence[RunRecord]) -> bool:
 def selection_checkpoint(records: Sequence[RunRecord]) -> str:
     """``last`` where every run holds the last round's outputs, else ``best`` (an optimistic
     validation score)."""
-    return "last" if has_all_outputs(records) and all("last" in _load(r) for r in records) else "best"
+    return (
+        "last" if has_all_outputs(records) and all("last" in _load(r) for r in records) else "best"
+    )
 
 
-def arm(records: Sequence[RunRecord], split: str, checkpoint: str = "best", net: str = "student") -> Sample:
+def arm(
+    records: Sequence[RunRecord], split: str, checkpoint: str = "best", net: str = "student"
+) -> Sample:
     """``{seed: {dataset: (labels, scores)}}`` of one configuration's runs."""
     out: Dict[int, Dict[str, Tuple]] = {}
     for r in records:
         if r.seed in out:
-            raise ValueError(f"Two runs of '{r.label}' have seed {r.seed} ({r.run_dir}); a "
-                             "configuration's runs must differ in seed.")
+            raise ValueError(
+                f"Two runs of '{r.label}' have seed {r.seed} ({r.run_dir}); a "
+                "configuration's runs must differ in seed."
+            )
         per = _load(r)
         if checkpoint not in per:
             raise KeyError(f"{r.run_dir} has no outputs of its '{checkpoint}' checkpoint.")
@@ -79,14 +94,28 @@ def arm(records: Sequence[RunRecord], split: str, checkpoint: str = "best", net:
     return out
 
 
-def compare_records(a: Sequence[RunRecord], b: Sequence[RunRecord], metric: str, split: str,
-                    checkpoint: str = "best", net_a: str = "student", net_b: str = "student",
-                    datasets: Optional[Sequence[str]] = None, n_boot: int = N_BOOT,
-                    margins: Optional[Mapping[str, float]] = None) -> Comparison:
+def compare_records(
+    a: Sequence[RunRecord],
+    b: Sequence[RunRecord],
+    metric: str,
+    split: str,
+    checkpoint: str = "best",
+    net_a: str = "student",
+    net_b: str = "student",
+    datasets: Optional[Sequence[str]] = None,
+    n_boot: int = N_BOOT,
+    margins: Optional[Mapping[str, float]] = None,
+) -> Comparison:
     """A - B by the paired rule over shared seeds and the same samples
     (``stats.paired_difference``)."""
-    return paired_difference(arm(a, split, checkpoint, net_a), arm(b, split, checkpoint, net_b), metric, datasets,
-                             n_boot=n_boot, margin=(margins or {}).get(metric))
+    return paired_difference(
+        arm(a, split, checkpoint, net_a),
+        arm(b, split, checkpoint, net_b),
+        metric,
+        datasets,
+        n_boot=n_boot,
+        margin=(margins or {}).get(metric),
+    )
 
 
 def changed_datasets(a: Sample, b: Sample) -> List[str]:
@@ -94,12 +123,22 @@ def changed_datasets(a: Sample, b: Sample) -> List[str]:
     act. A 3D-only lever leaves the 2D datasets' outputs bit-identical; judging it on a mean that
     includes them dilutes it."""
     seeds = sorted(set(a) & set(b))
-    names = [d for d in a[seeds[0]] if all(d in arm[s] for arm in (a, b) for s in seeds)] if seeds else []
+    names = (
+        [d for d in a[seeds[0]] if all(d in arm[s] for arm in (a, b) for s in seeds)]
+        if seeds
+        else []
+    )
     return [d for d in names if not identical_outputs(a, b, seeds, [d])]
 
 
-def mean_interval(records: Sequence[RunRecord], metric: str, datasets: Optional[Sequence[str]] = None,
-                  split: str = "test", net: str = "student", n_boot: int = N_BOOT) -> Interval:
+def mean_interval(
+    records: Sequence[RunRecord],
+    metric: str,
+    datasets: Optional[Sequence[str]] = None,
+    split: str = "test",
+    net: str = "student",
+    n_boot: int = N_BOOT,
+) -> Interval:
     """A configuration's mean score with its interval over seeds and samples (reported
     checkpoint)."""
     return interval_of_mean(arm(records, split, "best", net), metric, datasets, n_boot=n_boot)
@@ -128,12 +167,18 @@ class LeverRow:
         if "worse" in words:
             return "drop"
         if all(w == "equivalent" for w in words):
-            return "no effect within " + ", ".join(f"±{100 * c.margin:g} {m.upper()}" for m, c in self.mean.items())
+            return "no effect within " + ", ".join(
+                f"±{100 * c.margin:g} {m.upper()}" for m, c in self.mean.items()
+            )
         return "not shown either way"
 
 
-def lever_rows(records: Sequence[RunRecord], baseline: str, n_boot: int = N_BOOT,
-               margins: Optional[Mapping[str, float]] = None) -> Tuple[List[LeverRow], str]:
+def lever_rows(
+    records: Sequence[RunRecord],
+    baseline: str,
+    n_boot: int = N_BOOT,
+    margins: Optional[Mapping[str, float]] = None,
+) -> Tuple[List[LeverRow], str]:
     """Every label against ``baseline`` on validation (the selection checkpoint), ACC and AUC of
     the mean over the datasets whose outputs the lever changed, Holm-corrected over all levers
     and both metrics; a lever that changed no output is "not testable". Returns the rows and the
@@ -165,7 +210,9 @@ def short(name: str) -> str:
     return name.replace("mnist", "").capitalize().replace("3d", "3D")
 
 
-def attach_intervals(table, records: Sequence[RunRecord], which: str = "student", n_boot: int = N_BOOT) -> bool:
+def attach_intervals(
+    table, records: Sequence[RunRecord], which: str = "student", n_boot: int = N_BOOT
+) -> bool:
     """Fill ``table.ci`` with each label's interval of the mean test score, per dataset and
     group, over seeds and samples; returns False (and leaves it empty) where some run lacks
     per-sample outputs."""
@@ -176,7 +223,9 @@ def attach_intervals(table, records: Sequence[RunRecord], which: str = "student"
     for lab in table.labels:
         rs = [r for r in records if r.label == lab]
         names = list(dict.fromkeys(n for r in rs for n in r.results["datasets"]))
-        rows = [(n, [n]) for n in names] + [(f"mean_{g}", [n for n in names if in_group(n, g)]) for g in GROUPS]
+        rows = [(n, [n]) for n in names] + [
+            (f"mean_{g}", [n for n in names if in_group(n, g)]) for g in GROUPS
+        ]
         for row, ds in rows:
             if not ds:
                 continue

@@ -9,6 +9,7 @@ are Holm-corrected together, so a verdict word on a per-dataset row is as safe a
 mean. With the plan's ``smallest_effect``, "equivalent within ±m" is a verdict too. Beside each
 contrast: both labels' trainable parameters and median wall time per run.
 """
+
 from __future__ import annotations
 
 import math
@@ -42,9 +43,15 @@ def specialist_groups(records: Sequence[RunRecord]) -> Dict[str, List[str]]:
     # runs record the routing they trained with; a MOSAIC run's (A/B/C) wins
     routing = build_routing(names)
     for r in records:
-        routing.update({k: v for k, v in (r.results.get("routing") or {}).items() if k in routing
-                        # other methods record their own path names ("backbone", ...)
-                        and v in SPECIALISTS})
+        routing.update(
+            {
+                k: v
+                for k, v in (r.results.get("routing") or {}).items()
+                if k in routing
+                # other methods record their own path names ("backbone", ...)
+                and v in SPECIALISTS
+            }
+        )
     groups: Dict[str, List[str]] = {}
     for name, spec in routing.items():
         groups.setdefault(spec, []).append(name)
@@ -55,13 +62,20 @@ def _rows(records: Sequence[RunRecord], a: Sequence[RunRecord]) -> List[Tuple[st
     names = list(dict.fromkeys(n for r in a for n in r.results["datasets"]))
     rows = [(short(n), [n]) for n in names]
     groups = {s: [n for n in ds if n in names] for s, ds in specialist_groups(records).items()}
-    rows += [(f"specialist {s} ({' + '.join(short(n) for n in ds)})", ds) for s, ds in groups.items()
-             if len(ds) > 1]  # a specialist of one dataset is that dataset's row
+    rows += [
+        (f"specialist {s} ({' + '.join(short(n) for n in ds)})", ds)
+        for s, ds in groups.items()
+        if len(ds) > 1
+    ]  # a specialist of one dataset is that dataset's row
     return rows + ([("mean", names)] if len(names) > 1 else [])
 
 
-def contrast_rows(records: Sequence[RunRecord], contrasts: Sequence[Mapping[str, str]],
-                  n_boot: int = N_BOOT, margins: Optional[Mapping[str, float]] = None) -> List[ContrastRow]:
+def contrast_rows(
+    records: Sequence[RunRecord],
+    contrasts: Sequence[Mapping[str, str]],
+    n_boot: int = N_BOOT,
+    margins: Optional[Mapping[str, float]] = None,
+) -> List[ContrastRow]:
     """Every contrast whose labels both have runs; Holm over the rows and metrics of each
     contrast (its family)."""
     out = []
@@ -72,8 +86,11 @@ def contrast_rows(records: Sequence[RunRecord], contrasts: Sequence[Mapping[str,
             continue
         rows = _rows(records, a)
         sa, sb = arm(a, "test", "best"), arm(b, "test", "best")
-        found = {(row, m): c for row, ds in rows
-                 for m, c in paired_differences(sa, sb, ds, n_boot=n_boot, margins=margins).items()}
+        found = {
+            (row, m): c
+            for row, ds in rows
+            for m, c in paired_differences(sa, sb, ds, n_boot=n_boot, margins=margins).items()
+        }
         holm(list(found.values()))
         out.append(ContrastRow(c["a"], c["b"], c.get("question", ""), rows, found))
     return out
@@ -84,17 +101,25 @@ def _median(values: Sequence[float]) -> float:
     return median(v) if v else float("nan")
 
 
-def contrasts_md(records: Sequence[RunRecord], contrasts: Sequence[Mapping[str, str]], found=None,
-                 n_boot: int = N_BOOT, margins: Optional[Mapping[str, float]] = None) -> str:
+def contrasts_md(
+    records: Sequence[RunRecord],
+    contrasts: Sequence[Mapping[str, str]],
+    found=None,
+    n_boot: int = N_BOOT,
+    margins: Optional[Mapping[str, float]] = None,
+) -> str:
     """The report's "Contrasts" section (empty without contrasts)."""
     if not contrasts:
         return ""
     head = ["## Contrasts, on test", ""]
     if not has_all_outputs(records):
         from .sections import NO_OUTPUTS
+
         return "\n".join(head + [NO_OUTPUTS, "", ""])
     found = contrast_rows(records, contrasts, n_boot, margins) if found is None else found
-    stated = next((c.margin for row in found for c in row.found.values() if c.margin is not None), None)
+    stated = next(
+        (c.margin for row in found for c in row.found.values() if c.margin is not None), None
+    )
     lines = head + [
         "A − B in points, test split of the reported (best-validation) checkpoint: the paired "
         "difference over the seeds both labels ran and the same test samples, its 95% interval (t "
@@ -103,29 +128,48 @@ def contrasts_md(records: Sequence[RunRecord], contrasts: Sequence[Mapping[str, 
         "(per dataset, per specialist (the datasets routed to the same MOSAIC specialist) and the "
         "mean) and both metrics are one family; rows whose outputs are identical in both labels "
         "are not testable and stay out of it. A verdict needs 5 shared seeds. "
-        + ("'equivalent within ±m': both one-sided tests against the plan's smallest effect of "
-           f"interest reject ({_margins(found)}). " if stated is not None else
-           "No smallest effect of interest is stated (`smallest_effect` in the plan), so no row "
-           "can say 'equivalent'. ")
+        + (
+            "'equivalent within ±m': both one-sided tests against the plan's smallest effect of "
+            f"interest reject ({_margins(found)}). "
+            if stated is not None
+            else "No smallest effect of interest is stated (`smallest_effect` in the plan), so no "
+            "row can say 'equivalent'. "
+        )
         + "'detectable': the true difference this comparison finds with 80% power at 5% before the "
-          "correction. "
-        "Figure: `contrasts.png`.", ""]
+        "correction. Figure: `contrasts.png`.",
+        "",
+    ]
     for row in found:
         a = [r for r in records if r.label == row.a]
         b = [r for r in records if r.label == row.b]
-        params = {lab: _median([(r.results.get("params") or {}).get("trainable") for r in rs])
-                  for lab, rs in ((row.a, a), (row.b, b))}
-        wall = {lab: _median([r.results.get("wall_time_s") for r in rs]) / 60 for lab, rs in ((row.a, a), (row.b, b))}
-        side = "; ".join(f"`{lab}` {params[lab] / 1e6:.2f} M trainable, "
-                         + ("–" if math.isnan(wall[lab]) else f"{wall[lab]:.1f} min") + " a run"
-                         for lab in (row.a, row.b))
+        params = {
+            lab: _median([(r.results.get("params") or {}).get("trainable") for r in rs])
+            for lab, rs in ((row.a, a), (row.b, b))
+        }
+        wall = {
+            lab: _median([r.results.get("wall_time_s") for r in rs]) / 60
+            for lab, rs in ((row.a, a), (row.b, b))
+        }
+        side = "; ".join(
+            f"`{lab}` {params[lab] / 1e6:.2f} M trainable, "
+            + ("–" if math.isnan(wall[lab]) else f"{wall[lab]:.1f} min")
+            + " a run"
+            for lab in (row.a, row.b)
+        )
         seeds = next(iter(row.found.values())).seeds
         family = sum(c.testable for c in row.found.values())
-        lines += [f"### `{row.a}` − `{row.b}`" + (f": {row.question}" if row.question else ""), "",
-                  f"{side}; seeds {seeds}; Holm over the {family} comparisons of this contrast.", "",
-                  "| row | ACC | AUC |", "|---|---|---|"]
-        lines += [f"| {name} | {row.found[(name, 'acc')].text()} | {row.found[(name, 'auc')].text()} |"
-                  for name, _ in row.rows]
+        lines += [
+            f"### `{row.a}` − `{row.b}`" + (f": {row.question}" if row.question else ""),
+            "",
+            f"{side}; seeds {seeds}; Holm over the {family} comparisons of this contrast.",
+            "",
+            "| row | ACC | AUC |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| {name} | {row.found[(name, 'acc')].text()} | {row.found[(name, 'auc')].text()} |"
+            for name, _ in row.rows
+        ]
         lines.append("")
     return "\n".join(lines) + "\n"
 
@@ -143,21 +187,34 @@ def plot_contrasts(found: Sequence[ContrastRow], path: str | Path) -> Path:
 
     colour = {"better": "tab:green", "worse": "tab:red", "equivalent": "tab:blue"}
     n = max(len(row.rows) for row in found)
-    fig, axes = plt.subplots(len(found), 2, figsize=(10, (0.32 * n + 0.9) * len(found) + 0.6), squeeze=False)
+    fig, axes = plt.subplots(
+        len(found), 2, figsize=(10, (0.32 * n + 0.9) * len(found) + 0.6), squeeze=False
+    )
     for k, row in enumerate(found):
         for j, m in enumerate(("acc", "auc")):
             ax = axes[k][j]
             for i, (name, _) in enumerate(row.rows):
                 c = row.found[(name, m)]
-                ax.errorbar(100 * c.diff, i, xerr=[[100 * (c.diff - c.low)], [100 * (c.high - c.diff)]], fmt="o",
-                            capsize=3, color=colour.get(c.verdict, "tab:gray"),
-                            markerfacecolor="white" if name != "mean" else None)
+                ax.errorbar(
+                    100 * c.diff,
+                    i,
+                    xerr=[[100 * (c.diff - c.low)], [100 * (c.high - c.diff)]],
+                    fmt="o",
+                    capsize=3,
+                    color=colour.get(c.verdict, "tab:gray"),
+                    markerfacecolor="white" if name != "mean" else None,
+                )
             ax.axvline(0, color="k", lw=0.8)
-            ax.set_yticks(range(len(row.rows)), [name.split(" (")[0] for name, _ in row.rows], fontsize=7)
+            ax.set_yticks(
+                range(len(row.rows)), [name.split(" (")[0] for name, _ in row.rows], fontsize=7
+            )
             ax.invert_yaxis()
             ax.set_title(f"{row.a} − {row.b}: test {m.upper()} (points)", fontsize=8)
-    fig.suptitle("Contrasts, paired over seeds and test samples (95% intervals; green/red: "
-                 "better/worse after Holm; blue: equivalent)", fontsize=9)
+    fig.suptitle(
+        "Contrasts, paired over seeds and test samples (95% intervals; green/red: "
+        "better/worse after Holm; blue: equivalent)",
+        fontsize=9,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

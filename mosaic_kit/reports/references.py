@@ -1,5 +1,6 @@
 """Published reference numbers shipped in ``mosaic_kit/data/reference``: MedMNIST v2's ResNet-18
 (labelled with its resolution) and the MOSAIC paper's reported means."""
+
 from __future__ import annotations
 
 import csv
@@ -37,13 +38,18 @@ def reference_acs() -> Dict[str, Dict[str, float]]:
     """MedMNIST v2's ResNet-18 with ACS convolutions (2D kernels split over the axial, coronal
     and sagittal planes; 28^3) test ACC/AUC for the 3D datasets: on AdrenalMNIST3D the best
     published 3D AUC."""
-    return {r["dataset"]: {"acc": float(r["acc"]), "auc": float(r["auc"])}
-            for r in _read_csv(REFERENCE_DIR / "medmnist_v2_baselines.csv") if r["method"] == "resnet18_acs"}
+    return {
+        r["dataset"]: {"acc": float(r["acc"]), "auc": float(r["auc"])}
+        for r in _read_csv(REFERENCE_DIR / "medmnist_v2_baselines.csv")
+        if r["method"] == "resnet18_acs"
+    }
 
 
 def reference_paper_means(method: str = "mosaic") -> Dict[str, Dict[str, float]]:
     """The MOSAIC paper's reported means (as fractions) for ``method``, by group all / 2d / 3d."""
     scope = {"all18": "all", "2d12": "2d", "3d6": "3d"}
-    return {scope[r["scope"]]: {"acc": float(r["acc"]) / 100, "auc": float(r["auc"]) / 100}
-            for r in _read_csv(REFERENCE_DIR / "mosaic_paper_reported.csv")
-            if r["method"] == method and r["training"] == "joint"}
+    return {
+        scope[r["scope"]]: {"acc": float(r["acc"]) / 100, "auc": float(r["auc"]) / 100}
+        for r in _read_csv(REFERENCE_DIR / "mosaic_paper_reported.csv")
+        if r["method"] == method and r["training"] == "joint"
+    }

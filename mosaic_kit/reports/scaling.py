@@ -2,23 +2,36 @@
 method at several sizes: VPT prompts, LoRA ranks, adapter or MOSAIC widths), with the trend in
 words; and against wall time per run, one point per label (e.g. the levers of an ablation). Error
 bars: std over seeds."""
+
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from statistics import mean, stdev
 from typing import Dict, List, Sequence
 
 from .table import METRICS, ResultTable, RunRecord
 
-__all__ = ["ScalingPoint", "scaling_points", "is_sweep", "scaling_md", "plot_scaling", "plot_wall_time",
-           "plot_wall_time_per_dataset", "trend",
-           "FAMILY_NAMES"]
+__all__ = [
+    "ScalingPoint",
+    "scaling_points",
+    "is_sweep",
+    "scaling_md",
+    "trend",
+    "FAMILY_NAMES",
+]
 
-FAMILY_NAMES = {"mos": "MOSAIC", "mos-soft": "MOSAIC (soft router)", "vpt": "VPT", "lora": "LoRA",
-                "adapter": "adapter", "adapter-dataset": "adapter per dataset", "linear": "linear probe",
-                "gmoe": "GMoE", "gmoe-shared": "GMoE (shared backbone)"}
+FAMILY_NAMES = {
+    "mos": "MOSAIC",
+    "mos-soft": "MOSAIC (soft router)",
+    "vpt": "VPT",
+    "lora": "LoRA",
+    "adapter": "adapter",
+    "adapter-dataset": "adapter per dataset",
+    "linear": "linear probe",
+    "gmoe": "GMoE",
+    "gmoe-shared": "GMoE (shared backbone)",
+}
 
 
 @dataclass
@@ -38,7 +51,9 @@ class ScalingPoint:
         return stdev(v) if len(v) > 1 else 0.0
 
 
-def scaling_points(table: ResultTable, records: Sequence[RunRecord], group: str = "all") -> List[ScalingPoint]:
+def scaling_points(
+    table: ResultTable, records: Sequence[RunRecord], group: str = "all"
+) -> List[ScalingPoint]:
     """One point per label of ``table``: its method family (``method``, ``independent`` ones
     apart), trainable parameters and mean test ACC / AUC over ``group``'s datasets, per run."""
     family = {}
@@ -46,9 +61,17 @@ def scaling_points(table: ResultTable, records: Sequence[RunRecord], group: str 
         cfg = r.results.get("config", {})
         name = FAMILY_NAMES.get(cfg.get("method"), cfg.get("method", "?"))
         family[r.label] = name + (" (independent)" if cfg.get("independent") else "")
-    return [ScalingPoint(family[lab], lab, mean(table.params[lab]),
-                         {m: list(table.means[(lab, group)][m]) for m in METRICS}, list(table.wall.get(lab, [])))
-            for lab in table.labels if (lab, group) in table.means and table.params.get(lab)]
+    return [
+        ScalingPoint(
+            family[lab],
+            lab,
+            mean(table.params[lab]),
+            {m: list(table.means[(lab, group)][m]) for m in METRICS},
+            list(table.wall.get(lab, [])),
+        )
+        for lab in table.labels
+        if (lab, group) in table.means and table.params.get(lab)
+    ]
 
 
 def is_sweep(points: Sequence[ScalingPoint]) -> bool:
@@ -84,10 +107,18 @@ def _trends(fams: Dict[str, List[ScalingPoint]], records: Sequence[RunRecord]) -
         lo, hi = ps[0], ps[-1]
         for m in METRICS:
             diff = 100 * (hi.mean(m) - lo.mean(m))
-            out[(f, m)] = "undefined" if math.isnan(diff) else f"{diff:+.1f} (no per-sample outputs: no verdict)"
+            out[(f, m)] = (
+                "undefined"
+                if math.isnan(diff)
+                else f"{diff:+.1f} (no per-sample outputs: no verdict)"
+            )
             if paired and not math.isnan(diff):
-                found[(f, m)] = compare_records([r for r in records if r.label == hi.label],
-                                                [r for r in records if r.label == lo.label], m, "test")
+                found[(f, m)] = compare_records(
+                    [r for r in records if r.label == hi.label],
+                    [r for r in records if r.label == lo.label],
+                    m,
+                    "test",
+                )
     holm(list(found.values()))
     word = {"better": "rises", "worse": "falls"}
     for key, c in found.items():
@@ -99,123 +130,39 @@ def scaling_md(points: Sequence[ScalingPoint], records: Sequence[RunRecord] = ()
     """A table of every point by family, and per family with several sizes the change from its
     smallest to its largest size (paired verdicts where ``records`` hold per-sample outputs)."""
     fams = _families(points)
-    lines = ["## Accuracy against trainable parameters", "",
-             "Mean test score over the datasets, mean ± sample std over seeds, per method family "
-             "and size "
-             "(figure: `scaling.png`).", "",
-             "| family | label | trainable parameters | ACC | AUC | runs |", "|---|---|---|---|---|---|"]
+    lines = [
+        "## Accuracy against trainable parameters",
+        "",
+        "Mean test score over the datasets, mean ± sample std over seeds, per method family and "
+        "size (figure: `scaling.png`).",
+        "",
+        "| family | label | trainable parameters | ACC | AUC | runs |",
+        "|---|---|---|---|---|---|",
+    ]
     for fam, ps in fams.items():
-        lines += [f"| {fam} | {p.label} | {p.params:,.0f} | {100 * p.mean('acc'):.1f} ± "
-                  f"{100 * p.std('acc'):.1f} | "
-                  f"{100 * p.mean('auc'):.1f} ± {100 * p.std('auc'):.1f} | "
-                  f"{len(p.scores['acc'])} |" for p in ps]
+        lines += [
+            f"| {fam} | {p.label} | {p.params:,.0f} | {100 * p.mean('acc'):.1f} ± "
+            f"{100 * p.std('acc'):.1f} | "
+            f"{100 * p.mean('auc'):.1f} ± {100 * p.std('auc'):.1f} | "
+            f"{len(p.scores['acc'])} |"
+            for p in ps
+        ]
     sweeps = {f: ps for f, ps in fams.items() if len({round(p.params) for p in ps}) > 1}
     if sweeps:
         got = _trends(sweeps, records)
-        lines += ["", "From the smallest to the largest size of each family, mean test score over "
-                      "the datasets, in "
-                  "points: the paired difference over shared seeds and the same test samples with "
-                  "its 95% interval (t over seeds plus the samples' bootstrap variance), p "
-                  "Holm-corrected over the "
-                  "rows and metrics of this table:", "",
-                  "| family | parameters | ACC change | AUC change |", "|---|---|---|---|"]
-        lines += [f"| {f} | {ps[0].params:,.0f} → {ps[-1].params:,.0f} | {got[(f, 'acc')]} | "
-                  f"{got[(f, 'auc')]} |"
-                  for f, ps in sweeps.items()]
+        lines += [
+            "",
+            "From the smallest to the largest size of each family, mean test score over the "
+            "datasets, in points: the paired difference over shared seeds and the same test "
+            "samples with its 95% interval (t over seeds plus the samples' bootstrap variance), p "
+            "Holm-corrected over the rows and metrics of this table:",
+            "",
+            "| family | parameters | ACC change | AUC change |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {f} | {ps[0].params:,.0f} → {ps[-1].params:,.0f} | {got[(f, 'acc')]} | "
+            f"{got[(f, 'auc')]} |"
+            for f, ps in sweeps.items()
+        ]
     return "\n".join(lines) + "\n\n"
-
-
-def plot_scaling(points: Sequence[ScalingPoint], path: str | Path, title: str = "") -> Path:
-    """Two panels (ACC, AUC): x = trainable parameters (log scale), one line per family, error
-    bars = std over seeds."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for ax, metric in zip(axes, METRICS):
-        for i, (fam, ps) in enumerate(_families(points).items()):
-            x = [p.params for p in ps]
-            y = [100 * p.mean(metric) for p in ps]
-            ax.errorbar(x, y, yerr=[100 * p.std(metric) for p in ps], marker="o", ms=4, capsize=3, label=fam,
-                        color=f"C{i}", ls="-" if len(ps) > 1 else "none")
-        ax.set(xscale="log", xlabel="trainable parameters (log scale)", ylabel=f"mean test {metric.upper()} (%)")
-        ax.grid(alpha=0.3, which="both")
-    axes[0].legend(fontsize=8)
-    fig.suptitle(title or "accuracy against trainable parameters (error bars: std over seeds)", fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
-
-def plot_wall_time(points: Sequence[ScalingPoint], path: str | Path) -> Path:
-    """Two panels (ACC, AUC): x = wall time per run in minutes, one labelled point per label;
-    error bars = std over seeds on both axes."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    shown = [p for p in points if p.wall]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
-    for ax, metric in zip(axes, METRICS):
-        for i, p in enumerate(shown):
-            x = [w / 60 for w in p.wall]
-            ax.errorbar(mean(x), 100 * p.mean(metric), xerr=stdev(x) if len(x) > 1 else 0,
-                        yerr=100 * p.std(metric), marker="o", ms=4, capsize=3, color=f"C{i % 10}")
-            ax.annotate(p.label, (mean(x), 100 * p.mean(metric)), fontsize=7, xytext=(4, 3),
-                        textcoords="offset points")
-        ax.set(xlabel="wall time per run (min)", ylabel=f"mean test {metric.upper()} (%)")
-        ax.grid(alpha=0.3)
-    fig.suptitle("accuracy against wall time (error bars: std over seeds)", fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
-
-def plot_wall_time_per_dataset(table: ResultTable, path: str | Path, metric: str = "auc",
-                               references: Dict[str, Dict[str, Dict[str, float]]] | None = None,
-                               inputs: str = "") -> Path:
-    """One panel per dataset: test ``metric`` against wall time per run, one labelled point per
-    label (error bars: std over seeds on both axes), and the published references given as
-    ``{name: {dataset: {metric: value}}}`` (e.g. ResNet-18 trained at 28 and at 224 px) as lines:
-    how far each lever goes toward them and at what cost. ``inputs`` (the kit's input sizes) goes
-    into the title."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    labels = [lab for lab in table.labels if table.wall.get(lab)]
-    n = len(table.datasets)
-    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 4.2), squeeze=False)
-    for ax, name in zip(axes[0], table.datasets):
-        for i, lab in enumerate(labels):
-            x = [w / 60 for w in table.wall[lab]]
-            y = [100 * v for v in table.cells.get((lab, name), {}).get(metric, []) if not math.isnan(v)]
-            if not y:
-                continue
-            ax.errorbar(mean(x), mean(y), xerr=stdev(x) if len(x) > 1 else 0, yerr=stdev(y) if len(y) > 1 else 0,
-                        marker="o", ms=4, capsize=3, color=f"C{i % 10}")
-            ax.annotate(lab, (mean(x), mean(y)), fontsize=7, xytext=(4, 3), textcoords="offset points")
-        for k, (ref_name, refs) in enumerate((references or {}).items()):
-            ref = refs.get(name, {}).get(metric)
-            if ref is None:
-                continue
-            ax.axhline(100 * ref, ls=("--", ":")[k % 2], color="k", lw=1)
-            ax.annotate(f"{ref_name} {100 * ref:.1f}", (0, 100 * ref), xycoords=("axes fraction", "data"), fontsize=7,
-                        xytext=(3, 3 - 10 * k), textcoords="offset points")
-        ax.set(title=name, xlabel="wall time per run (min)", ylabel=f"test {metric.upper()} (%)")
-        ax.grid(alpha=0.3)
-    fig.suptitle(f"test {metric.upper()} against wall time per run (error bars: std over seeds)"
-                 + (f"; inputs {inputs}" if inputs else ""), fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path

@@ -2,6 +2,7 @@
 column is the grid point with the best mean validation score (of the last round where recorded,
 so not a maximum over rounds); test numbers play no part in the choice, and the other points are
 listed with their validation scores only."""
+
 from __future__ import annotations
 
 import json
@@ -36,7 +37,9 @@ def _val(r: RunRecord, metric: str) -> float:
     return float("nan") if v is None else float(v)
 
 
-def select_on_validation(records: Sequence[RunRecord], metric: str = "acc") -> Tuple[List[RunRecord], List[Candidate]]:
+def select_on_validation(
+    records: Sequence[RunRecord], metric: str = "acc"
+) -> Tuple[List[RunRecord], List[Candidate]]:
     """Keep, per label, the runs of the grid point with the best mean validation ``metric``
     (ties: the first point in plan order); records without a grid point pass through. The kept
     records are relabelled with the chosen values, e.g. ``mos (lr=0.001)``."""
@@ -47,8 +50,12 @@ def select_on_validation(records: Sequence[RunRecord], metric: str = "acc") -> T
         for r in records:
             if r.grid and r.label == label:
                 points.setdefault(json.dumps(r.grid, sort_keys=True, default=str), []).append(r)
-        scores = {k: mean(v) if (v := [x for x in (_val(r, metric) for r in rs) if not math.isnan(x)]) else float("nan")
-                  for k, rs in points.items()}
+        scores = {
+            k: mean(v)
+            if (v := [x for x in (_val(r, metric) for r in rs) if not math.isnan(x)])
+            else float("nan")
+            for k, rs in points.items()
+        }
         best = max(points, key=lambda k: -math.inf if math.isnan(scores[k]) else scores[k])
         for k, rs in points.items():
             candidates.append(Candidate(label, rs[0].grid, scores[k], len(rs), k == best))
@@ -72,23 +79,31 @@ def validation_md(records: Sequence[RunRecord]) -> str:
     choices are made on (the last round's where recorded, ``_val``); the verdicts on them are in
     the sections of ``sections``."""
     last = all("last" in r.results for r in records)
-    lines = ["## Validation scores", "",
-             "Mean validation score over the datasets, mean ± sample std over runs: the only "
-             "numbers to choose on (a variant, a checkpoint, student or EMA teacher), "
-             + ("of the last round of the fixed schedule (not a maximum over rounds)." if last else
-                "of the best round (a maximum over rounds, so optimistic: these runs predate the "
-                "last round's "
-                "scores).") + "", "",
-             "| label | student val ACC | student val AUC | teacher val ACC | teacher val AUC | "
-             "runs |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "## Validation scores",
+        "",
+        "Mean validation score over the datasets, mean ± sample std over runs: the only "
+        "numbers to choose on (a variant, a checkpoint, student or EMA teacher), "
+        + (
+            "of the last round of the fixed schedule (not a maximum over rounds)."
+            if last
+            else "of the best round (a maximum over rounds, so optimistic: these runs predate the "
+            "last round's scores)."
+        )
+        + "",
+        "",
+        "| label | student val ACC | student val AUC | teacher val ACC | teacher val AUC | runs |",
+        "|---|---|---|---|---|---|",
+    ]
     for label in dict.fromkeys(r.label for r in records):
         rs = [r for r in records if r.label == label]
         teacher = [_teacher(r) for r in rs]
-        lines.append(f"| {label} | {_pm([_val(r, 'acc') for r in rs])} | "
-                     f"{_pm([_val(r, 'auc') for r in rs])} | "
-                     f"{_pm([_val(t, 'acc') for t in teacher])} | "
-                     f"{_pm([_val(t, 'auc') for t in teacher])} | {len(rs)} |")
+        lines.append(
+            f"| {label} | {_pm([_val(r, 'acc') for r in rs])} | "
+            f"{_pm([_val(r, 'auc') for r in rs])} | "
+            f"{_pm([_val(t, 'acc') for t in teacher])} | "
+            f"{_pm([_val(t, 'auc') for t in teacher])} | {len(rs)} |"
+        )
     return "\n".join(lines) + "\n\n"
 
 

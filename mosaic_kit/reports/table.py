@@ -6,8 +6,8 @@ the seed and file paths, on the same kinds of data and backbone weights. Otherwi
 configuration is its own row, labelled by the keys that differ. Per label, each dataset cell
 collects one value per run; the ``all / 2D / 3D`` rows average over datasets within each run
 first, then over runs. Undefined values (an AUC on a split with one class) stay in the table as
-NaN and are marked when rendered, never dropped silently.
-"""
+NaN and are marked when rendered, never dropped silently."""
+
 from __future__ import annotations
 
 import functools
@@ -24,8 +24,16 @@ from ..data.provenance import REAL
 from ..data.registry import ALL_DATASETS, GROUPS, in_group
 from ..evaluation.results import load_results
 
-__all__ = ["RunRecord", "ResultTable", "find_runs", "load_records", "split_configurations", "aggregate",
-           "references_absent", "METRICS"]
+__all__ = [
+    "RunRecord",
+    "ResultTable",
+    "find_runs",
+    "load_records",
+    "split_configurations",
+    "aggregate",
+    "references_absent",
+    "METRICS",
+]
 
 METRICS = ("acc", "auc")
 _SET_ASIDE = re.compile(r"\.replaced-\d+$")
@@ -49,7 +57,7 @@ class ResultTable:
     cells: Dict[Tuple[str, str], Dict[str, List[float]]]
     # (label, group) -> metric -> values over runs
     means: Dict[Tuple[str, str], Dict[str, List[float]]]
-    runs: Dict[str, int] = field(default_factory=dict)     # label -> number of runs
+    runs: Dict[str, int] = field(default_factory=dict)  # label -> number of runs
     # label -> trainable parameters per run
     params: Dict[str, List[int]] = field(default_factory=dict)
     wall: Dict[str, List[float]] = field(default_factory=dict)  # label -> wall time (s) per run
@@ -81,10 +89,16 @@ def find_runs(paths: Iterable[str | Path]) -> List[Path]:
             found.append(p)
         elif p.is_dir():
             runs = sorted(q.parent for q in p.rglob("results.json"))
-            found += [q for q in runs if not any(_SET_ASIDE.search(part) for part in q.relative_to(p).parts)
-                      and not (q.parent / "results.json").is_file()]
+            found += [
+                q
+                for q in runs
+                if not any(_SET_ASIDE.search(part) for part in q.relative_to(p).parts)
+                and not (q.parent / "results.json").is_file()
+            ]
         else:
-            raise FileNotFoundError(f"{p} is neither a run directory (with results.json) nor a folder of runs.")
+            raise FileNotFoundError(
+                f"{p} is neither a run directory (with results.json) nor a folder of runs."
+            )
     return list(dict.fromkeys(found))
 
 
@@ -117,8 +131,15 @@ def load_records(run_dirs: Iterable[str | Path], split: bool = True) -> List[Run
         res = load_results(d)
         meta = json.loads((d / "suite.json").read_text()) if (d / "suite.json").is_file() else {}
         cfg = res.get("config", {})
-        out.append(RunRecord(meta.get("label", cfg.get("method", "?")), int(cfg.get("seed", -1)), d, res,
-                             dict(meta.get("grid") or {})))
+        out.append(
+            RunRecord(
+                meta.get("label", cfg.get("method", "?")),
+                int(cfg.get("seed", -1)),
+                d,
+                res,
+                dict(meta.get("grid") or {}),
+            )
+        )
     return split_configurations(out) if split else out
 
 
@@ -130,7 +151,11 @@ def split_configurations(out: List[RunRecord]) -> List[RunRecord]:
         recs = [r for r in out if r.label == label]
         facts = [_facts(r.results) for r in recs]
         if len({json.dumps(f, sort_keys=True, default=str) for f in facts}) > 1:
-            keys = sorted(k for k in set().union(*facts) if len({json.dumps(f.get(k), default=str) for f in facts}) > 1)
+            keys = sorted(
+                k
+                for k in set().union(*facts)
+                if len({json.dumps(f.get(k), default=str) for f in facts}) > 1
+            )
             for r, f in zip(recs, facts):
                 r.label = f"{label} [" + ", ".join(f"{k}={f.get(k)}" for k in keys) + "]"
     return out
@@ -152,8 +177,11 @@ def references_absent(records: Sequence[RunRecord]) -> str:
         reasons += [] if pretrained else ["a random (not pretrained) backbone"]
     if not reasons:
         return ""
-    return ("Published numbers on the real datasets are left out: these runs used " +
-            ", ".join(dict.fromkeys(reasons)) + ".")
+    return (
+        "Published numbers on the real datasets are left out: these runs used "
+        + ", ".join(dict.fromkeys(reasons))
+        + "."
+    )
 
 
 def _provenance(results: Dict[str, Any]) -> Dict[str, Any]:
@@ -161,33 +189,50 @@ def _provenance(results: Dict[str, Any]) -> Dict[str, Any]:
     the run."""
     prov, cfg = results.get("provenance") or {}, results.get("config") or {}
     names = list(results.get("datasets") or {})
-    size = [f"{cfg.get('img_size')} px" if any(in_group(n, "2d") for n in names) else "",
-            f"{cfg.get('vol_size')}^3" if any(in_group(n, "3d") for n in names) else ""]
+    size = [
+        f"{cfg.get('img_size')} px" if any(in_group(n, "2d") for n in names) else "",
+        f"{cfg.get('vol_size')}^3" if any(in_group(n, "3d") for n in names) else "",
+    ]
     bb = prov.get("backbone") or {}
-    return {"input": " / ".join(x for x in size if x), "data": dict(prov.get("datasets") or {}),
-            "weights": (Path(bb["weights"]).name if bb.get("weights") else "random init") if bb else "",
-            "sha256": bb.get("sha256") or ""}
+    return {
+        "input": " / ".join(x for x in size if x),
+        "data": dict(prov.get("datasets") or {}),
+        "weights": (Path(bb["weights"]).name if bb.get("weights") else "random init") if bb else "",
+        "sha256": bb.get("sha256") or "",
+    }
 
 
-def aggregate(records: Sequence[RunRecord], which: str = "student", split: str = "test") -> ResultTable:
+def aggregate(
+    records: Sequence[RunRecord], which: str = "student", split: str = "test"
+) -> ResultTable:
     """Collect per-dataset and per-group scores of ``which`` (student or teacher) over runs, by
     label."""
     if not records:
         raise ValueError("No runs to aggregate: give run directories that hold results.json.")
     labels = list(dict.fromkeys(r.label for r in records))
     seen = {n for r in records for n in r.results["datasets"]}
-    t = ResultTable(labels, [n for n in ALL_DATASETS if n in seen] + sorted(seen - set(ALL_DATASETS)), {}, {},
-                    references_absent=references_absent(records))
+    t = ResultTable(
+        labels,
+        [n for n in ALL_DATASETS if n in seen] + sorted(seen - set(ALL_DATASETS)),
+        {},
+        {},
+        references_absent=references_absent(records),
+    )
     for r in records:
         res = r.results if which == "student" else r.results["teacher"]
         t.runs[r.label] = t.runs.get(r.label, 0) + 1
-        t.params.setdefault(r.label, []).append(int(r.results.get("params", {}).get("trainable", 0)))
+        t.params.setdefault(r.label, []).append(
+            int(r.results.get("params", {}).get("trainable", 0))
+        )
         if r.results.get("wall_time_s") is not None:
             t.wall.setdefault(r.label, []).append(float(r.results["wall_time_s"]))
         prov = r.results.get("provenance") or {}
         t.provenance.setdefault(r.label, _provenance(r.results))
-        t.truncated[r.label] = t.truncated.get(r.label, False) or prov.get("evaluation", "complete") != "complete" \
+        t.truncated[r.label] = (
+            t.truncated.get(r.label, False)
+            or prov.get("evaluation", "complete") != "complete"
             or r.results.get("config", {}).get("eval_max_samples") is not None
+        )
         t.majority.update(r.results.get("majority") or {})
         for name, scores in res["datasets"].items():
             for m in METRICS:
@@ -197,8 +242,9 @@ def aggregate(records: Sequence[RunRecord], which: str = "student", split: str =
             for m in METRICS if names else ():
                 vals = [res["datasets"][n][split][m] for n in names]
                 defined = [v for v in vals if not math.isnan(v)]
-                t.means.setdefault((r.label, group), {}).setdefault(m, []).append(mean(defined) if defined else
-                                                                                  float("nan"))
+                t.means.setdefault((r.label, group), {}).setdefault(m, []).append(
+                    mean(defined) if defined else float("nan")
+                )
                 if len(defined) < len(vals):
                     t.partial.setdefault((r.label, group), {})[m] = True
     return t

@@ -130,7 +130,7 @@ def _dataset_entry(name: str, results: Dict[str, Any]) -> Dict[str, Any]:
     return {
         "task": info.task,
         "modality": "3D" if info.is_3d else "2D",
-        "classes": dict(info.labels),
+        "classes": {str(i): info.class_name(i) for i in range(info.n_classes)},
         "license": info.license,
         "specialist": (results.get("routing") or {}).get(name),
         "data": ((results.get("provenance") or {}).get("datasets") or {}).get(name),

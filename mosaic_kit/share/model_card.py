@@ -8,6 +8,8 @@ from typing import Any, Dict, List
 
 import yaml
 
+from ..evaluation.caveats import run_caveats
+
 __all__ = ["model_card"]
 
 #: Configuration keys a reader needs to judge or repeat the training, in this order.
@@ -37,6 +39,15 @@ def _licence(entry: Dict[str, Any]) -> str:
     if entry.get("data") == "synthetic":
         return "(the kit's synthetic stand-in)"
     return entry.get("license") or "(your own data)"
+
+
+def _rounds_line(results: Dict[str, Any], checkpoint: Any, rounds: Any) -> str:
+    """Rounds counted from 1, as the training log counts them."""
+    last = results.get("last") or {}
+    if checkpoint == "last" and isinstance(last.get("round"), int):
+        return f"Last round, {last['round'] + 1} of {rounds} (the scores above are its own)"
+    best = results.get("best_round")
+    return f"Best round {best + 1 if isinstance(best, int) and best >= 0 else '–'} of {rounds}"
 
 
 def model_card(manifest: Dict[str, Any], results: Dict[str, Any], cfg: Dict[str, Any]) -> str:
@@ -89,7 +100,8 @@ def model_card(manifest: Dict[str, Any], results: Dict[str, Any], cfg: Dict[str,
         "| dataset | modality | task | specialist | val ACC | val AUC | test ACC | test AUC |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    scores = results.get("datasets") or {}
+    last = manifest.get("checkpoint") == "last" and results.get("last")
+    scores = (last or results).get("datasets") or {}
     for n in names:
         d, s = datasets[n], scores.get(n, {})
         val, test = s.get("val", {}), s.get("test", {})
@@ -122,7 +134,7 @@ def model_card(manifest: Dict[str, Any], results: Dict[str, Any], cfg: Dict[str,
     env, wall = results.get("environment") or {}, results.get("wall_time_s")
     lines += [
         "",
-        f"Best round {results.get('best_round', '–')} of {cfg.get('rounds')}"
+        _rounds_line(results, manifest.get("checkpoint"), cfg.get("rounds"))
         + (f"; wall time {wall / 60:.1f} min" if wall else "")
         + "; software: "
         + ", ".join(
@@ -147,6 +159,8 @@ def model_card(manifest: Dict[str, Any], results: Dict[str, Any], cfg: Dict[str,
         "```",
         "",
         "## Limitations",
+        "",
+        *[f"- **Warning**: {c}" for c in run_caveats(results, manifest.get("checkpoint"))],
         "",
         "A research artefact, not a medical device: trained and scored on MedMNIST's small, "
         "resized images (28 px and 28^3 files), on one seed; scores on other scanners, sites or "

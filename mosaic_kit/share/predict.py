@@ -97,6 +97,19 @@ class Predictor:
         """The datasets this run serves (its heads)."""
         return list(self._models)
 
+    def caveats(self, dataset: Optional[str] = None) -> List[str]:
+        """Warnings about this run in words (synthetic data, a random backbone, a dataset not
+        learnt beyond the class prior), from its ``results.json``; with ``dataset``, only those
+        that concern it."""
+        from ..evaluation.caveats import run_caveats
+        from ..evaluation.results import load_results
+
+        if self._run_dir is None or not (Path(self._run_dir) / "results.json").is_file():
+            return []
+        found = run_caveats(load_results(self._run_dir), self._checkpoint)
+        others = [n for n in self.datasets if n != dataset] if dataset else []
+        return [c for c in found if not any(c.startswith(f"{n}:") for n in others)]
+
     def model(self, dataset: str) -> MosaicModel:
         name = check_dataset_name(dataset)
         if name not in self._models:
@@ -120,7 +133,7 @@ class Predictor:
         info = get_info(dataset)
         if dataset in self.synthetic:
             return [f"synthetic class {i}" for i in range(info.n_classes)]
-        return [info.labels[str(i)] for i in range(info.n_classes)]
+        return [info.class_name(i) for i in range(info.n_classes)]
 
     def conform(
         self, images: Any, dataset: str, window: Optional[Tuple[float, float]] = None

@@ -51,9 +51,12 @@ def predict_command(
             raise ValueError(
                 f"--window {window!r}: give LOW,HIGH, e.g. --window -1000,400"
             ) from None
-    preds = load(run_dir, checkpoint, which, device, weights).predict(
-        files, dataset, attention=bool(attention), window=win
-    )
+    import sys
+
+    predictor = load(run_dir, checkpoint, which, device, weights)
+    preds = predictor.predict(files, dataset, attention=bool(attention), window=win)
+    for caveat in predictor.caveats(dataset):
+        print(f"warning: {caveat}", file=sys.stderr)
     for i, p in enumerate(preds if attention else []):
         save_overlay(p, Path(attention) / f"{i:03d}-{Path(p.source).name.split('.')[0]}.png")
     print(json.dumps([p.to_dict() for p in preds], indent=1) if as_json else format_table(preds))

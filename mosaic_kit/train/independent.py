@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Optional
 
 import yaml
-from tqdm import tqdm  # a text bar: shown in terminals, notebooks and papermill output
+from tqdm import tqdm
 
 from ..config import Config
 from ..data.registry import resolve_datasets

@@ -19,13 +19,12 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
-from tqdm import tqdm  # a text bar: shown in terminals, notebooks and papermill output
-
 from ..config import Config
 from ..data.loader import Loader
 from ..evaluation.rescore import evaluate_run
 from ..evaluation.results import markdown_table
 from ..utils import distributed as dist
+from ..utils.progress import progress_bar
 from .lock import RunLock
 from .log import RunLog
 from .rounds import end_round, run_round
@@ -79,7 +78,7 @@ def _train(
         else Tracker()
     )
     log = RunLog(s.run_dir / "metrics.jsonl" if main else None, tracker)
-    bar = tqdm(
+    bar = progress_bar(
         total=s.total_steps,
         initial=s.state.step,
         desc="train",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import time
 
-from tqdm import tqdm  # a text bar: shown in terminals, notebooks and papermill output
+from tqdm import tqdm
 
 from ..data import iter_batches
 from ..data.loader import Loader

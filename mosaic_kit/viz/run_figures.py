@@ -144,35 +144,57 @@ def save_run_figures(run_dir: str | Path) -> List[Path]:
         plt.close(fig)
         written.append(out / "curves.png")
 
-    names = list(results["datasets"])
-    fig, ax = plt.subplots(figsize=(max(6, 0.55 * len(names) + 2), 3.8))
-    xs = np.arange(len(names))
-    student = [results["datasets"][n]["test"]["acc"] for n in names]
-    teacher = [results["teacher"]["datasets"][n]["test"]["acc"] for n in names]
-    chance = [
-        1.0 / get_info(n).n_classes if not get_info(n).is_multilabel else np.nan for n in names
-    ]
-    ax.bar(
-        xs - 0.2,
-        student,
-        0.4,
-        color=[SPECIALIST_COLORS.get(routing.get(n), "grey") for n in names],
-        label="student",
-    )
-    ax.bar(xs + 0.2, teacher, 0.4, color="lightgrey", edgecolor="k", lw=0.5, label="EMA teacher")
-    ax.scatter(xs, chance, marker="_", s=200, color="k", label="chance", zorder=3)
-    ax.set_xticks(xs, [n.replace("mnist", "") for n in names], rotation=45, ha="right")
-    tag = provenance_tag(results)
-    ax.set(ylabel="test accuracy", ylim=(0, 1))
-    fit_title(
-        ax,
-        "Test accuracy per dataset (colour = specialist)" + (f"; {tag}" if tag else ""),
-        fontsize=10,
-    )
-    outside_legend(ax, fontsize=8)
-    fig.tight_layout()
+    fig = test_scores_figure(results)
     fig.savefig(out / "test_scores.png", dpi=120)
     plt.close(fig)
     written.append(out / "test_scores.png")
     log_figures(run_dir, written)  # into the run's TensorBoard log / MLflow run, when it has one
     return written
+
+
+def test_scores_figure(results: dict):
+    """Test ACC and AUC per dataset, student and EMA teacher, each against its floor: the majority
+    class's accuracy (always predicting the training split's most frequent class; 1/#classes
+    where a run did not record it) and AUC 0.5. A bar at its floor learnt nothing."""
+    import matplotlib.pyplot as plt
+
+    names, routing = list(results["datasets"]), results.get("routing", {})
+    majority = results.get("majority") or {}
+    fig, axes = plt.subplots(1, 2, figsize=(max(8, 1.1 * len(names) + 4), 3.8))
+    xs = np.arange(len(names))
+    colors = [SPECIALIST_COLORS.get(routing.get(n), "grey") for n in names]
+    for ax, metric in zip(axes, ("acc", "auc")):
+        student = [results["datasets"][n]["test"][metric] for n in names]
+        teacher = [results["teacher"]["datasets"][n]["test"][metric] for n in names]
+        ax.bar(xs - 0.2, student, 0.4, color=colors, label="student")
+        ax.bar(xs + 0.2, teacher, 0.4, color="lightgrey", edgecolor="k", lw=0.5, label="teacher")
+        if metric == "acc":
+            floor = [majority.get(n, _uniform(n)) for n in names]
+            label = "majority class" if majority else "1 / #classes"
+            ax.scatter(xs, floor, marker="_", s=300, color="k", lw=2, label=label, zorder=3)
+        else:
+            ax.axhline(0.5, color="k", ls="--", lw=1, label="AUC 0.5 (no ranking)")
+        ax.set_xticks(xs, [n.replace("mnist", "") for n in names], rotation=45, ha="right")
+        ax.set(ylabel=f"test {metric.upper()}", ylim=(0, 1))
+    import textwrap
+
+    tag = provenance_tag(results)
+    title = "Test scores per dataset (colour = specialist)" + (f"; {tag}" if tag else "")
+    fig.suptitle(textwrap.fill(title, int(fig.get_figwidth() * 12)), fontsize=10)
+    handles, labels = axes[0].get_legend_handles_labels()
+    more = axes[1].get_legend_handles_labels()
+    axes[1].legend(
+        handles + more[0][:1],
+        labels + more[1][:1],
+        fontsize=8,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        borderaxespad=0.0,
+    )
+    fig.tight_layout()
+    return fig
+
+
+def _uniform(name: str) -> float:
+    info = get_info(name)
+    return np.nan if info.is_multilabel else 1.0 / info.n_classes
