@@ -293,8 +293,12 @@ def test_predict_command_table_json_and_attention(tmp_path, run_dir, capsys):
         )
         == 0
     )
-    table = capsys.readouterr().out.splitlines()
+    captured = capsys.readouterr()
+    table = captured.out.splitlines()
     assert table[0].split()[:4] == ["input", "dataset", "specialist", "prediction"]
+    # a synthetic-data, random-backbone test run: said on stderr, beside the table
+    assert "warning: Trained and scored on synthetic stand-in data" in captured.err
+    assert "warning: Its backbone (test_vit) was never pretrained" in captured.err
     assert "breastmnist" in table[1] and (tmp_path / "att" / "000-g.png").is_file()
     np.save(
         tmp_path / "ct.npy",
@@ -525,3 +529,28 @@ def test_a_run_travels_with_its_weights_given_on_the_command_line(tmp_path, caps
         text=True,
     )
     assert keys.returncode == 0 and keys.stderr == "" and "tokenizer_3d_init    auto" in keys.stdout
+
+
+def test_a_folder_of_images_gives_one_prediction_each_and_a_csv(tmp_path, run_dir, capsys):
+    import csv
+
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    rng = np.random.default_rng(5)
+    for name in ("b.png", "a.png", "c.jpg"):
+        Image.fromarray(rng.integers(0, 256, (28, 28), dtype=np.uint8)).save(folder / name)
+    out = tmp_path / "pred.csv"
+    args = ["predict", str(run_dir), str(folder), "--dataset", "breastmnist", "--csv", str(out)]
+    assert main(args) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert [line.split()[0][-11:] for line in table[1:]] == [
+        f"scans/{n}" for n in ("a.png", "b.png", "c.jpg")
+    ]
+    rows = list(csv.DictReader(out.open()))
+    assert [r["input"] for r in rows] == [str(folder / n) for n in ("a.png", "b.png", "c.jpg")]
+    probs = [float(rows[0][k]) for k in rows[0] if k.startswith("p(")]
+    assert len(probs) == 2 and abs(sum(probs) - 1) < 1e-5 and float(rows[0]["p"]) == max(probs)
+    (folder / "notes.txt").write_text("x")  # a stray file: named, nothing predicted or written
+    out.unlink()
+    assert main(args) == 2
+    assert "mixes images with other files (.txt)" in capsys.readouterr().err and not out.exists()

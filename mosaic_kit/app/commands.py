@@ -193,6 +193,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         "teacher" if args.teacher else "student",
         args.device,
         args.weights,
+        args.csv,
     )
 
 

@@ -62,7 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = _sub(sub, "predict", help="classify your own images or volumes with a trained run")
     p.add_argument("run_dir")
     p.add_argument(
-        "files", nargs="+", help="PNG/JPEG/TIFF/BMP, .npy, .nii[.gz], DICOM file or series folder"
+        "files",
+        nargs="+",
+        help="PNG/JPEG/TIFF/BMP, .npy, .nii[.gz] or DICOM files; a folder of such images (one "
+        "prediction each) or of one DICOM series",
     )
     p.add_argument(
         "--dataset", required=True, help="which of the run's datasets the inputs belong to"
@@ -74,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--attention", metavar="DIR", help="write attention-overlay PNGs into DIR")
     p.add_argument("--json", action="store_true", help="JSON instead of a table")
+    p.add_argument(
+        "--csv", metavar="FILE", help="also write the predictions and every class probability"
+    )
     _add_run_args(p)
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default: cpu)")
     p.set_defaults(func=_cmd_predict)
