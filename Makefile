@@ -1,5 +1,6 @@
-# make demo : the kit's main job on the embedded synthetic data (no network, a few minutes on 2 CPU cores)
+# make demo : the kit's main job on the embedded synthetic data (no network; time: README.md)
 # make test : the test suite (what CI runs)
+# make lab  : JupyterLab on the notebooks (also as root, as in a container)
 PY      ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
@@ -12,7 +13,7 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 LOCK    := requirements.lock
 EXTRAS  := notebooks,test,export,tracking,cluster,docs
 
-.PHONY: venv demo test lock docs clean-demo
+.PHONY: venv demo test lab lock docs clean-demo
 
 venv: $(STAMP)
 
@@ -29,6 +30,11 @@ demo: venv
 
 test: venv
 	$(BIN)/python -m pytest -q
+
+# Jupyter refuses to start as root unless told; containers often run as root
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+lab: venv
+	$(BIN)/jupyter lab notebooks/ $(ALLOW_ROOT) $(LAB_ARGS)
 
 docs: venv
 	$(BIN)/mkdocs build --strict

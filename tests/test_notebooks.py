@@ -370,3 +370,38 @@ def test_suite_resumes_an_interrupted_run_and_sets_aside_a_stale_one(tmp_path):
     assert (run.parent / "seed1.replaced-1" / "results.json").is_file() and (
         run / "results.json"
     ).is_file()
+
+
+def _fake_project(tmp_path: Path, run: Path) -> Path:
+    """A checkout's shape: pyproject.toml of mosaic_kit, notebooks/, and runs/demo (the run)."""
+    root = tmp_path / "project"
+    (root / "notebooks").mkdir(parents=True)
+    (root / "runs").mkdir()
+    (root / "pyproject.toml").write_text('[project]\nname = "mosaic_kit"\n')
+    (root / "runs" / "demo").symlink_to(run, target_is_directory=True)
+    return root
+
+
+def test_relative_paths_mean_the_project_root_from_either_launch_folder(tmp_path, monkeypatch):
+    from mosaic_kit.utils.project import in_project, project_root
+
+    root = _fake_project(tmp_path, tmp_path)
+    for start in (root, root / "notebooks"):  # `jupyter lab` and `jupyter lab notebooks/`
+        monkeypatch.chdir(start)
+        assert project_root() == root.resolve()
+        assert in_project("runs/demo") == tmp_path.resolve()
+        assert in_project("runs/new", exists=False) == root.resolve() / "runs" / "new"
+        with pytest.raises(FileNotFoundError) as err:
+            in_project("runs/dmeo", what="run directory")
+        assert "run directory 'runs/dmeo' not found; looked in:" in str(err.value)
+        assert str(root.resolve() / "runs" / "dmeo") in str(err.value)
+
+
+@pytest.mark.parametrize("folder", [".", "notebooks"])
+def test_the_explorer_opens_runs_demo_from_either_launch_folder(trained, tmp_path, folder):
+    run, _ = trained
+    start = _fake_project(tmp_path, run) / folder
+    book = _execute("05_explorer.ipynb", start / "ex.ipynb", run_dir="runs/demo")
+    assert _outputs(book, "application/vnd.jupyter.widget-view+json")
+    with pytest.raises(papermill.PapermillExecutionError, match="does not exist|not found"):
+        _execute("05_explorer.ipynb", start / "missing.ipynb", run_dir="runs/nothing")

@@ -49,6 +49,11 @@ class Explorer(UploadPanel, ExplorerLayout):
     ) -> None:
         self.run_dir, self.device, self.grid_size = run_dir, device, grid_size
         if run_dir is not None:
+            if not Path(run_dir).is_dir():
+                raise FileNotFoundError(
+                    f"run directory {run_dir} does not exist: train one first (`make demo` makes "
+                    "runs/demo) or pass run_dir=None to explore untrained adapters."
+                )
             checkpoints = list_checkpoints(run_dir)
             if not checkpoints:
                 raise FileNotFoundError(
