@@ -111,6 +111,41 @@ def test_the_documentation_builds(tmp_path):
     assert "paired_difference" in api and "dataset_output_angles" in api and "write_report" in api
     assert "save_bundle" in api
     assert (tmp_path / "site" / "results" / "index.html").exists()
+    # no dead link or image: mkdocs names each as "not found" (a warning, so --strict fails)
+    assert "not found" not in out.stderr, out.stderr[-3000:]
+    site = tmp_path / "site"
+    for page in ("notebooks", "results", "index"):
+        html = (site / page / "index.html") if page != "index" else site / "index.html"
+        for target in re.findall(r'(?:href|src)="((?:\.\./)*repo/[^"#]+)', html.read_text()):
+            assert (html.parent / target).resolve().exists(), (page, target)
+    assert (site / "repo" / "reports" / "suite-cpu-small" / "acc.png").is_file()
+    text = (site / "index.html").read_text()
+    assert "A first session" in text and "The headline result" in text
+
+
+def test_a_dead_link_fails_the_documentation_build(tmp_path):
+    """The check can fail: a copy of the docs with one link to a missing report."""
+    import shutil
+
+    copy = tmp_path / "proj"
+    shutil.copytree(ROOT / "docs", copy / "docs")
+    shutil.copytree(ROOT / "docs_hooks", copy / "docs_hooks")
+    shutil.copytree(
+        ROOT / "benchmarks",
+        copy / "benchmarks",
+        ignore=lambda d, n: [x for x in n if not x.endswith(".md") and not (Path(d) / x).is_dir()],
+    )
+    (copy / "reports").mkdir()
+    shutil.copy(ROOT / "mkdocs.yml", copy / "mkdocs.yml")
+    index = copy / "docs" / "index.md"
+    index.write_text(index.read_text() + "\n[gone](../reports/no-such-report/results.md)\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "s")],
+        capture_output=True,
+        text=True,
+        cwd=copy,
+    )
+    assert out.returncode != 0 and "no-such-report/results.md" in out.stderr
 
 
 def test_train_dry_run_prints_the_resolved_configuration_and_writes_nothing(tmp_path, capsys):
