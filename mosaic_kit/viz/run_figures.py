@@ -160,7 +160,7 @@ def test_scores_figure(results: dict):
 
     names, routing = list(results["datasets"]), results.get("routing", {})
     majority = results.get("majority") or {}
-    fig, axes = plt.subplots(1, 2, figsize=(max(8, 1.1 * len(names) + 4), 3.8))
+    fig, axes = plt.subplots(2, 1, figsize=(max(6, 0.55 * len(names) + 2.5), 6.5), sharex=True)
     xs = np.arange(len(names))
     colors = [SPECIALIST_COLORS.get(routing.get(n), "grey") for n in names]
     for ax, metric in zip(axes, ("acc", "auc")):
@@ -176,6 +176,7 @@ def test_scores_figure(results: dict):
             ax.axhline(0.5, color="k", ls="--", lw=1, label="AUC 0.5 (no ranking)")
         ax.set_xticks(xs, [n.replace("mnist", "") for n in names], rotation=45, ha="right")
         ax.set(ylabel=f"test {metric.upper()}", ylim=(0, 1))
+        ax.tick_params(labelbottom=True)
     import textwrap
 
     tag = provenance_tag(results)
@@ -183,7 +184,7 @@ def test_scores_figure(results: dict):
     fig.suptitle(textwrap.fill(title, int(fig.get_figwidth() * 12)), fontsize=10)
     handles, labels = axes[0].get_legend_handles_labels()
     more = axes[1].get_legend_handles_labels()
-    axes[1].legend(
+    axes[0].legend(
         handles + more[0][:1],
         labels + more[1][:1],
         fontsize=8,
