@@ -84,3 +84,19 @@ def test_compare_warns_about_runs_that_learnt_nothing(tmp_path, capsys):
     assert main(["compare", str(tmp_path / "flat"), "--boot", "200"]) == 0
     out = capsys.readouterr().out
     assert "Warning (A): breastmnist was not learnt beyond the class prior in 5 of 5 runs" in out
+
+
+def test_the_score_figure_draws_the_majority_rate_and_auc_half_as_floors():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from mosaic_kit.viz.run_figures import test_scores_figure
+
+    results = _results(MAJORITY_ONLY)
+    results["teacher"] = {"datasets": results["datasets"]}
+    fig = test_scores_figure(results)
+    acc, auc = fig.axes
+    floors = [c.get_offsets()[:, 1].tolist() for c in acc.collections]
+    assert floors == [[0.731]]  # Breast's majority rate, not 1/#classes (0.5)
+    assert [line.get_ydata()[0] for line in auc.get_lines()] == [0.5]
+    assert "majority class" in [t.get_text() for t in acc.get_legend().get_texts()]

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,3 +88,16 @@ def test_dry_run_checks_the_data_files_and_the_weights(tmp_path, capsys):
     assert main(args) == 0  # synthetic data, no weights file: nothing missing
     assert "every input file is there" in capsys.readouterr().out
     assert not (tmp_path / "run").exists()  # a dry run writes nothing
+
+
+def test_the_example_images_are_the_synthetic_suites_own():
+    from PIL import Image
+
+    from mosaic_kit.data.synthetic import make_dataset
+
+    data = make_dataset("breastmnist", 28, seed=0)
+    files = sorted((ROOT / "examples" / "breastmnist").glob("*.png"))
+    assert len(files) == 3
+    for i, f in enumerate(files):
+        assert f.name == f"synthetic-test-{i}-label{int(data['test_labels'][i][0])}.png"
+        assert (np.asarray(Image.open(f)) == data["test_images"][i]).all()
