@@ -29,7 +29,7 @@ def markdown_table(results: Mapping[str, Any]) -> str:
     ]
     for name, r in results["datasets"].items():
         t = teacher.get("datasets", {}).get(name, {}).get("test", {})
-        extra = f" (±1: {_fmt(r['test']['acc_pm1'])})" if "acc_pm1" in r["test"] else ""
+        extra = f" (±1 grade: {_fmt(r['test']['acc_pm1'])})" if "acc_pm1" in r["test"] else ""
         lines.append(
             f"| {name} | {get_info(name).modality.upper()} | {routing.get(name, '')} | "
             f"{_fmt(r['val']['acc'])} | {_fmt(r['test']['acc'])}{extra} | {_fmt(r['test']['auc'])} "
@@ -40,6 +40,11 @@ def markdown_table(results: Mapping[str, Any]) -> str:
         lines.append(
             f"| **mean {group}** | | | | **{_fmt(m['acc'])}** | **{_fmt(m['auc'])}** | "
             f"{_fmt(t.get('acc'))} | {_fmt(t.get('auc'))} |"
+        )
+    if any("acc_pm1" in r["test"] for r in results["datasets"].values()):
+        lines.append(
+            "\n±1 grade: the share of test images whose predicted grade is within one of the true "
+            "grade (ordinal tasks such as RetinaMNIST; ACC counts exact grades only)."
         )
     source = provenance_line(results)
     return "\n".join(lines) + "\n" + (f"\n{source}\n" if source else "")
