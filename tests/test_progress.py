@@ -38,3 +38,15 @@ def test_a_terminal_keeps_tqdms_redrawn_bar():
     for _ in progress_bar(range(50), desc="train", file=tty, mininterval=0):
         pass
     assert "\r" in tty.getvalue()
+
+
+def test_postfix_updates_do_not_bypass_the_interval(monkeypatch):
+    monkeypatch.setenv("MOSAIC_PROGRESS_SECONDS", "3600")
+    log = io.StringIO()
+    bar = progress_bar(total=100, desc="train", file=log)
+    for i in range(100):
+        bar.set_postfix(ds=f"d{i % 3}")  # forces a redraw at every call
+        bar.update(1)
+    bar.close()
+    lines = log.getvalue().splitlines()
+    assert len(lines) <= 2 and "100%" in lines[-1]

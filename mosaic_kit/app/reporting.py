@@ -80,7 +80,14 @@ def _cmd_suite(args: argparse.Namespace) -> int:
 
     plan = load_plan(args.plan)
     if args.report_only:  # runs not finished yet are left out of the report; its title counts them
-        plan.title += f" ({sum(map(is_done, plan.runs))} of {len(plan.runs)} runs finished)"
+        finished = sum(map(is_done, plan.runs))
+        if not finished:
+            raise FileNotFoundError(
+                f"plan '{plan.name}': none of its {len(plan.runs)} runs has finished (in "
+                f"{plan.out}), so there is nothing to report; run `python -m mosaic_kit suite "
+                f"--plan {args.plan}` first."
+            )
+        plan.title += f" ({finished} of {len(plan.runs)} runs finished)"
         print(f"{plan.title}: {build_report(plan, args.notebooks, args.kernel)}/results.md")
         return 0
     if args.executor != "local":

@@ -37,7 +37,7 @@ from ..reports.selection import BASELINE
 from ..utils.yaml_mapping import read_yaml_mapping
 from .plan_checks import _validate
 from .plan_entries import _contrasts, _method, _selection, _smallest_effect
-from .plan_schema import _PER_RUN_KEYS, _PLAN_KEYS, ORDERS
+from .plan_schema import _PER_RUN_KEYS, _PLAN_KEYS, ORDERS, check_plan_types
 
 __all__ = ["RunSpec", "Plan", "load_plan", "missing_inputs"]
 
@@ -105,11 +105,17 @@ def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
             + f"; allowed: {sorted(_PLAN_KEYS)}."
         )
     for key in ("methods", "datasets", "seeds"):
-        if not data.get(key):
+        if data.get(key) is None or data.get(key) == []:
             raise ValueError(f"Plan {path} needs a non-empty '{key}' list.")
+    check_plan_types(data, path)
     root = Path(root)
     name = data.get("name", path.stem)
     out = root / data.get("out", f"runs/suite-{name}")
+    if out.exists() and not out.is_dir():
+        raise ValueError(
+            f"Plan {path}: out {out} is a file; the plan's runs need a folder there (name another "
+            "`out`, or move the file)."
+        )
     report = root / data.get("report", f"reports/suite-{name}")
     preset, shared = data.get("preset"), dict(data.get("overrides") or {})
     grid = data.get("grid") or {}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from typing import Any, TextIO
 
 from tqdm import tqdm
@@ -30,14 +31,19 @@ def writes_to_terminal(stream: TextIO) -> bool:
 class _Lines:
     """A stream for tqdm that turns each redraw (``\\r`` + the bar) into a line of its own."""
 
-    def __init__(self, stream: TextIO) -> None:
-        self.stream, self._last = stream, ""
+    def __init__(self, stream: TextIO, interval: float) -> None:
+        self.stream, self.interval = stream, interval
+        self._last, self._at = "", -float("inf")
 
     def write(self, text: str) -> None:
+        """A line at most every ``interval`` seconds (a postfix update forces tqdm to redraw at
+        every change), and always the finished bar's."""
         line = text.replace("\r", "").replace("\x1b[A", "").strip()
-        if line and line != self._last:
+        now = time.monotonic()
+        done = "100%" in line
+        if line and line != self._last and (done or now - self._at >= self.interval):
             self.stream.write(line + "\n")
-            self._last = line
+            self._last, self._at = line, now
 
     def flush(self) -> None:
         self.stream.flush()
@@ -55,4 +61,4 @@ def progress_bar(*args: Any, **kwargs: Any) -> tqdm:
         interval = 30.0
     kwargs.update(mininterval=max(interval, 0.0), maxinterval=max(interval, 0.0) * 2 or 1.0)
     kwargs.update(ncols=100, dynamic_ncols=False, ascii=True)
-    return tqdm(*args, file=_Lines(stream), **kwargs)
+    return tqdm(*args, file=_Lines(stream, max(interval, 0.0)), **kwargs)
