@@ -53,3 +53,14 @@ def test_nan_before_any_checkpoint_says_so(tmp_path, monkeypatch):
     _poison(monkeypatch, set(range(1, 100)))
     with pytest.raises(NonFiniteError, match="no checkpoint"):
         train(tiny_cfg(tmp_path, max_bad_steps=2), progress=False)
+
+
+def test_a_run_whose_every_step_was_skipped_fails_and_writes_no_results(tmp_path, monkeypatch):
+    # max_bad_steps above the run's length: no streak stops it, yet nothing ever trained
+    _poison(monkeypatch, set(range(1, 1000)))
+    cfg = tiny_cfg(tmp_path, max_bad_steps=1000)
+    with pytest.raises(NonFiniteError, match=r"every one of the \d+ steps .* never trained"):
+        train(cfg, progress=False)
+    assert not (tmp_path / "run" / "results.json").exists() and not any(
+        tmp_path.rglob("results.json")
+    )

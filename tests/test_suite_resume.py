@@ -131,7 +131,7 @@ def test_a_run_whose_suite_record_was_never_written_is_finished(tmp_path):
             },
             "sets \\['lr'\\], which 'grid' also varies",
         ),
-        ({"order": "random"}, "order 'random' is not one of"),
+        ({"order": "random"}, "order: input should be 'labels' or 'seeds' \\(got 'random'\\)"),
         ({"contrasts": [{"a": "mos", "b": "lora"}]}, "names \\['lora'\\], not labels of the plan"),
         ({"contrasts": [{"a": "mos", "b": "mos"}]}, "compares a label with itself"),
         ({"contrasts": [{"a": "mos", "versus": "mos"}]}, "each contrast is"),

@@ -66,7 +66,10 @@ def add_result_commands(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--metric", default="acc,auc")
     p.add_argument(
-        "--boot", type=int, default=4000, help="bootstrap resamples of the samples (at least 2)"
+        "--boot",
+        type=_resamples,
+        default=4000,
+        help="bootstrap resamples of the samples (2 to 100000)",
     )
     p.add_argument(
         "--margin",
@@ -132,3 +135,16 @@ def add_result_commands(sub: argparse._SubParsersAction) -> None:
 
     p = _sub(sub, "keys", help="list configuration keys, defaults and meaning")
     p.set_defaults(func=_cmd_keys)
+
+
+def _resamples(text: str) -> int:
+    """``--boot``: a whole number of resamples an interval can be built from, and memory holds."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 2 <= n <= 100_000:
+        raise argparse.ArgumentTypeError(
+            f"{n} resamples: give 2 to 100000 (4000, the default, is plenty for a 95% interval)"
+        )
+    return n

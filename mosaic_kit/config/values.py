@@ -3,11 +3,12 @@ intervals, the sizes the files exist at, choices, and the keys that only make se
 
 from __future__ import annotations
 
+import re
 from typing import Any, List
 
 from .coerce import range_problems
 
-__all__ = ["value_problems", "POSITIVE", "NON_NEGATIVE", "CHOICES"]
+__all__ = ["value_problems", "POSITIVE", "NON_NEGATIVE", "CHOICES", "UPPER"]
 
 POSITIVE = (
     "rounds",
@@ -34,6 +35,20 @@ NON_NEGATIVE = (
     "threads",
     "seed",
 )
+#: Upper ends past which a value makes training degenerate or exhausts any machine, with why.
+UPPER = {
+    "lr": (1.0, "AdamW's updates scale with lr; above 1 every step overshoots"),
+    "min_lr": (1.0, "a floor of the learning rate, at most lr"),
+    "weight_decay": (1.0, "above 1 the decay outweighs the weights at usual learning rates"),
+    "adapter_scale": (100.0, "the adapters' output would swamp the frozen features"),
+    "consistency_weight": (100.0, "the teacher term would drown the classification loss"),
+    "grad_clip": (1e6, "a clip norm this large clips nothing; use 0 to turn clipping off"),
+    "threads": (1024, "more CPU threads than any machine has"),
+    "img_size": (1024, "the 2D inputs are MedMNIST images of at most 224 px"),
+    "vol_size": (256, "the volumes are MedMNIST files of at most 64^3"),
+    "batch_size": (65536, "far beyond any accelerator's memory"),
+    "eval_batch_size": (65536, "far beyond any accelerator's memory"),
+}
 CHOICES = {
     "norm": ("auto", "imagenet", "half"),
     "adapter_input": ("residual", "norm"),
@@ -82,6 +97,11 @@ def value_problems(cfg: Any) -> List[str]:
         problems.append(
             f"vol_size ({cfg.vol_size}) must be a multiple of patch_3d ({cfg.patch_3d})"
         )
+    for key, (high, why) in UPPER.items():
+        if getattr(cfg, key) > high:
+            problems.append(f"{key} must be at most {high:g} (got {getattr(cfg, key):g}): {why}")
+    if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", str(cfg.device)):
+        problems.append(f"device must be auto, cpu, cuda, cuda:N or mps (got '{cfg.device}')")
     for key, allowed in CHOICES.items():
         if getattr(cfg, key) not in allowed:
             problems.append(

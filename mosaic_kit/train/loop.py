@@ -29,7 +29,7 @@ from .lock import RunLock
 from .log import RunLog
 from .rounds import end_round, run_round
 from .setup import check_run_dir, setup_session
-from .signals import StopRequest
+from .signals import NonFiniteError, StopRequest
 from .summary import run_summary
 from .tracking import Tracker, open_tracker
 
@@ -128,6 +128,14 @@ def _train(
         bar.close()
         log.close()
         loader.close()
+    if s.state.step and s.state.skipped_steps >= s.state.step:
+        tracker.close()
+        raise NonFiniteError(
+            f"every one of the {s.state.step} steps had a non-finite loss or gradient and was "
+            "skipped: the model never trained, so no results are written. A value makes training "
+            "degenerate (a huge lr, adapter_scale or consistency_weight?), or the data hold "
+            "non-finite values."
+        )
     dist.barrier()  # rank 0 has written best.safetensors
     results = evaluate_run(s.run_dir, data=s.data, wall_time_s=time.time() - t0, output="results")
     if main:
