@@ -86,11 +86,37 @@ def load_outputs(run_dir: str | Path, name: str = "results") -> Outputs:
                 raise ValueError(
                     f"{path}: {base} has {len(labels)} labels but {len(scores)} score rows."
                 )
+            _check_scores(path, base, dataset, scores)
             out.setdefault(ckpt, {}).setdefault(net, {}).setdefault(dataset, {})[split] = (
                 labels,
                 scores,
             )
     return out
+
+
+def _check_scores(path: Path, base: str, dataset: str, scores: np.ndarray) -> None:
+    """Scores are what ``compute_metrics`` takes: one row per sample, one column per class (two
+    for a two-class dataset), finite probabilities in [0, 1]; anything else would be scored as if
+    it were."""
+    from ..data.registry import ALL_DATASETS, get_info
+
+    fix = "rebuild the file with `python -m mosaic_kit eval RUN` (needs the run's checkpoints)"
+    if scores.ndim != 2:
+        raise ValueError(
+            f"{path}: {base}/scores has shape {scores.shape}, not (samples, classes); {fix}."
+        )
+    if dataset in ALL_DATASETS and scores.shape[1] != get_info(dataset).n_classes:
+        raise ValueError(
+            f"{path}: {base}/scores has {scores.shape[1]} column(s), but {dataset} has "
+            f"{get_info(dataset).n_classes} classes; {fix}."
+        )
+    if scores.size and not (
+        np.isfinite(scores).all() and scores.min() >= -1e-6 and scores.max() <= 1 + 1e-6
+    ):
+        raise ValueError(
+            f"{path}: {base}/scores are not probabilities in [0, 1] (range {np.nanmin(scores):g} "
+            f"to {np.nanmax(scores):g}); {fix}."
+        )
 
 
 def select(
@@ -102,6 +128,6 @@ def select(
         return outputs[checkpoint][net]
     except KeyError:
         have = ", ".join(f"{c}/{n}" for c, nets in outputs.items() for n in nets) or "nothing"
-        raise KeyError(
+        raise ValueError(
             f"no outputs for checkpoint '{checkpoint}', {net}; the file holds {have}."
         ) from None

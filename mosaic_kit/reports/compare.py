@@ -88,9 +88,27 @@ def arm(
                 "configuration's runs must differ in seed."
             )
         per = _load(r)
-        if checkpoint not in per:
-            raise KeyError(f"{r.run_dir} has no outputs of its '{checkpoint}' checkpoint.")
+        if checkpoint not in per or net not in per[checkpoint]:
+            have = ", ".join(f"{c}/{n}" for c, nets in per.items() for n in nets) or "nothing"
+            raise ValueError(
+                f"{r.run_dir}/predictions.npz has no outputs of the {net}'s '{checkpoint}' "
+                f"checkpoint (it holds {have}); choose another --checkpoint, or rebuild them "
+                f"with `python -m mosaic_kit eval {r.run_dir}`."
+            )
+        lacking = sorted(d for d, splits in per[checkpoint][net].items() if split not in splits)
+        if lacking:
+            raise ValueError(
+                f"{r.run_dir}/predictions.npz has no {split} outputs for {', '.join(lacking)}."
+            )
         out[r.seed] = {d: splits[split] for d, splits in per[checkpoint][net].items()}
+    names = [set(v) for v in out.values()]
+    if names and any(n != names[0] for n in names):
+        odd = next(r for r in records if set(out[r.seed]) != names[0])
+        raise ValueError(
+            f"The runs of '{records[0].label}' hold outputs of different datasets: "
+            f"{sorted(names[0])} in {records[0].run_dir}, {sorted(out[odd.seed])} in "
+            f"{odd.run_dir}; a configuration's runs cover the same datasets."
+        )
     return out
 
 

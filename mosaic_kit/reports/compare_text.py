@@ -127,8 +127,19 @@ def compare_text(
         )
     b = load_records(find_runs(b_paths), split=False)
     _one_configuration(b, "B", False)
+    same = sorted(
+        {str(Path(r.run_dir).resolve()) for r in a} & {str(Path(r.run_dir).resolve()) for r in b}
+    )
+    if same:
+        raise ValueError(f"{same[0]} is on both sides: A and B must be different runs.")
     first, second = arm(a, split, checkpoint), arm(b, split, checkpoint)
-    names = list(next(iter(first.values())))
+    in_a, in_b = list(next(iter(first.values()))), set(next(iter(second.values())))
+    names = [n for n in in_a if n in in_b]
+    if not names:
+        raise ValueError(
+            f"A ({', '.join(in_a)}) and B ({', '.join(sorted(in_b))}) have no dataset in common: "
+            "nothing to pair."
+        )
     rows = [(short(n), [n]) for n in names] + ([("mean", names)] if len(names) > 1 else [])
     found = [
         (
