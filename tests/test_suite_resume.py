@@ -287,3 +287,23 @@ def test_a_folder_given_as_the_plan_is_named_as_a_folder(tmp_path):
         load_plan(tmp_path)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_plan(tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize("where", ["", "breastmnist/"])
+def test_an_interrupted_run_is_resumed_also_when_its_checkpoints_are_per_dataset(
+    tmp_path, monkeypatch, where
+):
+    # an independent run keeps its checkpoints in one folder per dataset: restarting it without
+    # resume=True would meet its own unfinished part and stop ("already holds a run")
+    import papermill
+
+    from mosaic_kit.experiments import suite
+
+    spec = _plan(tmp_path, {"independent": True} if where else {})
+    state = Path(spec.run_dir) / where / "last_state.pt"
+    state.parent.mkdir(parents=True)
+    state.write_bytes(b"")
+    seen = {}
+    monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **k: seen.update(k))
+    suite._execute(spec, tmp_path, "python3", {}, lambda text: None)
+    assert seen["parameters"]["resume"] is True

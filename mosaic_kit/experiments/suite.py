@@ -54,7 +54,9 @@ def _execute(spec: RunSpec, nb: Path, kernel: str, slot: Dict[str, Any], say) ->
         f"{d / 'train.ipynb'})"
     )
     d.mkdir(parents=True, exist_ok=True)
-    resume = (d / "last_state.pt").is_file() and not (d / "results.json").is_file()
+    # an independent run's checkpoints are in its per-dataset parts
+    started = (d / "last_state.pt").is_file() or any(d.glob("*/last_state.pt"))
+    resume = started and not (d / "results.json").is_file()
     if (
         resume
     ):  # interrupted after a checkpoint: continue it (the trainer refuses a changed configuration)
