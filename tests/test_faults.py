@@ -402,8 +402,16 @@ def test_messages_name_the_file_and_the_fix(tmp_path, capsys):
             }
         )
     )
-    with pytest.raises(ValueError, match=r"datasets.breastmnist.test.auc is None, not a number"):
+    with pytest.raises(ValueError, match=r"datasets.breastmnist.test.auc is None, not a score"):
         load_records(find_runs([tmp_path]))
+    # numbers out of range were tabled as 250.0, -100.0 and inf
+    for bad, shown in ((2.5, "2.5"), (-1, "-1"), (float("inf"), "inf")):
+        text = (run / "results.json").read_text().replace("null", "0.7")
+        data = _json.loads(text)
+        data["datasets"]["breastmnist"]["test"]["acc"] = bad
+        (run / "results.json").write_text(_json.dumps(data))
+        with pytest.raises(ValueError, match=rf"test.acc is {shown}, not a score between 0 and 1"):
+            load_records(find_runs([tmp_path]))
 
 
 def test_a_symlink_loop_is_not_reported_as_a_missing_download(tmp_path):

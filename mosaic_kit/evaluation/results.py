@@ -151,11 +151,12 @@ def load_results(run_dir: str | Path, name: str = "results") -> Dict[str, Any]:
                 scores = splits.get(split) if isinstance(splits, dict) else None
                 for metric in ("acc", "auc"):
                     v = scores.get(metric) if isinstance(scores, dict) else None
-                    if not isinstance(v, (int, float)) or isinstance(v, bool):
+                    bad = not isinstance(v, (int, float)) or isinstance(v, bool)
+                    if bad or not (math.isnan(v) or 0.0 <= v <= 1.0):
                         raise ValueError(
                             f"{path}: {which}datasets.{name}.{split}.{metric} is {v!r}, not a "
-                            "number (NaN marks an undefined AUC); the file was edited or is "
-                            "damaged: restore it or re-create it with `python -m mosaic_kit eval "
-                            f"{run_dir}`."
+                            "score between 0 and 1 (NaN marks an undefined AUC); the file was "
+                            "edited or is damaged: restore it or re-create it with `python -m "
+                            f"mosaic_kit eval {run_dir}`."
                         )
     return data
