@@ -329,7 +329,7 @@ def _fake_multi(root, label, seed, per_dataset):
                 "mean_val": {},
                 "params": {"trainable": 2_000_000 if label == "b" else 10},
                 "wall_time_s": 120.0,
-                "routing": {"breastmnist": "B", "pneumoniamnist": "B", "retinamnist": "A"},
+                "routing": {"breastmnist": "B", "pneumoniamnist": "B", "nodulemnist3d": "C"},
                 "config": {"method": "mos", "seed": seed, "img_size": 64},
             }
         )
@@ -347,13 +347,19 @@ def test_contrasts_are_paired_per_dataset_specialist_and_mean(tmp_path):
             tmp_path,
             "a",
             seed,
-            {"breastmnist": strong, "pneumoniamnist": strong, "retinamnist": base},
+            {"breastmnist": strong, "pneumoniamnist": strong, "nodulemnist3d": base},
         )
         _fake_multi(
-            tmp_path, "b", seed, {"breastmnist": base, "pneumoniamnist": base, "retinamnist": base}
+            tmp_path,
+            "b",
+            seed,
+            {"breastmnist": base, "pneumoniamnist": base, "nodulemnist3d": base},
         )
         c = _fake_multi(
-            tmp_path, "c", seed, {"breastmnist": base, "pneumoniamnist": base, "retinamnist": base}
+            tmp_path,
+            "c",
+            seed,
+            {"breastmnist": base, "pneumoniamnist": base, "nodulemnist3d": base},
         )
         # another method records its own path names
         res = json.loads((c / "results.json").read_text())
@@ -380,13 +386,13 @@ def test_contrasts_are_paired_per_dataset_specialist_and_mean(tmp_path):
         "row",
         "Breast",
         "Pneumonia",
-        "Retina",
+        "Nodule3D",
         "specialist B (Breast + Pneumonia)",
         "mean",
     }
     assert rows["specialist B (Breast + Pneumonia)"].count(": better") == 2
     assert rows["mean"].count("Holm: better") == 2 and rows["Breast"].count("Holm: better") == 2
-    assert rows["Retina"].count("+0.0 [+0.0, +0.0] identical outputs: not testable") == 2
+    assert rows["Nodule3D"].count("+0.0 [+0.0, +0.0] identical outputs: not testable") == 2
     # the 4 rows x 2 metrics that can differ
     assert "Holm over the 8 comparisons of this contrast" in first
     assert second.count("+0.0 [+0.0, +0.0]") == 2 * 5 and "better" not in second  # c is a copy of b

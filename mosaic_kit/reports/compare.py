@@ -27,11 +27,9 @@ from ..evaluation.outputs import Outputs, has_outputs, load_outputs
 from ..stats import (
     MIN_SEEDS,
     Comparison,
-    Interval,
     Sample,
     holm,
     identical_outputs,
-    interval_of_mean,
     paired_difference,
     paired_differences,
 )
@@ -42,7 +40,6 @@ __all__ = [
     "arm",
     "selection_checkpoint",
     "compare_records",
-    "mean_interval",
     "LeverRow",
     "lever_rows",
     "N_BOOT",
@@ -149,19 +146,6 @@ def changed_datasets(a: Sample, b: Sample) -> List[str]:
     return [d for d in names if not identical_outputs(a, b, seeds, [d])]
 
 
-def mean_interval(
-    records: Sequence[RunRecord],
-    metric: str,
-    datasets: Optional[Sequence[str]] = None,
-    split: str = "test",
-    net: str = "student",
-    n_boot: int = N_BOOT,
-) -> Interval:
-    """A configuration's mean score with its interval over seeds and samples (reported
-    checkpoint)."""
-    return interval_of_mean(arm(records, split, "best", net), metric, datasets, n_boot=n_boot)
-
-
 @dataclass
 class LeverRow:
     label: str
@@ -226,29 +210,3 @@ def short(name: str) -> str:
     except ValueError:
         return name
     return name.replace("mnist", "").capitalize().replace("3d", "3D")
-
-
-def attach_intervals(
-    table, records: Sequence[RunRecord], which: str = "student", n_boot: int = N_BOOT
-) -> bool:
-    """Fill ``table.ci`` with each label's interval of the mean test score, per dataset and
-    group, over seeds and samples; returns False (and leaves it empty) where some run lacks
-    per-sample outputs."""
-    if not has_all_outputs(records):
-        return False
-    from ..data.registry import GROUPS, in_group
-
-    for lab in table.labels:
-        rs = [r for r in records if r.label == lab]
-        names = list(dict.fromkeys(n for r in rs for n in r.results["datasets"]))
-        rows = [(n, [n]) for n in names] + [
-            (f"mean_{g}", [n for n in names if in_group(n, g)]) for g in GROUPS
-        ]
-        for row, ds in rows:
-            if not ds:
-                continue
-            for m in ("acc", "auc"):
-                iv = mean_interval(rs, m, ds, net=which, n_boot=n_boot)
-                table.ci.setdefault((lab, row), {})[m] = (iv.low, iv.high)
-                table.intervals[(lab, row, m)] = iv
-    return True

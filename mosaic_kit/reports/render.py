@@ -17,9 +17,10 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
 from ..data.registry import in_group
 from ..evaluation.results import execution_line
-from .compare import attach_intervals, lever_rows
+from .compare import lever_rows
 from .contrasts import contrast_rows, contrasts_md, plot_contrasts
 from .formats import provenance_md, to_csv, to_latex, to_markdown
+from .intervals import attach_intervals
 from .levers import levers_md, plot_levers
 from .references import reference_paper_means, reference_resnet18
 from .scaling import is_sweep, scaling_md, scaling_points
