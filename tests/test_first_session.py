@@ -82,6 +82,9 @@ def test_dry_run_checks_the_data_files_and_the_weights(tmp_path, capsys):
     folder.mkdir()
     assert main([*args, "--set", f"data_root={folder}", "--set", "datasets=breastmnist"]) == 2
     assert "breastmnist.npz is missing and download is off" in capsys.readouterr().err
+    on = ["--set", f"data_root={folder}", "--set", "datasets=breastmnist", "--set", "download=true"]
+    assert main([*args, *on]) == 0  # said, not silently passed: these files come from the network
+    assert "1 data file(s) are not there yet and will be downloaded" in capsys.readouterr().out
     weights = tmp_path / "vit.safetensors"
     assert main([*args, "--set", f"weights={weights}"]) == 2
     assert f"weights file {weights} does not exist" in capsys.readouterr().err

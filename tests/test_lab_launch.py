@@ -21,8 +21,13 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_make_lab_allows_root_exactly_when_run_as_root():
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
-    dry = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True)
-    line = dry.stdout.strip().splitlines()[-1]
+    dry = subprocess.run(
+        ["make", "-s", "-n", "--no-print-directory", "lab"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    line = next(x for x in dry.stdout.splitlines() if "jupyter lab" in x)
     assert line.startswith(".venv/bin/jupyter lab notebooks/")
     assert ("--allow-root" in line) == (os.geteuid() == 0)
 

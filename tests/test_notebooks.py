@@ -244,7 +244,7 @@ def test_suite_runs_plan_skips_done_runs_and_rebuilds_report(tmp_path):
             {
                 "name": "t",
                 "preset": "cpu-tiny",
-                "overrides": {**TINY, "rounds": 1, "datasets": None},
+                "overrides": {**{k: v for k, v in TINY.items() if k != "datasets"}, "rounds": 1},
                 "methods": ["mos"],
                 "datasets": [{"name": "pair", "datasets": ["breastmnist", "adrenalmnist3d"]}],
                 "seeds": [1, 2],
@@ -340,7 +340,7 @@ def test_suite_resumes_an_interrupted_run_and_sets_aside_a_stale_one(tmp_path):
             {
                 "name": "t",
                 "preset": "cpu-tiny",
-                "overrides": {**TINY, "datasets": None},
+                "overrides": {k: v for k, v in TINY.items() if k != "datasets"},
                 "methods": ["mos"],
                 "datasets": [{"name": "one", "datasets": ["breastmnist"]}],
                 "seeds": [1],

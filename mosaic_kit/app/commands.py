@@ -93,7 +93,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     names = resolve_datasets(cfg.datasets)
     build_routing(names, cfg.routing)
     if args.dry_run:
-        from ..train.preflight import missing_inputs_of
+        from ..train.preflight import absent_files, missing_inputs_of
         from ..train.summary import run_summary
 
         print(yaml.safe_dump(cfg.to_dict(), sort_keys=False).rstrip())
@@ -103,6 +103,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
             raise FileNotFoundError(
                 "the run would stop at its start; missing:\n  " + "\n  ".join(missing)
             )
+        fetched = absent_files(cfg) if cfg.download else []
+        if fetched:
+            print(
+                f"\ndry run: the configuration is valid; {len(fetched)} data file(s) are not "
+                f"there yet and will be downloaded at the start (needs network): "
+                + ", ".join(str(p) for p in fetched)
+            )
+            return 0
         print("\ndry run: the configuration is valid and every input file is there.")
         return 0
     from ..evaluation.results import load_results, markdown_table

@@ -10,25 +10,34 @@ from typing import List
 from ..config import Config
 from ..data.registry import get_info, resolve_datasets
 
-__all__ = ["missing_inputs_of"]
+__all__ = ["missing_inputs_of", "absent_files"]
+
+
+def absent_files(cfg: Config) -> List[Path]:
+    """The official files ``cfg`` reads that are not under ``data_root`` (none for synthetic)."""
+    if cfg.data_root == "synthetic":
+        return []
+    root = Path(cfg.data_root).expanduser()
+    out = []
+    for name in resolve_datasets(cfg.datasets):
+        info = get_info(name)
+        if not info.is_custom:
+            path = root / info.file_name(cfg.size_3d if info.is_3d else cfg.size)
+            if not path.is_file():
+                out.append(path)
+    return out
 
 
 def missing_inputs_of(cfg: Config) -> List[str]:
     """One line per missing input of ``cfg``, each naming the file and the fix."""
     missing: List[str] = []
-    if cfg.data_root != "synthetic" and not cfg.download:
-        root = Path(cfg.data_root).expanduser()
-        for name in resolve_datasets(cfg.datasets):
-            info = get_info(name)
-            if info.is_custom:
-                continue
-            path = root / info.file_name(cfg.size_3d if info.is_3d else cfg.size)
-            if not path.is_file():
-                where = "" if root.is_dir() else f" (the folder {root} does not exist)"
-                missing.append(
-                    f"data file {path} is missing{where} and download is off (set download=true, "
-                    "or put the official file there)"
-                )
+    if not cfg.download:
+        for path in absent_files(cfg):
+            where = "" if path.parent.is_dir() else f" (the folder {path.parent} does not exist)"
+            missing.append(
+                f"data file {path} is missing{where} and download is off (set download=true, "
+                "or put the official file there)"
+            )
     weights = str(cfg.weights or "")
     if weights and not weights.startswith("timm:") and not Path(weights).expanduser().is_file():
         missing.append(
