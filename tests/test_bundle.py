@@ -3,6 +3,7 @@ by sha256; loaded by path or as hf:OWNER/NAME (the Hub client stood in by local 
 in tests)."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -198,3 +199,31 @@ def test_an_independent_run_is_bundled_dataset_by_dataset(tmp_path):
     with pytest.raises(ValueError, match="bundle each dataset's run folder on its own"):
         save_bundle(run, tmp_path / "b")
     assert not (tmp_path / "b").exists()
+
+
+def test_a_bundle_checks_its_files_and_holds_no_path_of_its_machine(trained, tmp_path):
+    run, weights = trained
+    out = save_bundle(run, tmp_path / "b")
+    manifest = json.loads((out / "bundle.json").read_text())
+    shared = json.loads((out / "results.json").read_text())
+    assert manifest["source_run"] == run.name
+    for text in ((out / "bundle.json").read_text(), (out / "results.json").read_text()):
+        assert str(tmp_path) not in text and str(run.parent) not in text
+    assert (
+        shared["config"]["out"] == "."
+        and shared["datasets"] == json.loads((run / "results.json").read_text())["datasets"]
+    )
+    mosaic_kit.load(out, weights=str(weights))  # intact: loads
+    # a stray checkpoint beside the bundle's own
+    shutil.copy2(run / "last.safetensors", out / "last.safetensors")
+    with pytest.raises(ValueError, match=r"last.safetensors is not part of the bundle"):
+        mosaic_kit.load(out, weights=str(weights))
+    # the bundle's checkpoint replaced by another of the same shape
+    shutil.move(out / "last.safetensors", out / "best.safetensors")
+    with pytest.raises(ValueError, match=r"best.safetensors is not the file the bundle was made"):
+        mosaic_kit.load(out, weights=str(weights))
+    # a manifest with a field missing or of the wrong type
+    for broken in ({**manifest, "backbone": None}, {**manifest, "files": []}, [manifest]):
+        (out / "bundle.json").write_text(json.dumps(broken))
+        with pytest.raises(ValueError, match=r"is not a mosaic_kit bundle manifest"):
+            mosaic_kit.load(out, weights=str(weights))

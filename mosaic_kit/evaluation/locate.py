@@ -9,16 +9,68 @@ from typing import Any, Dict, Optional
 
 from ..config.paths import is_hub_spec
 
-__all__ = ["HUB_PREFIX", "read_bundle", "resolve_run", "weights_check"]
+__all__ = ["HUB_PREFIX", "read_bundle", "resolve_run", "verify_bundle", "weights_check"]
 
 #: ``hf:OWNER/NAME``: a bundle on the Hugging Face Hub.
 HUB_PREFIX = "hf:"
 
 
 def read_bundle(path: str | Path) -> Optional[Dict[str, Any]]:
-    """A bundle's ``bundle.json`` (None for a plain run directory)."""
+    """A bundle's ``bundle.json`` (None for a plain run directory), its shape checked: a mapping
+    with a ``backbone`` mapping naming the backbone and a ``files`` mapping of sha256 digests."""
     f = Path(path) / "bundle.json"
-    return json.loads(f.read_text()) if f.is_file() else None
+    if not f.is_file():
+        return None
+    fix = "re-create the bundle with `python -m mosaic_kit bundle RUN --out DIR`"
+    try:
+        manifest = json.loads(f.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{f} is not valid JSON ({err}); {fix}.") from None
+    problems = []
+    if not isinstance(manifest, dict):
+        problems.append(f"it holds a {type(manifest).__name__}, not a mapping")
+    else:
+        bb = manifest.get("backbone")
+        if not isinstance(bb, dict) or not isinstance(bb.get("name"), str):
+            problems.append("'backbone' is not a mapping with the backbone's 'name'")
+        files = manifest.get("files")
+        if not isinstance(files, dict) or not all(
+            isinstance(v, str) and len(v) == 64 for v in files.values()
+        ):
+            problems.append("'files' is not a mapping of file names to sha256 digests")
+        if not isinstance(manifest.get("datasets"), dict) or not manifest.get("datasets"):
+            problems.append("'datasets' is not a non-empty mapping")
+    if problems:
+        raise ValueError(f"{f} is not a mosaic_kit bundle manifest: {'; '.join(problems)}; {fix}.")
+    return manifest
+
+
+def verify_bundle(folder: str | Path) -> None:
+    """Every file a bundle lists has the sha256 it was written with, and no checkpoint it does
+    not list is beside them (a stray or copied-in tensor file would load silently)."""
+    from ..data.provenance import file_digest
+
+    manifest = read_bundle(folder)
+    if manifest is None:
+        return
+    folder = Path(folder)
+    for name, digest in manifest["files"].items():
+        path = folder / name
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"bundle {folder}: {name} is listed in bundle.json but missing."
+            )
+        if file_digest(path, "sha256") != digest:
+            raise ValueError(
+                f"bundle {folder}: {name} is not the file the bundle was made with (sha256 differs "
+                "from bundle.json): it was replaced or damaged; re-create the bundle from its run."
+            )
+    stray = sorted(p.name for p in folder.glob("*.safetensors") if p.name not in manifest["files"])
+    if stray:
+        raise ValueError(
+            f"bundle {folder}: {', '.join(stray)} is not part of the bundle (not in bundle.json); "
+            "remove it, or bundle that checkpoint with `bundle RUN --checkpoint NAME`."
+        )
 
 
 def resolve_run(spec: str | Path) -> Path:

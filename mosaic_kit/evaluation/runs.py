@@ -18,7 +18,7 @@ from ..methods import (
 from ..models.mosaic import MosaicModel, frozen_shared_copy
 from ..models.parameters import frozen_fingerprint
 from ..utils.checkpoint import load_into, load_tensors
-from .locate import resolve_run, weights_check
+from .locate import resolve_run, verify_bundle, weights_check
 
 __all__ = [
     "LoadedRun",
@@ -62,6 +62,7 @@ def load_run(
     run_dir = resolve_run(run_dir)
     if not (run_dir / "config.yaml").exists():
         raise FileNotFoundError(f"{run_dir} is not a run directory (no config.yaml).")
+    verify_bundle(run_dir)
     weights_check(run_dir, (overrides or {}).get("weights"))
     path = run_dir / f"{checkpoint}.safetensors"
     groups, meta = load_tensors(path)

@@ -92,7 +92,7 @@ def save_bundle(run_dir: str | Path, out: str | Path, checkpoint: str = "best") 
         "format": FORMAT,
         "mosaic_kit": __version__,
         "checkpoint": checkpoint,
-        "source_run": str(run_dir),
+        "source_run": run_dir.name,  # a folder name: no path of this machine is published
         "method": cfg.get("method"),
         "seed": cfg.get("seed"),
         "backbone": {
@@ -109,7 +109,16 @@ def save_bundle(run_dir: str | Path, out: str | Path, checkpoint: str = "best") 
     tmp.chmod(0o755)  # mkdtemp makes it private; a bundle is for sharing
     try:
         shutil.copy2(ckpt, tmp / ckpt.name)
-        shutil.copy2(run_dir / "results.json", tmp / "results.json")
+        shared = dict(results)  # the run's scores, without this machine's paths
+        shared["config"] = {
+            k: v for k, v in (results.get("config") or {}).items() if k != "cache_dir"
+        }
+        shared["config"].update({k: cfg[k] for k in ("weights", "data_root", "out") if k in cfg})
+        if backbone.get("weights") and not is_hub_spec(backbone["weights"]):
+            prov = dict(shared.get("provenance") or {})
+            prov["backbone"] = {**backbone, "weights": Path(backbone["weights"]).name}
+            shared["provenance"] = prov
+        (tmp / "results.json").write_text(json.dumps(shared, indent=1))
         if (run_dir / "datasets").is_dir():
             shutil.copytree(run_dir / "datasets", tmp / "datasets")
         (tmp / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
