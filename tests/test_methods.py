@@ -120,6 +120,10 @@ def test_method_table_is_complete():
         "partial",
         "full",
     }
+    # the torch-free list the command line checks names against is the registered list, in order
+    from mosaic_kit.config.method_keys import BUILTIN_METHODS
+
+    assert list(available_methods()) == list(BUILTIN_METHODS)
     with pytest.raises(ValueError, match="Did you mean 'lora'"):
         get_method("lorra")
 
