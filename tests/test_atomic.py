@@ -67,7 +67,9 @@ def test_write_errors_stop_training_and_keep_checkpoint(tmp_path, monkeypatch, c
 
     monkeypatch.setattr(atomic.os, "fsync", fsync)
     with pytest.raises(
-        atomic.WriteError, match=rf"{text} \[{errno.errorcode[code]}\]\. The previous version"
+        atomic.WriteError,
+        match=rf"{text} \[{errno.errorcode[code]}\]\. The previous version.*Resume with `train "
+        "--resume",
     ):
         train(tiny_cfg(tmp_path, rounds=3), progress=False)
     run = tmp_path / "run"

@@ -78,3 +78,57 @@ def test_scores_that_are_not_the_classes_probabilities_are_refused(tmp_path, cap
     write_outputs(run, outputs)
     rc, err = _compare(tmp_path, capsys)
     assert rc == 2 and words in err and "eval" in err
+
+
+def test_outputs_copied_from_another_seed_are_refused(tmp_path, capsys):
+    """Were paired without a word: seed 1's outputs scored as seed 2's. Files without a
+    fingerprint (every committed record) are caught by the scores results.json records."""
+    import shutil
+
+    _arms(tmp_path)
+    shutil.copy(tmp_path / "a" / "seed1" / "predictions.npz", tmp_path / "a" / "seed2")
+    rc, err = _compare(tmp_path, capsys)
+    assert rc == 2 and "Traceback" not in err
+    assert "seed2/predictions.npz does not hold the outputs" in err and "results.json" in err
+    assert "from the file" in err and "recorded" in err and "mosaic_kit eval" in err
+
+
+def test_a_fingerprint_of_another_run_is_refused(tmp_path, capsys):
+    import json
+
+    from mosaic_kit.evaluation.outputs import read_fingerprint, run_fingerprint
+
+    _arms(tmp_path)
+    run = tmp_path / "a" / "seed2"
+    config = json.loads((run / "results.json").read_text())["config"]
+    outputs = load_outputs(run)
+    write_outputs(run, outputs, config=config)  # its own fingerprint: accepted
+    assert read_fingerprint(run / "predictions.npz") == run_fingerprint(config)
+    assert _compare(tmp_path, capsys)[0] == 0
+    write_outputs(run, outputs, config={**config, "seed": 7})
+    rc, err = _compare(tmp_path, capsys)
+    assert rc == 2 and "was written by another run (seed 7)" in err and "(seed 2)" in err
+    write_outputs(run, outputs, config={**config, "lr": 0.5})
+    rc, err = _compare(tmp_path, capsys)
+    assert rc == 2 and "another configuration, same seed" in err
+    # where the files are is not part of a run's identity: a moved or bundled run keeps it
+    assert run_fingerprint({**config, "out": "/elsewhere", "data_root": "x", "threads": 2}) == (
+        run_fingerprint(config)
+    )
+
+
+def test_a_trained_run_writes_its_fingerprint(tmp_path):
+    import json
+
+    import torch
+    from conftest import tiny_cfg
+
+    from mosaic_kit.evaluation.outputs import read_fingerprint, run_fingerprint
+    from mosaic_kit.train import train
+
+    torch.manual_seed(0)
+    run = train(tiny_cfg(tmp_path, datasets=["breastmnist"], rounds=1, steps_per_dataset=1,
+                         eval_max_samples=16, seed=11), progress=False)  # fmt: skip
+    config = json.loads((run / "results.json").read_text())["config"]
+    assert read_fingerprint(run / "predictions.npz") == run_fingerprint(config)
+    assert read_fingerprint(run / "predictions.npz")["seed"] == 11

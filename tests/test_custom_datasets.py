@@ -190,3 +190,80 @@ def test_an_empty_class_folder_is_an_error(tmp_path):
     tiny_cfg(tmp_path, custom_datasets=[str(skin)], datasets=["skinlesions"])
     with pytest.raises(ValueError, match=r"class\(es\) \['empty'\] have no samples"):
         open_datasets("synthetic", ["skinlesions"], 28, 28, cache_dir=tmp_path / "cache")
+
+
+def _own_npz(tmp_path, modality, **arrays):
+    np.savez(tmp_path / "own.npz", **arrays)
+    (tmp_path / "own.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "name": "ownset",
+                "task": "binary-class",
+                "modality": modality,
+                "source": "own.npz",
+                "class_names": ["no", "yes"],
+            }  # fmt: skip
+        )
+    )
+    tiny_cfg(tmp_path, custom_datasets=[str(tmp_path / "own.yaml")], datasets=["ownset"])
+    return lambda: open_datasets("synthetic", ["ownset"], 28, 28, cache_dir=tmp_path / "cache")
+
+
+def _splits(x, y, **replace):
+    return {**{f"{s}_images": x for s in ("train", "val", "test")},
+            **{f"{s}_labels": y for s in ("train", "val", "test")}, **replace}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "modality, images, message",
+    [
+        (
+            "2d",
+            (12, 28, 28, 2),
+            r"own.npz: train_images has shape \(12, 28, 28, 2\), images of 2 "
+            "channels",
+        ),  # fmt: skip
+        (
+            "2d",
+            (12, 28, 28, 28),
+            "volumes, but the spec of ownset says modality 2D; set `modality: 3D`",
+        ),  # fmt: skip
+        (
+            "3d",
+            (12, 28, 28),
+            "2D images, but the spec of ownset says modality 3D; set `modality: 2D`",
+        ),  # fmt: skip
+        ("3d", (12, 28, 28, 3), "2D images, but the spec of ownset says modality 3D"),
+    ],
+)
+def test_an_own_dataset_of_the_wrong_layout_is_named_against_its_source(
+    tmp_path, modality, images, message
+):
+    """Were reported against the cache copy ("is this the file of a 3D dataset renamed?")."""
+    x = np.random.default_rng(0).integers(0, 256, images, dtype=np.uint8)
+    y = (np.arange(12) % 2)[:, None]
+    opener = _own_npz(tmp_path, modality, **_splits(x, y))
+    with pytest.raises(ValueError, match=message) as err:
+        opener()
+    assert "cache" not in str(err.value) and "renamed" not in str(err.value)
+
+
+def test_an_empty_split_of_an_own_dataset_is_named(tmp_path):
+    """Was a numpy reshape error (npz) and a KeyError (class folders)."""
+    x = np.random.default_rng(0).integers(0, 256, (12, 28, 28), dtype=np.uint8)
+    y = (np.arange(12) % 2)[:, None]
+    empty = {"val_images": x[:0], "val_labels": y[:0]}
+    with pytest.raises(ValueError, match="val_images is empty .0 samples.; the val split needs"):
+        _own_npz(tmp_path, "2d", **_splits(x, y, **empty))()
+    skin, _ = write_example(tmp_path, n=3)
+    for split in ("train", "val", "test"):
+        for cls in ("busy", "calm"):
+            (tmp_path / "skin" / split / cls).mkdir(parents=True)
+            if split != "val":
+                for f in sorted((tmp_path / "skin" / cls).iterdir()):
+                    shutil.copy(f, tmp_path / "skin" / split / cls / f.name)
+    for cls in ("busy", "calm"):
+        shutil.rmtree(tmp_path / "skin" / cls)
+    tiny_cfg(tmp_path, custom_datasets=[str(skin)], datasets=["skinlesions"])
+    with pytest.raises(ValueError, match="the val split of .*skin is empty; add samples"):
+        open_datasets("synthetic", ["skinlesions"], 28, 28, cache_dir=tmp_path / "cache")

@@ -18,6 +18,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from ..utils.npz import open_npz
+from .custom_checks import check_classes, check_layout, integer_labels
 from .files import SPLITS, default_cache_dir
 from .readers import IntensityWarning, conform, read_array
 from .registry import DatasetInfo
@@ -136,7 +137,10 @@ def _from_npz(
         }
     images, labels = {}, {}
     for s, (x, y) in raw.items():
-        ready = x.dtype == np.uint8 and x.shape[1:3] == (size, size) and window is None
+        key = "images" if s == "all" else f"{s}_images"
+        check_layout(source, key, x, y, info)
+        want = (size,) * 3 if info.is_3d else (size, size) + ((3,) if info.n_channels == 3 else ())
+        ready = x.dtype == np.uint8 and x.shape[1:] == want and window is None
         images[s] = (
             x
             if ready
@@ -145,53 +149,8 @@ def _from_npz(
             )
         )
         key = "labels" if s == "all" else f"{s}_labels"
-        labels[s] = _integer_labels(np.asarray(y).reshape(len(y), -1), f"{source} ({key})")
+        labels[s] = integer_labels(np.asarray(y).reshape(len(y), -1), f"{source} ({key})")
     return images, labels
-
-
-def _integer_labels(y: np.ndarray, where: str) -> np.ndarray:
-    """``y`` as int64, refused unless every value is a whole number (a float 0.5 is not a class)."""
-    if y.dtype == bool or np.issubdtype(y.dtype, np.integer):
-        return y.astype(np.int64)
-    if not np.issubdtype(y.dtype, np.floating):
-        raise ValueError(
-            f"{where} has {y.dtype} labels; give integer class indices 0..K-1 (MedMNIST's layout)."
-        )
-    bad = np.flatnonzero(~np.isfinite(y) | (y != np.round(y)))
-    if len(bad):
-        i = np.unravel_index(bad[0], y.shape)[0]
-        raise ValueError(
-            f"{where}: label {y.reshape(-1)[bad[0]].item()!r} of sample {i} is not a whole number "
-            f"({len(bad)} such values); give integer class indices 0..K-1, not scores or soft "
-            "labels."
-        )
-    return y.astype(np.int64)
-
-
-def _check_classes(
-    info: DatasetInfo, labels: Dict[str, np.ndarray], names: List[str], source: Path
-) -> None:
-    """Labels in range, and every class present: a class without samples has no AUC and no
-    accuracy to learn."""
-    k = len(names)
-    multilabel = info.is_multilabel
-    top = 1 if multilabel else k - 1
-    for s, y in labels.items():
-        if len(y) and (y.min() < 0 or y.max() > top):
-            raise ValueError(
-                f"{source} ({s}): labels run from {y.min()} to {y.max()}, but the spec's {k} class "
-                f"names allow {'0/1 per label' if multilabel else f'0..{k - 1}'}; fix the labels "
-                "or class_names."
-            )
-    if multilabel:
-        return
-    seen = np.unique(np.concatenate([y[:, 0] for y in labels.values()]))
-    missing = [names[c] for c in range(k) if c not in seen]
-    if missing:
-        raise ValueError(
-            f"{source}: class(es) {missing} have no samples (an empty class folder?); remove them "
-            "from class_names (and the folder) or add samples."
-        )
 
 
 def build_custom(info: DatasetInfo, size: int, cache_dir: Optional[str | Path] = None) -> Path:
@@ -217,15 +176,16 @@ def build_custom(info: DatasetInfo, size: int, cache_dir: Optional[str | Path] =
         if source.is_file()
         else _from_folders(source, info, size, names, window)
     )
-    _check_classes(info, labels, names, source)
+    check_classes(info, labels, names, source)
     if "all" in images:
         parts = _split_indices(labels["all"], spec["split"], int(spec["seed"]))
         images = {s: images["all"][i] for s, i in parts.items()}
         labels = {s: labels["all"][i] for s, i in parts.items()}
     for s in SPLITS:
-        if len(images[s]) == 0:
+        if s not in images or len(images[s]) == 0:
             raise ValueError(
-                f"{info.name}: the {s} split is empty; add samples or change the spec's split."
+                f"{info.name}: the {s} split of {source} is empty; add samples (a {s}/ folder "
+                "of class folders with files) or change the spec's `split` fractions."
             )
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".{target.name}.{os.getpid()}.part.npz"

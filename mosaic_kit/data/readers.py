@@ -188,8 +188,11 @@ def conform(
         )
     if not info.is_3d and not is_2d:
         raise ValueError(
-            f"{source} is a {a.ndim}-D array {a.shape}, not a 2D image, but {info.name} is a 2D "
-            "dataset: give one image (H, W) or (H, W, 3), or a 3D dataset's name for a volume."
+            f"{source} has 2 channels {a.shape}; {info.name} takes grayscale (H, W) or RGB "
+            "(H, W, 3) images: keep one channel, or make three."
+            if a.ndim == 3 and a.shape[-1] == 2
+            else f"{source} is a {a.ndim}-D array {a.shape}, not a 2D image, but {info.name} is a "
+            "2D dataset: give one image (H, W) or (H, W, 3), or a 3D dataset's name for a volume."
         )
     a = to_uint8(a, window, source)
     if info.is_3d:

@@ -63,7 +63,8 @@ def verify_bundle(folder: str | Path) -> None:
         if file_digest(path, "sha256") != digest:
             raise ValueError(
                 f"bundle {folder}: {name} is not the file the bundle was made with (sha256 differs "
-                "from bundle.json): it was replaced or damaged; re-create the bundle from its run."
+                "from bundle.json): it was edited, replaced or damaged (a bundle is fixed when "
+                "made: change the run and bundle it again)."
             )
     stray = sorted(p.name for p in folder.glob("*.safetensors") if p.name not in manifest["files"])
     if stray:

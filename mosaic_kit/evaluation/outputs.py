@@ -6,21 +6,33 @@ Every paired comparison (``mosaic_kit.stats``, ``python -m mosaic_kit compare``)
 these, so a verdict never rests on a summary number alone. One compressed ``.npz`` per evaluation
 beside its ``.json`` (``predictions.npz`` for ``results.json``), keys
 ``{checkpoint}/{net}/{dataset}/{split}/{labels|scores}``; scores are float32 probabilities as
-``metrics.compute_metrics`` takes them, labels as the split stores them.
+``metrics.compute_metrics`` takes them, labels as the split stores them. ``run/fingerprint`` (JSON
+as bytes) names the run that wrote them: its seed and the sha256 of its configuration without the
+keys that only say where things are (``outputs_check`` compares it with the run's ``results.json``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 from pathlib import Path
-from typing import Dict, Mapping, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
 from ..utils.atomic import atomic_write_bytes
 from ..utils.npz import open_npz
 
-__all__ = ["Outputs", "outputs_path", "write_outputs", "load_outputs", "has_outputs"]
+__all__ = [
+    "Outputs",
+    "outputs_path",
+    "write_outputs",
+    "load_outputs",
+    "has_outputs",
+    "run_fingerprint",
+    "read_fingerprint",
+]
 
 #: {checkpoint: {net: {dataset: {split: (labels, scores)}}}}
 Outputs = Dict[str, Dict[str, Dict[str, Dict[str, Tuple[np.ndarray, np.ndarray]]]]]
@@ -32,9 +44,35 @@ def outputs_path(run_dir: str | Path, name: str = "results") -> Path:
     return Path(run_dir) / ("predictions.npz" if name == "results" else f"{name}.predictions.npz")
 
 
-def write_outputs(run_dir: str | Path, outputs: Outputs, name: str = "results") -> Path:
-    """Write ``outputs`` atomically (compressed npz, no pickled objects)."""
+#: configuration keys that say where things are or how fast they ran, not what was trained: a run
+#: moved, bundled or evaluated on another machine keeps its fingerprint
+PLACE_KEYS = frozenset(
+    {"out", "data_root", "cache_dir", "weights", "device", "threads", "download", "num_workers"}
+)
+FINGERPRINT_KEY = "run/fingerprint"
+
+
+def run_fingerprint(config: Mapping[str, Any]) -> Dict[str, Any]:
+    """``{"seed", "config_sha256"}`` of a run's resolved configuration (``results.json``'s
+    ``config``)."""
+    kept = {k: v for k, v in config.items() if k not in PLACE_KEYS}
+    text = json.dumps(kept, sort_keys=True, default=str)
+    return {"seed": config.get("seed"), "config_sha256": hashlib.sha256(text.encode()).hexdigest()}
+
+
+def write_outputs(
+    run_dir: str | Path,
+    outputs: Outputs,
+    name: str = "results",
+    config: Optional[Mapping[str, Any]] = None,
+) -> Path:
+    """Write ``outputs`` atomically (compressed npz, no pickled objects), with the fingerprint of
+    the run's ``config``."""
     arrays: Dict[str, np.ndarray] = {}
+    if config is not None:
+        arrays[FINGERPRINT_KEY] = np.frombuffer(
+            json.dumps(run_fingerprint(config)).encode(), dtype=np.uint8
+        )
     for ckpt, nets in outputs.items():
         for net, datasets in nets.items():
             for dataset, splits in datasets.items():
@@ -47,6 +85,24 @@ def write_outputs(run_dir: str | Path, outputs: Outputs, name: str = "results") 
     path = outputs_path(run_dir, name)
     atomic_write_bytes(path, buf.getvalue())
     return path
+
+
+def read_fingerprint(path: str | Path) -> Optional[Dict[str, Any]]:
+    """The fingerprint a predictions file carries; None for files written before the kit wrote
+    one."""
+    with open_npz(path, "mosaic_kit predictions file") as z:
+        if FINGERPRINT_KEY not in z.files:
+            return None
+        try:
+            found = json.loads(bytes(z[FINGERPRINT_KEY]).decode())
+        except (ValueError, UnicodeDecodeError):
+            found = None
+    if not isinstance(found, dict) or not {"seed", "config_sha256"} <= set(found):
+        raise ValueError(
+            f"{path}: its {FINGERPRINT_KEY} entry is not a run fingerprint; rebuild the file with "
+            "`python -m mosaic_kit eval RUN` (needs the run's checkpoints)."
+        )
+    return found
 
 
 def has_outputs(run_dir: str | Path, name: str = "results") -> bool:

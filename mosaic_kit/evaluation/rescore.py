@@ -149,7 +149,7 @@ def evaluate_run(
         )
     if dist.is_main():
         # first: a results.json never stands without its outputs
-        write_outputs(run_dir, outputs, output)
+        write_outputs(run_dir, outputs, output, results["config"])
         write_results(run_dir, results, output)
     return results
 

@@ -24,6 +24,8 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..data.registry import get_info
 from ..evaluation.outputs import Outputs, has_outputs, load_outputs
+from ..evaluation.outputs_check import check_outputs
+from ..evaluation.results import load_results
 from ..stats import (
     MIN_SEEDS,
     Comparison,
@@ -51,13 +53,17 @@ N_BOOT = 4000
 
 
 @functools.lru_cache(maxsize=512)
-def _outputs(run_dir: str, mtime: float) -> Outputs:
-    return load_outputs(run_dir)
+def _outputs(run_dir: str, stamp: tuple) -> Outputs:
+    outputs = load_outputs(run_dir)
+    check_outputs(run_dir, outputs, load_results(run_dir))  # never outputs of another run
+    return outputs
 
 
 def _load(r: RunRecord) -> Outputs:
-    path = Path(r.run_dir) / "predictions.npz"
-    return _outputs(str(r.run_dir), path.stat().st_mtime)
+    files = [Path(r.run_dir) / name for name in ("predictions.npz", "results.json")]
+    return _outputs(
+        str(r.run_dir), tuple((s.st_mtime_ns, s.st_size) for s in map(Path.stat, files))
+    )
 
 
 def has_all_outputs(records: Sequence[RunRecord]) -> bool:

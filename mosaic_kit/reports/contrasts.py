@@ -20,6 +20,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..data.registry import SPECIALISTS, build_routing
 from ..stats import Comparison, holm, paired_differences
+from ..utils.atomic import save_figure
 from .compare import N_BOOT, arm, has_all_outputs, short
 from .table import RunRecord
 
@@ -216,6 +217,6 @@ def plot_contrasts(found: Sequence[ContrastRow], path: str | Path) -> Path:
         fontsize=9,
     )
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)
     return Path(path)

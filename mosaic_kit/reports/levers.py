@@ -9,6 +9,7 @@ from statistics import median
 from typing import Sequence
 
 from ..stats import MIN_SEEDS
+from ..utils.atomic import save_figure
 from .compare import (
     N_BOOT,
     has_all_outputs,
@@ -111,6 +112,6 @@ def plot_levers(rows, path, baseline: str) -> Path:
         fontsize=9,
     )
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)
     return Path(path)

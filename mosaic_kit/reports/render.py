@@ -75,7 +75,7 @@ def write_report(
     with ``contrasts.png``. ``labels``: one name per entry of ``run_dirs`` for every run found
     under it, in place of the suite's label or the method. ``smallest_effect``: ``{metric:
     points}``, the margin within which a lever or contrast can be "equivalent"."""
-    from ..utils.atomic import atomic_write_bytes
+    from ..utils.atomic import atomic_write_bytes, make_folder
 
     run_dirs = list(run_dirs)
     runs = find_runs(run_dirs)
@@ -106,7 +106,7 @@ def write_report(
     # some family at several sizes: draw accuracy against trainable parameters
     sweep = is_sweep(points)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
     n_runs = ", ".join(f"{lab}: {n} run{'s' if n > 1 else ''}" for lab, n in table.runs.items())
     if table.references_absent:
         refs = table.references_absent

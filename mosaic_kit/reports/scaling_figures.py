@@ -7,6 +7,7 @@ from pathlib import Path
 from statistics import mean, stdev
 from typing import Dict, Sequence
 
+from ..utils.atomic import save_figure
 from .scaling import ScalingPoint, _families
 from .table import METRICS, ResultTable
 
@@ -49,7 +50,7 @@ def plot_scaling(points: Sequence[ScalingPoint], path: str | Path, title: str = 
     )
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)
     return path
 
@@ -89,7 +90,7 @@ def plot_wall_time(points: Sequence[ScalingPoint], path: str | Path) -> Path:
     fig.suptitle("accuracy against wall time (error bars: std over seeds)", fontsize=10)
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)
     return path
 
@@ -159,6 +160,6 @@ def plot_wall_time_per_dataset(
     )
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)
     return path

@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 from statistics import mean, stdev
 
+from ..utils.atomic import save_figure
 from ..viz.run_figures import fit_title, outside_legend
 from .references import reference_resnet18
 from .table import ResultTable
@@ -66,6 +67,6 @@ def plot_scores(
     outside_legend(ax)
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)
     return path

@@ -25,8 +25,6 @@ Hub through ``huggingface_hub.snapshot_download``: the local cache first, offlin
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Dict, Optional
 
@@ -38,6 +36,7 @@ from ..data.provenance import file_digest
 from ..data.registry import get_info
 from ..evaluation.locate import HUB_PREFIX, read_bundle, resolve_run, weights_check
 from ..evaluation.results import load_results
+from ..utils.atomic import atomic_copy, atomic_write_bytes, staged_folder
 from .model_card import model_card
 
 __all__ = [
@@ -74,6 +73,9 @@ def save_bundle(run_dir: str | Path, out: str | Path, checkpoint: str = "best") 
             f"{run_dir} is an `independent` run (one model per dataset, in sub-folders): bundle "
             "each dataset's run folder on its own."
         )
+    from ..utils.checkpoint import load_tensors
+
+    load_tensors(ckpt)  # a truncated or foreign checkpoint is refused here, not by the reader
     results = load_results(run_dir)
     backbone = dict((results.get("provenance") or {}).get("backbone") or {})
     weights = cfg.get("weights")
@@ -104,11 +106,8 @@ def save_bundle(run_dir: str | Path, out: str | Path, checkpoint: str = "best") 
         "datasets": {n: _dataset_entry(n, results) for n in datasets},
         "params": {k: v for k, v in (results.get("params") or {}).items() if k != "components"},
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    tmp.chmod(0o755)  # mkdtemp makes it private; a bundle is for sharing
-    try:
-        shutil.copy2(ckpt, tmp / ckpt.name)
+    with staged_folder(out) as tmp:  # all or nothing; an interrupted one is removed next time
+        atomic_copy(ckpt, tmp / ckpt.name)
         shared = dict(results)  # the run's scores, without this machine's paths
         shared["config"] = {
             k: v for k, v in (results.get("config") or {}).items() if k != "cache_dir"
@@ -118,19 +117,13 @@ def save_bundle(run_dir: str | Path, out: str | Path, checkpoint: str = "best") 
             prov = dict(shared.get("provenance") or {})
             prov["backbone"] = {**backbone, "weights": Path(backbone["weights"]).name}
             shared["provenance"] = prov
-        (tmp / "results.json").write_text(json.dumps(shared, indent=1))
-        if (run_dir / "datasets").is_dir():
-            shutil.copytree(run_dir / "datasets", tmp / "datasets")
-        (tmp / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+        atomic_write_bytes(tmp / "results.json", json.dumps(shared, indent=1).encode())
+        for spec in sorted((run_dir / "datasets").glob("*")):
+            atomic_copy(spec, tmp / "datasets" / spec.name)
+        atomic_write_bytes(tmp / "config.yaml", yaml.safe_dump(cfg, sort_keys=False).encode())
         manifest["files"] = {p.name: file_digest(p, "sha256") for p in sorted(tmp.glob("*.*"))}
-        (tmp / "bundle.json").write_text(json.dumps(manifest, indent=2))
-        (tmp / "README.md").write_text(model_card(manifest, results, cfg))
-        if out.exists():
-            out.rmdir()
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        atomic_write_bytes(tmp / "bundle.json", json.dumps(manifest, indent=2).encode())
+        atomic_write_bytes(tmp / "README.md", model_card(manifest, results, cfg).encode())
     return out
 
 

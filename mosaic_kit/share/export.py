@@ -11,6 +11,7 @@ the input layout, class names and provenance.
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import warnings
 from pathlib import Path
@@ -85,8 +86,6 @@ def export(
     size = predictor.file_size(dataset)
     info = get_info(dataset)
     out, side = export_paths(run_dir, dataset, fmt, out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.part")
     fused = [blk.attn.fused_attn for blk in model.vit.blocks]
     net = DatasetPath(model, dataset, predictor.norm).eval()
     x = example_input(dataset, size)
@@ -97,25 +96,11 @@ def export(
             # shape checks become constants: only the batch axis varies, and the parity test checks
             # the graphs
             warnings.simplefilter("ignore", torch.jit.TracerWarning)
-            if fmt == "onnx":
-                torch.onnx.export(
-                    net,
-                    (x,),
-                    str(tmp),
-                    input_names=["input"],
-                    output_names=["logits", "probabilities"],
-                    dynamic_shapes=({0: torch.export.Dim("batch")},),
-                    dynamo=True,
-                    verbose=False,
-                    external_data=False,
-                )
-            else:
-                torch.jit.save(torch.jit.trace(net, (x,), check_trace=False), str(tmp))
-        tmp.replace(out)
+            data = _serialise(net, x, fmt)  # in memory: the file is written by the kit's writer
     finally:
-        tmp.unlink(missing_ok=True)
         for blk, f in zip(model.vit.blocks, fused):
             blk.attn.fused_attn = f
+    atomic_write_bytes(out, data)
     shape = ["batch"] + list(x.shape[1:])
     meta = {
         "format": fmt,
@@ -141,6 +126,26 @@ def export(
     }
     atomic_write_bytes(side, json.dumps(meta, indent=1).encode())
     return [out, side]
+
+
+def _serialise(net: torch.nn.Module, x: torch.Tensor, fmt: str) -> bytes:
+    """The exported graph as bytes (a full disk then fails in Python with the kit's message, never
+    inside libtorch)."""
+    if fmt == "onnx":
+        program = torch.onnx.export(
+            net,
+            (x,),
+            None,
+            input_names=["input"],
+            output_names=["logits", "probabilities"],
+            dynamic_shapes=({0: torch.export.Dim("batch")},),
+            dynamo=True,
+            verbose=False,
+        )
+        return program.model_proto.SerializeToString()
+    buf = io.BytesIO()
+    torch.jit.save(torch.jit.trace(net, (x,), check_trace=False), buf)
+    return buf.getvalue()
 
 
 def export_paths(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import List, Optional, Sequence
 
+from ..utils.atomic import save_figure
 from .load import load
 from .predict import Prediction
 
@@ -132,7 +133,6 @@ def save_overlay(prediction: Prediction, path: str | Path) -> Path:
 
     fig = prediction_figure(prediction)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    save_figure(fig, path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path

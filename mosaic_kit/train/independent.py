@@ -118,7 +118,7 @@ def train_independent(
             for ckpt, nets in load_outputs(run_dir / name).items():
                 for net, per in nets.items():
                     outputs.setdefault(ckpt, {}).setdefault(net, {})[name] = per[name]
-        write_outputs(run_dir, outputs)
+        write_outputs(run_dir, outputs, config=results["config"])
         write_results(run_dir, results)
     if progress and dist.is_main():
         tqdm.write(

@@ -8,6 +8,7 @@ from typing import Callable, Optional
 
 from ..config import Config
 from ..config.paths import with_absolute_paths
+from ..utils.atomic import WriteError
 from .independent import train_independent
 from .loop import train_joint
 
@@ -31,6 +32,9 @@ def train(
     """
     # config.yaml records where the data and weights are, from any folder
     cfg = with_absolute_paths(cfg)
-    if cfg.independent:
-        return train_independent(cfg, resume, progress, on_round)
-    return train_joint(cfg, resume, progress, stop_after_rounds, on_round)
+    try:
+        if cfg.independent:
+            return train_independent(cfg, resume, progress, on_round)
+        return train_joint(cfg, resume, progress, stop_after_rounds, on_round)
+    except WriteError as err:  # the last complete checkpoint is kept: say how to go on from it
+        raise WriteError(err.errno, f"{err} Resume with `train --resume {cfg.out}`.") from None

@@ -11,6 +11,7 @@ import numpy as np
 from ..data.registry import SPECIALIST_COLORS, SPECIALISTS, get_info
 from ..evaluation.results import load_results, provenance_tag
 from ..train.tracking import log_figures
+from ..utils.atomic import make_folder, save_figure
 
 __all__ = ["save_run_figures", "read_metrics", "curves_figure", "LiveCurves"]
 
@@ -129,7 +130,7 @@ def save_run_figures(run_dir: str | Path) -> List[Path]:
 
     run_dir = Path(run_dir)
     out = run_dir / "figures"
-    out.mkdir(exist_ok=True)
+    make_folder(out)
     results = load_results(run_dir)
     routing = results.get("routing", {})
     written = []
@@ -140,12 +141,12 @@ def save_run_figures(run_dir: str | Path) -> List[Path]:
         if provenance_tag(results):
             fig.suptitle(provenance_tag(results), fontsize=9)
             fig.tight_layout()
-        fig.savefig(out / "curves.png", dpi=120)
+        save_figure(fig, out / "curves.png", dpi=120)
         plt.close(fig)
         written.append(out / "curves.png")
 
     fig = test_scores_figure(results)
-    fig.savefig(out / "test_scores.png", dpi=120)
+    save_figure(fig, out / "test_scores.png", dpi=120)
     plt.close(fig)
     written.append(out / "test_scores.png")
     log_figures(run_dir, written)  # into the run's TensorBoard log / MLflow run, when it has one
