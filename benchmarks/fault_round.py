@@ -75,6 +75,8 @@ class Case:
     )
     protect: Callable[[Path], List[Path]] = lambda d: []  # files that must be unchanged afterwards
     setup: Callable[[Path], None] = lambda d: None
+    # a context the command runs in (a simulated full or read-only drive)
+    patch: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
     outcome: str = ""
     detail: str = field(default="", repr=False)
 
@@ -103,7 +105,9 @@ def classify(case: Case, work: Path) -> None:
     case.setup(work)
     guarded = case.protect(work)
     before = digest(guarded)
-    rc, out, err = run_cli(case.argv(work))
+    argv = case.argv(work)
+    with case.patch():
+        rc, out, err = run_cli(argv)
     after = digest(guarded)
     case.detail = (err or out).strip()[-600:]
     if before != after:
@@ -818,17 +822,16 @@ def _null_metric(d: Path, run: Path) -> None:
     (d / "bad" / "results.json").write_text(json.dumps(res))
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "fault_round.json"))
-    args = ap.parse_args()
+def run_round(all_cases: List[Case], out: str) -> int:
+    """Classify ``all_cases`` one by one in a scratch folder, print each outcome, write them to
+    ``out`` (JSON) and return 1 when any is not a clear error or a correct result."""
     import matplotlib
 
     matplotlib.use("Agg")
     t0 = time.time()
     found = []
     with tempfile.TemporaryDirectory() as tmp:
-        for i, case in enumerate(cases()):
+        for i, case in enumerate(all_cases):
             work = Path(tmp) / f"case{i:02d}"
             work.mkdir()
             classify(case, work)
@@ -844,7 +847,7 @@ def main() -> int:
         f"\n{len(found)} cases in {time.time() - t0:.0f} s: "
         + ", ".join(f"{v} {k}" for k, v in counts.items())
     )
-    Path(args.out).write_text(
+    Path(out).write_text(
         json.dumps(
             {
                 "cases": [
@@ -857,6 +860,12 @@ def main() -> int:
         )
     )
     return 0 if set(counts) <= {"clear error", "correct"} else 1
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "fault_round.json"))
+    return run_round(cases(), ap.parse_args().out)
 
 
 if __name__ == "__main__":

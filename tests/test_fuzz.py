@@ -1,5 +1,6 @@
 """Property-based fuzzing of the doors where users' values enter: configuration keys (as values
-and as --set text), images and volumes given to predict, results files given to tables. The
+and as --set text), images and volumes given to predict, results files given to tables, bundle
+manifests, plan files and per-sample outputs read back. The
 contract: a clear error (ValueError or FileNotFoundError, with a message) or a correct result,
 never another exception. Bounded here; longer runs: ``python benchmarks/fuzz.py``."""
 
@@ -145,6 +146,104 @@ def test_any_results_file_is_read_or_refused(tmp_path_factory, payload):
                     isinstance(scores[m], (int, float)) and not isinstance(scores[m], bool)
                     for m in ("acc", "auc")
                 )
+
+
+MANIFEST = {
+    "format": "mosaic_kit.share.bundle/1",
+    "checkpoint": "best",
+    "backbone": {"name": "test_vit", "weights": None, "sha256": None, "pretrained": False},
+    "datasets": {"breastmnist": {"task": "binary-class", "specialist": "B"}},
+    "files": {"best.safetensors": "ab" * 32},
+}
+
+
+@FAST
+@given(
+    field=st.sampled_from(sorted(MANIFEST) + ["extra"]),
+    value=st.one_of(VALUES, JSONS),
+    drop=st.booleans(),
+)
+def test_any_bundle_manifest_is_read_or_refused(tmp_path_factory, field, value, drop):
+    """One field of a valid bundle.json replaced by anything, or dropped."""
+    from mosaic_kit.evaluation.locate import read_bundle
+
+    folder = tmp_path_factory.mktemp("bundle")
+    manifest = dict(MANIFEST)
+    manifest.pop(field, None) if drop else manifest.update({field: value})
+    (folder / "bundle.json").write_text(json.dumps(manifest))
+    got = _clear(read_bundle, folder)
+    if got is not None:  # accepted: what the loaders index is there, of the right type
+        assert isinstance(got["backbone"], dict) and isinstance(got["backbone"]["name"], str)
+        assert isinstance(got["files"], dict) and all(
+            isinstance(v, str) for v in got["files"].values()
+        )
+        assert isinstance(got["datasets"], dict) and got["datasets"]
+
+
+PLAN = {"name": "p", "preset": "cpu-tiny", "methods": ["mos"], "datasets": ["breastmnist"],
+        "seeds": [1, 2]}  # fmt: skip
+
+
+@FAST
+@given(
+    field=st.sampled_from(
+        [
+            "name",
+            "preset",
+            "methods",
+            "datasets",
+            "seeds",
+            "order",
+            "overrides",
+            "contrasts",
+            "smallest_effect",
+            "out",
+        ]
+    ),  # fmt: skip
+    value=st.one_of(VALUES, JSONS),
+)
+def test_any_plan_value_is_a_plan_or_a_clear_error(tmp_path_factory, field, value):
+    from mosaic_kit.experiments.plan import load_plan
+
+    folder = tmp_path_factory.mktemp("plan")
+    (folder / "plan.yaml").write_text(json.dumps({**PLAN, "out": str(folder / "runs"),
+                                                   field: value}))  # fmt: skip
+    got = _clear(load_plan, folder / "plan.yaml", folder)
+    if got is not None:  # accepted: every run has a whole-number seed and a known dataset
+        runs = got.runs
+        assert runs and all(type(r.seed) is int and r.seed >= 0 for r in runs)
+        assert len({r.run_dir for r in runs}) == len(runs)  # no two runs share a folder
+        assert all(r.parameters.get("seed") in (None, r.seed) for r in runs)
+
+
+@FAST
+@given(
+    columns=st.integers(0, 4),
+    rows=st.integers(0, 5),
+    fill=st.sampled_from(["probabilities", "logits", "nan", "inf", "huge", "int"]),
+    labels=st.integers(0, 6),
+)
+def test_any_predictions_file_is_read_or_refused(tmp_path_factory, columns, rows, fill, labels):
+    from mosaic_kit.evaluation.outputs import load_outputs
+
+    run = tmp_path_factory.mktemp("outputs")
+    rng = np.random.default_rng(rows * 7 + columns)
+    scores = {
+        "probabilities": rng.random((rows, columns)),
+        "logits": rng.normal(0, 5, (rows, columns)),
+        "nan": np.full((rows, columns), np.nan),
+        "inf": np.full((rows, columns), np.inf),
+        "huge": np.full((rows, columns), 1e30),
+        "int": rng.integers(0, 2, (rows, columns)),
+    }[fill]
+    y = rng.integers(0, 2, (labels, 1))
+    np.savez(run / "predictions.npz", **{"best/student/breastmnist/test/scores": scores,
+                                          "best/student/breastmnist/test/labels": y})  # fmt: skip
+    got = _clear(load_outputs, run)
+    if got is not None:  # accepted: one probability per class of the dataset for every label
+        y_got, s_got = got["best"]["student"]["breastmnist"]["test"]
+        assert s_got.shape == (len(y_got), 2) and np.isfinite(s_got).all()
+        assert s_got.size == 0 or (s_got.min() >= -1e-6 and s_got.max() <= 1 + 1e-6)
 
 
 def test_the_harness_catches_a_traceback():

@@ -129,7 +129,10 @@ def coerce_to(key: str, hint: Any, raw: Any) -> Any:
             return [t.strip() for t in text.split(",") if t.strip()]
         if origin is dict:  # "tissuemnist:B,retinamnist:A" or YAML mapping
             if text.startswith("{"):
-                return dict(yaml.safe_load(text))
+                try:
+                    return dict(yaml.safe_load(text))
+                except (yaml.YAMLError, TypeError):
+                    raise ValueError from None  # an unclosed or non-mapping {...}
             return dict(pair.split(":", 1) for pair in text.split(",") if pair.strip())
         return text
     except ValueError:

@@ -22,6 +22,26 @@ ORDERS = ("labels", "seeds")
 Seed = Annotated[StrictInt, Field(ge=0, le=2**32 - 1)]
 
 
+class _DatasetEntry(BaseModel):
+    """``{name: NAME, datasets: [...]}``: a named selection of datasets trained together."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: Optional[StrictStr] = None
+    datasets: Union[StrictStr, Annotated[List[StrictStr], Field(min_length=1)]]
+
+
+class _MethodEntry(BaseModel):
+    """``{label, method, overrides}``; unknown keys are named by ``plan_entries`` (did you
+    mean)."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    label: Optional[StrictStr] = None
+    method: StrictStr
+    overrides: Optional[Dict[StrictStr, Any]] = None
+
+
 class _PlanFile(BaseModel):
     """A plan's top level. Values are taken as YAML gives them, never converted."""
 
@@ -30,8 +50,8 @@ class _PlanFile(BaseModel):
     name: Optional[StrictStr] = None
     preset: Optional[StrictStr] = None
     overrides: Optional[Dict[StrictStr, Any]] = None
-    methods: List[Union[StrictStr, Dict[StrictStr, Any]]] = Field(min_length=1)
-    datasets: List[Union[StrictStr, List[StrictStr], Dict[StrictStr, Any]]] = Field(min_length=1)
+    methods: List[Union[StrictStr, _MethodEntry]] = Field(min_length=1)
+    datasets: List[Union[StrictStr, List[StrictStr], _DatasetEntry]] = Field(min_length=1)
     seeds: List[Seed] = Field(min_length=1)
     out: Optional[StrictStr] = None
     report: Optional[StrictStr] = None
@@ -66,6 +86,12 @@ def _where(loc: tuple) -> str:
 def check_plan_types(data: Dict[str, Any], path: Path) -> None:
     """Every key of a plan of the type it must have; one error naming each wrong value and how
     to write it. Keys that the plan sets for every run may not be overridden."""
+    empty = sorted(k for k, v in data.items() if v is None and k in _PLAN_KEYS)
+    if empty:  # `out:` with nothing after it: YAML's null, never the default it might look like
+        raise ValueError(
+            f"Plan {path}: {', '.join(empty)} has no value (null); give one, or leave the key out "
+            "for its default."
+        )
     try:
         _PlanFile.model_validate(data)
     except ValidationError as err:
