@@ -226,12 +226,12 @@ def _splits(x, y, **replace):
         (
             "2d",
             (12, 28, 28, 28),
-            "volumes, but the spec of ownset says modality 2D; set `modality: 3D`",
+            "volumes, but the spec of ownset says modality 2D; set `modality: 3d`",
         ),  # fmt: skip
         (
             "3d",
             (12, 28, 28),
-            "2D images, but the spec of ownset says modality 3D; set `modality: 2D`",
+            "2D images, but the spec of ownset says modality 3D; set `modality: 2d`",
         ),  # fmt: skip
         ("3d", (12, 28, 28, 3), "2D images, but the spec of ownset says modality 3D"),
     ],
@@ -267,3 +267,34 @@ def test_an_empty_split_of_an_own_dataset_is_named(tmp_path):
     tiny_cfg(tmp_path, custom_datasets=[str(skin)], datasets=["skinlesions"])
     with pytest.raises(ValueError, match="the val split of .*skin is empty; add samples"):
         open_datasets("synthetic", ["skinlesions"], 28, 28, cache_dir=tmp_path / "cache")
+
+
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("seed", "x", r"seed: input should be a valid integer \(got 'x'\)"),
+        ("seed", 1.5, "seed: input should be a valid integer"),
+        ("seed", True, "seed: input should be a valid integer"),
+        ("seed", -1, "seed: input should be greater than or equal to 0"),
+        ("source", None, r"source has no value \(null\); give one\.$"),
+        ("source", 5, "source: input should be a valid string"),
+        ("channels", "x", "channels: input should be a valid integer"),
+        ("class_names", ["a", "a"], r"\['a'\] appear more than once"),
+        ("class_names", ["a"], "name 1 class.es., but a binary-class dataset has exactly 2"),
+        ("window", [float("nan"), 1], "window: value error, the numbers must be finite"),
+    ],
+)
+def test_a_spec_of_the_wrong_types_is_one_error_naming_the_key(tmp_path, key, value, message):
+    """Were accepted (a seed "x", 1.5 or -1; a class named twice; one class for a binary task) or
+    a TypeError (source null or a number)."""
+    x = np.zeros((10, 28, 28), np.uint8)
+    np.savez(tmp_path / "x.npz", images=x, labels=(np.arange(10) % 2)[:, None])
+    spec = {"name": "ownx", "task": "binary-class", "modality": "2d", "source": "x.npz",
+            "class_names": ["a", "b"], key: value}  # fmt: skip
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(spec))
+    with pytest.raises(ValueError, match=message):
+        read_spec(tmp_path / "s.yaml")
+    good = {**spec, "source": "x.npz", "class_names": [0, 1]}  # numbers as names: kept as text
+    good.pop(key) if key not in ("source", "class_names") else None
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(good))
+    assert read_spec(tmp_path / "s.yaml")["class_names"] == ["0", "1"]

@@ -246,6 +246,40 @@ def test_any_predictions_file_is_read_or_refused(tmp_path_factory, columns, rows
         assert s_got.size == 0 or (s_got.min() >= -1e-6 and s_got.max() <= 1 + 1e-6)
 
 
+SPEC = {"name": "ownx", "task": "binary-class", "modality": "2d", "source": "x.npz",
+        "class_names": ["no", "yes"]}  # fmt: skip
+
+
+@FAST
+@given(
+    field=st.sampled_from(
+        sorted(SPEC)
+        + [
+            "split",
+            "seed",
+            "window",
+            "channels",
+            "specialist",
+            # fmt: skip
+            "description",
+        ]
+    ),
+    value=st.one_of(VALUES, JSONS),
+)
+def test_any_dataset_spec_value_is_a_spec_or_a_clear_error(tmp_path_factory, field, value):
+    from mosaic_kit.data.specs import read_spec
+
+    folder = tmp_path_factory.mktemp("spec")
+    np.savez(folder / "x.npz", images=np.zeros((10, 28, 28), np.uint8),
+             labels=(np.arange(10) % 2)[:, None])  # fmt: skip
+    (folder / "s.yaml").write_text(json.dumps({**SPEC, field: value}))
+    got = _clear(read_spec, folder / "s.yaml")
+    if got is not None:  # accepted: what the readers use is of the right type
+        assert type(got["seed"]) is int and got["seed"] >= 0 and got["channels"] in (1, 3)
+        assert all(isinstance(c, str) for c in got["class_names"]) and len(got["class_names"]) == 2
+        assert len(got["split"]) == 3 and abs(sum(got["split"]) - 1) < 1e-6
+
+
 def test_the_harness_catches_a_traceback():
     """The contract check itself: an exception other than a clear error fails the property."""
     with pytest.raises(ZeroDivisionError):

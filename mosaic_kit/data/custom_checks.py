@@ -30,7 +30,7 @@ def check_layout(source: Path, key: str, x: np.ndarray, y: np.ndarray, info: Dat
     if info.is_3d and flat_2d:
         raise ValueError(
             f"{source}: {key} has shape {x.shape}, 2D images, but the spec of {info.name} says "
-            "modality 3D; set `modality: 2D` in the spec, or give volumes (N, D, H, W)."
+            "modality 3D; set `modality: 2d` in the spec, or give volumes (N, D, H, W)."
         )
     if not info.is_3d and len(sample) == 3 and sample[-1] == 2:
         raise ValueError(
@@ -41,7 +41,7 @@ def check_layout(source: Path, key: str, x: np.ndarray, y: np.ndarray, info: Dat
         raise ValueError(
             f"{source}: {key} has shape {x.shape}, "
             + (
-                f"volumes, but the spec of {info.name} says modality 2D; set `modality: 3D` in the "
+                f"volumes, but the spec of {info.name} says modality 2D; set `modality: 3d` in the "
                 "spec, or give images."
                 if len(sample) == 3
                 else f"not a stack of images (N, H, W[, 3]) as {info.name} (2D) needs."

@@ -35,6 +35,7 @@ from .registry import (
     get_info,
     register_dataset,
 )
+from .spec_schema import check_spec_types
 from .spec_source import _channels, class_folders
 
 __all__ = [
@@ -78,6 +79,7 @@ def read_spec(path: str | Path) -> Dict[str, Any]:
     for key in ("name", "task", "modality", "source"):
         if key not in spec:
             raise ValueError(f"{where} needs '{key}' (see docs/usage.md, 'Your own datasets').")
+    check_spec_types(spec, where)
     name = str(spec["name"])
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
         raise ValueError(

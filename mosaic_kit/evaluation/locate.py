@@ -5,14 +5,40 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Annotated, Any, Dict, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, StringConstraints
 
 from ..config.paths import is_hub_spec
+from ..utils.schema import check_types
 
 __all__ = ["HUB_PREFIX", "read_bundle", "resolve_run", "verify_bundle", "weights_check"]
 
 #: ``hf:OWNER/NAME``: a bundle on the Hugging Face Hub.
 HUB_PREFIX = "hf:"
+
+
+Sha256 = Annotated[StrictStr, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+class _Backbone(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    name: StrictStr
+    weights: Optional[StrictStr] = None
+    sha256: Optional[StrictStr] = None
+    pretrained: Optional[StrictBool] = None
+
+
+class _Manifest(BaseModel):
+    """What the loaders read from ``bundle.json`` (other keys are the model card's)."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    format: StrictStr
+    backbone: _Backbone
+    files: Annotated[Dict[StrictStr, Sha256], Field(min_length=1)]
+    datasets: Annotated[Dict[StrictStr, Dict[StrictStr, Any]], Field(min_length=1)]
 
 
 def read_bundle(path: str | Path) -> Optional[Dict[str, Any]]:
@@ -26,22 +52,15 @@ def read_bundle(path: str | Path) -> Optional[Dict[str, Any]]:
         manifest = json.loads(f.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ValueError(f"{f} is not valid JSON ({err}); {fix}.") from None
-    problems = []
     if not isinstance(manifest, dict):
-        problems.append(f"it holds a {type(manifest).__name__}, not a mapping")
-    else:
-        bb = manifest.get("backbone")
-        if not isinstance(bb, dict) or not isinstance(bb.get("name"), str):
-            problems.append("'backbone' is not a mapping with the backbone's 'name'")
-        files = manifest.get("files")
-        if not isinstance(files, dict) or not all(
-            isinstance(v, str) and len(v) == 64 for v in files.values()
-        ):
-            problems.append("'files' is not a mapping of file names to sha256 digests")
-        if not isinstance(manifest.get("datasets"), dict) or not manifest.get("datasets"):
-            problems.append("'datasets' is not a non-empty mapping")
-    if problems:
-        raise ValueError(f"{f} is not a mosaic_kit bundle manifest: {'; '.join(problems)}; {fix}.")
+        raise ValueError(
+            f"{f} is not a mosaic_kit bundle manifest (it holds a {type(manifest).__name__}, not a "
+            f"mapping); {fix}."
+        )
+    try:
+        check_types(_Manifest, manifest, f"{f} is not a mosaic_kit bundle manifest", {})
+    except ValueError as err:
+        raise ValueError(f"{err} Fix: {fix}.") from None
     return manifest
 
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Dict, List, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+from ..utils.schema import check_types
 
 __all__ = ["ORDERS", "check_plan_types"]
 
@@ -76,37 +78,10 @@ _EXAMPLES = {
 }
 
 
-def _where(loc: tuple) -> str:
-    out = str(loc[0])
-    for part in loc[1:]:
-        out += f"[{part}]" if isinstance(part, int) else ("" if "[" in str(part) else f".{part}")
-    return out
-
-
 def check_plan_types(data: Dict[str, Any], path: Path) -> None:
     """Every key of a plan of the type it must have; one error naming each wrong value and how
     to write it. Keys that the plan sets for every run may not be overridden."""
-    empty = sorted(k for k, v in data.items() if v is None and k in _PLAN_KEYS)
-    if empty:  # `out:` with nothing after it: YAML's null, never the default it might look like
-        raise ValueError(
-            f"Plan {path}: {', '.join(empty)} has no value (null); give one, or leave the key out "
-            "for its default."
-        )
-    try:
-        _PlanFile.model_validate(data)
-    except ValidationError as err:
-        lines, keys = [], []
-        for e in err.errors():
-            loc = tuple(e["loc"])
-            lines.append(f"{_where(loc)}: {e['msg'].lower()} (got {e.get('input')!r})")
-            keys.append(str(loc[0]))
-        fixes = [f"{k}: {_EXAMPLES[k]}" for k in dict.fromkeys(keys) if k in _EXAMPLES]
-        raise ValueError(
-            f"Plan {path}: "
-            + "; ".join(lines[:6])
-            + "."
-            + (" Write " + "; ".join(fixes) + "." if fixes else "")
-        ) from None
+    check_types(_PlanFile, data, f"Plan {path}", _EXAMPLES)
     entries = [("overrides", data.get("overrides") or {})] + [
         (f"methods entry '{m.get('label', m.get('method'))}'", m.get("overrides") or {})
         for m in data["methods"]
