@@ -18,6 +18,11 @@ def _where(loc: tuple) -> str:
     return out
 
 
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def check_types(
     model: Type[BaseModel], data: Mapping[str, Any], where: str, examples: Dict[str, str]
 ) -> None:
@@ -37,7 +42,8 @@ def check_types(
         lines, keys = [], []
         for e in err.errors():
             loc = tuple(e["loc"])
-            lines.append(f"{_where(loc)}: {e['msg'].lower()} (got {e.get('input')!r})")
+            got = "" if e["type"] == "missing" else f" (got {_short(e.get('input'))})"
+            lines.append(f"{_where(loc)}: {e['msg'].lower()}{got}")
             keys.append(str(loc[0]))
         fixes = [f"{k}: {examples[k]}" for k in dict.fromkeys(keys) if k in examples]
         raise ValueError(
