@@ -160,10 +160,12 @@ def load_plan(path: str | Path, root: str | Path = ".") -> Plan:
                         over[key] = absolute(over[key], root)
                 run_dir = out / label / (f"{tag}/" if tag else "") / sel / f"seed{seed}"
                 # every run checked before the first one trains
-                _validate(
-                    load_config(preset, overrides={**over, "out": str(run_dir)}),
-                    f"{path} run {label}/{sel}/seed{seed}",
-                )
+                where = f"{path} run {label}/{sel}/seed{seed}"
+                try:
+                    cfg = load_config(preset, overrides={**over, "out": str(run_dir)})
+                except ValueError as err:  # name the plan and the run, then the key
+                    raise ValueError(f"Plan {where}: {err}") from None
+                _validate(cfg, where)
                 params = {"preset": preset, "overrides": over, "out": str(run_dir.resolve())}
                 runs.append(
                     RunSpec(
