@@ -106,7 +106,10 @@ def remove_stale(path: str | Path) -> list:
             m is not None and m["name"] == path.name and not _alive(int(m["pid"]))
         )
         if stale:
-            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+            try:  # best effort: a drive that cannot be written is reported by the write itself
+                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+            except OSError:
+                continue
             removed.append(p)
     return removed
 
