@@ -4,11 +4,15 @@ maps on the trained model and on the same model at initialisation (rebuilt from 
 a report can tell what training learned from what the architecture gives before any step.
 
     python benchmarks/inside_learned.py --runs runs/negative-transfer-real4 \\
-        --arms mosaic shared-total shared-active --out reports/negative-transfer-real4/inside
+        --arms mosaic shared-total shared-active --out reports/negative-transfer-real4/inside \\
+        --notebooks-seed 42
 
-Needs the trained checkpoints (``best.safetensors``), which a report's run records do not keep.
-Writes ``learned.json`` (every number, per run), ``learned.md`` (means over seeds with their
-standard deviations; exploratory, no verdict words) and ``learned.png``.
+Needs the trained checkpoints (``best.safetensors``), which a report's run records do not keep:
+run it as the runs finish. A run already in ``OUT/learned.json`` with the same ``results.json``
+(sha256) is kept, also after its checkpoint is gone; so are notebook figures already made.
+Writes ``learned.json`` (every number, per run, with its ``results.json``'s sha256),
+``learned.md`` (means over seeds with their standard deviations; exploratory, no verdict words;
+the notebook figures) and ``learned.png``.
 """
 
 from __future__ import annotations
@@ -29,18 +33,36 @@ def short(name: str) -> str:
     return name.replace("mnist", "").capitalize().replace("3d", "3D")
 
 
-def measure(runs: Path, arms, selection: str) -> dict:
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def measure(runs: Path, arms, selection: str, known: dict) -> dict:
+    """Every finished run's measurements; a run already in ``known`` (an earlier
+    ``learned.json``) with the same ``results.json`` is kept as it is, also once its
+    checkpoint is gone, so the measurements can be taken run by run as a plan proceeds."""
     from mosaic_kit.viz.learned import learned_vs_initial
 
     found: dict = {}
     for arm in arms:
         for d in sorted((runs / arm / selection).glob("seed*")):
             if (d / "best.safetensors").is_file() and (d / "results.json").is_file():
+                sha = _sha256(d / "results.json")
+                old = known.get(arm, {}).get(d.name)
+                if old and old.get("results_sha256") == sha:
+                    found.setdefault(arm, {})[d.name] = old
+                    continue
                 t0 = time.time()
-                found.setdefault(arm, {})[d.name] = learned_vs_initial(
-                    d, "best", N_PER_DATASET, K, N_ATTENTION
-                )
+                result = learned_vs_initial(d, "best", N_PER_DATASET, K, N_ATTENTION)
+                found.setdefault(arm, {})[d.name] = {**result, "results_sha256": sha}
                 print(f"{arm}/{d.name}: {time.time() - t0:.0f} s", flush=True)
+    for arm in arms:  # measured earlier, checkpoint no longer here (and the run not replaced)
+        for seed, result in known.get(arm, {}).items():
+            now = runs / arm / selection / seed / "results.json"
+            if not now.is_file() or _sha256(now) == result.get("results_sha256"):
+                found.setdefault(arm, {}).setdefault(seed, result)
     if not found:
         raise SystemExit(
             f"no finished run with a best.safetensors under {runs}/{{arm}}/{selection}"
@@ -71,12 +93,33 @@ def summarise(found: dict) -> dict:
     return out
 
 
-def markdown(summary: dict, args) -> str:
+def notebook_figures(runs: Path, arms, selection: str, seed: int, out: Path) -> dict:
+    """Notebooks 02 and 03 on ``seed``'s run of every arm, trained (``best``) and at
+    initialisation; figures already in ``out`` are kept (the checkpoints may be gone)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from inside_real import run_notebooks
+
+    figures = {}
+    for arm in arms:
+        run = runs / arm / selection / f"seed{seed}"
+        for checkpoint in ("best", "initial"):
+            label = f"{arm}-{checkpoint}"
+            have = sorted(out.glob(f"{label}-0[23]-*.png"))
+            if not have and (run / "best.safetensors").is_file():
+                have = run_notebooks(run, label, out, checkpoint)
+            if have:
+                figures[label] = have
+    return figures
+
+
+def markdown(summary: dict, args, figures: dict) -> str:
     lines = [
         "# Learned against built-in separation",
         "",
         f"Regenerate: `python benchmarks/inside_learned.py --runs {args.runs} --arms "
-        f"{' '.join(args.arms)} --out {args.out}`. Per run: {N_PER_DATASET} test samples per "
+        f"{' '.join(args.arms)} --out {args.out}"
+        + (f" --notebooks-seed {args.notebooks_seed}" if args.notebooks_seed is not None else "")
+        + f"`. Per run: {N_PER_DATASET} test samples per "
         f"dataset, the {K} leading principal directions, on the reported checkpoint and on the "
         "same model at initialisation. Mean (sd) over seeds; exploratory, no verdict words.",
         "",
@@ -99,6 +142,14 @@ def markdown(summary: dict, args) -> str:
                 f"| {arm} | {what} | {label} | {initial[0]:.1f} ({initial[1]:.1f}) | "
                 f"{trained[0]:.1f} ({trained[1]:.1f}) | {trained[0] - initial[0]:+.1f} |"
             )
+    if figures:
+        lines += ["", f"## Notebooks 02 and 03, seed {args.notebooks_seed}", "",
+                  "`best`: the reported checkpoint; `initial`: the same model before its first "
+                  "step (`checkpoint=\"initial\"`).", ""]  # fmt: skip
+        for label, paths in figures.items():
+            links = ", ".join(f"[{p.name}]({p.name})" for p in paths)
+            lines += [f"- `{label}`: {links}; printed outputs: `{label}-02-outputs.txt`, "
+                      f"`{label}-03-outputs.txt`"]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
@@ -145,15 +196,32 @@ def main() -> int:
     ap.add_argument("--arms", nargs="+", required=True)
     ap.add_argument("--selection", default="real4")
     ap.add_argument("--out", required=True)
+    ap.add_argument(
+        "--notebooks-seed",
+        type=int,
+        default=None,
+        help="also run notebooks 02 and 03 on this seed's run of every arm, trained and at "
+        "initialisation (figures kept once made)",
+    )
     args = ap.parse_args()
     from mosaic_kit.utils.atomic import atomic_write_bytes
 
-    found = measure(Path(args.runs), args.arms, args.selection)
-    summary = summarise(found)
     out = Path(args.out)
+    known = (
+        json.loads((out / "learned.json").read_text())["runs"]
+        if (out / "learned.json").is_file()
+        else {}
+    )
+    found = measure(Path(args.runs), args.arms, args.selection, known)
+    summary = summarise(found)
     atomic_write_bytes(out / "learned.json", json.dumps({"k": K, "n_per_dataset": N_PER_DATASET,
                        "runs": found, "summary": summary}, indent=1).encode())  # fmt: skip
-    atomic_write_bytes(out / "learned.md", markdown(summary, args).encode())
+    figures = (
+        notebook_figures(Path(args.runs), args.arms, args.selection, args.notebooks_seed, out)
+        if args.notebooks_seed is not None
+        else {}
+    )
+    atomic_write_bytes(out / "learned.md", markdown(summary, args, figures).encode())
     n = max(len(v) for v in found.values())
     plot(summary, out / "learned.png", f"{args.runs} ({n} seeds, {N_PER_DATASET} test samples per "
          "dataset): datasets' CLS subspaces, trained and at initialisation")  # fmt: skip

@@ -41,9 +41,9 @@ def short(name: str) -> str:
     return name.replace("mnist", "").capitalize().replace("3d", "3D")
 
 
-def run_notebooks(run: Path, label: str, out: Path) -> list:
-    """Execute 02 and 03 on ``run``; save every figure as ``{label}-{notebook}-{i}.png``; return
-    the saved paths."""
+def run_notebooks(run: Path, label: str, out: Path, checkpoint: str = "best") -> list:
+    """Execute 02 and 03 on ``run`` at ``checkpoint`` (``initial``: before the first step); save
+    every figure as ``{label}-{notebook}-{i}.png``; return the saved paths."""
     import nbformat
     import papermill
 
@@ -55,11 +55,17 @@ def run_notebooks(run: Path, label: str, out: Path) -> list:
     params = {
         "02_attention.ipynb": {
             "run_dir": str(run),
+            "checkpoint": checkpoint,
             "n_samples": 3,
             "ig_steps": 32,
             "forced_limit": 400,
         },
-        "03_subspaces.ipynb": {"run_dir": str(run), "n_per_dataset": 64, "cka_samples": 64},
+        "03_subspaces.ipynb": {
+            "run_dir": str(run),
+            "checkpoint": checkpoint,
+            "n_per_dataset": 64,
+            "cka_samples": 64,
+        },
     }
     with tempfile.TemporaryDirectory() as tmp:
         for name, p in params.items():

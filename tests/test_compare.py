@@ -196,6 +196,15 @@ def test_report_judges_levers_teacher_and_references_by_paired_intervals(tmp_pat
     refs = md.split("## Intervals and the published references")[1].split("##")[0]
     assert "ResNet-18 (28 px)" in refs and "ResNet-18 (224 px)" in refs and "2D at 112 px" in refs
     assert "ResNet-18+ACS" not in refs  # a 3D reference only where a 3D dataset is
+    # MedMNIST+'s best 28-px AUC: on the dataset's AUC row only (no ACC, no group mean)
+    assert "− MedMNIST+ best (28 px) |" in refs and "Doerrich et al., 2024" in refs
+    acc, auc = (
+        [c.strip() for c in line.split("|")[1:-1]]
+        for line in refs.splitlines()
+        for metric in ("AUC", "ACC")
+        if line.startswith(f"| strong | breastmnist | {metric} ")
+    )
+    assert auc[7].startswith(f"{float(auc[3].split()[0]) - 89.1:+.1f}:") and acc[7] == "–"
     assert (
         "teacher − student" in md and "| student | 5 |" in md.split("## Student or EMA teacher")[1]
     )
@@ -231,6 +240,7 @@ def test_a_volume_report_reads_the_kit_against_resnet18_3d_and_resnet18_acs(tmp_
     cells = [c.strip() for c in row.split("|")[1:-1]]
     mean = float(cells[3].split()[0])
     assert "− ResNet-18+ACS (28^3) |" in refs and "ACS convolutions" in refs
+    assert "MedMNIST+" not in refs  # a 2D benchmark: no column for a volume-only report
     assert cells[4].startswith(f"{mean - 82.7:+.1f}:") and cells[7].startswith(
         f"{mean - 83.9:+.1f}:"
     )

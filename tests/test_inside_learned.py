@@ -72,3 +72,87 @@ def test_attention_of_a_model_against_itself_is_unmoved(runs):
 
     wb = Workbench.from_run(runs["mos"])
     assert attention_shift(wb, wb, "breastmnist", 3) == pytest.approx(1.0)
+
+
+def test_the_benchmark_keeps_a_measured_run_once_its_checkpoint_is_gone(
+    runs, tmp_path, monkeypatch
+):
+    """benchmarks/inside_learned.py runs as a plan proceeds: a run measured once stays in
+    ``learned.json`` after its checkpoint is deleted, and a replaced run is measured anew."""
+    import json
+    import shutil
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import inside_learned
+
+    monkeypatch.setattr(inside_learned, "N_PER_DATASET", 24)
+    monkeypatch.setattr(inside_learned, "N_ATTENTION", 4)
+    monkeypatch.setattr(inside_learned, "K", 4)
+    root, out = tmp_path / "runs", tmp_path / "inside"
+    for arm, method in (("mosaic", "mos"), ("shared", "adapter")):
+        shutil.copytree(runs[method], root / arm / "real4" / "seed5")
+    argv = [
+        "inside_learned.py",
+        "--runs",
+        str(root),
+        "--arms",
+        "mosaic",
+        "shared",
+        "--out",
+        str(out),
+    ]
+    monkeypatch.setattr(sys, "argv", argv)
+    assert inside_learned.main() == 0
+    first = json.loads((out / "learned.json").read_text())["runs"]
+    assert (
+        set(first) == {"mosaic", "shared"} and len(first["mosaic"]["seed5"]["results_sha256"]) == 64
+    )
+    for arm in ("mosaic", "shared"):
+        (root / arm / "real4" / "seed5" / "best.safetensors").unlink()
+    assert inside_learned.main() == 0
+    assert json.loads((out / "learned.json").read_text())["runs"] == first
+    # the mosaic run replaced by another (its results differ): the old numbers are not kept
+    (root / "mosaic" / "real4" / "seed5" / "results.json").write_text("{}")
+    assert inside_learned.main() == 0
+    assert set(json.loads((out / "learned.json").read_text())["runs"]) == {"shared"}
+
+
+def test_a_runs_initial_model_is_the_one_its_training_started_from(tmp_path):
+    """``Workbench.from_run(run, "initial")`` rebuilds the model before the first step from the
+    run's configuration and seed: after one AdamW step of lr 1e-3 the frozen tensors equal it
+    exactly and the trained ones are at most about one step from it, while another seed's
+    initialisation is far away."""
+    from mosaic_kit.viz.workbench import Workbench
+
+    run = train(
+        tiny_cfg(
+            tmp_path,
+            datasets=["breastmnist"],
+            rounds=1,
+            steps_per_dataset=1,
+            warmup_steps=0,
+            lr=1e-3,
+            weight_decay=0.0,
+            seed=11,
+        ),  # fmt: skip
+        progress=False,
+    )
+
+    def weights(wb):
+        return {n: (p.detach().clone(), p.requires_grad) for n, p in wb.model.named_parameters()}
+
+    trained = weights(Workbench.from_run(run, "best"))
+    initial_wb = Workbench.from_run(run, "initial")
+    initial = weights(initial_wb)
+    other = weights(Workbench.untrained(tiny_cfg(tmp_path, datasets=["breastmnist"], seed=12)))
+    assert "at initialisation, rebuilt from seed 11" in initial_wb.source and not initial_wb.trained
+    assert set(trained) == set(initial) == set(other)
+
+    def gap(a, b, trainable):
+        return max(float((a[n][0] - b[n][0]).abs().max()) for n in a if a[n][1] == trainable)
+
+    assert gap(trained, initial, trainable=False) == 0.0  # the frozen backbone, rebuilt exactly
+    assert 1e-4 < gap(trained, initial, trainable=True) < 1.5e-3  # one step of lr 1e-3
+    assert gap(other, initial, trainable=False) > 1e-2 and gap(other, initial, True) > 1e-2

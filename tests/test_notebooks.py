@@ -162,6 +162,25 @@ def test_subspaces_notebook(trained, tmp_path):
     )
 
 
+def test_subspaces_notebook_on_a_runs_initial_model(trained, tmp_path):
+    """checkpoint="initial": the run's model before its first step, rebuilt from its seed."""
+    run, _ = trained
+    book = _execute(
+        "03_subspaces.ipynb",
+        tmp_path / "sub.ipynb",
+        run_dir=str(run),
+        checkpoint="initial",
+        n_per_dataset=16,
+        cka_samples=16,
+        tsne=False,
+    )
+    printed = "".join(
+        o.get("text", "") for c in book.cells if c.cell_type == "code" for o in c.get("outputs", [])
+    )
+    assert f"{run} (at initialisation, rebuilt from seed" in printed
+    assert len(_outputs(book, "image/png")) >= 2
+
+
 def test_attention_and_subspace_notebooks_show_the_gate_of_gmoe(tmp_path):
     """A two-backbone gmoe run: both notebooks run through and show each sample's gate weights."""
     import torch

@@ -11,6 +11,7 @@ from mosaic_kit.reports import (
     find_runs,
     load_records,
     reference_acs,
+    reference_medmnist_plus,
     reference_paper_means,
     reference_resnet18,
     to_csv,
@@ -125,6 +126,11 @@ def test_references_are_the_published_numbers():
         and len(reference_acs()) == 6
     )
     assert reference_paper_means()["all"] == {"acc": 0.8416, "auc": 0.8963}
+    assert reference_medmnist_plus() == {
+        "pneumoniamnist": {"auc": 0.970},
+        "breastmnist": {"auc": 0.891},
+        "retinamnist": {"auc": 0.754},
+    }
 
 
 def test_missing_runs_are_named(tmp_path):

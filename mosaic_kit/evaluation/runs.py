@@ -24,6 +24,7 @@ __all__ = [
     "LoadedRun",
     "load_run",
     "run_overrides",
+    "run_config",
     "list_checkpoints",
 ]
 
@@ -54,6 +55,16 @@ def run_overrides(run_dir: Path, overrides: Optional[Dict[str, Any]] = None) -> 
     return {**({"custom_datasets": stored} if stored else {}), **(overrides or {})}
 
 
+def run_config(run_dir: str | Path, overrides: Optional[Dict[str, Any]] = None) -> Config:
+    """The configuration a run trained with (its ``config.yaml``, with ``overrides``)."""
+    run_dir = resolve_run(run_dir)
+    if not (run_dir / "config.yaml").exists():
+        raise FileNotFoundError(f"{run_dir} is not a run directory (no config.yaml).")
+    return load_config(
+        file=str(run_dir / "config.yaml"), overrides=run_overrides(run_dir, overrides)
+    )
+
+
 def load_run(
     run_dir: str | Path, checkpoint: str = "best", overrides: Optional[Dict[str, Any]] = None
 ) -> LoadedRun:
@@ -66,9 +77,7 @@ def load_run(
     weights_check(run_dir, (overrides or {}).get("weights"))
     path = run_dir / f"{checkpoint}.safetensors"
     groups, meta = load_tensors(path)
-    cfg = load_config(
-        file=str(run_dir / "config.yaml"), overrides=run_overrides(run_dir, overrides)
-    )
+    cfg = run_config(run_dir, overrides)
     if (
         upgrade_method(cfg.method, meta) != cfg.method
     ):  # a run of an older layout: its method's name today

@@ -5,7 +5,12 @@ published numbers, ``formats`` and ``render`` write Markdown, CSV, LaTeX and fig
 ``contrasts`` and ``sections`` add the paired verdicts."""
 
 from .formats import to_csv, to_latex, to_markdown
-from .references import reference_acs, reference_paper_means, reference_resnet18
+from .references import (
+    reference_acs,
+    reference_medmnist_plus,
+    reference_paper_means,
+    reference_resnet18,
+)
 from .render import write_report
 from .score_figure import plot_scores
 from .selection import Candidate, select_on_validation
@@ -28,6 +33,7 @@ __all__ = [
     "references_absent",
     "reference_resnet18",
     "reference_acs",
+    "reference_medmnist_plus",
     "reference_paper_means",
     "to_markdown",
     "to_csv",

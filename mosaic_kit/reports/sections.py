@@ -15,7 +15,7 @@ from .compare import (
     has_all_outputs,
     selection_checkpoint,
 )
-from .references import reference_acs, reference_resnet18
+from .references import reference_acs, reference_medmnist_plus, reference_resnet18
 from .table import RunRecord
 
 __all__ = [
@@ -60,7 +60,8 @@ def _cell(iv, ref: Optional[float]) -> str:
 def references_md(table, records: Sequence[RunRecord]) -> str:
     """Per label, dataset and group mean: the interval of the mean test score (seed and sample
     noise: t over seeds plus the samples' bootstrap variance, ``table.intervals``) and where
-    MedMNIST v2's ResNet-18 at 28 and at 224 px and the majority-class rate lie against it. On
+    MedMNIST v2's ResNet-18 at 28 and at 224 px, the majority-class rate and (AUC of the 2D
+    datasets it covers) MedMNIST+'s best 28-px entry lie against it. On
     synthetic data or a random backbone only the intervals."""
     refs = not table.references_absent
     r28, r224 = (reference_resnet18(28), reference_resnet18(224)) if refs else ({}, {})
@@ -92,10 +93,19 @@ def references_md(table, records: Sequence[RunRecord]) -> str:
             "kernels split over the axial, coronal and sagittal planes), its best 3D "
             "ResNet."
         )
+    plus = reference_medmnist_plus() if refs else {}
+    plus = plus if any(n in plus for n in table.datasets) else {}
+    if plus:
+        head[-2] += (
+            " MedMNIST+ best: the best test AUC at 28 x 28 px among the end-to-end trained CNNs "
+            "and ViTs of the MedMNIST+ benchmark (Doerrich et al., 2024), per 2D dataset (no "
+            "mean: each dataset's best is another model)."
+        )
     cols = (
         "| label | row | metric | mean [95% interval] |"
         + (" − ResNet-18 (28 px) | − ResNet-18 (224 px) | − majority class |" if refs else "")
         + (" − ResNet-18+ACS (28^3) |" if acs else "")
+        + (" − MedMNIST+ best (28 px) |" if plus else "")
         + " seeds |"
     )
     lines = head + [cols, "|" + "---|" * (cols.count("|") - 1)]
@@ -121,6 +131,8 @@ def references_md(table, records: Sequence[RunRecord]) -> str:
                     else ""
                 )
                 cells += f" {_cell(iv, ref(acs))} |" if acs else ""
+                best = plus.get(row, {}).get(m)  # per dataset only, AUC only
+                cells += f" {_cell(iv, best)} |" if plus else ""
                 lines.append(
                     f"| {lab} | {row.replace('_', ' ')} | {m.upper()} | {100 * iv.mean:.1f} "
                     f"[{100 * iv.low:.1f}, {100 * iv.high:.1f}] |{cells} {len(iv.seeds)} "

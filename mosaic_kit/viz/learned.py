@@ -140,7 +140,7 @@ def learned_vs_initial(
     from .workbench import Workbench
 
     trained = Workbench.from_run(run_dir, checkpoint)
-    initial = Workbench.untrained(trained.cfg)
+    initial = Workbench.from_run(run_dir, "initial")
     result: Dict[str, object] = {}
     for label, wb in (("trained", trained), ("initial", initial)):
         splits = {n: wb.data[n]["test"] for n in wb.datasets}

@@ -1,6 +1,7 @@
 """A loaded model plus its data, for notebooks and the explorer: a trained run, or random adapters.
 
 >>> wb = Workbench.from_run("runs/demo")  # best checkpoint: student, teacher, data, normalisation
+>>> wb = Workbench.from_run("runs/demo", "initial")  # the same model before its first step
 >>> wb = Workbench.untrained(load_config("cpu-tiny"))  # no run needed: adapters at init
 >>> x = wb.prepared("breastmnist", "test", [0, 1, 2])
 """
@@ -19,7 +20,7 @@ from ..data import Normalization, Split, open_datasets, take
 from ..data.registry import get_info, resolve_datasets
 from ..evaluation.evaluate import predict, prepare
 from ..evaluation.metrics import compute_metrics
-from ..evaluation.runs import list_checkpoints, load_run
+from ..evaluation.runs import list_checkpoints, load_run, run_config
 from ..methods import build_model
 from ..models.mosaic import MosaicModel, frozen_shared_copy
 from ..utils.distributed import resolve_device
@@ -48,6 +49,14 @@ class Workbench:
         overrides: Optional[Dict[str, Any]] = None,
         device: str = "cpu",
     ) -> "Workbench":
+        """A run's model at ``checkpoint`` (``best``, ``last``), or ``initial``: the same model
+        before its first step, rebuilt from the run's configuration and seed (initialisation is
+        a function of the seed), to tell what training learned from what the architecture
+        gives."""
+        if checkpoint == "initial":
+            wb = cls.untrained(run_config(run_dir, overrides), device)
+            wb.source = f"{run_dir} (at initialisation, rebuilt from seed {wb.cfg.seed})"
+            return wb
         run = load_run(run_dir, checkpoint, overrides)
         return cls._finish(
             run.cfg,
