@@ -113,11 +113,13 @@ def notebook_figures(runs: Path, arms, selection: str, seed: int, out: Path) -> 
 
 
 def markdown(summary: dict, args, figures: dict) -> str:
+    out = Path(args.out).resolve()
+    shown = out.relative_to(ROOT) if out.is_relative_to(ROOT) else args.out  # no machine paths
     lines = [
         "# Learned against built-in separation",
         "",
         f"Regenerate: `python benchmarks/inside_learned.py --runs {args.runs} --arms "
-        f"{' '.join(args.arms)} --out {args.out}"
+        f"{' '.join(args.arms)} --out {shown}"
         + (f" --notebooks-seed {args.notebooks_seed}" if args.notebooks_seed is not None else "")
         + f"`. Per run: {N_PER_DATASET} test samples per "
         f"dataset, the {K} leading principal directions, on the reported checkpoint and on the "

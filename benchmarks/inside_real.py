@@ -89,7 +89,9 @@ def run_notebooks(run: Path, label: str, out: Path, checkpoint: str = "best") ->
                         saved.append(path)
                     texts.append(o.get("text", "") or o.get("data", {}).get("text/markdown", ""))
             (out / f"{label}-{name[:2]}-outputs.txt").write_text(
-                "\n".join(t for t in texts if t).replace(f"{ROOT}/", "")
+                "\n".join(t for t in texts if t)
+                .replace(f"{ROOT}/", "")
+                .replace(f"{Path.cwd().resolve()}/", "")  # paths as given, from where it ran
             )
     return saved
 
