@@ -105,7 +105,8 @@ def notebook_figures(runs: Path, arms, selection: str, seed: int, out: Path) -> 
         for checkpoint in ("best", "initial"):
             label = f"{arm}-{checkpoint}"
             have = sorted(out.glob(f"{label}-0[23]-*.png"))
-            if not have and (run / "best.safetensors").is_file():
+            finished = (run / "results.json").is_file()  # a running run has a best checkpoint too
+            if not have and finished and (run / "best.safetensors").is_file():
                 have = run_notebooks(run, label, out, checkpoint)
             if have:
                 figures[label] = have
