@@ -61,8 +61,10 @@ def measure(runs: Path, arms, selection: str, known: dict) -> dict:
     for arm in arms:  # measured earlier, checkpoint no longer here (and the run not replaced)
         for seed, result in known.get(arm, {}).items():
             now = runs / arm / selection / seed / "results.json"
+            if seed in found.get(arm, {}):
+                continue
             if not now.is_file() or _sha256(now) == result.get("results_sha256"):
-                found.setdefault(arm, {}).setdefault(seed, result)
+                found.setdefault(arm, {})[seed] = result
     if not found:
         raise SystemExit(
             f"no finished run with a best.safetensors under {runs}/{{arm}}/{selection}"
@@ -210,11 +212,17 @@ def main() -> int:
     from mosaic_kit.utils.atomic import atomic_write_bytes
 
     out = Path(args.out)
-    known = (
-        json.loads((out / "learned.json").read_text())["runs"]
-        if (out / "learned.json").is_file()
-        else {}
-    )
+    known = {}
+    if (out / "learned.json").is_file():
+        try:
+            known = json.loads((out / "learned.json").read_text()).get("runs")
+        except (ValueError, AttributeError):
+            known = None
+        if not isinstance(known, dict) or not all(isinstance(v, dict) for v in known.values()):
+            raise SystemExit(
+                f"{out / 'learned.json'} is not a learned.json this script wrote (no 'runs' "
+                "mapping of arm to seeds); move it away to measure every run again."
+            )
     found = measure(Path(args.runs), args.arms, args.selection, known)
     summary = summarise(found)
     atomic_write_bytes(out / "learned.json", json.dumps({"k": K, "n_per_dataset": N_PER_DATASET,

@@ -117,6 +117,10 @@ def test_the_benchmark_keeps_a_measured_run_once_its_checkpoint_is_gone(
     (root / "mosaic" / "real4" / "seed5" / "results.json").write_text("{}")
     assert inside_learned.main() == 0
     assert set(json.loads((out / "learned.json").read_text())["runs"]) == {"shared"}
+    # a learned.json of another shape is named, not half-read
+    (out / "learned.json").write_text("[1, 2]")
+    with pytest.raises(SystemExit, match="not a learned.json this script wrote"):
+        inside_learned.main()
 
 
 def test_a_runs_initial_model_is_the_one_its_training_started_from(tmp_path):

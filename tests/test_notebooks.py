@@ -54,6 +54,13 @@ def _outputs(book, mime: str) -> list:
     ]
 
 
+def _printed(book) -> str:
+    """Everything a notebook's code cells printed."""
+    return "".join(
+        o.get("text", "") for c in book.cells if c.cell_type == "code" for o in c.get("outputs", [])
+    )
+
+
 def test_notebooks_are_clean_and_parametrized():
     assert [p.name for p in NOTEBOOKS] == [
         "01_train.ipynb",
@@ -151,9 +158,7 @@ def test_subspaces_notebook(trained, tmp_path):
     )
     # PCA + t-SNE + 3 layers + angles + CKA 2D + CKA 3D + datasets' output subspaces
     assert len(_outputs(book, "image/png")) == 9
-    printed = "".join(
-        o.get("text", "") for c in book.cells if c.cell_type == "code" for o in c.get("outputs", [])
-    )
+    printed = _printed(book)
     # the baseline beside each specialist pair's observed angle
     assert printed.count("random subspaces") == 3
     assert (
@@ -174,9 +179,7 @@ def test_subspaces_notebook_on_a_runs_initial_model(trained, tmp_path):
         cka_samples=16,
         tsne=False,
     )
-    printed = "".join(
-        o.get("text", "") for c in book.cells if c.cell_type == "code" for o in c.get("outputs", [])
-    )
+    printed = _printed(book)
     assert f"{run} (at initialisation, rebuilt from seed" in printed
     assert len(_outputs(book, "image/png")) >= 2
 
@@ -206,9 +209,7 @@ def test_attention_and_subspace_notebooks_show_the_gate_of_gmoe(tmp_path):
     book = _execute(
         "03_subspaces.ipynb", tmp_path / "sub.ipynb", run_dir=str(run), n_per_dataset=8, tsne=False
     )
-    printed = "".join(
-        o.get("text", "") for c in book.cells if c.cell_type == "code" for o in c.get("outputs", [])
-    )
+    printed = _printed(book)
     assert "method 'gmoe' has no specialists: sections 3 and 4 are skipped" in printed
     # PCA, 3 layers, output subspaces, the gate figure
     assert len(_outputs(book, "image/png")) == 1 + 3 + 1 + 1

@@ -57,6 +57,12 @@ def _cell(iv, ref: Optional[float]) -> str:
     return f"{100 * (iv.mean - ref):+.1f}: {iv.against(ref)}"
 
 
+def _covering(reference, datasets) -> dict:
+    """A reference table, or nothing where it holds none of the report's datasets (no column)."""
+    numbers = reference()
+    return numbers if any(n in numbers for n in datasets) else {}
+
+
 def references_md(table, records: Sequence[RunRecord]) -> str:
     """Per label, dataset and group mean: the interval of the mean test score (seed and sample
     noise: t over seeds plus the samples' bootstrap variance, ``table.intervals``) and where
@@ -85,16 +91,14 @@ def references_md(table, records: Sequence[RunRecord]) -> str:
         ),
         "",
     ]
-    acs = reference_acs() if refs else {}
-    acs = acs if any(n in acs for n in table.datasets) else {}
+    acs = _covering(reference_acs, table.datasets) if refs else {}
     if acs:
         head[-2] += (
             " ResNet-18+ACS: MedMNIST v2's ResNet-18 with ACS convolutions at 28^3 (2D "
             "kernels split over the axial, coronal and sagittal planes), its best 3D "
             "ResNet."
         )
-    plus = reference_medmnist_plus() if refs else {}
-    plus = plus if any(n in plus for n in table.datasets) else {}
+    plus = _covering(reference_medmnist_plus, table.datasets) if refs else {}
     if plus:
         head[-2] += (
             " MedMNIST+ best: the best test AUC at 28 x 28 px among the end-to-end trained CNNs "
