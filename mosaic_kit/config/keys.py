@@ -8,7 +8,24 @@ from typing import Dict, List, Optional
 
 from .options import option
 
-__all__ = ["DataKeys", "ModelKeys", "TrainingKeys", "SpeedKeys"]
+__all__ = ["DataKeys", "ModelKeys", "TrainingKeys", "SpeedKeys", "RESUMABLE"]
+
+#: Keys a resume may change (``train --resume RUN --set rounds=12``); every other key is the
+#: experiment's.
+RESUMABLE = (
+    "rounds",
+    "patience",
+    "log_every",
+    "max_bad_steps",
+    "eval_batch_size",
+    "device",
+    "threads",
+    "loader_workers",
+    "prefetch",
+    "pin_memory",
+    "out",
+    "cache_dir",
+)
 
 _f = option  # a shared key: default, help text, path=True for files and folders
 

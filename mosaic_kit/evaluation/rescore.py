@@ -3,6 +3,7 @@ the reported round and the last."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 from pathlib import Path
@@ -134,8 +135,9 @@ def evaluate_run(
             )
     if wall_time_s is not None:
         results["wall_time_s"] = round(wall_time_s, 1)
-    elif (run_dir / "results.json").exists():
-        results["wall_time_s"] = load_results(run_dir).get("wall_time_s")
+    elif (run_dir / "results.json").exists():  # a damaged one is what `eval` re-creates
+        with contextlib.suppress(ValueError):
+            results["wall_time_s"] = load_results(run_dir).get("wall_time_s")
     output = output or evaluation_name(checkpoint, overrides)
     if output != "results":
         results["evaluation"] = {

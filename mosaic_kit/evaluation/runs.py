@@ -18,6 +18,7 @@ from ..methods import (
 from ..models.mosaic import MosaicModel, frozen_shared_copy
 from ..models.parameters import frozen_fingerprint
 from ..utils.checkpoint import load_into, load_tensors
+from .config_check import read_run_config
 from .locate import resolve_run, verify_bundle, weights_check
 
 __all__ = [
@@ -56,10 +57,10 @@ def run_overrides(run_dir: Path, overrides: Optional[Dict[str, Any]] = None) -> 
 
 
 def run_config(run_dir: str | Path, overrides: Optional[Dict[str, Any]] = None) -> Config:
-    """The configuration a run trained with (its ``config.yaml``, with ``overrides``)."""
+    """The configuration a run trained with (its ``config.yaml``, checked against its
+    ``results.json``, with ``overrides``)."""
     run_dir = resolve_run(run_dir)
-    if not (run_dir / "config.yaml").exists():
-        raise FileNotFoundError(f"{run_dir} is not a run directory (no config.yaml).")
+    read_run_config(run_dir)  # refused where it is empty or disagrees with what the run recorded
     return load_config(
         file=str(run_dir / "config.yaml"), overrides=run_overrides(run_dir, overrides)
     )

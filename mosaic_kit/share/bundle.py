@@ -34,6 +34,7 @@ from .. import __version__
 from ..config.paths import is_hub_spec
 from ..data.provenance import file_digest
 from ..data.registry import get_info
+from ..evaluation.config_check import read_run_config
 from ..evaluation.locate import HUB_PREFIX, read_bundle, resolve_run, weights_check
 from ..evaluation.results import load_results
 from ..utils.atomic import atomic_copy, atomic_write_bytes, staged_folder
@@ -67,7 +68,7 @@ def save_bundle(run_dir: str | Path, out: str | Path, checkpoint: str = "best") 
         raise ValueError(
             f"{out} exists and is not an empty folder; a bundle is written into a new folder."
         )
-    cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
+    cfg = read_run_config(run_dir)  # an edited or cut-short config.yaml is refused
     if cfg.get("independent"):
         raise ValueError(
             f"{run_dir} is an `independent` run (one model per dataset, in sub-folders): bundle "

@@ -6,10 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict, Optional
 
-from ..config import load_config
 from ..data.registry import resolve_datasets
-from ..evaluation.locate import resolve_run
-from ..evaluation.runs import load_run, run_overrides
+from ..evaluation.locate import resolve_run, verify_bundle
+from ..evaluation.runs import load_run, run_config
 from ..models.mosaic import MosaicModel
 from ..utils.distributed import resolve_device
 from .predict import Predictor, _pick
@@ -30,10 +29,8 @@ def load(
     run_dir = resolve_run(run_dir)  # a run or bundle folder, or hf:OWNER/NAME
     overrides = {"weights": weights} if weights else None
     dev = resolve_device(device)
-    cfg_file = run_dir / "config.yaml"
-    if not cfg_file.is_file():
-        raise FileNotFoundError(f"{run_dir} is not a run directory (no config.yaml).")
-    cfg = load_config(file=str(cfg_file), overrides=run_overrides(run_dir, overrides))
+    verify_bundle(run_dir)  # a bundle's files are named as edited before they are read
+    cfg = run_config(run_dir, overrides)
     datasets = resolve_datasets(cfg.datasets)
     if (
         cfg.independent

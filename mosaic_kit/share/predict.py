@@ -25,6 +25,7 @@ from ..evaluation.evaluate import autocast, prepare
 from ..evaluation.metrics import scores_from_logits
 from ..evaluation.runs import load_run
 from ..models.mosaic import MosaicModel
+from ..utils.yaml_mapping import read_yaml_mapping
 
 __all__ = [
     "Prediction",
@@ -223,13 +224,11 @@ def _synthetic_datasets(run_dir: Optional[Path]) -> set:
     every dataset of a run whose ``config.yaml`` says ``data_root: synthetic``."""
     import json
 
-    import yaml
-
     path = Path(run_dir) / "results.json" if run_dir is not None else None
     if path is None or not path.is_file():
         cfg_path = Path(run_dir) / "config.yaml" if run_dir is not None else None
         cfg = (
-            yaml.safe_load(cfg_path.read_text())
+            read_yaml_mapping(cfg_path, "run configuration")
             if cfg_path is not None and cfg_path.is_file()
             else None
         )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Dict, List, Optional
 
-__all__ = ["RunLog"]
+__all__ = ["RunLog", "read_log"]
 
 
 class RunLog:
@@ -27,3 +27,31 @@ class RunLog:
         if self.fh is not None:
             self.fh.close()
             self.fh = None
+
+
+def read_log(path: str | Path) -> List[Dict[str, Any]]:
+    """The rows of a ``metrics.jsonl``. A last line without its newline is a row the writer had not
+    finished (a killed run, or one still writing) and is left out; any other line that is not a
+    row (a JSON object with ``kind`` and ``step``) is refused by its number."""
+    path = Path(path)
+    text = path.read_text(errors="replace")
+    lines = text.split("\n")
+    rows: List[Dict[str, Any]] = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError:
+            row = None
+        if isinstance(row, dict) and "kind" in row and isinstance(row.get("step"), int):
+            rows.append(row)
+        elif number == len(lines):  # no newline after it: the writer stopped mid-row
+            break
+        else:
+            raise ValueError(
+                f"{path}: line {number} is not a log row ({line[:80]!r}); the log was edited or "
+                "damaged. Restore it, or delete that line (the run's checkpoints and results do "
+                "not depend on it; only its curves do)."
+            )
+    return rows

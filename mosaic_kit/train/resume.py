@@ -7,25 +7,9 @@ from __future__ import annotations
 from typing import Any, Dict, Mapping, Tuple
 
 from ..config import Config
+from ..config.keys import RESUMABLE
 
 __all__ = ["RESUMABLE", "resume_changes"]
-
-#: Keys a resume may change (``train --resume RUN --set rounds=12``); every other key is the
-#: experiment's.
-RESUMABLE = (
-    "rounds",
-    "patience",
-    "log_every",
-    "max_bad_steps",
-    "eval_batch_size",
-    "device",
-    "threads",
-    "loader_workers",
-    "prefetch",
-    "pin_memory",
-    "out",
-    "cache_dir",
-)
 
 
 def resume_changes(

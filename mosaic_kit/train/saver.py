@@ -29,6 +29,7 @@ from ..utils.checkpoint import (
     trainable_state,
 )
 from .ema import ExpertEMA
+from .log import read_log
 from .state import TrainState
 
 __all__ = ["Checkpointer"]
@@ -157,10 +158,10 @@ class Checkpointer:
         if not self.main:
             return
         path = self.run_dir / "metrics.jsonl"
-        rows = [(line, json.loads(line)) for line in path.read_text().splitlines() if line]
         kept = [
-            line
-            for line, r in rows
-            if r["step"] <= state.step and not (r["kind"] == "round" and r["round"] >= state.round)
+            json.dumps(r)
+            for r in read_log(path)  # a row the killed run had not finished is dropped
+            if r["step"] <= state.step
+            and not (r["kind"] == "round" and r.get("round", -1) >= state.round)
         ]
         path.write_text("".join(line + "\n" for line in kept))

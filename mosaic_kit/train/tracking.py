@@ -69,6 +69,23 @@ class TensorBoardTracker(Tracker):
         self.w.close()
 
 
+def _stored(path: Path) -> Dict[str, Any]:
+    """What ``tracking.json`` says of a run's tracker ({} where there is none)."""
+    if not path.is_file():
+        return {}
+    try:
+        stored = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        stored = err
+    if not isinstance(stored, dict):
+        raise ValueError(
+            f"{path} is not the run's tracking record ({stored}); it was edited or damaged. "
+            "Delete it (a resumed run keeps its TensorBoard log and starts a new MLflow run; its "
+            "checkpoints, metrics.jsonl and results do not depend on it)."
+        )
+    return stored
+
+
 def open_tracker(
     kind: str, run_dir: Path, config: Dict[str, Any], resume_step: Optional[int] = None
 ) -> Tracker:
@@ -76,11 +93,7 @@ def open_tracker(
     TensorBoard log (events from ``resume_step + 1`` on are purged and re-written) or MLflow run."""
     run_dir = Path(run_dir)
     stored_file = run_dir / "tracking.json"
-    stored = (
-        json.loads(stored_file.read_text())
-        if resume_step is not None and stored_file.is_file()
-        else {}
-    )
+    stored = _stored(stored_file) if resume_step is not None else {}
     try:
         if kind == "tensorboard":
             tracker: Tracker = TensorBoardTracker(
@@ -105,10 +118,7 @@ def open_tracker(
 def log_figures(run_dir: str | Path, paths: List[Path]) -> None:
     """Add a run's figures to its tracking (if it has any): TensorBoard images or MLflow
     artifacts."""
-    stored_file = Path(run_dir) / "tracking.json"
-    if not stored_file.is_file():
-        return
-    stored = json.loads(stored_file.read_text())
+    stored = _stored(Path(run_dir) / "tracking.json")
     if stored.get("tracker") == "tensorboard":
         tracker: Tracker = TensorBoardTracker(Path(run_dir), {}, purge_step=None)
     elif stored.get("tracker") == "mlflow":

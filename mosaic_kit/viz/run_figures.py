@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Dict, List
 
@@ -10,6 +9,7 @@ import numpy as np
 
 from ..data.registry import SPECIALIST_COLORS, SPECIALISTS, get_info
 from ..evaluation.results import load_results, provenance_tag
+from ..train.log import read_log
 from ..train.tracking import log_figures
 from ..utils.atomic import make_folder, save_figure
 
@@ -37,11 +37,8 @@ def outside_legend(ax, fontsize: float = 7) -> None:
 
 
 def read_metrics(run_dir: str | Path) -> List[dict]:
-    return [
-        json.loads(line)
-        for line in (Path(run_dir) / "metrics.jsonl").read_text().splitlines()
-        if line
-    ]
+    """The rows of a run's ``metrics.jsonl`` (a row still being written is left out)."""
+    return read_log(Path(run_dir) / "metrics.jsonl")
 
 
 def curves_figure(rows: List[dict], routing: dict):
