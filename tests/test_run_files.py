@@ -139,7 +139,7 @@ def test_a_damaged_tracking_record_is_named_with_what_deleting_it_costs(run):
         lambda: open_tracker("tensorboard", run, {}, resume_step=3),
         lambda: log_figures(run, []),
     ):
-        with pytest.raises(ValueError, match="tracking.json is not the run's tracking record"):
+        with pytest.raises(ValueError, match="tracking.json cannot be read back"):
             call()
     (run / "tracking.json").write_text("[]")
     with pytest.raises(ValueError, match="Delete it"):

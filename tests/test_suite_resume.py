@@ -307,3 +307,20 @@ def test_an_interrupted_run_is_resumed_also_when_its_checkpoints_are_per_dataset
     monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **k: seen.update(k))
     suite._execute(spec, tmp_path, "python3", {}, lambda text: None)
     assert seen["parameters"]["resume"] is True
+
+
+@pytest.mark.parametrize(
+    "name, text, why",
+    [
+        ("suite.json", "{", "JSONDecodeError"),
+        ("suite.json", "[1]", "it holds a list"),
+        ("results.json", '{"config": {"lr"', "JSONDecodeError"),
+    ],
+)
+def test_a_damaged_record_of_a_finished_run_is_named_with_the_fix(tmp_path, name, text, why):
+    spec = _plan(tmp_path, {"rounds": 2})
+    _finish(spec)
+    (Path(spec.run_dir) / name).write_text(text)
+    with pytest.raises(ValueError, match=f"{name} cannot be read back") as err:
+        is_done(spec)
+    assert why in str(err.value) and "a plan's report keeps one" in str(err.value)

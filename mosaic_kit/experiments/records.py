@@ -9,6 +9,7 @@ from typing import Any, List
 
 from ..config import load_config, recorded_defaults
 from ..utils.atomic import atomic_write_bytes
+from ..utils.json_file import read_json_object
 from .plan import Plan, RunSpec
 
 __all__ = ["is_done", "keep_run_records"]
@@ -61,12 +62,12 @@ def _done_at(spec: RunSpec, d: Path) -> bool:
             False  # a run without per-sample outputs (before 0.3) cannot enter a paired comparison
         )
     if (d / "suite.json").is_file():
-        stored, want = json.loads((d / "suite.json").read_text()), spec.fingerprint()
+        stored, want = read_json_object(d / "suite.json", _fix(d)), spec.fingerprint()
         if {k: v for k, v in stored.items() if k != "parameters"} != {
             k: v for k, v in want.items() if k != "parameters"
         }:
             return False
-    recorded = json.loads((d / "results.json").read_text()).get("config") or {}
+    recorded = read_json_object(d / "results.json", _fix(d)).get("config") or {}
     cfg = load_config(
         spec.parameters["preset"], overrides={**spec.parameters["overrides"], "out": str(d)}
     ).to_dict()
@@ -76,6 +77,13 @@ def _done_at(spec: RunSpec, d: Path) -> bool:
         return json.dumps(value, sort_keys=True, default=str)
 
     return all(text(was.get(k)) == text(v) for k, v in cfg.items() if k not in _EXECUTION_KEYS)
+
+
+def _fix(d: Path) -> str:
+    return (
+        "Restore it from a copy (a plan's report keeps one of each finished run under its runs/), "
+        f"or move {d} away to train the run again."
+    )
 
 
 def _record(spec: RunSpec) -> None:

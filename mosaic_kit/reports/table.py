@@ -23,6 +23,7 @@ from ..config import path_keys, recorded_defaults
 from ..data.provenance import REAL
 from ..data.registry import ALL_DATASETS, GROUPS, in_group
 from ..evaluation.results import load_results
+from ..utils.json_file import read_json_object
 
 __all__ = [
     "RunRecord",
@@ -129,7 +130,13 @@ def load_records(run_dirs: Iterable[str | Path], split: bool = True) -> List[Run
     out = []
     for d in map(Path, run_dirs):
         res = load_results(d)
-        meta = json.loads((d / "suite.json").read_text()) if (d / "suite.json").is_file() else {}
+        meta = (
+            read_json_object(
+                d / "suite.json", f"Restore it, or delete it to label the run {d.name!r}."
+            )
+            if (d / "suite.json").is_file()
+            else {}
+        )
         cfg = res.get("config", {})
         out.append(
             RunRecord(

@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from ..utils.json_file import read_json_object
 from .mlflow_tracker import MlflowTracker
 from .tracker import TRACKERS, Tracker, scalars, test_scalars
 
@@ -73,17 +74,11 @@ def _stored(path: Path) -> Dict[str, Any]:
     """What ``tracking.json`` says of a run's tracker ({} where there is none)."""
     if not path.is_file():
         return {}
-    try:
-        stored = json.loads(path.read_text())
-    except (OSError, ValueError) as err:
-        stored = err
-    if not isinstance(stored, dict):
-        raise ValueError(
-            f"{path} is not the run's tracking record ({stored}); it was edited or damaged. "
-            "Delete it (a resumed run keeps its TensorBoard log and starts a new MLflow run; its "
-            "checkpoints, metrics.jsonl and results do not depend on it)."
-        )
-    return stored
+    return read_json_object(
+        path,
+        "Delete it (a resumed run keeps its TensorBoard log and starts a new MLflow run; its "
+        "checkpoints, metrics.jsonl and results do not depend on it).",
+    )
 
 
 def open_tracker(
