@@ -112,8 +112,7 @@ def _facts(results: Dict[str, Any]) -> Dict[str, Any]:
     """What makes a configuration: every key but the seed and paths, plus the data kinds and
     weights' hash. A key that a run's version did not have yet counts at its default (a new key's
     default keeps the old behaviour)."""
-    # how a run was executed, not what it is
-    ignored = {"seed", "out", "threads", "tracker", *path_keys()}
+    ignored = {"seed", "out", "threads", "tracker", *path_keys()}  # how it ran, not what it is
     config = {**_defaults(), **results.get("config", {})}
     facts = {k: v for k, v in config.items() if k not in ignored}
     if str(facts.get("device", "")).startswith("cuda:"):
@@ -130,13 +129,7 @@ def load_records(run_dirs: Iterable[str | Path], split: bool = True) -> List[Run
     out = []
     for d in map(Path, run_dirs):
         res = load_results(d)
-        meta = (
-            read_json_object(
-                d / "suite.json", f"Restore it, or delete it to label the run {d.name!r}."
-            )
-            if (d / "suite.json").is_file()
-            else {}
-        )
+        meta = read_json_object(d / "suite.json", "Restore or delete it.", missing={})
         cfg = res.get("config", {})
         out.append(
             RunRecord(

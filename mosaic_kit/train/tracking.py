@@ -72,12 +72,11 @@ class TensorBoardTracker(Tracker):
 
 def _stored(path: Path) -> Dict[str, Any]:
     """What ``tracking.json`` says of a run's tracker ({} where there is none)."""
-    if not path.is_file():
-        return {}
     return read_json_object(
         path,
         "Delete it (a resumed run keeps its TensorBoard log and starts a new MLflow run; its "
         "checkpoints, metrics.jsonl and results do not depend on it).",
+        missing={},
     )
 
 

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 __all__ = ["read_json_object"]
 
 
-def read_json_object(path: str | Path, fix: str) -> Dict[str, Any]:
-    """The object in ``path``; a file that cannot be read, is not JSON or holds another type is
-    refused with ``fix`` (what restores it)."""
+def read_json_object(
+    path: str | Path, fix: str, missing: Optional[Dict[str, Any]] = None
+) -> Dict[str, Any]:
+    """The object in ``path`` (``missing``, where given, when there is no such file); a file that
+    cannot be read, is not JSON or holds another type is refused with ``fix`` (what restores it)."""
     path = Path(path)
+    if missing is not None and not path.exists():
+        return missing
     try:
         data: Any = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, ValueError) as err:
