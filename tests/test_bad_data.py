@@ -83,3 +83,25 @@ def test_not_a_zip_at_all(tmp_path):
     (tmp_path / "breastmnist.npz").write_bytes(b"<html>404 not found</html>")
     with pytest.raises(ValueError, match="not a readable npz archive .* download it again"):
         open_split(tmp_path, "breastmnist", "train", cache_dir=tmp_path / "c")
+
+
+@pytest.mark.parametrize("damage", ["cut short", "changed in place", "cut short before stamps"])
+def test_a_damaged_cached_copy_is_converted_again_from_its_source(tmp_path, capsys, damage):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (6, 28, 28), dtype=np.uint8)
+    root = _npz(tmp_path / "breastmnist.npz", images, np.array([[0], [1]] * 3, np.uint8))
+    first = open_split(root, "breastmnist", "train", cache_dir=tmp_path / "c")
+    copy = first.cache / "train_images.npy"
+    data = copy.read_bytes()
+    del first
+    if damage == "changed in place":
+        copy.write_bytes(data[:-784] + bytes(784))  # same size, the last image zeroed
+    else:
+        copy.write_bytes(data[: len(data) // 2])
+        if damage == "cut short before stamps":
+            copy.with_name(copy.name + ".stamp").unlink()
+    again = open_split(root, "breastmnist", "train", cache_dir=tmp_path / "c")
+    assert np.array_equal(again.images, images)
+    assert "converting it again" in capsys.readouterr().err
+    open_split(root, "breastmnist", "train", cache_dir=tmp_path / "c")  # intact now: no note
+    assert "converting it again" not in capsys.readouterr().err

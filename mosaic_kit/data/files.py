@@ -22,6 +22,7 @@ from typing import List, Optional, Tuple
 import numpy as np
 from numpy.lib import format as npformat
 
+from .cache_stamp import is_intact, stamp
 from .checks import _check_arrays, _check_identity, _likely
 from .download import _check_size, _download_hint, download
 from .registry import DatasetInfo, get_info
@@ -70,6 +71,7 @@ def _stream_member_to_npy(zf: zipfile.ZipFile, member: str, target: Path) -> Non
         with zf.open(member) as src:
             _copy_member(src, member, tmp, target)
         os.replace(tmp, target)
+        stamp(target)
     finally:
         tmp.unlink(missing_ok=True)  # nothing half-written stays behind, whatever went wrong
 
@@ -146,6 +148,17 @@ def _cache_folder(
     return folder, [i.filename for i in members]
 
 
+def _readable_copy(target: Path) -> bool:
+    """The cached copy is the one written (stamp) and numpy can map it."""
+    if not is_intact(target):
+        return False
+    try:
+        np.load(target, mmap_mode="r")
+    except (ValueError, OSError, EOFError):
+        return False
+    return True
+
+
 def open_split(
     root: str | Path,
     name: str,
@@ -181,6 +194,13 @@ def open_split(
     arrays = {}
     for kind in ("images", "labels"):
         target = folder / f"{split}_{kind}.npy"
+        if target.exists() and not _readable_copy(target):
+            print(
+                f"note: the cached copy {target} changed since it was written (cut short or "
+                f"edited): converting it again from {path}.",
+                file=sys.stderr,
+            )
+            target.unlink()
         if not target.exists():
             folder.mkdir(parents=True, exist_ok=True)
             try:
