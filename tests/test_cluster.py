@@ -134,3 +134,15 @@ def test_a_run_with_two_processes_joins_one_process_group(tmp_path):
     ).is_file()
     tasks = sorted(p.name.split("_")[1] for p in (tmp_path / "report-jobs").glob("*_log.out"))
     assert tasks == ["0", "1"]  # two processes ran the job
+
+
+@pytest.mark.parametrize("text", ["{", '{"cluster": "debug"}'])
+def test_a_damaged_job_record_is_named_before_anything_is_submitted(tmp_path, text):
+    plan = load_plan(_plan(tmp_path, gpus_per_run=0), root=tmp_path)
+    run = Path(plan.runs[0].run_dir)
+    run.mkdir(parents=True)
+    (run / "job.json").write_text(text)
+    with pytest.raises(ValueError, match="job.json") as err:
+        run_on_cluster(plan, Resources.from_plan(plan), cluster="debug", wait=True)
+    assert "no job of this run is queued" in str(err.value)
+    assert sorted(p.name for p in run.iterdir()) == ["job.json"]  # nothing submitted

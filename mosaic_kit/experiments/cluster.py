@@ -16,6 +16,8 @@ import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from ..utils.atomic import atomic_write_bytes
+from ..utils.json_file import read_json_object
 from .cluster_jobs import Resources, RunJob, submission_script
 from .suite import Plan, build_report, is_done, notebook_dir
 
@@ -42,6 +44,12 @@ def _executor(folder: Path, resources: Resources, cluster: str):
     return ex
 
 
+_JOB_FIX = (
+    "Restore it, or delete it once no job of this run is queued or running (squeue): the next "
+    "submission then starts the run again from its last checkpoint."
+)
+
+
 def _state(run_dir: Path) -> Optional[str]:
     """The SLURM (or local) state of the run's last job, from ``RUN/job.json``; None if it has
     none."""
@@ -50,7 +58,9 @@ def _state(run_dir: Path) -> Optional[str]:
     record = run_dir / "job.json"
     if not record.is_file():
         return None
-    info = json.loads(record.read_text())
+    info = read_json_object(record, _JOB_FIX)
+    if not all(isinstance(info.get(k), str) for k in ("folder", "job_id")):
+        raise ValueError(f"{record} lacks the job's folder or id. {_JOB_FIX}")
     job_cls = (
         submitit.local.local.LocalJob
         if info.get("cluster") in ("local", "debug")
@@ -88,14 +98,15 @@ def run_on_cluster(
             table.append(
                 {
                     "run": spec.run_dir,
-                    "job": json.loads((run / "job.json").read_text())["job_id"],
+                    "job": read_json_object(run / "job.json", _JOB_FIX)["job_id"],
                     "state": state,
                 }
             )
             continue
         run.mkdir(parents=True, exist_ok=True)
         job = ex.submit(RunJob(spec, nb, kernel, resources.gpus_per_run))
-        (run / "job.json").write_text(
+        atomic_write_bytes(
+            run / "job.json",
             json.dumps(
                 {
                     "job_id": job.job_id,
@@ -103,7 +114,7 @@ def run_on_cluster(
                     "cluster": cluster,
                     "previous_state": state,
                 }
-            )
+            ).encode(),
         )
         jobs.append(job)
         table.append(
