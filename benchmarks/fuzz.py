@@ -1,5 +1,6 @@
 """The property-based fuzz harness of tests/test_fuzz.py with many more examples per property
-(configuration values and --set text, arrays given to predict, results files given to tables): every
+(configuration values and --set text, arrays given to predict, results files given to tables,
+run logs and run configurations read back): every
 input must give a clear error or a correct result.
 
     python benchmarks/fuzz.py --examples 2000

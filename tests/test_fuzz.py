@@ -1,6 +1,6 @@
 """Property-based fuzzing of the doors where users' values enter: configuration keys (as values
 and as --set text), images and volumes given to predict, results files given to tables, bundle
-manifests, plan files and per-sample outputs read back. The
+manifests, plan files, per-sample outputs, run logs and run configurations read back. The
 contract: a clear error (ValueError or FileNotFoundError, with a message) or a correct result,
 never another exception. Bounded here; longer runs: ``python benchmarks/fuzz.py``."""
 
@@ -42,12 +42,14 @@ FAST = settings(
 CLEAR = (ValueError, FileNotFoundError)
 
 
-def _clear(fn, *args, **kwargs):
-    """Run ``fn``; a clear error is allowed, and must say something."""
+def _clear(fn, *args, naming: str = "", **kwargs):
+    """Run ``fn``; a clear error is allowed, and must say something (``naming``: the file it must
+    name)."""
     try:
         return fn(*args, **kwargs)
     except CLEAR as err:
         assert str(err).strip(), f"{type(err).__name__} without a message"
+        assert naming in str(err), f"the error does not name {naming}: {err}"
         return None
 
 
@@ -278,6 +280,60 @@ def test_any_dataset_spec_value_is_a_spec_or_a_clear_error(tmp_path_factory, fie
         assert type(got["seed"]) is int and got["seed"] >= 0 and got["channels"] in (1, 3)
         assert all(isinstance(c, str) for c in got["class_names"]) and len(got["class_names"]) == 2
         assert len(got["split"]) == 3 and abs(sum(got["split"]) - 1) < 1e-6
+
+
+LOG_ROW = {"kind": "step", "step": 3, "round": 0, "loss": 0.5}
+
+
+@FAST
+@given(
+    rows=st.integers(0, 4),
+    junk=st.one_of(st.binary(max_size=40), st.text(max_size=40).map(str.encode)),
+    where=st.sampled_from(["end", "middle", "end, no newline"]),
+)
+def test_any_run_log_is_read_or_refused_by_line(tmp_path_factory, rows, junk, where):
+    from mosaic_kit.train.log import read_log
+
+    path = tmp_path_factory.mktemp("log") / "metrics.jsonl"
+    lines = [json.dumps({**LOG_ROW, "step": i}).encode() for i in range(rows)]
+    if where == "middle":
+        lines.insert(len(lines) // 2, junk)
+    text = b"\n".join(lines + [junk] if where != "middle" else lines)
+    path.write_bytes(text + (b"" if where == "end, no newline" else b"\n"))
+    got = _clear(read_log, path, naming=str(path))
+    if got is not None:  # whatever is read is rows, the whole ones written before the junk kept
+        assert all(isinstance(r, dict) and isinstance(r["step"], int) for r in got)
+        assert [r["step"] for r in got][: rows if where != "middle" else rows // 2] == list(
+            range(rows if where != "middle" else rows // 2)
+        )
+
+
+RUN_KEYS = ["adapter_scale", "img_size", "norm", "seed", "datasets", "lr", "rounds", "weights"]
+
+
+@FAST
+@given(key=st.sampled_from(RUN_KEYS), value=VALUES, drop=st.booleans())
+def test_any_edit_of_a_run_configuration_is_the_recorded_one_or_refused(
+    tmp_path_factory, key, value, drop
+):
+    import yaml
+
+    from mosaic_kit.evaluation.config_check import free_keys, read_run_config
+
+    run = tmp_path_factory.mktemp("run")
+    cfg = load_config(overrides={"out": str(run)}).to_dict()
+    (run / "results.json").write_text(json.dumps({"datasets": {}, "config": cfg}))
+    edited = {k: v for k, v in cfg.items() if not (drop and k == key)}
+    if not drop:
+        edited[key] = value
+    (run / "config.yaml").write_text(yaml.safe_dump(edited))
+    got = _clear(read_run_config, run, naming=str(run / "config.yaml"))
+    if got is not None:  # accepted: every key that defines the run is the recorded one
+        assert all(
+            json.dumps(got.get(k), default=str) == json.dumps(v, default=str)
+            for k, v in cfg.items()
+            if k not in free_keys()
+        )
 
 
 def test_the_harness_catches_a_traceback():
