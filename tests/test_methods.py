@@ -339,6 +339,26 @@ def test_independent_trains_one_model_per_dataset(tmp_path):
     assert set(merged["best"]["student"]) == {"breastmnist", "adrenalmnist3d"}
 
 
+def test_independent_runs_keep_what_each_model_checked_of_a_real_file(tmp_path):
+    """The merged results of one model per dataset keep each part's provenance checks, so a table
+    says the same of a same-splits file whichever way it was trained."""
+    from conftest import REAL_MEDMNIST, need
+
+    need(REAL_MEDMNIST / "breastmnist.npz")
+    cfg = tiny_cfg(
+        tmp_path,
+        datasets=["breastmnist", "adrenalmnist3d"],
+        data_root=str(REAL_MEDMNIST),
+        independent=True,
+        rounds=1,
+        steps_per_dataset=1,
+        eval_max_samples=16,
+    )
+    res = json.loads((train(cfg, progress=False) / "results.json").read_text())
+    assert res["provenance"]["datasets"]["breastmnist"] == "same-splits"
+    assert res["provenance"]["checks"] == {"breastmnist": "split sizes and label counts"}
+
+
 def test_independent_run_through_the_training_notebook_and_report(tmp_path):
     papermill = pytest.importorskip("papermill")
     from pathlib import Path

@@ -91,6 +91,8 @@ def train_independent(
             "evaluation": "complete"
             if all(p["evaluation"] == "complete" for p in provs)
             else provs[0]["evaluation"],
+            # what each model's own run checked of a same-splits file
+            "checks": {n: c for p in provs for n, c in (p.get("checks") or {}).items()},
         }
     )
     results: Dict[str, Any] = {
