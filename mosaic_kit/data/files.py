@@ -148,15 +148,15 @@ def _cache_folder(
     return folder, [i.filename for i in members]
 
 
-def _readable_copy(target: Path) -> bool:
-    """The cached copy is the one written (stamp) and numpy can map it."""
-    if not is_intact(target):
-        return False
+def _mapped_copy(target: Path) -> Optional[np.ndarray]:
+    """The cached copy, memory-mapped, where it is the one written (its stamp) and numpy can map
+    it; None where it is missing or was cut short or changed."""
+    if not target.exists() or not is_intact(target):
+        return None
     try:
-        np.load(target, mmap_mode="r")
+        return np.load(target, mmap_mode="r")
     except (ValueError, OSError, EOFError):
-        return False
-    return True
+        return None
 
 
 def open_split(
@@ -194,14 +194,15 @@ def open_split(
     arrays = {}
     for kind in ("images", "labels"):
         target = folder / f"{split}_{kind}.npy"
-        if target.exists() and not _readable_copy(target):
+        arrays[kind] = _mapped_copy(target)
+        if arrays[kind] is None and target.exists():
             print(
                 f"note: the cached copy {target} changed since it was written (cut short or "
                 f"edited): converting it again from {path}.",
                 file=sys.stderr,
             )
             target.unlink()
-        if not target.exists():
+        if arrays[kind] is None:
             folder.mkdir(parents=True, exist_ok=True)
             try:
                 with zipfile.ZipFile(path) as zf:
@@ -218,7 +219,7 @@ def open_split(
                     f"{path} is not a readable npz archive ({err}); it may be truncated: "
                     f"delete it and download it again. {_download_hint(info, size, root)}"
                 ) from None
-        arrays[kind] = np.load(target, mmap_mode="r")
+            arrays[kind] = np.load(target, mmap_mode="r")
     images, labels = arrays["images"], np.asarray(arrays["labels"])
     try:
         _check_arrays(info, path, split, size, images, labels)

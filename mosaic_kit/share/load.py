@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Dict, Optional
 
 from ..data.registry import resolve_datasets
-from ..evaluation.locate import resolve_run, verify_bundle
+from ..evaluation.locate import resolve_run
 from ..evaluation.runs import load_run, run_config
 from ..models.mosaic import MosaicModel
 from ..utils.distributed import resolve_device
@@ -29,7 +29,6 @@ def load(
     run_dir = resolve_run(run_dir)  # a run or bundle folder, or hf:OWNER/NAME
     overrides = {"weights": weights} if weights else None
     dev = resolve_device(device)
-    verify_bundle(run_dir)  # a bundle's files are named as edited before they are read
     cfg = run_config(run_dir, overrides)
     datasets = resolve_datasets(cfg.datasets)
     if (
