@@ -245,6 +245,31 @@ def test_a_fresh_clone_resumes_from_the_reports_records(tmp_path):
     assert (Path(spec.record) / "predictions.npz").is_file()
 
 
+def test_records_of_a_clone_elsewhere_stay_finished_unless_the_weights_differ(tmp_path):
+    """A run trained where the data and weights lay at other absolute paths (another clone,
+    another machine) counts as finished where the names agree and the weights file here has the
+    sha256 the run recorded; a weights file with other content, or another data folder's name, is
+    another run (and a report rebuilt from it drops nothing that still counts)."""
+    import hashlib
+
+    weights = tmp_path / "w.safetensors"
+    weights.write_bytes(b"weights")
+    (tmp_path / "medmnist").mkdir()
+    here = {"weights": str(weights), "data_root": str(tmp_path / "medmnist")}
+    spec = _plan(tmp_path, here)
+    _finish(spec, weights="/elsewhere/w.safetensors", data_root="/elsewhere/medmnist")
+    results = Path(spec.run_dir) / "results.json"
+    record = json.loads(results.read_text())
+    digest = hashlib.sha256(b"weights").hexdigest()
+    results.write_text(json.dumps({**record, "provenance": {"backbone": {"sha256": digest}}}))
+    assert is_done(_plan(tmp_path, here))
+    other = tmp_path / "data2"
+    other.mkdir()
+    assert not is_done(_plan(tmp_path, {**here, "data_root": str(other)}))
+    weights.write_bytes(b"other weights")
+    assert not is_done(_plan(tmp_path, here))
+
+
 def test_dry_run_names_missing_data_and_weights_before_anything_runs(tmp_path, capsys):
     """A plan whose data folder lacks a file (download off) or whose weights file is gone fails
     on --dry-run, and a real start refuses before the first run."""

@@ -3,11 +3,13 @@ and keeping those records."""
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any, List
 
-from ..config import load_config, recorded_defaults
+from ..config import load_config, path_keys, recorded_defaults
+from ..data.provenance import file_digest
 from ..utils.atomic import atomic_write_bytes
 from ..utils.json_file import read_json_object
 from .plan import Plan, RunSpec
@@ -37,6 +39,7 @@ _EXECUTION_KEYS = {
     "loader_workers",
     "prefetch",
     "pin_memory",
+    "cache_dir",
 }
 
 
@@ -67,16 +70,47 @@ def _done_at(spec: RunSpec, d: Path) -> bool:
             k: v for k, v in want.items() if k != "parameters"
         }:
             return False
-    recorded = read_json_object(d / "results.json", _fix(d)).get("config") or {}
+    results = read_json_object(d / "results.json", _fix(d))
     cfg = load_config(
         spec.parameters["preset"], overrides={**spec.parameters["overrides"], "out": str(d)}
     ).to_dict()
-    was = {**recorded_defaults(), **recorded}  # keys newer than the run: the value it had
+    was = {**recorded_defaults(), **(results.get("config") or {})}  # newer keys: the value then
+    paths = set(path_keys())
 
-    def text(value: Any) -> str:
-        return json.dumps(value, sort_keys=True, default=str)
+    def same(key: str, value: Any) -> bool:
+        if _text(was.get(key)) == _text(value):
+            return True
+        return key in paths and _moved(key, was.get(key), value, results)
 
-    return all(text(was.get(k)) == text(v) for k, v in cfg.items() if k not in _EXECUTION_KEYS)
+    return all(same(k, v) for k, v in cfg.items() if k not in _EXECUTION_KEYS)
+
+
+def _text(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _moved(key: str, was: Any, now: Any, results: dict) -> bool:
+    """Whether a path key names the same file or folder as the run's, moved: a clone elsewhere, or
+    a run trained on another machine, has other absolute paths. The names must agree, and a
+    weights file that is here must have the sha256 the run recorded."""
+    was_list, now_list = (v if isinstance(v, list) else [v] for v in (was, now))
+    if len(was_list) != len(now_list) or any(
+        a is None or b is None or Path(str(a)).name != Path(str(b)).name
+        for a, b in zip(was_list, now_list)
+    ):
+        return False
+    recorded = ((results.get("provenance") or {}).get("backbone") or {}).get("sha256")
+    if key == "weights" and recorded and Path(str(now)).is_file():
+        here = Path(str(now)).resolve()
+        return _sha256(str(here), here.stat().st_size, here.stat().st_mtime_ns) == recorded
+    return True
+
+
+@functools.lru_cache(maxsize=16)
+def _sha256(
+    path: str, size: int, mtime_ns: int
+) -> str:  # size and time: a changed file is hashed again
+    return file_digest(path, "sha256")
 
 
 def _fix(d: Path) -> str:
