@@ -453,3 +453,33 @@ def test_table_names_each_folder_of_runs_with_its_label(tmp_path, capsys):
         == 2
     )
     assert "1 label(s) for 2 run folder(s)" in capsys.readouterr().err
+
+
+def test_the_contrast_figure_shades_the_stated_margin(tmp_path, monkeypatch):
+    """Where a plan states a smallest effect of interest, each panel shades ± that margin (in
+    points), so an interval inside it reads as equivalent; without one, nothing is shaded."""
+    import matplotlib.axes
+
+    from mosaic_kit.reports.contrasts import ContrastRow, plot_contrasts
+    from mosaic_kit.stats.verdicts import Comparison
+
+    spans = []
+    real = matplotlib.axes.Axes.axvspan
+    monkeypatch.setattr(
+        matplotlib.axes.Axes,
+        "axvspan",
+        lambda self, lo, hi, **kw: spans.append((lo, hi)) or real(self, lo, hi, **kw),
+    )
+
+    def row(margins):
+        found = {
+            ("mean", m): Comparison(m, ["breastmnist"], [1, 2], 0.01, -0.01, 0.03, 0.5, margin=g)
+            for m, g in margins.items()
+        }
+        return ContrastRow("a", "b", "", [("mean", ["breastmnist"])], found)
+
+    plot_contrasts([row({"acc": 0.02, "auc": 0.03})], tmp_path / "c.png")
+    assert spans == [(-2.0, 2.0), (-3.0, 3.0)] and (tmp_path / "c.png").stat().st_size > 5_000
+    spans.clear()
+    plot_contrasts([row({"acc": None, "auc": None})], tmp_path / "d.png")
+    assert spans == []

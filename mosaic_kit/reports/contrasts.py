@@ -183,7 +183,7 @@ def _margins(found: Sequence[ContrastRow]) -> str:
 def plot_contrasts(found: Sequence[ContrastRow], path: str | Path) -> Path:
     """Forest plot: per contrast, A − B of test ACC and AUC with 95% intervals, per dataset,
     specialist and mean (green / red: better / worse after Holm over every row; blue: equivalent
-    within the stated margin)."""
+    within the stated margin, drawn as a shaded band)."""
     import matplotlib.pyplot as plt
 
     colour = {"better": "tab:green", "worse": "tab:red", "equivalent": "tab:blue"}
@@ -206,6 +206,9 @@ def plot_contrasts(found: Sequence[ContrastRow], path: str | Path) -> Path:
                     markerfacecolor="white" if name != "mean" else None,
                 )
             ax.axvline(0, color="k", lw=0.8)
+            margin = next((c.margin for (_, mm), c in row.found.items() if mm == m), None)
+            if margin:  # the smallest effect of interest: inside it, "equivalent" can be a verdict
+                ax.axvspan(-100 * margin, 100 * margin, color="tab:blue", alpha=0.08, lw=0)
             ax.set_yticks(
                 range(len(row.rows)), [name.split(" (")[0] for name, _ in row.rows], fontsize=7
             )
@@ -213,7 +216,7 @@ def plot_contrasts(found: Sequence[ContrastRow], path: str | Path) -> Path:
             ax.set_title(f"{row.a} − {row.b}: test {m.upper()} (points)", fontsize=8)
     fig.suptitle(
         "Contrasts, paired over seeds and test samples (95% intervals; green/red: "
-        "better/worse after Holm; blue: equivalent)",
+        "better/worse after Holm; blue: equivalent; shaded: ± the smallest effect of interest)",
         fontsize=9,
     )
     fig.tight_layout()
