@@ -216,7 +216,8 @@ def plot_contrasts(found: Sequence[ContrastRow], path: str | Path) -> Path:
             ax.set_title(f"{row.a} − {row.b}: test {m.upper()} (points)", fontsize=8)
     fig.suptitle(
         "Contrasts, paired over seeds and test samples (95% intervals; green/red: "
-        "better/worse after Holm; blue: equivalent; shaded: ± the smallest effect of interest)",
+        "better/worse after Holm;\nblue: equivalent after Holm; shaded: ± the smallest effect of "
+        "interest)",
         fontsize=9,
     )
     fig.tight_layout()
