@@ -36,7 +36,11 @@ def environment(results: Path) -> str:
 
 def compare(a: Path, b: Path) -> dict:
     pairs, spread = [], {}
-    for ra in sorted(a.rglob("results.json")):
+
+    def order(p: Path):  # by arm, then seed as a number (seed42 before seed123)
+        return [int(x[4:]) if x.startswith("seed") and x[4:].isdigit() else x for x in p.parts]
+
+    for ra in sorted(a.rglob("results.json"), key=order):
         rel = ra.relative_to(a)
         if len(rel.parts) != 4 or not (b / rel).is_file():  # label/selection/seedN/results.json
             continue

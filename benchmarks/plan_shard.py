@@ -70,7 +70,10 @@ def main(argv=None) -> int:
     ap.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
     args = ap.parse_args(argv)
-    k, n = (int(x) for x in args.shard.split("/"))
+    try:
+        k, n = (int(x) for x in args.shard.split("/"))
+    except ValueError:
+        ap.error(f"--shard takes K/N, e.g. 0/4 (got {args.shard})")
     if not 0 <= k < n:
         ap.error(f"--shard K/N needs 0 <= K < N (got {args.shard})")
     pending = [r for path in args.plan for r in load_plan(path).runs if not is_done(r)]

@@ -47,5 +47,6 @@ def test_shards_train_every_run_once_as_finished_suite_runs(tmp_path, capsys):
 def test_a_shard_out_of_range_is_refused(tmp_path):
     import pytest
 
-    with pytest.raises(SystemExit):
-        plan_shard.main(["--plan", str(_plan(tmp_path)), "--shard", "2/2"])
+    for shard in ("2/2", "1", "a/b"):
+        with pytest.raises(SystemExit):
+            plan_shard.main(["--plan", str(_plan(tmp_path)), "--shard", shard])
