@@ -107,9 +107,8 @@ def _moved(key: str, was: Any, now: Any, results: dict) -> bool:
 
 
 @functools.lru_cache(maxsize=16)
-def _sha256(
-    path: str, size: int, mtime_ns: int
-) -> str:  # size and time: a changed file is hashed again
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    """A file's sha256, hashed once per size and modification time (a changed file again)."""
     return file_digest(path, "sha256")
 
 
