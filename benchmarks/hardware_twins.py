@@ -15,23 +15,33 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mosaic_kit.utils.json_file import read_json_object  # noqa: E402
 
 METRICS = ("acc", "auc")
 
 
-def scores(results: Path) -> dict:
-    """{dataset or "mean": {metric: test points}} of one run's ``results.json``."""
-    r = json.loads(results.read_text())
-    out = {n: {m: 100 * d["test"][m] for m in METRICS} for n, d in r["datasets"].items()}
+def read(results: Path) -> dict:
+    """One run's ``{"scores": {dataset or "mean": {metric: test points}}, "env": str}``, its
+    ``results.json`` read once; a file without test scores is named."""
+    r = read_json_object(results, "restore it from the run's records, or re-run `eval` on the run")
+    try:
+        out = {n: {m: 100 * d["test"][m] for m in METRICS} for n, d in r["datasets"].items()}
+    except (KeyError, TypeError, AttributeError):
+        raise SystemExit(
+            f"{results} has no test ACC and AUC per dataset (datasets.NAME.test.acc / auc); is it "
+            "a finished run's results.json?"
+        ) from None
     out["mean"] = {m: statistics.fmean(out[n][m] for n in r["datasets"]) for m in METRICS}
-    return out
-
-
-def environment(results: Path) -> str:
-    r = json.loads(results.read_text())
     env, cfg = r.get("environment") or {}, r.get("config") or {}
-    return f"torch {env.get('torch')}, device {cfg.get('device')}, amp {cfg.get('amp')}"
+    return {
+        "scores": out,
+        "env": f"torch {env.get('torch')}, device {cfg.get('device')}, amp {cfg.get('amp')}",
+    }
 
 
 def compare(a: Path, b: Path) -> dict:
@@ -44,7 +54,8 @@ def compare(a: Path, b: Path) -> dict:
         rel = ra.relative_to(a)
         if len(rel.parts) != 4 or not (b / rel).is_file():  # label/selection/seedN/results.json
             continue
-        sa, sb = scores(ra), scores(b / rel)
+        one, two = read(ra), read(b / rel)
+        sa, sb = one["scores"], two["scores"]
         diff = {n: {m: sb[n][m] - sa[n][m] for m in METRICS} for n in sa}
         pairs.append(
             {
@@ -52,13 +63,13 @@ def compare(a: Path, b: Path) -> dict:
                 "a": sa,
                 "b": sb,
                 "b_minus_a": diff,
-                "a_env": environment(ra),
-                "b_env": environment(b / rel),
+                "a_env": one["env"],
+                "b_env": two["env"],
             }
         )
         label = rel.parts[0]
         if label not in spread:  # the arm's seed spread on machine b
-            seeds = [scores(p) for p in sorted((b / label).rglob("seed*/results.json"))]
+            seeds = [read(p)["scores"] for p in sorted((b / label).rglob("seed*/results.json"))]
             spread[label] = (
                 {n: {m: statistics.stdev(s[n][m] for s in seeds) for m in METRICS} for n in sa}
                 if len(seeds) > 1

@@ -31,19 +31,6 @@ from mosaic_kit.experiments.records import is_done  # noqa: E402
 from mosaic_kit.train import train  # noqa: E402
 from mosaic_kit.utils.atomic import atomic_write_bytes  # noqa: E402
 
-# the training notebook's named parameters, applied under its ``overrides`` as the notebook does
-NAMED = (
-    "datasets",
-    "data_root",
-    "backbone",
-    "weights",
-    "size",
-    "method",
-    "rounds",
-    "seed",
-    "device",
-)
-
 
 def run_one(spec: RunSpec, execution: dict) -> float:
     """Train ``spec`` (resuming an interrupted run), write its ``suite.json``; return seconds."""
@@ -52,11 +39,8 @@ def run_one(spec: RunSpec, execution: dict) -> float:
     started = (d / "last_state.pt").is_file() or any(d.glob("*/last_state.pt"))
     resume = started and not (d / "results.json").is_file()
     (d / "suite.json").unlink(missing_ok=True)  # a half-done run is never taken for a finished one
-    p = spec.parameters
-    named = {k: p[k] for k in NAMED if p.get(k) is not None}
-    cfg = load_config(
-        p["preset"], overrides={**named, **p["overrides"], **execution, "out": str(d)}
-    )
+    p = spec.parameters  # a plan entry's notebook parameters: preset, overrides, out
+    cfg = load_config(p["preset"], overrides={**p["overrides"], **execution, "out": str(d)})
     t0 = time.time()
     train(cfg, resume=resume, progress=False)
     atomic_write_bytes(d / "suite.json", json.dumps(spec.fingerprint(), indent=1).encode())

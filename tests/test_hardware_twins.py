@@ -51,3 +51,22 @@ def test_no_common_run_is_refused(tmp_path):
         hardware_twins.main(
             ["--a", str(tmp_path / "a"), "--b", str(tmp_path / "b"), "--out", str(tmp_path / "o")]
         )
+
+
+@pytest.mark.parametrize(
+    "text,why",
+    [
+        ("{not json", "cannot be read back"),
+        ("[1, 2]", "holds a list"),
+        ('{"datasets": {"breastmnist": {}}}', "no test ACC and AUC"),
+    ],
+)
+def test_a_damaged_or_foreign_results_file_is_named(tmp_path, text, why):
+    _run(tmp_path / "a", "mosaic", 1, 0.8, 0.9, "cpu")
+    _run(tmp_path / "b", "mosaic", 1, 0.8, 0.9, "cuda")
+    (tmp_path / "b" / "mosaic" / "real4" / "seed1" / "results.json").write_text(text)
+    with pytest.raises((SystemExit, ValueError), match="results.json") as err:
+        hardware_twins.main(
+            ["--a", str(tmp_path / "a"), "--b", str(tmp_path / "b"), "--out", str(tmp_path / "o")]
+        )
+    assert why in str(err.value)

@@ -349,3 +349,21 @@ def test_a_damaged_record_of_a_finished_run_is_named_with_the_fix(tmp_path, name
     with pytest.raises(ValueError, match=f"{name} cannot be read back") as err:
         is_done(spec)
     assert why in str(err.value) and "a plan's report keeps one" in str(err.value)
+
+
+def test_a_record_of_another_shape_is_named_or_read_without_a_digest(tmp_path):
+    """results.json whose config is not a mapping is named with the fix; one whose provenance has
+    another shape has no weights digest to check, so a moved weights file of the same name keeps
+    the run (as a record from before digests were written would)."""
+    weights = tmp_path / "w.safetensors"
+    weights.write_bytes(b"weights")
+    spec = _plan(tmp_path, {"weights": str(weights)})
+    _finish(spec, weights="/elsewhere/w.safetensors")
+    results = Path(spec.run_dir) / "results.json"
+    record = json.loads(results.read_text())
+    results.write_text(json.dumps({**record, "provenance": "copied by hand"}))
+    assert is_done(spec)
+    results.write_text(json.dumps({**record, "config": ["lr", 1e-3]}))
+    with pytest.raises(ValueError, match="its config is a list, not a mapping") as err:
+        is_done(spec)
+    assert "a plan's report keeps one" in str(err.value)

@@ -74,7 +74,13 @@ def _done_at(spec: RunSpec, d: Path) -> bool:
     cfg = load_config(
         spec.parameters["preset"], overrides={**spec.parameters["overrides"], "out": str(d)}
     ).to_dict()
-    was = {**recorded_defaults(), **(results.get("config") or {})}  # newer keys: the value then
+    recorded = results.get("config") or {}
+    if not isinstance(recorded, dict):
+        raise ValueError(
+            f"{d / 'results.json'}: its config is a {type(recorded).__name__}, not a mapping. "
+            + _fix(d)
+        )
+    was = {**recorded_defaults(), **recorded}  # keys newer than the run: the value it had
     paths = set(path_keys())
 
     def same(key: str, value: Any) -> bool:
@@ -99,7 +105,9 @@ def _moved(key: str, was: Any, now: Any, results: dict) -> bool:
         for a, b in zip(was_list, now_list)
     ):
         return False
-    recorded = ((results.get("provenance") or {}).get("backbone") or {}).get("sha256")
+    prov = results.get("provenance")  # a record of another shape: no digest to check
+    backbone = prov.get("backbone") if isinstance(prov, dict) else None
+    recorded = backbone.get("sha256") if isinstance(backbone, dict) else None
     if key == "weights" and recorded and Path(str(now)).is_file():
         here = Path(str(now)).resolve()
         return _sha256(str(here), here.stat().st_size, here.stat().st_mtime_ns) == recorded
